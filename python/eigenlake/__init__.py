@@ -1,0 +1,87 @@
+"""EigenLake: an open vector database for analysing embedded collections.
+
+``connect()`` opens an embedded store on disk; ``connect(url=...)`` a remote server.
+Both return clients with the same methods, results and exceptions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import errors, schema
+from ._core import build_info as _core_build_info
+from ._core import set_num_threads
+from .errors import (
+    APIError,
+    AuthenticationError,
+    ConflictError,
+    EigenlakeError,
+    NetworkError,
+    NotFoundError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from .embedded.client import EmbeddedClient
+    from .remote.client import RemoteClient
+
+__version__ = "0.1.0"
+
+
+def connect(
+    *,
+    url: str | None = None,
+    api_key: str | None = None,
+    path: str | None = None,
+    timeout: float = 20.0,
+    retries: int = 2,
+) -> EmbeddedClient | RemoteClient:
+    """Open a client.
+
+    ``url=None`` opens the embedded store in the directory ``path`` (default:
+    ``$EIGENLAKE_PATH``, else the user's data directory). An ``http(s)://`` url opens a
+    remote client of an ``eigenlake serve`` server.
+    """
+    if url is None:
+        from .embedded.client import EmbeddedClient
+
+        return EmbeddedClient(path=path)
+    from .remote.client import RemoteClient
+
+    return RemoteClient(url=url, api_key=api_key, timeout=timeout, retries=retries)
+
+
+def connect_local(
+    *,
+    host: str = "http://localhost",
+    port: int = 8000,
+    api_key: str | None = None,
+    timeout: float = 20.0,
+    retries: int = 2,
+) -> RemoteClient:
+    """A remote client of a server on this machine (``eigenlake serve``)."""
+    from .remote.client import RemoteClient
+
+    return RemoteClient(url=f"{host}:{port}", api_key=api_key, timeout=timeout, retries=retries)
+
+
+def build_info() -> dict[str, Any]:
+    """Version, active SIMD kernel set (``simd``), thread count and CPU architecture."""
+    return dict(_core_build_info())
+
+
+__all__ = [
+    "connect",
+    "connect_local",
+    "build_info",
+    "set_num_threads",
+    "schema",
+    "errors",
+    "EigenlakeError",
+    "AuthenticationError",
+    "NotFoundError",
+    "ConflictError",
+    "ValidationError",
+    "APIError",
+    "NetworkError",
+]

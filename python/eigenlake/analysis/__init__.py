@@ -1,0 +1,1 @@
+"""Analyses over a filtered snapshot of an index: clustering, outliers, topics."""

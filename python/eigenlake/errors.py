@@ -1,0 +1,64 @@
+"""Exception classes shared by embedded and remote mode.
+
+Each class also subclasses the builtin a user would naturally catch, so
+``except ValueError`` still catches a :class:`ValidationError`.
+"""
+
+from __future__ import annotations
+
+
+class EigenlakeError(Exception):
+    """Base class of every error EigenLake raises on purpose."""
+
+    status_code: int = 500
+
+    def __init__(self, message: str = "", *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class AuthenticationError(EigenlakeError, PermissionError):
+    """Missing, unknown or insufficiently scoped API key (HTTP 401/403)."""
+
+    status_code = 401
+
+
+class NotFoundError(EigenlakeError, LookupError):
+    """The index or record does not exist (HTTP 404)."""
+
+    status_code = 404
+
+
+class ConflictError(EigenlakeError):
+    """The request clashes with what is stored: duplicate id, other dimensions (HTTP 409)."""
+
+    status_code = 409
+
+
+class ValidationError(EigenlakeError, ValueError):
+    """Bad input: the message names the record, the field and the problem (HTTP 400/422)."""
+
+    status_code = 422
+
+
+class APIError(EigenlakeError):
+    """The server answered with an error that fits no other class."""
+
+
+class NetworkError(EigenlakeError, ConnectionError):
+    """The server could not be reached, or the connection broke."""
+
+    status_code = 503
+
+
+__all__ = [
+    "EigenlakeError",
+    "AuthenticationError",
+    "NotFoundError",
+    "ConflictError",
+    "ValidationError",
+    "APIError",
+    "NetworkError",
+]

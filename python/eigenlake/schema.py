@@ -1,0 +1,1 @@
+"""Schema builder (placeholder until the foundation lands)."""

@@ -1,0 +1,2 @@
+//! Clustering: spherical k-means, DBSCAN, silhouette, k-distance knee. Owned by the
+//! analytics work.

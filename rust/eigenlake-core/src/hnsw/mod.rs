@@ -1,0 +1,1 @@
+//! HNSW graph index. Owned by the search work.

@@ -1,0 +1,15 @@
+//! EigenLake compute core.
+//!
+//! Pure Rust, no Python: functions take row-major `&[f32]` matrices, row indices and
+//! masks, and know nothing of records or uuids. The Python bindings live in `eigenlake-py`.
+
+pub mod cluster;
+pub mod distance;
+pub mod error;
+pub mod flat;
+pub mod gemm;
+pub mod hnsw;
+pub mod outlier;
+pub mod threads;
+
+pub use error::{CoreError, Result};

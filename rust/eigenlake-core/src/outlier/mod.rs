@@ -1,0 +1,1 @@
+//! Outlier scores (LOF). Owned by the analytics work.
