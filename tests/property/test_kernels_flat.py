@@ -32,10 +32,7 @@ def test_flat_topk_matches_brute_force(p) -> None:
     ids, scores = _core.flat_topk(data, queries, k, metric, mask)
     assert ids.shape == scores.shape == (len(queries), k)
     d64, q64 = data.astype(np.float64), queries.astype(np.float64)
-    if metric == "ip":
-        full = q64 @ d64.T
-    else:
-        full = ((q64[:, None, :] - d64[None, :, :]) ** 2).sum(-1)
+    full = q64 @ d64.T if metric == "ip" else ((q64[:, None, :] - d64[None, :, :]) ** 2).sum(-1)
     allowed = np.ones(len(data), bool) if mask is None else mask
     n_ok = int(allowed.sum())
     tol = 1e-4 * (1 + np.abs(full).max())

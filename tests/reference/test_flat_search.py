@@ -11,10 +11,7 @@ from eigenlake import _core
 def brute(data: np.ndarray, queries: np.ndarray, k: int, metric: str, mask=None):
     """f64 brute force: (ids, scores) best first, ties by smaller id."""
     d64, q64 = data.astype(np.float64), queries.astype(np.float64)
-    if metric == "ip":
-        key = q64 @ d64.T
-    else:
-        key = -((q64[:, None, :] - d64[None, :, :]) ** 2).sum(-1)
+    key = q64 @ d64.T if metric == "ip" else -((q64[:, None, :] - d64[None, :, :]) ** 2).sum(-1)
     if mask is not None:
         key[:, ~mask] = -np.inf
     order = np.lexsort((np.broadcast_to(np.arange(len(data)), key.shape), -key), axis=-1)
