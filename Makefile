@@ -26,7 +26,7 @@ test-rust:
 	cargo test --workspace --release -q
 
 test-py:
-	$(VPY) -m pytest -q -x --timeout=900 tests
+	$(VPY) -m pytest -q --timeout=900 tests
 
 lint:
 	cargo fmt --all -- --check
