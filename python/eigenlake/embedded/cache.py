@@ -27,8 +27,14 @@ _DTYPES: dict[str, Any] = {
 _FILL: dict[str, Any] = {"string": "", "array": ()}
 
 
+def _full(shape: tuple[int, ...], fill: Any, dtype: Any) -> np.ndarray:
+    out = np.empty(shape, dtype=dtype)
+    out.fill(fill)  # fill() stores a tuple as one object; np.full would broadcast it
+    return out
+
+
 def _grow(arr: np.ndarray, cap: int, fill: Any = 0) -> np.ndarray:
-    out = np.full((cap, *arr.shape[1:]), fill, dtype=arr.dtype)
+    out = _full((cap, *arr.shape[1:]), fill, arr.dtype)
     out[: len(arr)] = arr
     return out
 
@@ -39,7 +45,7 @@ class Column:
     def __init__(self, kind: str, cap: int) -> None:
         self.kind = kind
         self.fill = _FILL.get(kind, 0)
-        self.values = np.full(cap, self.fill, dtype=_DTYPES[kind])
+        self.values = _full((cap,), self.fill, _DTYPES[kind])
         self.present = np.zeros(cap, dtype=bool)
 
     def resize(self, cap: int) -> None:
