@@ -72,7 +72,7 @@ pub fn kmeans_pp(
                 .map(|i| closest[i].min(dist(row(i), row(c), spherical)))
                 .collect();
             let pot: f64 = upd.iter().map(|&v| v as f64).sum();
-            if best.as_ref().map_or(true, |b| pot < b.0) {
+            if best.as_ref().is_none_or(|b| pot < b.0) {
                 best = Some((pot, c, upd));
             }
         }

@@ -74,7 +74,7 @@ pub fn kmeans(x: &[f32], dim: usize, p: &KMeansParams) -> Result<KMeansResult> {
             None => kmeans_pp(&data, dim, p.k, p.spherical, &mut run_rng),
         };
         let r = lloyd(&data, dim, cent, p.max_iter, tol, p.spherical);
-        if best.as_ref().map_or(true, |b| r.inertia < b.inertia) {
+        if best.as_ref().is_none_or(|b| r.inertia < b.inertia) {
             best = Some(r);
         }
     }

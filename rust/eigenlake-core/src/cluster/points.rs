@@ -38,7 +38,7 @@ pub fn check_matrix(x: &[f32], dim: usize) -> Result<usize> {
     if dim == 0 {
         return Err(CoreError::invalid("x", "matrix has 0 columns"));
     }
-    if x.len() % dim != 0 {
+    if !x.len().is_multiple_of(dim) {
         return Err(CoreError::invalid("x", "length is not a multiple of dim"));
     }
     let n = x.len() / dim;
