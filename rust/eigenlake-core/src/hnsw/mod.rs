@@ -95,11 +95,7 @@ impl Hnsw {
                 ),
             ));
         }
-        Ok(Space {
-            data,
-            dim,
-            metric: self.cfg.metric,
-        })
+        Ok(Space::new(data, dim, self.cfg.metric))
     }
 
     /// Index rows `start..n` of `data` (`start` must equal `len()`). Parallel on the

@@ -24,6 +24,19 @@ impl Hnsw {
         ef: usize,
         mask: Option<&[bool]>,
     ) -> Result<TopKResult> {
+        self.search_with(data, queries, k, ef, mask, EXACT_FALLBACK_FRACTION)
+    }
+
+    /// `search` with the exact-scan threshold given (0 = never scan; for tuning).
+    pub fn search_with(
+        &self,
+        data: &[f32],
+        queries: &[f32],
+        k: usize,
+        ef: usize,
+        mask: Option<&[bool]>,
+        exact_below: f64,
+    ) -> Result<TopKResult> {
         let sp = self.space(data)?;
         let dim = self.cfg.dim;
         if !queries.len().is_multiple_of(dim) {
@@ -46,7 +59,7 @@ impl Hnsw {
         let keep = |i: u32| !self.deleted[i as usize] && mask.is_none_or(|m| m[i as usize]);
         if let Some(m) = mask {
             let allowed = (0..n).filter(|&i| m[i] && !self.deleted[i]).count();
-            if (allowed as f64) < EXACT_FALLBACK_FRACTION * n as f64 {
+            if (allowed as f64) < exact_below * n as f64 {
                 let live: Vec<bool> = (0..n as u32).map(keep).collect();
                 return flat_topk(
                     &data[..n * dim],
