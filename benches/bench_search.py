@@ -131,7 +131,9 @@ def bench_hnsw(data, queries, k, repeat, res) -> None:
     t = time.perf_counter()
     h.add(data, 0)
     res["hnsw_build_ours_s"] = time.perf_counter() - t
-    res["hnsw_curve_ours"] = sweep(lambda ef: h.search(data, queries, k, ef=ef)[0], want, nq, repeat)
+    res["hnsw_curve_ours"] = sweep(
+        lambda ef: h.search(data, queries, k, ef=ef)[0], want, nq, repeat
+    )
 
     p = hnswlib.Index("ip", d)
     p.init_index(n, M=16, ef_construction=200, random_seed=0)

@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 pub use config::{HnswConfig, MAX_LEVEL};
-pub use search::EXACT_FALLBACK_FRACTION;
+pub use search::EXACT_FALLBACK_SCALE;
 
 use crate::distance::Metric;
 use crate::{CoreError, Result};
