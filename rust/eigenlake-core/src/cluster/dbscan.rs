@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use super::layout::{margin, to_euclid, Layout};
 use super::neighbors::{group_order, items, row_slack};
 use super::points::{check_matrix, Metric, COL_BLOCK};
-use super::screen::{visit_tile, Scratch, Screen};
+use super::screen::{group_bounds, visit_tile, Scratch, Screen};
 use super::unionfind::UnionFind;
 use crate::error::{CoreError, Result};
 
@@ -72,7 +72,7 @@ impl Scan<'_> {
         let lim = self.eps_e + margin(self.eps_e) + slack;
         group_order(self.lay, rows.start)
             .into_iter()
-            .filter(|&b| (0..rows.len()).any(|r| cd[r * m + b] - self.lay.radius[b] <= lim))
+            .filter(|&b| (0..rows.len()).any(|r| cd[r * m + b] <= lim))
             .collect()
     }
 
@@ -126,7 +126,7 @@ fn run(lay: &Layout, eps: f32, min_samples: usize) -> Dbscan {
     let pass1: Vec<(Vec<bool>, Vec<Vec<u32>>)> = work
         .par_iter()
         .map(|rows| {
-            let cd = lay.centre_dists(rows.clone());
+            let cd = group_bounds(lay, &screen, rows.clone());
             let cand = scan.candidates(rows, &cd);
             let mut count = vec![0usize; rows.len()];
             let mut lists = vec![Vec::new(); rows.len()];
@@ -161,7 +161,7 @@ fn run(lay: &Layout, eps: f32, min_samples: usize) -> Dbscan {
             return;
         }
         let g = lay.group_of(rows.start);
-        let cd = lay.centre_dists(rows.clone());
+        let cd = group_bounds(lay, &screen, rows.clone());
         let cand: Vec<usize> = scan
             .candidates(rows, &cd)
             .into_iter()

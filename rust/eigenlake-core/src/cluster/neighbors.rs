@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::layout::{margin, to_euclid, Layout};
 use super::points::{check_matrix, Metric, COL_BLOCK, ROW_BLOCK};
-use super::screen::{visit_tile, Scratch, Screen};
+use super::screen::{group_bounds, visit_tile, Scratch, Screen};
 use crate::error::{CoreError, Result};
 
 /// Neighbour ids (original rows) and distances, `k` per row, nearest first.
@@ -127,7 +127,7 @@ pub(crate) fn knn_layout(lay: &Layout, k: usize) -> Knn {
     let per_item: Vec<Vec<TopK>> = items(lay)
         .par_iter()
         .map(|rows| {
-            let cd = lay.centre_dists(rows.clone());
+            let cd = group_bounds(lay, &screen, rows.clone());
             let slack: Vec<f32> = rows.clone().map(|p| row_slack(lay, p, max_sq)).collect();
             let mut tops = vec![TopK::new(k); rows.len()];
             let mut thr = vec![0f32; rows.len()];
@@ -140,7 +140,7 @@ pub(crate) fn knn_layout(lay: &Layout, k: usize) -> Knn {
                         let e = to_euclid(pts.metric, tops[r].worst());
                         *t = e + margin(e) + slack[r];
                     }
-                    if (0..rows.len()).all(|r| cd[r * m + b] - lay.radius[b] > thr[r]) {
+                    if (0..rows.len()).all(|r| cd[r * m + b] > thr[r]) {
                         break;
                     }
                     let cols = c0..(c0 + COL_BLOCK).min(g.end);

@@ -22,6 +22,11 @@ pub struct Screen {
     proj: Vec<f32>,
     psq: Vec<f32>,
     rho: Vec<f32>,
+    /// Per group: projected centre (m × p), projected radius, residual-norm range.
+    pc: Vec<f32>,
+    prad: Vec<f32>,
+    rho_lo: Vec<f32>,
+    rho_hi: Vec<f32>,
 }
 
 impl Screen {
@@ -59,7 +64,60 @@ impl Screen {
         } else {
             proj.chunks(p).map(distance::norm_sq).collect()
         };
-        Screen { p, proj, psq, rho }
+        let mut sc = Screen {
+            p,
+            proj,
+            psq,
+            rho,
+            pc: Vec::new(),
+            prad: Vec::new(),
+            rho_lo: Vec::new(),
+            rho_hi: Vec::new(),
+        };
+        sc.group_stats(lay);
+        sc
+    }
+
+    fn group_stats(&mut self, lay: &Layout) {
+        let p = self.p;
+        for g in &lay.groups {
+            let mut c = vec![0f64; p];
+            for i in g.clone() {
+                c.iter_mut()
+                    .zip(self.prow(i))
+                    .for_each(|(a, &v)| *a += v as f64);
+            }
+            let c: Vec<f32> = c
+                .iter()
+                .map(|v| (v / g.len().max(1) as f64) as f32)
+                .collect();
+            let r = g
+                .clone()
+                .map(|i| distance::l2sq(self.prow(i), &c).sqrt())
+                .fold(0f32, f32::max);
+            let lo = g.clone().map(|i| self.rho[i]).fold(f32::INFINITY, f32::min);
+            let hi = g.clone().map(|i| self.rho[i]).fold(0f32, f32::max);
+            self.pc.extend(c);
+            self.prad.push(r);
+            self.rho_lo.push(lo);
+            self.rho_hi.push(hi);
+        }
+    }
+
+    #[inline]
+    fn prow(&self, i: usize) -> &[f32] {
+        &self.proj[i * self.p..(i + 1) * self.p]
+    }
+
+    /// Lower bound on the distance from row `i` to any row of group `b`:
+    /// projected part `‖Pa − PC_B‖ − r_B` and the gap of `ρa` to the group's residual range.
+    pub fn group_bound(&self, i: usize, b: usize) -> f32 {
+        let p = self.p;
+        let dp = (distance::l2sq(self.prow(i), &self.pc[b * p..(b + 1) * p]).sqrt() - self.prad[b])
+            .max(0.0);
+        let r = self.rho[i];
+        let dr = (self.rho_lo[b] - r).max(r - self.rho_hi[b]).max(0.0);
+        (dp * dp + dr * dr).sqrt()
     }
 
     /// Lower bounds (euclidean, on prepared rows) for `rows × cols`, row-major into `out`.
@@ -206,4 +264,19 @@ pub fn visit_tile(
             );
         }
     }
+}
+
+/// Lower bounds from each row of `rows` to every group (row-major, one column per group):
+/// the better of the full-space centre bound and the projected one.
+pub fn group_bounds(lay: &Layout, screen: &Screen, rows: Range<usize>) -> Vec<f32> {
+    let cd = lay.centre_dists(rows.clone());
+    let m = lay.n_groups();
+    cd.chunks(m)
+        .zip(rows)
+        .flat_map(|(line, i)| {
+            line.iter()
+                .enumerate()
+                .map(move |(b, &d)| (d - lay.radius[b]).max(screen.group_bound(i, b)))
+        })
+        .collect()
 }
