@@ -27,6 +27,8 @@ _JSON = json.JSONEncoder(check_circular=False)
 
 def _row_views(matrix: np.ndarray) -> list[memoryview]:
     """Each row's bytes as a view (SQLite copies from it; no per-row ``tobytes``)."""
+    if len(matrix) == 0:
+        return []
     flat = np.ascontiguousarray(matrix, dtype=np.float32).data.cast("B")
     step = matrix.shape[1] * 4
     return [flat[i : i + step] for i in range(0, len(flat), step)]

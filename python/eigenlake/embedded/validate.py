@@ -403,4 +403,4 @@ def validate_batch(schema: CompiledSchema, props_list: list[Any]) -> list[dict[s
 
 
 def _in_int64(values: list[int]) -> bool:
-    return -_INT64_MAX - 1 <= min(values) and max(values) <= _INT64_MAX
+    return min(values) >= -_INT64_MAX - 1 and max(values) <= _INT64_MAX
