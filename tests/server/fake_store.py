@@ -119,6 +119,10 @@ class FakeIndex:
         ]
         return AddManyResult(ids, failed_records=failed)
 
+    def add_vectors(self, vectors: list[dict[str, Any]], *, batch_size: int = 500) -> AddManyResult:
+        recs = [{"properties": {}, **v} for v in vectors]
+        return self.add_many(recs, batch_size=batch_size)
+
     def get(
         self,
         id: str,
@@ -220,6 +224,11 @@ class FakeIndex:
             "noise_count": 0,
             "parameters": {"num_clusters": 1, **kwargs},
         }
+
+    def topics(
+        self, *, filter: dict[str, Any] | None = None, num_topics: int = 5
+    ) -> dict[str, Any]:
+        return {"topics": [], "parameters": {"num_topics": num_topics}}
 
     def outliers(
         self, *, filter: dict[str, Any] | None = None, limit: int = 1000, n_neighbors: int = 20

@@ -32,7 +32,9 @@ from .fake_store import FakeStore
 def url() -> Iterator[str]:
     keys = KeyRing([KeyEntry(digest("k"), None), KeyEntry(digest("scoped"), frozenset({"other"}))])
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(FakeStore(), keys=keys), port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(FakeStore(), keys=keys), port=port, log_level="warning")
+    )
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     while not server.started:

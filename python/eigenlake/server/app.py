@@ -27,18 +27,22 @@ def create_app(
     keys: KeyRing | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY,
 ) -> FastAPI:
-    """An app serving ``client`` (an embedded client), or the embedded store at ``path``."""
+    """An app serving ``client`` (an embedded client), or the embedded store at ``path``.
+
+    A store the app opened itself is closed at shutdown; a passed-in client stays open.
+    """
+    owns = client is None
     if client is None:
         from ..embedded.client import EmbeddedClient
 
         client = EmbeddedClient(path=path)
-    state = ServerState(client, keys)
+    state = ServerState(client, keys, owns_client=owns)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         # uvicorn has drained in-flight requests by now; finish queued jobs, then close.
-        state.close()
+        state.shutdown()
 
     app = FastAPI(title="EigenLake", version=__version__, lifespan=lifespan)
     app.state.eigenlake = state

@@ -17,7 +17,7 @@ from .errors import status_for
 
 class Jobs:
     def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eigenlake-job")
+        self._pool: ThreadPoolExecutor | None = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._jobs: dict[int, dict[str, Any]] = {}
@@ -29,7 +29,9 @@ class Jobs:
             job: dict[str, Any] = {"job_id": job_id, "status": "queued", "deleted": None}
             self._jobs[job_id] = job
             self._owner[job_id] = owner
-        self._pool.submit(self._run, job_id, fn)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eigenlake-job")
+            self._pool.submit(self._run, job_id, fn)
         return dict(job)
 
     def _run(self, job_id: int, fn: Callable[[], int]) -> None:
@@ -51,5 +53,9 @@ class Jobs:
                 return None
             return dict(self._jobs[job_id])
 
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True)
+    def drain(self) -> None:
+        """Wait for every queued job (a later submit starts a new worker)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)

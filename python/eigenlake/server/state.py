@@ -17,8 +17,11 @@ class ServerState:
     for one caller at a time, and the heavy compute inside it releases the GIL anyway.
     """
 
-    def __init__(self, client: Any, keys: KeyRing | None = None) -> None:
+    def __init__(
+        self, client: Any, keys: KeyRing | None = None, *, owns_client: bool = False
+    ) -> None:
         self.client = client
+        self.owns_client = owns_client
         self.keys = keys or KeyRing()
         self.jobs = Jobs()
         self.lock = threading.RLock()
@@ -42,8 +45,11 @@ class ServerState:
         with self.lock:
             self._indexes.pop((namespace, name), None)
 
-    def close(self) -> None:
-        self.jobs.shutdown()
+    def shutdown(self) -> None:
+        """Finish queued jobs; close the store only if this server opened it."""
+        self.jobs.drain()
+        if not self.owns_client:
+            return
         with self.lock:
             self._indexes.clear()
             close = getattr(self.client, "close", None)
