@@ -99,13 +99,13 @@ class FakeIndex:
         batch_size: int = 500,
     ) -> AddManyResult:
         ok, failed = [], []
-        for r in records:
+        for i, r in enumerate(records):
             try:
                 self._check(r["properties"], r["vector"])
             except ValidationError as exc:
                 if on_error == "raise":
                     raise
-                failed.append(FailedRecord(str(r.get("id") or ""), str(exc)))
+                failed.append(FailedRecord(r.get("id"), str(exc), i))
                 continue
             ok.append(r)
         ids = [
@@ -117,7 +117,7 @@ class FakeIndex:
             )
             for r in ok
         ]
-        return AddManyResult(ids, failed_records=failed)
+        return AddManyResult(ids, failed)
 
     def add_vectors(self, vectors: list[dict[str, Any]], *, batch_size: int = 500) -> AddManyResult:
         recs = [{"properties": {}, **v} for v in vectors]

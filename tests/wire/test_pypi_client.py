@@ -6,6 +6,7 @@ $EIGENLAKE_WIRE_VENV or ~/.cache/eigenlake/wire-0.2.3. Skipped only if PyPI is u
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -58,11 +59,16 @@ def _venv() -> Path:
 def test_pypi_client_against_server(tmp_path: Path) -> None:
     pytest.importorskip("eigenlake.embedded.client", reason="embedded store not available")
     py = _venv()
+    # Until the analysis modules are in this build, their calls are left out (not faked).
+    have = all(
+        importlib.util.find_spec(m) for m in ("eigenlake.analysis.cluster", "eigenlake.agent")
+    )
+    extra = [] if have else ["no-analysis"]
     with ServerProcess(
         tmp_path / "store", api_key="wire-key", log_file=tmp_path / "server.log"
     ) as srv:
         run = subprocess.run(
-            [str(py), str(SCRIPT), srv.url, "wire-key"],
+            [str(py), str(SCRIPT), srv.url, "wire-key", *extra],
             capture_output=True,
             text=True,
             timeout=300,

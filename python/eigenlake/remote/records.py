@@ -15,6 +15,9 @@ from .vectors import rows, to_list
 if TYPE_CHECKING:
     from .index import RemoteIndex
 
+# ~40 MB of JSON per request: below the server's default body limit (64 MiB).
+_VALUES_PER_REQUEST = 2_000_000
+
 
 def _record(item: Any) -> dict[str, Any]:
     if not isinstance(item, dict):
@@ -31,15 +34,12 @@ def _record(item: Any) -> dict[str, Any]:
     return out
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterable[builtins.list[Any]]:
-    chunk: builtins.list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _vector_item(item: Any) -> dict[str, Any]:
+    if isinstance(item, dict):
+        out = {"vector": to_list(item.get("vector"))}
+        rid = item.get("id", item.get("uuid"))
+        return {**out, "uuid": str(rid)} if rid is not None else out
+    return {"vector": to_list(item)}
 
 
 class RemoteRecords:
@@ -49,24 +49,26 @@ class RemoteRecords:
     def _url(self, suffix: str) -> str:
         return f"{self._i.path}/records/{suffix}"
 
+    def _rec_url(self, id: str) -> str:
+        return self._url(quote(str(id), safe=""))
+
     def add(
         self,
         *,
-        properties: dict[str, Any],
+        properties: dict[str, Any] | None = None,
         vector: Any,
         id: str | None = None,
         on_duplicate: str = "error",
     ) -> str:
         body = {
-            "properties": properties,
+            "properties": properties or {},
             "vector": to_list(vector),
-            "uuid": id,
+            "uuid": None if id is None else str(id),
             "on_duplicate": on_duplicate,
         }
-        # Retrying is safe only when the uuid is fixed: a second attempt is then a duplicate.
-        resp = self._i.t.post(
-            self._url("insert"), json=body, idempotent=id is not None and on_duplicate != "error"
-        )
+        # A retry is harmless only when a second attempt cannot store a second record.
+        safe = id is not None and on_duplicate != "error"
+        resp = self._i.t.post(self._url("insert"), json=body, idempotent=safe)
         return str(resp["uuid"])
 
     def add_many(
@@ -78,62 +80,59 @@ class RemoteRecords:
         batch_size: int = 500,
         max_workers: int = 1,
     ) -> AddManyResult:
-        """One request per ``batch_size`` records (each request is atomic on the server)."""
-        if batch_size < 1:
-            raise ValidationError("batch_size must be >= 1")
-        uuids: builtins.list[str] = []
-        failed: builtins.list[FailedRecord] = []
-        for chunk in _chunks(rows(records), batch_size):
-            body = {
-                "objects": [_record(r) for r in chunk],
-                "on_duplicate": on_duplicate,
-                "on_error": on_error,
-                "batch_size": batch_size,
-            }
-            resp = self._i.t.post(self._url("insert-many"), json=body)
-            uuids += [str(u) for u in resp.get("uuids") or []]
-            failed += [
-                FailedRecord(id=str(f.get("uuid") or ""), error=str(f.get("error") or ""))
-                for f in resp.get("failed_objects") or []
-            ]
-        return AddManyResult(uuids, failed_records=failed)
+        """Requests of up to ~2M vector values (at least ``batch_size`` records) each.
+
+        Each request is one transaction on the server, so a call that fits in one request
+        keeps the embedded rule: with ``on_error="raise"`` nothing of a failing call is stored.
+        """
+        items = [_record(r) for r in rows(records)]
+        opts = {"on_duplicate": on_duplicate, "on_error": on_error}
+        return self._send("insert-many", "objects", items, batch_size, opts)
 
     def add_vectors(
         self, vectors: Any, *, batch_size: int = 500, max_workers: int = 1
     ) -> AddManyResult:
-        def item(v: Any) -> dict[str, Any]:
-            if isinstance(v, dict):
-                out = {"vector": to_list(v.get("vector"))}
-                rid = v.get("id", v.get("uuid"))
-                return {**out, "uuid": str(rid)} if rid is not None else out
-            return {"vector": to_list(v)}
+        items = [_vector_item(v) for v in rows(vectors)]
+        return self._send("insert-vectors", "vectors", items, batch_size, {})
 
+    def _send(
+        self,
+        route: str,
+        key: str,
+        items: builtins.list[dict[str, Any]],
+        batch_size: int,
+        opts: dict[str, Any],
+    ) -> AddManyResult:
+        if batch_size < 1:
+            raise ValidationError("batch_size must be >= 1")
+        dims = len(items[0]["vector"]) if items else 1
+        per_request = max(batch_size, _VALUES_PER_REQUEST // max(dims, 1))
         uuids: builtins.list[str] = []
         failed: builtins.list[FailedRecord] = []
-        for chunk in _chunks(rows(vectors), max(1, batch_size)):
-            body = {"vectors": [item(v) for v in chunk], "batch_size": batch_size}
-            resp = self._i.t.post(self._url("insert-vectors"), json=body) or {}
+        for start in range(0, len(items), per_request):
+            body = {key: items[start : start + per_request], "batch_size": batch_size, **opts}
+            resp = self._i.t.post(self._url(route), json=body) or {}
             uuids += [str(u) for u in resp.get("uuids") or []]
-            failed += [
-                FailedRecord(str(f.get("uuid") or ""), str(f.get("error") or ""))
-                for f in resp.get("failed_objects") or []
-            ]
-        return AddManyResult(uuids, failed_records=failed)
+            for f in resp.get("failed_objects") or []:
+                pos = f.get("position")
+                at = None if pos is None else start + int(pos)
+                failed.append(FailedRecord(f.get("uuid"), str(f.get("error") or ""), at))
+        return AddManyResult(uuids, failed)
 
     def get(
         self, id: str, *, return_data: bool = True, return_metadata: bool = True
     ) -> dict[str, Any] | None:
         body = {"uuid": str(id), "return_data": return_data, "return_metadata": return_metadata}
-        obj: dict[str, Any] | None = self._i.t.post(
-            self._url("get-by-id"), json=body, idempotent=True
-        )["object"]
+        resp = self._i.t.post(self._url("get-by-id"), json=body, idempotent=True)
+        obj: dict[str, Any] | None = resp["object"]
         return obj
 
     def exists(self, id: str) -> bool:
         return bool(self._i.t.get(self._url(f"exists/{quote(str(id), safe='')}"))["exists"])
 
-    def remove(self, id: str) -> None:
-        self._i.t.delete(self._url(quote(str(id), safe="")))
+    def remove(self, id: str) -> dict[str, Any]:
+        resp: dict[str, Any] = self._i.t.delete(self._rec_url(id))
+        return resp
 
     def remove_many(
         self,
@@ -144,7 +143,7 @@ class RemoteRecords:
         background: bool = False,
         wait: bool = True,
     ) -> dict[str, Any]:
-        """Delete matches; with ``background`` the server runs a job, awaited unless ``wait=False``."""
+        """``{"deleted": n}``; ``background=True`` runs a server job (awaited unless ``wait=False``)."""
         body = {
             "where": filter,
             "limit": limit,
@@ -170,13 +169,20 @@ class RemoteRecords:
 
     def update(
         self, id: str, *, properties: dict[str, Any] | None = None, vector: Any = None
-    ) -> None:
+    ) -> dict[str, Any]:
         body = {"properties": properties, "vector": None if vector is None else to_list(vector)}
-        self._i.t.patch(self._url(quote(str(id), safe="")), json=body)
+        resp: dict[str, Any] = self._i.t.patch(self._rec_url(id), json=body)
+        return resp
 
-    def replace(self, *, id: str, properties: dict[str, Any], vector: Any = None) -> None:
-        body = {"properties": properties, "vector": None if vector is None else to_list(vector)}
-        self._i.t.put(self._url(quote(str(id), safe="")), json=body)
+    def replace(
+        self, *, id: str, properties: dict[str, Any] | None = None, vector: Any = None
+    ) -> dict[str, Any]:
+        body = {
+            "properties": properties or {},
+            "vector": None if vector is None else to_list(vector),
+        }
+        resp: dict[str, Any] = self._i.t.put(self._rec_url(id), json=body)
+        return resp
 
     def list(
         self,

@@ -37,9 +37,8 @@ class IndexRef:
         return self.state.index(self.namespace, self.name)
 
     def call(self, fn: Callable[[Any], Any]) -> Any:
-        """Run ``fn(index)`` under the store lock."""
-        with self.state.lock:
-            return fn(self.index())
+        """Run ``fn(index)`` on the opened index (404 when it does not exist)."""
+        return fn(self.index())
 
 
 def index_ref(

@@ -23,6 +23,9 @@ def status_for(exc: BaseException) -> int:
     # caller's fault; answering 5xx would make clients retry a request that cannot succeed.
     if isinstance(exc, (ValueError, TypeError, KeyError)):
         return 422
+    # A feature whose module is not in this build (e.g. an analysis not installed).
+    if isinstance(exc, (ImportError, NotImplementedError)):
+        return 501
     return 500
 
 
@@ -58,11 +61,13 @@ def install(app: FastAPI) -> None:
 
     async def _other(_: Request, exc: Exception) -> JSONResponse:
         status = status_for(exc)
+        if status == 501:
+            return _error(status, f"not available in this build: {exc}")
         if status >= 500:
             log.error("internal error", exc_info=exc)
             return _error(status, "internal server error")
         return _error(status, str(exc) or type(exc).__name__)
 
     # Listed one by one so they are handled inside the app, not by the outer 500 middleware.
-    for cls in (ValueError, TypeError, KeyError, Exception):
+    for cls in (ValueError, TypeError, KeyError, ImportError, NotImplementedError, Exception):
         app.add_exception_handler(cls, _other)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_DIMENSIONS = 65_536
 Vector = list[float]
 Filter = dict[str, Any]
 OnDuplicate = Literal["error", "replace", "skip"]
@@ -23,7 +24,8 @@ class Body(BaseModel):
 class CreateIndex(Body):
     namespace: str = Field(min_length=1)
     index: str = Field(min_length=1)
-    dimensions: int = Field(gt=0)
+    # Qdrant's limit too; a larger value would make the store allocate gigabytes up front.
+    dimensions: int = Field(gt=0, le=MAX_DIMENSIONS)
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     index_options: dict[str, Any] | None = None
     shard_count: int = Field(default=1, ge=1)

@@ -12,14 +12,18 @@ from .models import CreateIndex
 router = APIRouter(prefix="/v1/indexes", tags=["indexes"])
 
 
-def describe(namespace: str, name: str, idx: Any) -> dict[str, Any]:
-    settings = idx.settings
+def describe(namespace: str, name: str, idx: Any, *, wire: bool = False) -> dict[str, Any]:
+    """The settings answer (``wire``: exactly `{"dims", "schema", "shards"}`) or a description."""
+    s = idx.settings
+    dims, schema, shards = int(s.dimensions()), s.schema(), s.shards()
+    if wire:
+        return {"dims": dims, "schema": schema, "shards": shards}
     return {
         "namespace": namespace,
         "index": name,
-        "dimensions": int(settings.dimensions()),
-        "schema": settings.schema(),
-        "shards": settings.shards(),
+        "dimensions": dims,
+        "schema": schema,
+        "shards": shards,
     }
 
 
@@ -36,7 +40,6 @@ def get_or_create(body: CreateIndex, state: State, x_api_key: ApiKey = None) -> 
             shard_count=body.shard_count,
             record_id_property=body.record_id_property,
         )
-        state.remember(body.namespace, body.index, idx)
         return describe(body.namespace, body.index, idx)
 
 
@@ -47,11 +50,7 @@ def get_index(ref: Ref) -> dict[str, Any]:
 
 @router.get("/{ns}/{idx}/settings")
 def settings(ref: Ref) -> dict[str, Any]:
-    def read(idx: Any) -> dict[str, Any]:
-        s = idx.settings
-        return {"dims": int(s.dimensions()), "schema": s.schema(), "shards": s.shards()}
-
-    return ref.call(read)
+    return ref.call(lambda idx: describe(ref.namespace, ref.name, idx, wire=True))
 
 
 @router.delete("/{ns}/{idx}")
@@ -62,5 +61,4 @@ def delete_index(
     # neither a remote copy nor a separate keys table.
     with ref.state.lock:
         ref.index().manage.delete()
-        ref.state.forget(ref.namespace, ref.name)
     return {"deleted": True}

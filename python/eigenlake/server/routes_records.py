@@ -37,9 +37,10 @@ def insert(ref: Ref, body: Insert) -> dict[str, Any]:
     return {"uuid": str(uuid)}
 
 
-def _failed(result: Any) -> list[dict[str, str]]:
+def _failed(result: Any) -> list[dict[str, Any]]:
+    # `position` (index in the request) lets the remote client rebuild FailedRecord exactly.
     return [
-        {"uuid": str(f.id or ""), "error": str(f.error)}
+        {"uuid": f.id, "error": str(f.error), "position": getattr(f, "position", None)}
         for f in getattr(result, "failed_records", None) or []
     ]
 
@@ -91,26 +92,26 @@ def exists(ref: Ref, record_id: str) -> dict[str, Any]:
 
 @router.delete("/records/{record_id}")
 def remove(ref: Ref, record_id: str, batch_size: int = 500) -> dict[str, Any]:
-    ref.call(lambda idx: idx.records.remove(record_id))
-    return {"deleted": True, "uuid": record_id}
+    out: dict[str, Any] = ref.call(lambda idx: idx.records.remove(record_id)) or {"deleted": 1}
+    return out
 
 
 @router.patch("/records/{record_id}")
 def update(ref: Ref, record_id: str, body: Patch) -> dict[str, Any]:
-    ref.call(
+    out = ref.call(
         lambda idx: idx.records.update(record_id, properties=body.properties, vector=body.vector)
     )
-    return {"updated": True, "uuid": record_id}
+    return out or {"uuid": record_id}
 
 
 @router.put("/records/{record_id}")
 def replace(ref: Ref, record_id: str, body: Put) -> dict[str, Any]:
-    ref.call(
+    out = ref.call(
         lambda idx: idx.records.replace(
             id=record_id, properties=body.properties, vector=body.vector
         )
     )
-    return {"replaced": True, "uuid": record_id}
+    return out or {"uuid": record_id}
 
 
 def _count(result: Any) -> int:
