@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
 from .server.app import DEFAULT_MAX_BODY
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def is_loopback(host: str) -> bool:
@@ -40,10 +43,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from .server.app import create_app
     from .server.auth import KeyRing
+    from .server.runner import run
 
     keys = KeyRing.from_options(args.api_key, args.keys_file)
     if not keys.enabled and not is_loopback(args.host) and not args.insecure:
@@ -54,11 +56,8 @@ def serve(args: argparse.Namespace) -> int:
         )
         return 2
     app = create_app(path=args.path, keys=keys, max_body_bytes=args.max_body_bytes)
-    # uvicorn turns SIGTERM/SIGINT into a graceful shutdown: it stops accepting, lets
-    # in-flight requests finish, then runs the app's lifespan shutdown (jobs, store close).
-    uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=30
-    )
+    run(app, host=args.host, port=args.port, log_level=args.log_level)
+    print("eigenlake serve: stopped cleanly", file=sys.stderr, flush=True)
     return 0
 
 
