@@ -270,5 +270,8 @@ class FakeStore:
         except KeyError:
             raise NotFoundError(f"index {namespace}/{index} not found") from None
 
+    def list(self) -> list[dict[str, str]]:
+        return [{"namespace": ns, "index": name} for ns, name in sorted(self.indexes_)]
+
     def close(self) -> None:
         self.closed = True

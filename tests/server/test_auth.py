@@ -34,6 +34,16 @@ def test_scoped_key(keyed: TestClient) -> None:
     admin = {"X-API-Key": "admin"}
     assert (
         keyed.post(
+            "/v1/indexes/get-or-create", json={**CREATE, "namespace": "c"}, headers=admin
+        ).status_code
+        == 200
+    )
+    assert keyed.get("/v1/indexes", headers=a).json() == {
+        "indexes": [{"namespace": "a", "index": "i"}]
+    }
+    assert len(keyed.get("/v1/indexes", headers=admin).json()["indexes"]) == 2
+    assert (
+        keyed.post(
             "/v1/indexes/get-or-create", json={**CREATE, "namespace": "b"}, headers=admin
         ).status_code
         == 200

@@ -46,6 +46,15 @@ class RemoteIndexes:
     def ref(self, *, namespace: str, index: str) -> RemoteIndex:
         return RemoteIndex(self._t, namespace, index)
 
+    def list(self) -> list[dict[str, str]]:
+        """``[{"namespace", "index"}]`` of every index the key may see."""
+        found: list[dict[str, str]] = self._t.get("/v1/indexes")["indexes"]
+        return found
+
+    def delete(self, *, namespace: str, index: str) -> dict[str, Any]:
+        resp: dict[str, Any] = self._t.delete(self.ref(namespace=namespace, index=index).path)
+        return resp
+
 
 class RemoteClient:
     def __init__(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -70,6 +71,13 @@ class Transport:
 
     def request(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> Any:
         attempts = self.retries + 1 if idempotent else 1
+        if "json" in kwargs:
+            # Encoded here, once for all attempts; NaN/Infinity pass through (Python's JSON
+            # reader on the server accepts them) so the store rejects them with the same
+            # message as in embedded mode instead of the client failing to encode.
+            body = json.dumps(kwargs.pop("json"), separators=(",", ":"), allow_nan=True)
+            kwargs["content"] = body.encode()
+            kwargs["headers"] = {"content-type": "application/json"}
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:

@@ -30,10 +30,13 @@ class RemoteSearch:
         limit: int = 10,
         filter: dict[str, Any] | None = None,
         after: str | None = None,
+        with_vector: bool = False,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"vector": to_list(vector), "top_k": limit, "filter": filter}
         if after is not None:
             body["after"] = after
+        if with_vector:
+            body["include_vector"] = True
         return self._post("near-vector", body)
 
     def cluster(self, **kwargs: Any) -> dict[str, Any]:
@@ -73,27 +76,21 @@ class RemoteSearch:
         return resp
 
     def iterate(
-        self,
-        *,
-        page_size: int = 500,
-        with_vector: bool = False,
-        with_properties: bool = True,
-        newest_first: bool = True,
+        self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
     ) -> Iterator[dict[str, Any]]:
-        offset = 0
+        """Every record once, oldest first, by cursor (as embedded: appends are seen)."""
+        after = None
         while True:
-            page = self.list(
+            page = self._i.records.list(
                 limit=page_size,
-                offset=offset,
+                after=after,
                 with_vector=with_vector,
                 with_properties=with_properties,
-                newest_first=newest_first,
             )
-            objects = page.get("objects") or []
-            if not objects:
+            yield from page["objects"]
+            after = page.get("next_after")
+            if after is None:
                 return
-            yield from objects
-            offset = int(page.get("next_offset") or offset + len(objects))
 
 
 def _b(flag: bool) -> str:

@@ -60,6 +60,14 @@ class KeyRing:
             entries += parse_keys(json.loads(Path(keys_file).read_text(encoding="utf-8")))
         return cls(entries)
 
+    def allows(self, presented: str | None, namespace: str) -> bool:
+        """Whether an already checked key may see ``namespace``."""
+        try:
+            self.check(presented, namespace)
+        except AuthenticationError:
+            return False
+        return True
+
     def check(self, presented: str | None, namespace: str | None) -> None:
         """Raise 401 for a missing/unknown key, 403 for a key scoped to other namespaces."""
         if not self.enabled:

@@ -114,6 +114,7 @@ class NearVector(Body):
     top_k: int = Field(default=10, ge=0)
     filter: Filter | None = None
     after: str | None = None
+    include_vector: bool = False
 
 
 class Cluster(Body):

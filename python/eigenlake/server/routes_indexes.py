@@ -43,6 +43,15 @@ def get_or_create(body: CreateIndex, state: State, x_api_key: ApiKey = None) -> 
         return describe(body.namespace, body.index, idx)
 
 
+@router.get("")
+def list_indexes(state: State, x_api_key: ApiKey = None) -> dict[str, Any]:
+    """Every index this key may see (as Qdrant's and Chroma's list-collections)."""
+    state.keys.check(x_api_key, None)
+    found = state.client.indexes.list()
+    visible = [i for i in found if state.keys.allows(x_api_key, i["namespace"])]
+    return {"indexes": visible}
+
+
 @router.get("/{ns}/{idx}")
 def get_index(ref: Ref) -> dict[str, Any]:
     return ref.call(lambda idx: describe(ref.namespace, ref.name, idx))

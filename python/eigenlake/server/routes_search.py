@@ -20,6 +20,8 @@ def near_vector(ref: Ref, body: NearVector) -> dict[str, Any]:
     kwargs["filter"] = empty_to_none(body.filter)
     if body.after is not None:
         kwargs["after"] = body.after
+    if body.include_vector:
+        kwargs["with_vector"] = True
     result: dict[str, Any] = ref.call(lambda idx: idx.search.nearest(**kwargs))
     return result
 
