@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from .deps import ApiKey, Ref, State
+from .fastjson import FastJSONRoute
 from .models import CreateIndex
 
-router = APIRouter(prefix="/v1/indexes", tags=["indexes"])
+router = APIRouter(prefix="/v1/indexes", tags=["indexes"], route_class=FastJSONRoute)
 
 
 def describe(namespace: str, name: str, idx: Any, *, wire: bool = False) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from ..errors import NotFoundError
 from .deps import Ref, accepted
+from .fastjson import FastJSONRoute
 from .models import (
     DeleteByFilter,
     DeleteMany,
@@ -21,7 +22,7 @@ from .models import (
     empty_to_none,
 )
 
-router = APIRouter(prefix="/v1/indexes/{ns}/{idx}", tags=["records"])
+router = APIRouter(prefix="/v1/indexes/{ns}/{idx}", tags=["records"], route_class=FastJSONRoute)
 
 
 @router.post("/records/insert")

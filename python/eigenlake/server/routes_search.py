@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body
 
 from ..errors import APIError, ValidationError
 from .deps import Ref
+from .fastjson import FastJSONRoute
 from .models import AgentQuery, Cluster, NearVector, empty_to_none
 
-router = APIRouter(prefix="/v1/indexes/{ns}/{idx}", tags=["search"])
+router = APIRouter(prefix="/v1/indexes/{ns}/{idx}", tags=["search"], route_class=FastJSONRoute)
 
 
 @router.post("/search/near-vector")
