@@ -30,6 +30,7 @@ class BatchWriter:
         self._on_error = on_error
         self._buffer: list[dict[str, Any]] = []
         self.failed_records: list[FailedRecord] = []
+        self.uuids: list[str] = []
 
     @property
     def number_errors(self) -> int:
@@ -44,7 +45,8 @@ class BatchWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.flush()
+        if exc_type is None:  # as embedded: an exception inside the block discards the buffer
+            self.flush()
         self._owner.failed_records = list(self.failed_records)
 
     def add(self, *, properties: dict[str, Any], vector: Any, id: str | None = None) -> str:
@@ -61,4 +63,5 @@ class BatchWriter:
         result = self._owner._i.records.add_many(
             pending, on_error=self._on_error, batch_size=self._size
         )
+        self.uuids += result
         self.failed_records += result.failed_records

@@ -8,7 +8,9 @@ is left for FastAPI, which reports it as a 400 like any malformed JSON.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pydantic_core
 from fastapi.routing import APIRoute
@@ -17,18 +19,16 @@ from starlette.responses import Response
 
 
 class FastJSONRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route_handler(request: Request) -> Response:
             if request.headers.get("content-type", "").startswith("application/json"):
                 body = await request.body()
+                # NaN/Infinity allowed, as json.loads does; the store rejects them.
                 if body:
-                    try:
-                        # NaN/Infinity allowed, as json.loads does; the store rejects them.
+                    with contextlib.suppress(ValueError):
                         request._json = pydantic_core.from_json(body, allow_inf_nan=True)
-                    except ValueError:
-                        pass
             return await handler(request)
 
         return route_handler
