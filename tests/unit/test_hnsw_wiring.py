@@ -43,6 +43,9 @@ def test_graph_search_recall_and_reopen(tmp_path: Path) -> None:
     )
     pos = {u: i for i, u in enumerate(uids)}
     queries = np.random.default_rng(1).standard_normal((20, DIM)).astype("f4")
+    idx.search.nearest(vector=queries[0], limit=10)  # starts the background build
+    idx._ann.wait()
+    assert len(idx._ann.graph) == N
     everyone = np.ones(N, bool)
     hits = misses = 0
     for q in queries:
@@ -63,7 +66,7 @@ def test_graph_search_recall_and_reopen(tmp_path: Path) -> None:
     client, idx = _open(path)
     idx.records.exists(uids[0])  # opens the index
     # the saved graph's layout is kept: deleted records stay as dead rows, not compacted
-    assert idx._cache.n == N + 100 and idx._ann is not None
+    assert idx._cache.n == N + 100 and len(idx._ann.graph) == N
     for q in queries[:5]:
         res = idx.search.nearest(vector=q, limit=10, filter={"even": True})["results"]
         got = [h["metadata"] for h in res]

@@ -205,7 +205,9 @@ class Index:
 
     def _save_graph(self) -> None:
         state = self._ann
-        if state is not None and len(state.graph) > state.saved_rows:
+        if state is None or state.building:
+            return  # a running build saves its links itself when it finishes
+        if len(state.graph) > state.saved_rows:
             ann.save_graph(self._dir, state.graph, self._cache.seq[: len(state.graph)])
             state.saved_rows = len(state.graph)
 
