@@ -180,6 +180,7 @@ class FakeIndex:
         offset: int = 0,
         newest_first: bool = True,
     ) -> dict[str, Any]:
+        _validate(filter)
         keys = [k for k, (p, _) in self.rows.items() if _match(p, filter)]
         if after is not None:  # records.list: cursor paging
             start = keys.index(after) + 1 if after in keys else 0

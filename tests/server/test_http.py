@@ -164,3 +164,11 @@ def test_pages_and_search(http: TestClient) -> None:
     o = http.post(f"{IDX}/search/outliers", json={"n_neighbors": 3})
     assert o.status_code == 200 and o.json()["parameters"] == {"n_neighbors": 3}
     assert http.post(f"{IDX}/search/outliers", json={"bogus": 1}).status_code == 422
+
+
+def test_background_delete_validates_before_queueing(http: TestClient) -> None:
+    body = {"where": {"i": {"$regex": "x"}}, "background": True}
+    r = http.post(f"{IDX}/records/delete-many", json=body)
+    assert r.status_code == 422 and "$regex" in r.json()["detail"]
+    r = http.post("/v1/indexes/ns/missing/records/delete-many", json={**body, "where": {}})
+    assert r.status_code == 404

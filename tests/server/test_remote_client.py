@@ -143,3 +143,18 @@ def test_timeout_is_network_error() -> None:
     t = Transport("http://x", retries=1, backoff=0.001, transport=httpx.MockTransport(slow))
     with pytest.raises(NetworkError, match="timed out"):
         t.get("/a")
+
+
+def test_numpy_and_uuid_arguments_are_encoded() -> None:
+    import uuid as uuidlib
+
+    seen: list[bytes] = []
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        return httpx.Response(200, json={})
+
+    t = Transport("http://x", transport=httpx.MockTransport(echo))
+    uid = uuidlib.UUID(int=1)
+    t.post("/c", json={"k": np.int64(3), "v": np.arange(2, dtype=np.float32), "id": uid})
+    assert seen[0] == b'{"k":3,"v":[0.0,1.0],"id":"00000000-0000-0000-0000-000000000001"}'

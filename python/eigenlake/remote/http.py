@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -27,6 +29,17 @@ _BY_STATUS: dict[int, type[EigenlakeError]] = {
     413: ValidationError,
     422: ValidationError,
 }
+
+
+def _plain(obj: Any) -> Any:
+    """JSON for what users pass in embedded mode too: NumPy values, datetimes, UUIDs."""
+    if hasattr(obj, "tolist"):  # NumPy arrays and scalars
+        return obj.tolist()
+    if isinstance(obj, (datetime.datetime, datetime.date)):
+        return obj.isoformat()
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
 def error_for(resp: httpx.Response) -> EigenlakeError:
@@ -75,7 +88,9 @@ class Transport:
             # Encoded here, once for all attempts; NaN/Infinity pass through (Python's JSON
             # reader on the server accepts them) so the store rejects them with the same
             # message as in embedded mode instead of the client failing to encode.
-            body = json.dumps(kwargs.pop("json"), separators=(",", ":"), allow_nan=True)
+            body = json.dumps(
+                kwargs.pop("json"), separators=(",", ":"), allow_nan=True, default=_plain
+            )
             kwargs["content"] = body.encode()
             kwargs["headers"] = {"content-type": "application/json"}
         for attempt in range(attempts):

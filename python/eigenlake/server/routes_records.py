@@ -134,7 +134,8 @@ def _delete(
 
     if not background:
         return {"deleted": run()}
-    ref.index()  # 404 now rather than a failed job later
+    # A missing index (404) or a bad filter (422) is answered now, not as a failed job later.
+    ref.call(lambda idx: idx.records.list(filter=where, limit=1, with_properties=False))
     return ref.state.jobs.submit(ref.owner, run)
 
 
