@@ -1,0 +1,88 @@
+"""`RemoteClient`: what `eigenlake.connect(url=...)` returns."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from ..errors import EigenlakeError
+from .http import Transport
+from .index import RemoteIndex
+
+
+class RemoteIndexes:
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+    def create_or_get(
+        self,
+        *,
+        namespace: str,
+        index: str,
+        dimensions: int,
+        schema: dict[str, Any] | None = None,
+        index_options: dict[str, Any] | None = None,
+        shard_count: int = 1,
+        record_id_property: str = "document_id",
+    ) -> RemoteIndex:
+        body = {
+            "namespace": namespace,
+            "index": index,
+            "dimensions": int(dimensions),
+            "schema": schema,
+            "index_options": index_options,
+            "shard_count": int(shard_count),
+            "record_id_property": record_id_property,
+        }
+        # Get-or-create gives the same answer when repeated, so it may be retried.
+        self._t.post("/v1/indexes/get-or-create", json=body, idempotent=True)
+        return RemoteIndex(self._t, namespace, index)
+
+    def open(self, *, namespace: str, index: str) -> RemoteIndex:
+        ref = RemoteIndex(self._t, namespace, index)
+        self._t.get(ref.path)  # NotFoundError when missing
+        return ref
+
+    def ref(self, *, namespace: str, index: str) -> RemoteIndex:
+        return RemoteIndex(self._t, namespace, index)
+
+    def list(self) -> list[dict[str, str]]:
+        """``[{"namespace", "index"}]`` of every index the key may see."""
+        found: list[dict[str, str]] = self._t.get("/v1/indexes")["indexes"]
+        return found
+
+    def delete(self, *, namespace: str, index: str) -> dict[str, Any]:
+        resp: dict[str, Any] = self._t.delete(self.ref(namespace=namespace, index=index).path)
+        return resp
+
+
+class RemoteClient:
+    def __init__(
+        self, url: str, api_key: str | None = None, timeout: float = 20.0, retries: int = 2
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._t = Transport(self.url, api_key=api_key, timeout=timeout, retries=retries)
+        self.indexes = RemoteIndexes(self._t)
+
+    def ready(self) -> bool:
+        try:
+            return bool((self._t.get("/v1/health/ready") or {}).get("ready"))
+        except EigenlakeError:
+            return False
+
+    def close(self) -> None:
+        self._t.close()
+
+    def __enter__(self) -> RemoteClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RemoteClient({self.url!r})"

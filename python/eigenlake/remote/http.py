@@ -1,0 +1,131 @@
+"""httpx transport: auth header, timeouts, error mapping, retries for idempotent calls."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from ..errors import (
+    APIError,
+    AuthenticationError,
+    ConflictError,
+    EigenlakeError,
+    NetworkError,
+    NotFoundError,
+    ValidationError,
+)
+
+_BY_STATUS: dict[int, type[EigenlakeError]] = {
+    401: AuthenticationError,
+    403: AuthenticationError,
+    404: NotFoundError,
+    409: ConflictError,
+    400: ValidationError,
+    413: ValidationError,
+    422: ValidationError,
+}
+
+
+def _plain(obj: Any) -> Any:
+    """JSON for what users pass in embedded mode too: NumPy values, datetimes, UUIDs."""
+    if hasattr(obj, "tolist"):  # NumPy arrays and scalars
+        return obj.tolist()
+    if isinstance(obj, (datetime.datetime, datetime.date)):
+        return obj.isoformat()
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def error_for(resp: httpx.Response) -> EigenlakeError:
+    try:
+        payload = resp.json()
+        detail = payload.get("detail") if isinstance(payload, dict) else None
+    except ValueError:
+        detail = None
+    message = (
+        str(detail) if detail is not None else (resp.text.strip() or f"HTTP {resp.status_code}")
+    )
+    cls = _BY_STATUS.get(resp.status_code, APIError)
+    return cls(message, status_code=resp.status_code)
+
+
+class Transport:
+    """One pooled httpx client. ``retries`` extra attempts, exponential backoff.
+
+    Only calls marked idempotent are retried: re-sending an insert after a lost answer
+    could store it twice.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 20.0,
+        retries: int = 2,
+        backoff: float = 0.1,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"X-API-Key": api_key.strip()} if api_key and api_key.strip() else {}
+        self.retries = max(0, int(retries))
+        self.backoff = backoff
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=float(timeout),
+            headers=headers,
+            transport=transport,
+        )
+
+    def request(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> Any:
+        attempts = self.retries + 1 if idempotent else 1
+        if "json" in kwargs:
+            # Encoded here, once for all attempts; NaN/Infinity pass through (Python's JSON
+            # reader on the server accepts them) so the store rejects them with the same
+            # message as in embedded mode instead of the client failing to encode.
+            body = json.dumps(
+                kwargs.pop("json"), separators=(",", ":"), allow_nan=True, default=_plain
+            )
+            kwargs["content"] = body.encode()
+            kwargs["headers"] = {"content-type": "application/json"}
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                resp = self._client.request(method, path, **kwargs)
+            except httpx.TimeoutException as exc:
+                if last:
+                    raise NetworkError(f"{method} {path} timed out: {exc}") from exc
+            except httpx.TransportError as exc:
+                if last:
+                    raise NetworkError(f"{method} {path} failed: {exc}") from exc
+            else:
+                if resp.status_code < 400:
+                    return resp.json() if resp.content else None
+                if resp.status_code < 500 or last:
+                    raise error_for(resp)
+            time.sleep(min(self.backoff * (2**attempt), 5.0))
+        raise NetworkError(f"{method} {path} failed")  # unreachable: the loop raises
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, idempotent=True, **kwargs)
+
+    def post(self, path: str, *, idempotent: bool = False, **kwargs: Any) -> Any:
+        return self.request("POST", path, idempotent=idempotent, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PUT", path, idempotent=True, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        # A merge of the same properties twice gives the same record.
+        return self.request("PATCH", path, idempotent=True, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, idempotent=True, **kwargs)
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,85 @@
+"""A remote index: the embedded Index's surface (records, search, settings, manage, batch, agent)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from .batch import RemoteBatch
+from .http import Transport
+from .records import RemoteRecords
+from .search import RemoteSearch
+
+
+class RemoteSettings:
+    def __init__(self, index: RemoteIndex) -> None:
+        self._i = index
+
+    def _read(self) -> dict[str, Any]:
+        resp: dict[str, Any] = self._i.t.get(f"{self._i.path}/settings")
+        return resp
+
+    def dimensions(self) -> int:
+        return int(self._read()["dims"])
+
+    def schema(self) -> dict[str, Any]:
+        return dict(self._read().get("schema") or {})
+
+    def shards(self) -> dict[str, Any]:
+        return dict(self._read().get("shards") or {})
+
+
+class RemoteManage:
+    def __init__(self, index: RemoteIndex) -> None:
+        self._i = index
+
+    def delete(self) -> None:
+        self._i.t.delete(self._i.path)
+
+    def remove_by_filter(
+        self,
+        *,
+        filter: dict[str, Any],
+        limit: int | None = None,
+        on_missing: str = "skip",
+        background: bool = False,
+    ) -> dict[str, Any]:
+        body = {
+            "where": filter,
+            "limit_object_ids": limit,
+            "on_missing_keys": on_missing,
+            "background": background,
+        }
+        resp: dict[str, Any] = self._i.t.post(f"{self._i.path}/manage/delete-by-filter", json=body)
+        if background:
+            return self._i.records.wait_job(int(resp["job_id"]))
+        return resp
+
+
+class RemoteAgent:
+    def __init__(self, index: RemoteIndex) -> None:
+        self._i = index
+
+    def query(self, query: str, **kwargs: Any) -> dict[str, Any]:
+        """Same keyword arguments as the embedded ``agent.query``."""
+        resp: dict[str, Any] = self._i.t.post(
+            f"{self._i.path}/agent/query", json={"query": query, **kwargs}, idempotent=True
+        )
+        return resp
+
+
+class RemoteIndex:
+    def __init__(self, transport: Transport, namespace: str, name: str) -> None:
+        self.t = transport
+        self.namespace = namespace
+        self.name = name
+        self.path = f"/v1/indexes/{quote(namespace, safe='')}/{quote(name, safe='')}"
+        self.records = RemoteRecords(self)
+        self.search = RemoteSearch(self)
+        self.settings = RemoteSettings(self)
+        self.manage = RemoteManage(self)
+        self.batch = RemoteBatch(self)
+        self.agent = RemoteAgent(self)
+
+    def __repr__(self) -> str:
+        return f"RemoteIndex({self.namespace!r}, {self.name!r})"

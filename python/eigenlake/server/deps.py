@@ -1,0 +1,65 @@
+"""Dependencies shared by the routes: the server state, the key check, the opened index."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Path, Request
+
+from .state import ServerState
+
+ApiKey = Annotated[str | None, Header(alias="X-API-Key", include_in_schema=True)]
+
+
+def get_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.eigenlake
+    return state
+
+
+State = Annotated[ServerState, Depends(get_state)]
+
+
+class IndexRef:
+    """An authorised, opened index and where it lives."""
+
+    def __init__(self, state: ServerState, namespace: str, name: str) -> None:
+        self.state = state
+        self.namespace = namespace
+        self.name = name
+
+    @property
+    def owner(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    def index(self) -> Any:
+        return self.state.index(self.namespace, self.name)
+
+    def call(self, fn: Callable[[Any], Any]) -> Any:
+        """Run ``fn(index)`` on the opened index (404 when it does not exist)."""
+        return fn(self.index())
+
+
+def index_ref(
+    state: State,
+    ns: Annotated[str, Path(min_length=1)],
+    idx: Annotated[str, Path(min_length=1)],
+    x_api_key: ApiKey = None,
+) -> IndexRef:
+    state.keys.check(x_api_key, ns)
+    return IndexRef(state, ns, idx)
+
+
+Ref = Annotated[IndexRef, Depends(index_ref)]
+
+
+def accepted(fn: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
+    """Keep only the keyword arguments ``fn`` takes (protocol-only fields are dropped)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}

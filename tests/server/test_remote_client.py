@@ -1,0 +1,160 @@
+"""RemoteClient against a live uvicorn (in-memory store): surface, errors, retries."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+
+import eigenlake
+from eigenlake.errors import (
+    APIError,
+    AuthenticationError,
+    ConflictError,
+    NetworkError,
+    NotFoundError,
+    ValidationError,
+)
+from eigenlake.remote.http import Transport
+from eigenlake.server.app import create_app
+from eigenlake.server.auth import KeyEntry, KeyRing, digest
+from eigenlake.server.process import free_port
+
+from .fake_store import FakeStore
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    keys = KeyRing([KeyEntry(digest("k"), None), KeyEntry(digest("scoped"), frozenset({"other"}))])
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(FakeStore(), keys=keys), port=port, log_level="warning")
+    )
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    while not server.started:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    t.join(10)
+
+
+def test_surface(url: str) -> None:
+    with eigenlake.connect(url=url, api_key="k") as client:
+        assert client.ready()
+        idx = client.indexes.create_or_get(namespace="ns", index="rc", dimensions=3)
+        uid = idx.records.add(properties={"a": 1}, vector=np.array([1, 0, 0], dtype=np.float64))
+        assert idx.records.exists(uid) and idx.records.get(uid)["metadata"] == {"a": 1}
+        res = idx.records.add_many(
+            [{"properties": {"i": i}, "vector": [i, 1, 0], "id": f"r{i}"} for i in range(5)]
+            + [{"properties": {"bad": 1}, "vector": [0, 0, 1], "id": "bad"}],
+            on_error="continue",
+            batch_size=2,
+        )
+        assert list(res) == [f"r{i}" for i in range(5)] and res.number_errors == 1
+        assert res.failed_records[0].id == "bad"
+        idx.records.update("r1", properties={"b": 2})
+        idx.records.replace(id="r2", properties={"c": 3}, vector=[2, 2, 0])
+        assert idx.search.get("r2")["metadata"] == {"c": 3}
+        hits = idx.search.nearest(vector=np.array([4, 1, 0], dtype=np.float32), limit=2)
+        assert [h["uuid"] for h in hits["results"]] == ["r4", "r3"]
+        assert len(list(idx.search.iterate(page_size=2))) == 6
+        with idx.batch.with_size(batch_size=2) as batch:
+            for i in range(3):
+                batch.add(properties={"j": i}, vector=[0, i, 1])
+            batch.add(properties={"bad": 1}, vector=[0, 0, 1])
+        assert batch.number_errors == 1
+        assert idx.records.remove_many(filter={"i": {"$gte": 3}}) == {"deleted": 2}
+        job = idx.records.remove_many(filter={"i": 0}, background=True)
+        assert job["status"] == "completed" and job["deleted"] == 1
+        assert idx.settings.dimensions() == 3
+        assert idx.agent.query("anything")["action"] == "filter"
+        idx.records.remove("r1")
+        with pytest.raises(NotFoundError):
+            idx.records.remove("r1")
+        with pytest.raises(ConflictError):
+            idx.records.add(properties={}, vector=[1, 1, 1], id="r2")
+        with pytest.raises(ValidationError):
+            idx.records.add(properties={}, vector=[1, 1])
+        with pytest.raises(ConflictError):
+            client.indexes.create_or_get(namespace="ns", index="rc", dimensions=4)
+        idx.manage.delete()
+        with pytest.raises(NotFoundError):
+            client.indexes.open(namespace="ns", index="rc")
+
+
+def test_auth_errors(url: str) -> None:
+    with pytest.raises(AuthenticationError):
+        eigenlake.connect(url=url).indexes.open(namespace="ns", index="x")
+    with pytest.raises(AuthenticationError) as exc:
+        eigenlake.connect(url=url, api_key="scoped").indexes.open(namespace="ns", index="x")
+    assert exc.value.status_code == 403
+
+
+def _flaky(fails: int, status: int = 503) -> tuple[httpx.MockTransport, list[str]]:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if len(calls) <= fails:
+            return httpx.Response(status, json={"detail": "busy"})
+        return httpx.Response(200, json={"ok": True})
+
+    return httpx.MockTransport(handler), calls
+
+
+def test_retries_idempotent_only() -> None:
+    mock, calls = _flaky(2)
+    t = Transport("http://x", retries=2, backoff=0.001, transport=mock)
+    assert t.get("/a") == {"ok": True} and len(calls) == 3
+    mock, calls = _flaky(1)
+    t = Transport("http://x", retries=2, backoff=0.001, transport=mock)
+    with pytest.raises(APIError) as exc:
+        t.post("/insert", json={})
+    assert len(calls) == 1 and exc.value.status_code == 503
+    mock, calls = _flaky(5)
+    t = Transport("http://x", retries=2, backoff=0.001, transport=mock)
+    with pytest.raises(APIError):
+        t.post("/search", json={}, idempotent=True)
+    assert len(calls) == 3
+    mock, calls = _flaky(5, status=409)
+    t = Transport("http://x", retries=2, backoff=0.001, transport=mock)
+    with pytest.raises(ConflictError):
+        t.get("/a")
+    assert len(calls) == 1  # 4xx is final
+
+
+def test_connection_refused_is_network_error() -> None:
+    client = eigenlake.connect(url=f"http://127.0.0.1:{free_port()}", retries=1, timeout=1.0)
+    assert client.ready() is False
+    with pytest.raises(NetworkError):
+        client.indexes.open(namespace="a", index="b")
+
+
+def test_timeout_is_network_error() -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    t = Transport("http://x", retries=1, backoff=0.001, transport=httpx.MockTransport(slow))
+    with pytest.raises(NetworkError, match="timed out"):
+        t.get("/a")
+
+
+def test_numpy_and_uuid_arguments_are_encoded() -> None:
+    import uuid as uuidlib
+
+    seen: list[bytes] = []
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        return httpx.Response(200, json={})
+
+    t = Transport("http://x", transport=httpx.MockTransport(echo))
+    uid = uuidlib.UUID(int=1)
+    t.post("/c", json={"k": np.int64(3), "v": np.arange(2, dtype=np.float32), "id": uid})
+    assert seen[0] == b'{"k":3,"v":[0.0,1.0],"id":"00000000-0000-0000-0000-000000000001"}'
