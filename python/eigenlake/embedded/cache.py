@@ -1,0 +1,148 @@
+"""In-memory columnar cache of one index, rebuilt from SQLite on open.
+
+Rows are appended; a delete tombstones its row (``alive``), a vector update appends a new
+row and tombstones the old one. Row ids are what the Rust kernels see. Vectors are unit
+length for cosine indexes. One column per filterable property, with a presence mask.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..filters import column_value
+from ..vectors import normalise_rows
+from .validate import PropSpec
+
+_DTYPES: dict[str, Any] = {
+    "integer": np.int64,
+    "number": np.float64,
+    "boolean": np.bool_,
+    "datetime": np.int64,
+    "date": np.int64,
+    "string": object,
+    "array": object,
+}
+_FILL: dict[str, Any] = {"string": "", "array": ()}
+
+
+def _grow(arr: np.ndarray, cap: int, fill: Any = 0) -> np.ndarray:
+    out = np.full((cap, *arr.shape[1:]), fill, dtype=arr.dtype)
+    out[: len(arr)] = arr
+    return out
+
+
+class Column:
+    """Values of one property (fill where absent) and a presence mask."""
+
+    def __init__(self, kind: str, cap: int) -> None:
+        self.kind = kind
+        self.fill = _FILL.get(kind, 0)
+        self.values = np.full(cap, self.fill, dtype=_DTYPES[kind])
+        self.present = np.zeros(cap, dtype=bool)
+
+    def resize(self, cap: int) -> None:
+        self.values = _grow(self.values, cap, self.fill)
+        self.present = _grow(self.present, cap, False)
+
+    def write(self, start: int, raw: list[Any]) -> None:
+        """Column values for rows ``start..start+len(raw)`` from stored property values."""
+        vals = []
+        pres = []
+        kind, fill = self.kind, self.fill
+        for v in raw:
+            try:
+                cv = column_value(kind, v)
+            except (TypeError, ValueError):
+                cv = None  # a value stored before the property was typed: treat as missing
+            pres.append(cv is not None)
+            vals.append(fill if cv is None else cv)
+        end = start + len(raw)
+        if self.values.dtype == object:
+            tmp = np.empty(len(vals), dtype=object)
+            tmp[:] = vals
+            self.values[start:end] = tmp
+        else:
+            self.values[start:end] = np.asarray(vals, dtype=self.values.dtype)
+        self.present[start:end] = pres
+
+
+class Cache:
+    def __init__(self, dimensions: int, cosine: bool, specs: dict[str, PropSpec]) -> None:
+        self.dim = dimensions
+        self.cosine = cosine
+        self.n = 0
+        cap = 1024
+        self.vectors = np.zeros((cap, dimensions), dtype=np.float32)
+        self.alive = np.zeros(cap, dtype=bool)
+        self.seq = np.zeros(cap, dtype=np.int64)
+        self.uuids: list[str] = []
+        self.row_of: dict[str, int] = {}
+        self.columns: dict[str, Column] = {}
+        for spec in specs.values():
+            self.add_column(spec)
+
+    @property
+    def capacity(self) -> int:
+        return len(self.alive)
+
+    @property
+    def live_count(self) -> int:
+        return len(self.row_of)
+
+    def add_column(self, spec: PropSpec) -> None:
+        if spec.filterable and spec.name not in self.columns:
+            self.columns[spec.name] = Column(spec.kind, self.capacity)
+
+    def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        col = self.columns[name]
+        return col.values[: self.n], col.present[: self.n]
+
+    def _reserve(self, extra: int) -> None:
+        need = self.n + extra
+        if need <= self.capacity:
+            return
+        # grow by 25% (not 2x) to keep peak memory near the data size
+        cap = max(need, int(self.capacity * 1.25) + 1024)
+        self.vectors = _grow(self.vectors, cap)
+        self.alive = _grow(self.alive, cap, False)
+        self.seq = _grow(self.seq, cap)
+        for col in self.columns.values():
+            col.resize(cap)
+
+    def append(
+        self, uuids: list[str], seqs: list[int], matrix: np.ndarray, props: list[dict[str, Any]]
+    ) -> None:
+        """Add rows (``matrix`` holds the raw vectors; normalised here for cosine)."""
+        k = len(uuids)
+        if k == 0:
+            return
+        self._reserve(k)
+        start, end = self.n, self.n + k
+        self.vectors[start:end] = normalise_rows(matrix) if self.cosine else matrix
+        self.alive[start:end] = True
+        self.seq[start:end] = seqs
+        self.uuids.extend(uuids)
+        for i, uid in enumerate(uuids, start):
+            self.row_of[uid] = i
+        for name, col in self.columns.items():
+            col.write(start, [p.get(name) for p in props])
+        self.n = end
+
+    def kill(self, uuids: list[str]) -> None:
+        for uid in uuids:
+            row = self.row_of.pop(uid, None)
+            if row is not None:
+                self.alive[row] = False
+
+    def set_props(self, row: int, props: dict[str, Any]) -> None:
+        for name, col in self.columns.items():
+            col.write(row, [props.get(name)])
+
+    def alive_mask(self) -> np.ndarray:
+        return self.alive[: self.n]
+
+    def matrix(self) -> np.ndarray:
+        """The used rows, C-contiguous float32 (a view, no copy)."""
+        return self.vectors[: self.n]

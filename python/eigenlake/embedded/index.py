@@ -1,0 +1,283 @@
+"""One embedded index: settings, the SQLite store, the NumPy cache, and the facades.
+
+Every public call takes ``_lock`` (the server calls from threads), then ``_sync()`` so a
+change committed by another process or client is seen: SQLite's ``data_version`` moves,
+and the cache is rebuilt from the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import filters
+from ..analysis.snapshot import Snapshot
+from ..errors import NotFoundError
+from .cache import Cache
+from .store import Store
+from .validate import CompiledSchema
+
+if TYPE_CHECKING:
+    from .batch import Batch
+    from .manage import Manage
+    from .records import Records
+    from .search import Search
+    from .settings import Settings
+
+DB_FILE = "index.sqlite"
+_LOAD_CHUNK = 8192
+
+
+class Index:
+    def __init__(self, directory: str, namespace: str, name: str) -> None:
+        self.namespace = namespace
+        self.name = name
+        self._dir = directory
+        self._db_path = os.path.join(directory, DB_FILE)
+        self._lock = threading.RLock()
+        self._store: Store | None = None
+        self._dv = -1
+        self._closed = False
+        self.config: dict[str, Any] = {}
+        self._schema = CompiledSchema(None, [])
+        self._cache = Cache(1, False, {})
+        self._ann: Any = None  # search.AnnState, created on first search
+
+    def __repr__(self) -> str:
+        return f"Index(namespace={self.namespace!r}, index={self.name!r})"
+
+    # ---- facades ------------------------------------------------------------------------
+
+    @cached_property
+    def records(self) -> Records:
+        from .records import Records
+
+        return Records(self)
+
+    @cached_property
+    def search(self) -> Search:
+        from .search import Search
+
+        return Search(self)
+
+    @cached_property
+    def settings(self) -> Settings:
+        from .settings import Settings
+
+        return Settings(self)
+
+    @cached_property
+    def manage(self) -> Manage:
+        from .manage import Manage
+
+        return Manage(self)
+
+    @cached_property
+    def batch(self) -> Batch:
+        from .batch import Batch
+
+        return Batch(self)
+
+    @cached_property
+    def agent(self) -> Agent:
+        return Agent(self)
+
+    # ---- state --------------------------------------------------------------------------
+
+    @property
+    def dimensions(self) -> int:
+        return int(self.config["dimensions"])
+
+    @property
+    def metric(self) -> str:
+        return str(self.config.get("distance_metric", "cosine"))
+
+    def _missing(self) -> NotFoundError:
+        return NotFoundError(f"index {self.namespace}/{self.name} does not exist")
+
+    def _ensure_open(self) -> Store:
+        if self._closed:
+            raise self._missing()
+        if self._store is None:
+            if not os.path.exists(self._db_path):
+                raise self._missing()
+            self._store = Store(self._db_path)
+            if self._store.get_meta("settings") is None:
+                self._store.close()
+                self._store = None
+                raise self._missing()
+        elif not os.path.exists(self._db_path):
+            self._drop_handles()
+            raise self._missing()  # deleted by another client or process
+        return self._store
+
+    def _sync(self) -> Store:
+        """Open if needed and reload when another connection committed since we looked."""
+        store = self._ensure_open()
+        dv = store.data_version()
+        if dv != self._dv:
+            self._reload(store)
+            self._dv = dv
+        return store
+
+    @contextmanager
+    def _writing(self) -> Iterator[Store]:
+        """A write transaction on a fresh cache; the caller applies cache changes after it."""
+        store = self._ensure_open()
+        with store.transaction():
+            dv = store.data_version()
+            if dv != self._dv:
+                self._reload(store)
+                self._dv = dv
+            yield store
+
+    def _reload(self, store: Store) -> None:
+        self.config = store.get_meta("settings")
+        non_filterable = _non_filterable(self.config.get("index_options"))
+        self._schema = CompiledSchema(self.config.get("schema"), non_filterable)
+        cache = Cache(self.dimensions, self.metric == "cosine", self._schema.props)
+        need_props = bool(cache.columns)
+        batch: list[tuple[int, str, bytes, str]] = []
+        for row in store.scan():
+            batch.append(row)
+            if len(batch) == _LOAD_CHUNK:
+                _load_chunk(cache, batch, need_props)
+                batch = []
+        _load_chunk(cache, batch, need_props)
+        self._cache = cache
+        self._ann = None
+
+    def _save_config(self, store: Store) -> None:
+        self.config["schema"] = self._schema.source or None
+        store.set_meta("settings", self.config)
+
+    def _drop_handles(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        self._dv = -1
+        self._ann = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_handles()
+
+    # ---- rows -> records ----------------------------------------------------------------
+
+    def _parse_filter(self, flt: Any) -> filters.Node | None:
+        return filters.parse(flt, self._schema.props)
+
+    def _filter_mask(self, node: filters.Node | None) -> np.ndarray:
+        cache = self._cache
+        return filters.mask(node, cache, cache.n) & cache.alive_mask()
+
+    def _records(
+        self, rows: list[int], *, with_vector: bool, with_properties: bool = True
+    ) -> list[dict[str, Any]]:
+        """Record dicts of cache rows, in the given order, read from the store."""
+        assert self._store is not None
+        seqs = [int(s) for s in self._cache.seq[rows]] if rows else []
+        found = self._store.fetch(seqs, with_vector)
+        out = []
+        for seq in seqs:
+            uid, props, blob = found[seq]
+            rec: dict[str, Any] = {"uuid": uid}
+            if with_properties:
+                rec["metadata"] = json.loads(props)
+            if with_vector and blob is not None:
+                rec["vector"] = np.frombuffer(blob, dtype=np.float32).tolist()
+            out.append(rec)
+        return out
+
+    def _snapshot(self, filter: Any = None, limit: int | None = None) -> Snapshot:
+        """Filtered live rows in insertion order (first ``limit``), for the analyses."""
+        with self._lock:
+            self._sync()
+            node = self._parse_filter(filter)
+            rows = np.flatnonzero(self._filter_mask(node))
+            rows = rows[np.argsort(self._cache.seq[rows], kind="stable")]
+            if limit is not None:
+                rows = rows[: max(int(limit), 0)]
+            recs = self._records(rows.tolist(), with_vector=False)
+            vectors = np.ascontiguousarray(self._cache.vectors[rows], dtype=np.float32)
+            return Snapshot(
+                uuids=[r["uuid"] for r in recs],
+                vectors=vectors.reshape(len(rows), self.dimensions),
+                metadata=[r["metadata"] for r in recs],
+                metric=self.metric,
+                schema=dict(self._schema.source),
+            )
+
+
+class Agent:
+    """``index.agent``: natural-language analyses (the planner lives in ``eigenlake.agent``)."""
+
+    def __init__(self, index: Index) -> None:
+        self._index = index
+
+    def query(
+        self,
+        query: str,
+        *,
+        filter: dict[str, Any] | None = None,
+        limit: int = 1000,
+        mode: str = "auto",
+        algorithm: str = "kmeans",
+        num_clusters: int | None = None,
+        text_fields: list[str] | None = None,
+        auto_tune: bool = False,
+        min_clusters: int = 2,
+        max_clusters: int = 8,
+        dbscan_eps: float | None = None,
+        dbscan_min_samples: int = 5,
+        time_field: str = "created_at",
+        failure_field: str = "status",
+        failure_values: list[str] | None = None,
+        recent_days: int = 7,
+    ) -> dict[str, Any]:
+        from ..agent import run_query  # type: ignore[attr-defined,unused-ignore]
+
+        return dict(
+            run_query(
+                self._index,
+                query,
+                filter=filter,
+                limit=limit,
+                mode=mode,
+                algorithm=algorithm,
+                num_clusters=num_clusters,
+                text_fields=text_fields,
+                auto_tune=auto_tune,
+                min_clusters=min_clusters,
+                max_clusters=max_clusters,
+                dbscan_eps=dbscan_eps,
+                dbscan_min_samples=dbscan_min_samples,
+                time_field=time_field,
+                failure_field=failure_field,
+                failure_values=failure_values,
+                recent_days=recent_days,
+            )
+        )
+
+
+def _non_filterable(options: dict[str, Any] | None) -> list[str]:
+    meta = (options or {}).get("metadataConfiguration") or {}
+    return list(meta.get("nonFilterableMetadataKeys") or [])
+
+
+def _load_chunk(cache: Cache, rows: list[tuple[int, str, bytes, str]], need_props: bool) -> None:
+    if not rows:
+        return
+    seqs = [r[0] for r in rows]
+    uuids = [r[1] for r in rows]
+    matrix = np.frombuffer(b"".join([r[2] for r in rows]), dtype=np.float32)
+    matrix = matrix.reshape(len(rows), cache.dim)
+    props = [json.loads(r[3]) for r in rows] if need_props else [{}] * len(rows)
+    cache.append(uuids, seqs, matrix, props)

@@ -1,0 +1,183 @@
+"""``client.indexes``: create, open, reference, list and delete indexes under one root.
+
+Layout: ``<root>/<namespace>/<index>/index.sqlite`` (names percent-encoded so any string is
+a safe directory name). The settings live in the index's own database (``meta.settings``).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import threading
+import time
+from typing import Any
+from urllib.parse import quote, unquote
+
+from ..errors import ConflictError, NotFoundError, ValidationError
+from .index import DB_FILE, Index
+from .store import Store
+
+_METRICS = ("cosine", "euclidean")
+
+
+def _segment(kind: str, name: Any) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValidationError(f"{kind} must be a non-empty string, got {name!r}")
+    seg = quote(name, safe="")
+    if seg in (".", ".."):
+        seg = seg.replace(".", "%2E")
+    return seg
+
+
+def drop_index_dir(directory: str) -> None:
+    # rename first so a concurrent open never sees a half-deleted directory
+    tomb = f"{directory}.deleted-{os.getpid()}-{time.time_ns()}"
+    os.rename(directory, tomb)
+    shutil.rmtree(tomb, ignore_errors=True)
+
+
+class Indexes:
+    def __init__(self, root: str) -> None:
+        self._root = root
+        self._open: dict[tuple[str, str], Index] = {}
+        self._lock = threading.Lock()
+
+    def _dir(self, namespace: str, index: str) -> str:
+        return os.path.join(self._root, _segment("namespace", namespace), _segment("index", index))
+
+    def _get(self, namespace: str, index: str) -> Index:
+        key = (namespace, index)
+        with self._lock:
+            idx = self._open.get(key)
+            if idx is None or idx._closed:
+                idx = Index(self._dir(namespace, index), namespace, index)
+                self._open[key] = idx
+            return idx
+
+    def create_or_get(
+        self,
+        *,
+        namespace: str,
+        index: str,
+        dimensions: int,
+        schema: dict[str, Any] | None = None,
+        index_options: dict[str, Any] | None = None,
+        shard_count: int = 1,
+        record_id_property: str | None = "document_id",
+    ) -> Index:
+        wanted = _settings(
+            namespace, index, dimensions, schema, index_options, shard_count, record_id_property
+        )
+        directory = self._dir(namespace, index)
+        os.makedirs(directory, exist_ok=True)
+        store = Store(os.path.join(directory, DB_FILE))
+        try:
+            with store.transaction():
+                current = store.get_meta("settings")
+                if current is None:
+                    store.set_meta("settings", wanted)
+                    store.set_meta("next_seq", 1)
+                else:
+                    _check_compatible(current, wanted, schema is not None)
+        finally:
+            store.close()
+        return self._get(namespace, index)
+
+    def open(self, *, namespace: str, index: str) -> Index:
+        idx = self._get(namespace, index)
+        with idx._lock:
+            idx._sync()
+        return idx
+
+    def ref(self, *, namespace: str, index: str) -> Index:
+        """An index handle without touching the disk; errors surface on first use."""
+        return self._get(namespace, index)
+
+    def delete(self, *, namespace: str, index: str, **_: Any) -> dict[str, Any]:
+        return self._get(namespace, index).manage.delete()
+
+    def list(self) -> list[dict[str, str]]:
+        """``[{"namespace", "index"}]`` of every index under the root."""
+        out: list[dict[str, str]] = []
+        if not os.path.isdir(self._root):
+            return out
+        for ns in sorted(os.listdir(self._root)):
+            ns_dir = os.path.join(self._root, ns)
+            if not os.path.isdir(ns_dir):
+                continue
+            for name in sorted(os.listdir(ns_dir)):
+                if os.path.exists(os.path.join(ns_dir, name, DB_FILE)) and ".deleted-" not in name:
+                    out.append({"namespace": unquote(ns), "index": unquote(name)})
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            for idx in self._open.values():
+                idx.close()
+            self._open.clear()
+
+
+def _settings(
+    namespace: str,
+    index: str,
+    dimensions: Any,
+    schema: dict[str, Any] | None,
+    index_options: dict[str, Any] | None,
+    shard_count: int,
+    record_id_property: str | None,
+) -> dict[str, Any]:
+    if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
+        raise ValidationError(f"dimensions must be a positive integer, got {dimensions!r}")
+    if schema is not None and not isinstance(schema, dict):
+        raise ValidationError("schema must be a JSON-Schema dict")
+    options = copy.deepcopy(index_options or {})
+    metric = options.get("distance_metric", "cosine")
+    if metric not in _METRICS:
+        raise ValidationError(f"distance_metric must be one of {list(_METRICS)}, got {metric!r}")
+    if schema is not None:
+        from .validate import CompiledSchema
+
+        CompiledSchema(schema, [])  # fail early on a schema we cannot use
+    return {
+        "namespace": namespace,
+        "index": index,
+        "dimensions": dimensions,
+        "schema": copy.deepcopy(schema),
+        "index_options": options,
+        "distance_metric": metric,
+        "shard_count": shard_count,
+        "record_id_property": record_id_property,
+        "created_at": time.time(),
+    }
+
+
+def _check_compatible(current: dict[str, Any], wanted: dict[str, Any], has_schema: bool) -> None:
+    where = f"index {wanted['namespace']}/{wanted['index']}"
+    if current["dimensions"] != wanted["dimensions"]:
+        raise ConflictError(
+            f"{where} exists with {current['dimensions']} dimensions, not {wanted['dimensions']}"
+        )
+    if current.get("distance_metric") != wanted["distance_metric"]:
+        raise ConflictError(f"{where} exists with metric {current.get('distance_metric')!r}")
+    if not has_schema:
+        return
+    have, want = current.get("schema") or {}, wanted["schema"] or {}
+    have_props, want_props = have.get("properties", {}), want.get("properties", {})
+    same = (
+        have.get("additionalProperties", True) == want.get("additionalProperties", True)
+        and set(have.get("required", [])) == set(want.get("required", []))
+        # properties added later by update are allowed on top of the created ones
+        and all(have_props.get(k) == v for k, v in want_props.items())
+        and _non_filterable(current) == _non_filterable(wanted)
+    )
+    if not same:
+        raise ConflictError(f"{where} exists with an incompatible schema")
+
+
+def _non_filterable(settings: dict[str, Any]) -> set[str]:
+    meta = (settings.get("index_options") or {}).get("metadataConfiguration") or {}
+    return set(meta.get("nonFilterableMetadataKeys") or [])
+
+
+__all__ = ["Indexes", "NotFoundError"]

@@ -1,0 +1,30 @@
+"""``index.manage``: drop the index, remove records by filter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .index import Index
+
+
+class Manage:
+    def __init__(self, index: Index) -> None:
+        self._index = index
+
+    def delete(self) -> dict[str, Any]:
+        """Drop the index and its files; later use of it raises ``NotFoundError``."""
+        from .indexes import drop_index_dir
+
+        index = self._index
+        with index._lock:
+            index._ensure_open()
+            index._drop_handles()
+            drop_index_dir(index._dir)
+            index._closed = True
+        return {"deleted": True}
+
+    def remove_by_filter(
+        self, *, filter: dict[str, Any], limit: int | None = None, **_: Any
+    ) -> dict[str, int]:
+        return self._index.records.remove_many(filter=filter, limit=limit)

@@ -1,0 +1,253 @@
+"""``index.search``: filtered nearest neighbours with cursors, paging, and the analyses."""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ValidationError
+from ..ids import canonical_id
+from ..vectors import as_vector, bad_rows, normalise_rows
+from . import ann
+
+if TYPE_CHECKING:
+    from .index import Index
+
+DEFAULT_EXACT_THRESHOLD = 20_000
+
+
+class Search:
+    def __init__(self, index: Index) -> None:
+        self._index = index
+
+    # ---- nearest neighbours -------------------------------------------------------------
+
+    def nearest(
+        self,
+        *,
+        vector: Any,
+        limit: int = 10,
+        filter: dict[str, Any] | None = None,
+        after: str | None = None,
+        with_vector: bool = False,
+    ) -> dict[str, Any]:
+        """Hits ``{"uuid", "metadata", "distance"}`` nearest first; ``next_after`` pages on.
+
+        The cursor holds the (distance, uuid) of the last hit: the next page starts strictly
+        after it, so pages never repeat a record even when the graph search is approximate.
+        """
+        if not isinstance(limit, int) or limit < 1:
+            raise ValidationError(f"limit must be a positive integer, got {limit!r}")
+        index = self._index
+        with index._lock:
+            index._sync()
+            cosine = index.metric == "cosine"
+            q = as_vector(vector, index.dimensions, "query").reshape(1, -1)
+            for problem in bad_rows(q, cosine).values():
+                raise ValidationError(f"query: {problem}")
+            if cosine:
+                q = normalise_rows(q)
+            node = index._parse_filter(filter)
+            qhash = _query_hash(q, filter)
+            offset, last = _decode_cursor(after, qhash)
+            mask = index._filter_mask(node)
+            k = offset + limit + 1
+            ids, scores = self._topk(q, k, mask)
+            hits = []
+            for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True):
+                if row < 0:
+                    continue
+                dist = 1.0 - score if cosine else float(np.sqrt(max(score, 0.0)))
+                hits.append((dist, index._cache.uuids[row], row))
+            hits.sort()
+            if last is not None:
+                hits = [h for h in hits if (h[0], h[1]) > last]
+            page = hits[:limit]
+            recs = index._records([h[2] for h in page], with_vector=with_vector)
+            results = [{**r, "distance": h[0]} for r, h in zip(recs, page, strict=True)]
+            next_after = None
+            if len(hits) > limit and page:
+                next_after = _encode_cursor(offset + len(page), page[-1][0], page[-1][1], qhash)
+        return {"results": results, "next_after": next_after}
+
+    def _topk(self, q: np.ndarray, k: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        index = self._index
+        cache = index._cache
+        data = cache.matrix()
+        metric = "ip" if index.metric == "cosine" else "l2"
+        threshold = int(
+            (index.config.get("index_options") or {}).get(
+                "exact_threshold", DEFAULT_EXACT_THRESHOLD
+            )
+        )
+        kept = int(mask.sum())
+        # graph search pays off on large collections unless the filter keeps few rows
+        use_graph = (
+            ann.has_hnsw() and cache.live_count > threshold and kept > max(threshold // 4, 8 * k)
+        )
+        if not use_graph:
+            return ann.exact_topk(data, q, k, metric, mask)
+        if index._ann is None:
+            index._ann = ann.AnnState(index.dimensions, metric)
+        index._ann.catch_up(data)
+        return index._ann.search(data, q, k, mask)
+
+    # ---- reads --------------------------------------------------------------------------
+
+    def get(self, id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
+        return self._index.records.get(id, return_data=with_vector, return_metadata=True)
+
+    def list(
+        self,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        with_vector: bool = False,
+        with_properties: bool = True,
+        newest_first: bool = True,
+    ) -> dict[str, Any]:
+        """A page by position: ``next_offset`` is always ``offset + len(objects)``."""
+        if limit < 0 or offset < 0:
+            raise ValidationError("limit and offset must be >= 0")
+        index = self._index
+        with index._lock:
+            index._sync()
+            cache = index._cache
+            rows = np.flatnonzero(cache.alive_mask())
+            rows = rows[np.argsort(cache.seq[rows], kind="stable")]
+            if newest_first:
+                rows = rows[::-1]
+            page = rows[offset : offset + limit].tolist()
+            objects = index._records(page, with_vector=with_vector, with_properties=with_properties)
+        return {"objects": objects, "next_offset": offset + len(objects)}
+
+    def iterate(
+        self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
+    ) -> Iterator[dict[str, Any]]:
+        """Every record once, oldest first (cursor paging, so concurrent appends are seen)."""
+        after = None
+        while True:
+            page = self._index.records.list(
+                limit=page_size,
+                after=after,
+                with_vector=with_vector,
+                with_properties=with_properties,
+            )
+            yield from page["objects"]
+            after = page["next_after"]
+            if after is None:
+                return
+
+    # ---- analyses (modules load on first use) -------------------------------------------
+
+    def cluster(
+        self,
+        *,
+        filter: dict[str, Any] | None = None,
+        limit: int = 1000,
+        algorithm: str = "kmeans",
+        num_clusters: int | None = None,
+        distance_metric: str = "cosine",
+        text_fields: builtins.list[str] | None = None,
+        max_iterations: int = 50,
+        representatives_per_cluster: int = 3,
+        auto_tune: bool = False,
+        min_clusters: int = 2,
+        max_clusters: int = 8,
+        dbscan_eps: float | None = None,
+        dbscan_min_samples: int = 5,
+    ) -> dict[str, Any]:
+        from ..analysis.cluster import run_cluster  # type: ignore[import-not-found,unused-ignore]
+
+        snap = self._index._snapshot(filter, limit)
+        return dict(
+            run_cluster(
+                snap,
+                algorithm=algorithm,
+                num_clusters=num_clusters,
+                distance_metric=distance_metric,
+                text_fields=text_fields,
+                max_iterations=max_iterations,
+                representatives_per_cluster=representatives_per_cluster,
+                auto_tune=auto_tune,
+                min_clusters=min_clusters,
+                max_clusters=max_clusters,
+                dbscan_eps=dbscan_eps,
+                dbscan_min_samples=dbscan_min_samples,
+            )
+        )
+
+    def outliers(
+        self,
+        *,
+        filter: dict[str, Any] | None = None,
+        limit: int = 1000,
+        n_neighbors: int = 20,
+        contamination: float | str = "auto",
+        distance_metric: str = "cosine",
+    ) -> dict[str, Any]:
+        from ..analysis.outliers import run_outliers  # type: ignore[import-not-found,unused-ignore]
+
+        snap = self._index._snapshot(filter, limit)
+        return dict(
+            run_outliers(
+                snap,
+                n_neighbors=n_neighbors,
+                contamination=contamination,
+                distance_metric=distance_metric,
+            )
+        )
+
+    def topics(
+        self,
+        *,
+        text_fields: builtins.list[str],
+        num_topics: int | None = None,
+        auto_tune: bool = True,
+        filter: dict[str, Any] | None = None,
+        limit: int = 1000,
+        top_words: int = 10,
+    ) -> dict[str, Any]:
+        from ..analysis.topics import run_topics  # type: ignore[import-not-found,unused-ignore]
+
+        snap = self._index._snapshot(filter, limit)
+        return dict(
+            run_topics(
+                snap,
+                text_fields=text_fields,
+                num_topics=num_topics,
+                auto_tune=auto_tune,
+                top_words=top_words,
+            )
+        )
+
+
+def _query_hash(q: np.ndarray, flt: Any) -> str:
+    h = hashlib.sha1(np.ascontiguousarray(q).tobytes())
+    h.update(json.dumps(flt, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def _encode_cursor(offset: int, dist: float, uuid: str, qhash: str) -> str:
+    raw = json.dumps({"o": offset, "d": dist, "u": uuid, "h": qhash}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(after: Any, qhash: str) -> tuple[int, tuple[float, str] | None]:
+    if after is None or after == "":
+        return 0, None
+    try:
+        text = str(after)
+        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        offset, last = int(data["o"]), (float(data["d"]), canonical_id(data["u"]))
+    except (ValueError, KeyError, TypeError):
+        raise ValidationError(f"after {after!r} is not a cursor returned by nearest()") from None
+    if data.get("h") != qhash:
+        raise ValidationError("after: this cursor belongs to another query or filter")
+    return offset, last

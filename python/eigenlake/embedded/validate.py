@@ -1,0 +1,357 @@
+"""Compiled schema: per-property checkers that validate and normalise record properties.
+
+A JSON-Schema dict (from ``SchemaBuilder`` or hand-written) is compiled once per index into
+closures, so validating a record is a dict walk with one call per property.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ValidationError
+
+Checker = Callable[[Any], Any]
+KINDS = ("string", "integer", "number", "boolean", "datetime", "date", "array")
+_INT64_MAX = 2**63 - 1
+
+
+class PropertyError(Exception):
+    """A problem with one value; the caller adds the record and property to the message."""
+
+
+def parse_datetime(value: str) -> dt.datetime:
+    """ISO-8601 instant; a missing offset means UTC."""
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    parsed = dt.datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed
+
+
+def parse_date(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
+
+
+def kind_of(prop_schema: dict[str, Any]) -> str:
+    """The EigenLake kind of a JSON-Schema property fragment."""
+    typ = prop_schema.get("type", "string")
+    if isinstance(typ, list):  # ["string", "null"] style
+        typ = next((t for t in typ if t != "null"), "string")
+    if typ == "string":
+        fmt = prop_schema.get("format")
+        if fmt == "date-time":
+            return "datetime"
+        if fmt == "date":
+            return "date"
+        return "string"
+    if typ in ("integer", "number", "boolean", "array"):
+        return str(typ)
+    raise ValidationError(f"unsupported property type {typ!r} in schema")
+
+
+def infer_kind(value: Any) -> dict[str, Any] | None:
+    """JSON-Schema fragment for a value written to an undeclared property (schema evolution)."""
+    scalar = _scalar_type(value)
+    if scalar is not None:
+        return {"type": scalar}
+    if isinstance(value, (list, tuple)) and value:
+        item_types = {_scalar_type(v) for v in value}
+        if len(item_types) == 1 and None not in item_types:
+            return {"type": "array", "items": {"type": item_types.pop()}}
+        if item_types == {"integer", "number"}:
+            return {"type": "array", "items": {"type": "number"}}
+    return None
+
+
+def _scalar_type(value: Any) -> str | None:
+    if isinstance(value, (bool, np.bool_)):
+        return "boolean"
+    if isinstance(value, (int, np.integer)):
+        return "integer"
+    if isinstance(value, (float, np.floating)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return None
+
+
+def _base_checker(kind: str, prop_schema: dict[str, Any]) -> Checker:
+    if kind == "string":
+        return _check_string
+    if kind == "integer":
+        return _check_integer
+    if kind == "number":
+        return _check_number
+    if kind == "boolean":
+        return _check_boolean
+    if kind == "datetime":
+        return _check_datetime
+    if kind == "date":
+        return _check_date
+    item_schema = prop_schema.get("items", {})
+    item_check = compile_checker(item_schema) if item_schema else _check_json_scalar
+    return lambda v: _check_array(v, item_check)
+
+
+def _check_string(v: Any) -> str:
+    if not isinstance(v, str):
+        raise PropertyError(f"expected a string, got {type(v).__name__}")
+    return v
+
+
+def _check_integer(v: Any) -> int:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise PropertyError(f"expected an integer, got {type(v).__name__}")
+    v = int(v)
+    if not -_INT64_MAX - 1 <= v <= _INT64_MAX:
+        raise PropertyError("integer outside the 64-bit range")
+    return v
+
+
+def _check_number(v: Any) -> float | int:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise PropertyError(f"expected a number, got {type(v).__name__}")
+    if isinstance(v, (float, np.floating)):
+        if not math.isfinite(v):
+            raise PropertyError("expected a finite number")
+        return float(v)
+    return int(v)
+
+
+def _check_boolean(v: Any) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise PropertyError(f"expected a boolean, got {type(v).__name__}")
+    return bool(v)
+
+
+def _check_datetime(v: Any) -> str:
+    if isinstance(v, dt.datetime):
+        return (v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)).isoformat()
+    if not isinstance(v, str):
+        raise PropertyError(f"expected an ISO-8601 datetime string, got {type(v).__name__}")
+    try:
+        parse_datetime(v)
+    except ValueError:
+        raise PropertyError(f"{v!r} is not an ISO-8601 datetime") from None
+    return v
+
+
+def _check_date(v: Any) -> str:
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return v.isoformat()
+    if not isinstance(v, str):
+        raise PropertyError(f"expected an ISO-8601 date string, got {type(v).__name__}")
+    try:
+        parse_date(v)
+    except ValueError:
+        raise PropertyError(f"{v!r} is not an ISO-8601 date (YYYY-MM-DD)") from None
+    return v
+
+
+def _check_json_scalar(v: Any) -> Any:
+    t = _scalar_type(v)
+    if t is None:
+        raise PropertyError(f"unsupported array element {type(v).__name__}")
+    return {"boolean": bool, "integer": int, "number": float, "string": str}[t](v)
+
+
+def _check_array(v: Any, item_check: Checker) -> list[Any]:
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    if not isinstance(v, (list, tuple)):
+        raise PropertyError(f"expected an array, got {type(v).__name__}")
+    out = []
+    for i, item in enumerate(v):
+        try:
+            out.append(item_check(item))
+        except PropertyError as e:
+            raise PropertyError(f"item {i}: {e}") from None
+    return out
+
+
+def compile_checker(prop_schema: dict[str, Any]) -> Checker:
+    """Type check plus the JSON-Schema constraints present in the fragment."""
+    kind = kind_of(prop_schema)
+    base = _base_checker(kind, prop_schema)
+    checks: list[Callable[[Any], None]] = []
+    enum = prop_schema.get("enum")
+    if enum is not None:
+        allowed = list(enum)
+        checks.append(lambda v: _require(v in allowed, f"{v!r} is not one of {allowed}"))
+    lo, hi = prop_schema.get("minimum"), prop_schema.get("maximum")
+    if lo is not None:
+        checks.append(lambda v: _require(v >= lo, f"{v!r} is below the minimum {lo}"))
+    if hi is not None:
+        checks.append(lambda v: _require(v <= hi, f"{v!r} is above the maximum {hi}"))
+    min_len, max_len = prop_schema.get("minLength"), prop_schema.get("maxLength")
+    if min_len is not None:
+        checks.append(lambda v: _require(len(v) >= min_len, f"shorter than {min_len} characters"))
+    if max_len is not None:
+        checks.append(lambda v: _require(len(v) <= max_len, f"longer than {max_len} characters"))
+    pattern = prop_schema.get("pattern")
+    if pattern is not None:
+        rx = re.compile(pattern)
+        checks.append(lambda v: _require(rx.search(v) is not None, f"does not match {pattern!r}"))
+    min_items, max_items = prop_schema.get("minItems"), prop_schema.get("maxItems")
+    if min_items is not None:
+        checks.append(lambda v: _require(len(v) >= min_items, f"fewer than {min_items} items"))
+    if max_items is not None:
+        checks.append(lambda v: _require(len(v) <= max_items, f"more than {max_items} items"))
+    if prop_schema.get("uniqueItems"):
+        checks.append(lambda v: _require(_unique(v), "items are not unique"))
+    fmt_lo, fmt_hi = prop_schema.get("formatMinimum"), prop_schema.get("formatMaximum")
+    if kind in ("datetime", "date") and (fmt_lo is not None or fmt_hi is not None):
+        parse = parse_datetime if kind == "datetime" else parse_date
+        if fmt_lo is not None:
+            lo_v = parse(fmt_lo)
+            checks.append(lambda v: _require(parse(v) >= lo_v, f"{v!r} is before {fmt_lo}"))
+        if fmt_hi is not None:
+            hi_v = parse(fmt_hi)
+            checks.append(lambda v: _require(parse(v) <= hi_v, f"{v!r} is after {fmt_hi}"))
+    if not checks:
+        return base
+
+    def check(v: Any) -> Any:
+        v = base(v)
+        for c in checks:
+            c(v)
+        return v
+
+    return check
+
+
+def _require(ok: bool, problem: str) -> None:
+    if not ok:
+        raise PropertyError(problem)
+
+
+def _unique(items: list[Any]) -> bool:
+    seen = [repr(x) for x in items]
+    return len(set(seen)) == len(seen)
+
+
+@dataclass
+class PropSpec:
+    name: str
+    kind: str
+    item_kind: str | None
+    filterable: bool
+    check: Checker
+    fragment: dict[str, Any]
+
+
+def _spec(name: str, fragment: dict[str, Any], filterable: bool) -> PropSpec:
+    kind = kind_of(fragment)
+    item_kind = kind_of(fragment["items"]) if kind == "array" and "items" in fragment else None
+    return PropSpec(name, kind, item_kind, filterable, compile_checker(fragment), fragment)
+
+
+class CompiledSchema:
+    """An index's schema ready for validation; ``schema=None`` means open and untyped."""
+
+    def __init__(self, schema: dict[str, Any] | None, non_filterable: list[str]) -> None:
+        self.source: dict[str, Any] = dict(schema) if schema else {}
+        self.additional = bool(self.source.get("additionalProperties", True)) or not schema
+        self.required = set(self.source.get("required", []))
+        self.non_filterable = set(non_filterable)
+        self.props: dict[str, PropSpec] = {}
+        for name, fragment in self.source.get("properties", {}).items():
+            self._add_spec(name, fragment)
+
+    def _add_spec(self, name: str, fragment: dict[str, Any]) -> PropSpec:
+        spec = _spec(name, fragment, name not in self.non_filterable)
+        self.props[name] = spec
+        return spec
+
+    def declare(self, pending: dict[str, PropSpec]) -> None:
+        """Adopt properties found by ``validate`` (schema evolution); caller persists ``source``."""
+        if not pending:
+            return
+        self.source.setdefault("type", "object")
+        props = dict(self.source.get("properties", {}))
+        for name, spec in pending.items():
+            props[name] = spec.fragment
+            self.props[name] = spec
+        self.source["properties"] = props
+
+    def validate(
+        self,
+        props: Any,
+        where: str,
+        pending: dict[str, PropSpec],
+        *,
+        evolve: bool = False,
+        partial: bool = False,
+    ) -> dict[str, Any]:
+        """Normalised copy of ``props``; new properties it introduces go into ``pending``.
+
+        ``pending`` is shared by the records of one call so a new property is typed once.
+        ``evolve`` lets undeclared properties extend a closed schema (``update``); open
+        schemas always extend. ``partial`` skips the required check (merged by the caller).
+        """
+        if props is None:
+            props = {}
+        if not isinstance(props, dict):
+            raise ValidationError(f"{where}: properties must be a dict, got {type(props).__name__}")
+        out: dict[str, Any] = {}
+        specs = self.props
+        for name, value in props.items():
+            if not isinstance(name, str):
+                raise ValidationError(f"{where}: property names must be strings, got {name!r}")
+            spec = specs.get(name) or pending.get(name)
+            if value is None:
+                if name in self.required:
+                    raise ValidationError(f"{where}: property {name!r} is required, got None")
+                out[name] = None
+                continue
+            if spec is None:
+                if not (self.additional or evolve):
+                    raise ValidationError(
+                        f"{where}: property {name!r} is not declared in the closed schema"
+                    )
+                fragment = infer_kind(value)
+                if fragment is None:
+                    if not self.additional:
+                        raise ValidationError(
+                            f"{where}: property {name!r}: cannot add a property of this type"
+                            " (integer, number, boolean, string or an array of one of these)"
+                        )
+                    # untypeable value (dict, mixed list): stored, neither typed nor filterable
+                    out[name] = _plain(value, where, name)
+                    continue
+                spec = _spec(name, fragment, True)
+                pending[name] = spec
+            try:
+                out[name] = spec.check(value)
+            except PropertyError as e:
+                raise ValidationError(f"{where}: property {name!r}: {e}") from None
+        if not partial:
+            for name in self.required:
+                if out.get(name) is None:
+                    raise ValidationError(f"{where}: required property {name!r} is missing")
+        return out
+
+
+def _plain(value: Any, where: str, name: str) -> Any:
+    """JSON-safe copy of a free-form value (open schemas only)."""
+    import json
+
+    try:
+        return json.loads(json.dumps(value, default=_np_default))
+    except (TypeError, ValueError) as e:
+        raise ValidationError(f"{where}: property {name!r}: not JSON-serialisable ({e})") from None
+
+
+def _np_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)

@@ -1,0 +1,336 @@
+"""Mongo-style filters: parsed once into a typed tree, checked against the schema, then
+evaluated either vectorised over cache columns (a bool mask) or on one record (``matches``).
+
+Semantics (shared by both evaluators): a property is *missing* when absent or None.
+``$eq $gt $gte $lt $lte $in $contains`` never match a missing property; ``$ne`` and ``$nin``
+do (as in MongoDB); ``$exists: b`` tests presence. Datetimes compare as instants (µs since
+the epoch, UTC when no offset is given), dates as calendar days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import ValidationError
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_ORDERED = ("$gt", "$gte", "$lt", "$lte")
+_COMPARE = ("$eq", "$ne", *_ORDERED)
+_FIELD_OPS = (*_COMPARE, "$in", "$nin", "$exists", "$contains")
+
+
+class PropertyInfo(Protocol):
+    kind: str
+    item_kind: str | None
+    filterable: bool
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+
+@dataclass(frozen=True)
+class Compare:
+    prop: str
+    kind: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class InSet:
+    prop: str
+    kind: str
+    values: frozenset[Any]
+    negate: bool
+
+
+@dataclass(frozen=True)
+class Exists:
+    prop: str
+    present: bool
+
+
+@dataclass(frozen=True)
+class Contains:
+    prop: str
+    kind: str
+    value: Any
+
+
+Node = And | Or | Not | Compare | InSet | Exists | Contains
+
+
+# ---- parsing -----------------------------------------------------------------------------
+
+
+def parse(raw: Mapping[str, Any] | None, props: Mapping[str, PropertyInfo]) -> Node | None:
+    """Typed tree of a filter dict, or None for "no filter" (None or ``{}``)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ValidationError(f"a filter must be a dict, got {type(raw).__name__}")
+    if not raw:
+        return None
+    return _parse_doc(raw, props)
+
+
+def _parse_doc(raw: Mapping[str, Any], props: Mapping[str, PropertyInfo]) -> Node:
+    if not isinstance(raw, Mapping) or not raw:
+        raise ValidationError(f"filter clause must be a non-empty dict, got {raw!r}")
+    parts: list[Node] = []
+    for key, value in raw.items():
+        if key in ("$and", "$or"):
+            if not isinstance(value, (list, tuple)) or not value:
+                raise ValidationError(f"{key} takes a non-empty list of filters")
+            children = tuple(_parse_doc(v, props) for v in value)
+            parts.append(And(children) if key == "$and" else Or(children))
+        elif key == "$not":
+            parts.append(Not(_parse_doc(value, props)))
+        elif isinstance(key, str) and key.startswith("$"):
+            raise ValidationError(f"unknown logical operator {key!r}")
+        else:
+            parts.append(_parse_field(key, value, props))
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _parse_field(name: str, cond: Any, props: Mapping[str, PropertyInfo]) -> Node:
+    info = props.get(name)
+    if info is None:
+        raise ValidationError(f"filter on unknown property {name!r}")
+    if not info.filterable:
+        raise ValidationError(f"property {name!r} is not filterable")
+    is_ops = isinstance(cond, Mapping) and cond and all(str(k).startswith("$") for k in cond)
+    ops = cond if is_ops else {"$eq": cond}
+    parts = [_parse_op(name, info, op, value) for op, value in ops.items()]
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _parse_op(name: str, info: PropertyInfo, op: str, value: Any) -> Node:
+    kind = info.kind
+    if op not in _FIELD_OPS:
+        raise ValidationError(f"property {name!r}: unknown operator {op!r}")
+    if op == "$exists":
+        if not isinstance(value, bool):
+            raise ValidationError(f"property {name!r}: $exists takes true or false")
+        return Exists(name, value)
+    if op == "$contains":
+        if kind == "array":
+            item = _coerce(name, info.item_kind or "any", value, op)
+            return Contains(name, kind, item)
+        if kind == "string":
+            return Contains(name, kind, _coerce(name, kind, value, op))
+        raise ValidationError(f"property {name!r}: $contains needs an array or string property")
+    if kind == "array":
+        raise ValidationError(f"property {name!r} is an array: use $contains or $exists, not {op}")
+    if op in ("$in", "$nin"):
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            raise ValidationError(f"property {name!r}: {op} takes a list of values")
+        values = frozenset(_coerce(name, kind, v, op) for v in value)
+        return InSet(name, kind, values, op == "$nin")
+    if op in _ORDERED and kind == "boolean":
+        raise ValidationError(f"property {name!r}: {op} does not apply to a boolean")
+    return Compare(name, kind, op, _coerce(name, kind, value, op))
+
+
+def _coerce(name: str, kind: str, value: Any, op: str) -> Any:
+    """The filter value in the representation the columns hold, or a ValidationError."""
+    bad = ValidationError(f"property {name!r}: {op} value {value!r} does not fit a {kind} property")
+    if isinstance(value, np.generic):
+        value = value.item()
+    if kind in ("integer", "number"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        return value
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if kind == "string":
+        if not isinstance(value, str):
+            raise bad
+        return value
+    if kind == "datetime":
+        try:
+            return datetime_key(value)
+        except (TypeError, ValueError):
+            raise bad from None
+    if kind == "date":
+        try:
+            return date_key(value)
+        except (TypeError, ValueError):
+            raise bad from None
+    if kind == "any":
+        if isinstance(value, (bool, int, float, str)):
+            return value
+        raise bad
+    raise bad
+
+
+def datetime_key(value: Any) -> int:
+    """Microseconds since the epoch of an ISO-8601 string or datetime (naive = UTC)."""
+    if isinstance(value, str):
+        text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+        value = dt.datetime.fromisoformat(text)
+    if not isinstance(value, dt.datetime):
+        raise TypeError("not a datetime")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def date_key(value: Any) -> int:
+    """Proleptic Gregorian ordinal of an ISO-8601 date string or date."""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise TypeError("not a date")
+    return value.toordinal()
+
+
+def column_value(kind: str, value: Any) -> Any:
+    """A stored property value as its column representation (None stays None)."""
+    if value is None:
+        return None
+    if kind == "datetime":
+        return datetime_key(value)
+    if kind == "date":
+        return date_key(value)
+    if kind == "array":
+        return tuple(value)
+    return value
+
+
+# ---- evaluation over columns -------------------------------------------------------------
+
+
+class Columns(Protocol):
+    def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(values, present) views of the first ``n`` rows."""
+        ...
+
+
+_NUMPY_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "$eq": np.equal,
+    "$ne": np.equal,  # negated below
+    "$gt": np.greater,
+    "$gte": np.greater_equal,
+    "$lt": np.less,
+    "$lte": np.less_equal,
+}
+
+
+def mask(node: Node | None, cols: Columns, n: int) -> np.ndarray:
+    """Bool mask of the rows matching ``node`` (all True when ``node`` is None)."""
+    if node is None:
+        return np.ones(n, dtype=bool)
+    if isinstance(node, And):
+        out = mask(node.children[0], cols, n)
+        for child in node.children[1:]:
+            out &= mask(child, cols, n)
+        return out
+    if isinstance(node, Or):
+        out = mask(node.children[0], cols, n)
+        for child in node.children[1:]:
+            out |= mask(child, cols, n)
+        return out
+    if isinstance(node, Not):
+        return ~mask(node.child, cols, n)
+    values, present = cols.column(node.prop)
+    if isinstance(node, Exists):
+        return present.copy() if node.present else ~present
+    if isinstance(node, Compare):
+        hit = present & np.asarray(_NUMPY_OPS[node.op](values, node.value), dtype=bool)
+        return ~hit if node.op == "$ne" else hit
+    if isinstance(node, InSet):
+        hit = present & _isin(values, node.values, node.kind)
+        return ~hit if node.negate else hit
+    if node.kind == "string":
+        needle = node.value
+        hit = np.fromiter((needle in v for v in values), dtype=bool, count=len(values))
+    else:
+        needle = node.value
+        hit = np.fromiter((_in_array(needle, v) for v in values), dtype=bool, count=len(values))
+    return present & hit
+
+
+def _isin(values: np.ndarray, wanted: frozenset[Any], kind: str) -> np.ndarray:
+    if values.dtype != object:
+        if kind == "boolean":
+            wanted = frozenset(bool(w) for w in wanted)
+        return (
+            np.isin(values, np.array(list(wanted)), assume_unique=False)
+            if wanted
+            else (np.zeros(len(values), dtype=bool))
+        )
+    return np.fromiter((v in wanted for v in values), dtype=bool, count=len(values))
+
+
+def _in_array(needle: Any, items: tuple[Any, ...]) -> bool:
+    # bool is an int in Python: keep True from matching 1
+    return any(x == needle and isinstance(x, bool) == isinstance(needle, bool) for x in items)
+
+
+# ---- evaluation on one record ------------------------------------------------------------
+
+
+def matches(node: Node | None, props: Mapping[str, Any]) -> bool:
+    """Whether one record's properties match (same semantics as :func:`mask`)."""
+    if node is None:
+        return True
+    if isinstance(node, And):
+        return all(matches(c, props) for c in node.children)
+    if isinstance(node, Or):
+        return any(matches(c, props) for c in node.children)
+    if isinstance(node, Not):
+        return not matches(node.child, props)
+    raw = props.get(node.prop)
+    if isinstance(node, Exists):
+        return (raw is not None) == node.present
+    value = None if raw is None else column_value(node.kind, raw)
+    if isinstance(node, Compare):
+        hit = value is not None and _compare(node.op, value, node.value)
+        return not hit if node.op == "$ne" else hit
+    if isinstance(node, InSet):
+        hit = value is not None and _member(value, node.values, node.kind)
+        return not hit if node.negate else hit
+    if value is None:
+        return False
+    if node.kind == "string":
+        return bool(node.value in value)
+    return _in_array(node.value, value)
+
+
+def _member(value: Any, wanted: frozenset[Any], kind: str) -> bool:
+    if kind == "boolean":
+        return any(isinstance(w, bool) and w == value for w in wanted)
+    return value in wanted
+
+
+def _compare(op: str, a: Any, b: Any) -> bool:
+    if op in ("$eq", "$ne"):
+        return bool(a == b)
+    if op == "$gt":
+        return bool(a > b)
+    if op == "$gte":
+        return bool(a >= b)
+    if op == "$lt":
+        return bool(a < b)
+    return bool(a <= b)

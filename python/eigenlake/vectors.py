@@ -1,0 +1,64 @@
+"""Vector input: lists or NumPy arrays to C-contiguous float32, with the checks records need."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import ValidationError
+
+
+def as_vector(vector: Any, dimensions: int, where: str) -> np.ndarray:
+    """One vector as a float32 array of length ``dimensions``."""
+    if vector is None:
+        raise ValidationError(f"{where}: vector is missing")
+    try:
+        arr = np.asarray(vector, dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise ValidationError(f"{where}: vector is not numeric ({e})") from None
+    if arr.ndim != 1:
+        raise ValidationError(f"{where}: vector must be 1-D, got shape {arr.shape}")
+    if arr.shape[0] != dimensions:
+        raise ValidationError(
+            f"{where}: vector has {arr.shape[0]} dimensions, the index has {dimensions}"
+        )
+    return arr
+
+
+def stack_vectors(vectors: Sequence[Any] | np.ndarray, dimensions: int) -> np.ndarray:
+    """A batch as a (n, d) float32 matrix; a bad row raises naming its position."""
+    if isinstance(vectors, np.ndarray) and vectors.ndim == 2:
+        if vectors.shape[1] != dimensions:
+            raise ValidationError(
+                f"vectors have {vectors.shape[1]} dimensions, the index has {dimensions}"
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+    out = np.empty((len(vectors), dimensions), dtype=np.float32)
+    for i, v in enumerate(vectors):
+        if isinstance(v, np.ndarray) and v.shape == (dimensions,):
+            out[i] = v  # fast path: no per-element Python work
+        else:
+            out[i] = as_vector(v, dimensions, f"record {i}")
+    return out
+
+
+def bad_rows(matrix: np.ndarray, cosine: bool) -> dict[int, str]:
+    """Rows that cannot be stored, with the reason: non-finite values, or zero norm (cosine)."""
+    problems: dict[int, str] = {}
+    finite = np.isfinite(matrix).all(axis=1)
+    for i in np.flatnonzero(~finite).tolist():
+        problems[i] = "vector contains NaN or infinity"
+    if cosine:
+        zero = ~np.any(matrix != 0, axis=1) & finite
+        for i in np.flatnonzero(zero).tolist():
+            problems[i] = "vector is all zeros (no direction for a cosine index)"
+    return problems
+
+
+def normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    """Unit-length rows (float32), computed in float64 for accuracy."""
+    norms = np.linalg.norm(matrix.astype(np.float64, copy=False), axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(matrix / norms, dtype=np.float32)
