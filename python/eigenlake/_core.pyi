@@ -69,7 +69,16 @@ def kmeans(
     spherical: bool = True,
     init: F32 | None = None,
 ) -> tuple[I64, F32, float, int]:
-    """(labels (n,), centroids (k, d), inertia, iterations run)."""
+    """(labels (n,), centroids (k, d), inertia, iterations run).
+
+    k-means++ seeding (greedy, on a seeded sample of at most 64·k rows), Lloyd iterations,
+    empty clusters reseeded from the farthest points, best of ``n_init`` by inertia.
+    ``spherical``: rows and centroids are unit vectors, inertia = sum of ``1 - cos``;
+    otherwise inertia = sum of squared euclidean distances. ``tol`` bounds the summed
+    squared centroid shift relative to the mean feature variance (scikit-learn's rule).
+    ``init`` (k, d) gives the starting centroids (then one run). Labels and inertia belong
+    to the returned centroids.
+    """
 
 def minibatch_kmeans(
     x: F32,
@@ -94,7 +103,16 @@ def knn(x: F32, k: int, metric: str = "cosine") -> tuple[I64, F32]:
 
 def silhouette(
     x: F32, labels: I64, metric: str = "cosine", sample_size: int | None = None, seed: int = 0
-) -> float: ...
-def silhouette_samples(x: F32, labels: I64, metric: str = "cosine") -> F32: ...
+) -> float:
+    """Mean silhouette (scikit-learn's ``silhouette_score``), exact.
+
+    Every distinct label is a cluster, -1 included (drop noise before calling); points of
+    size-1 clusters score 0; needs 2 <= number of labels <= n - 1 (else ValueError).
+    ``sample_size``: the score of a seeded random subset of that many rows.
+    """
+
+def silhouette_samples(x: F32, labels: I64, metric: str = "cosine") -> F32:
+    """Silhouette of every row, conventions as ``silhouette``."""
+
 def lof(x: F32, n_neighbors: int = 20, metric: str = "cosine") -> npt.NDArray[np.float64]:
     """scikit-learn's ``negative_outlier_factor_`` (more negative = more outlying)."""

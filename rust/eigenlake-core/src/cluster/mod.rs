@@ -1,2 +1,15 @@
-//! Clustering: spherical k-means, DBSCAN, silhouette, k-distance knee. Owned by the
-//! analytics work.
+//! Clustering and neighbourhood analyses: k-means (spherical and euclidean), mini-batch
+//! k-means, DBSCAN, silhouette, k-distance knee, kNN. Inputs are row-major `&[f32]`
+//! matrices with `dim` columns; nothing here materialises an n×n matrix.
+
+mod assign;
+pub mod dbscan;
+mod init;
+pub mod kmeans;
+pub mod knee;
+pub mod minibatch;
+pub mod neighbors;
+pub mod points;
+pub mod silhouette;
+
+pub use points::{Metric, Points};

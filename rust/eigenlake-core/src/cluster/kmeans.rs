@@ -1,0 +1,289 @@
+//! Lloyd k-means, spherical (unit rows, renormalised centroids, distance `1 − cos`) or
+//! euclidean. Assignment uses blocked `gemm_abt`; empty clusters are reseeded from the
+//! points farthest from their centroid; `n_init` runs keep the lowest inertia.
+
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::assign::{assign, sums};
+use super::init::kmeans_pp;
+use super::points::check_matrix;
+use crate::distance;
+use crate::error::{CoreError, Result};
+
+#[derive(Clone, Debug)]
+pub struct KMeansParams<'a> {
+    pub k: usize,
+    pub max_iter: usize,
+    /// Relative to the mean per-feature variance, on the summed squared centroid shift
+    /// (scikit-learn's convention).
+    pub tol: f64,
+    pub n_init: usize,
+    pub seed: u64,
+    pub spherical: bool,
+    /// Initial centroids (k × dim); then a single run.
+    pub init: Option<&'a [f32]>,
+}
+
+#[derive(Clone, Debug)]
+pub struct KMeansResult {
+    pub labels: Vec<u32>,
+    pub centroids: Vec<f32>,
+    /// Sum of squared distances (euclidean) or of `1 − cos` (spherical).
+    pub inertia: f64,
+    pub n_iter: usize,
+}
+
+pub fn kmeans(x: &[f32], dim: usize, p: &KMeansParams) -> Result<KMeansResult> {
+    let n = check_matrix(x, dim)?;
+    if p.k == 0 || p.k > n {
+        return Err(CoreError::invalid(
+            "k",
+            format!("must be in 1..={n}, got {}", p.k),
+        ));
+    }
+    if p.max_iter == 0 {
+        return Err(CoreError::invalid("max_iter", "must be at least 1"));
+    }
+    if p.n_init == 0 {
+        return Err(CoreError::invalid("n_init", "must be at least 1"));
+    }
+    if p.tol.is_nan() || p.tol < 0.0 {
+        return Err(CoreError::invalid("tol", "must be >= 0"));
+    }
+    if let Some(c) = p.init {
+        if c.len() != p.k * dim {
+            return Err(CoreError::invalid(
+                "init",
+                format!("expected shape ({}, {dim}), got {} values", p.k, c.len()),
+            ));
+        }
+        if !c.iter().all(|v| v.is_finite()) {
+            return Err(CoreError::invalid("init", "contains NaN or infinity"));
+        }
+    }
+    let data = prepare(x, dim, p.spherical);
+    let tol = p.tol * mean_variance(&data, dim);
+    let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
+    let runs = if p.init.is_some() { 1 } else { p.n_init };
+    let mut best: Option<KMeansResult> = None;
+    for _ in 0..runs {
+        let mut run_rng = ChaCha8Rng::seed_from_u64(rng.next_u64());
+        let cent = match p.init {
+            Some(c) => prepare(c, dim, p.spherical),
+            None => kmeans_pp(&data, dim, p.k, p.spherical, &mut run_rng),
+        };
+        let r = lloyd(&data, dim, cent, p.max_iter, tol, p.spherical);
+        if best.as_ref().map_or(true, |b| r.inertia < b.inertia) {
+            best = Some(r);
+        }
+    }
+    Ok(best.expect("at least one run"))
+}
+
+/// Unit rows for spherical k-means, else a plain copy.
+pub(crate) fn prepare(x: &[f32], dim: usize, spherical: bool) -> Vec<f32> {
+    let mut v = x.to_vec();
+    if spherical {
+        v.chunks_mut(dim).for_each(|r| {
+            distance::normalize(r);
+        });
+    }
+    v
+}
+
+fn mean_variance(x: &[f32], dim: usize) -> f64 {
+    let n = (x.len() / dim) as f64;
+    let (mut s, mut s2) = (vec![0f64; dim], vec![0f64; dim]);
+    for r in x.chunks(dim) {
+        for (j, &v) in r.iter().enumerate() {
+            s[j] += v as f64;
+            s2[j] += (v as f64) * (v as f64);
+        }
+    }
+    let var: f64 = s
+        .iter()
+        .zip(&s2)
+        .map(|(a, b)| (b / n - (a / n).powi(2)).max(0.0))
+        .sum();
+    var / dim as f64
+}
+
+fn lloyd(
+    x: &[f32],
+    dim: usize,
+    mut cent: Vec<f32>,
+    max_iter: usize,
+    tol: f64,
+    spherical: bool,
+) -> KMeansResult {
+    let n = x.len() / dim;
+    let k = cent.len() / dim;
+    let mut labels = vec![0u32; n];
+    let mut dist = vec![0f32; n];
+    let mut n_iter = 0;
+    for _ in 0..max_iter {
+        n_iter += 1;
+        assign(x, dim, &cent, spherical, &mut labels, &mut dist);
+        repair_empty(&mut labels, &dist, k);
+        let (s, c) = sums(x, dim, &labels, k);
+        let next = centroids(&s, &c, &cent, dim, spherical);
+        let shift: f64 = next
+            .iter()
+            .zip(&cent)
+            .map(|(a, b)| ((a - b) as f64).powi(2))
+            .sum();
+        cent = next;
+        if shift <= tol {
+            break;
+        }
+    }
+    // final E-step so labels and inertia belong to the returned centroids
+    assign(x, dim, &cent, spherical, &mut labels, &mut dist);
+    let inertia = dist.iter().map(|&d| d as f64).sum();
+    KMeansResult {
+        labels,
+        centroids: cent,
+        inertia,
+        n_iter,
+    }
+}
+
+/// Means of the clusters (renormalised when spherical); a cluster left empty keeps its
+/// old centroid.
+pub(crate) fn centroids(
+    s: &[f64],
+    c: &[usize],
+    old: &[f32],
+    dim: usize,
+    spherical: bool,
+) -> Vec<f32> {
+    let mut out = old.to_vec();
+    for (l, &cnt) in c.iter().enumerate() {
+        if cnt == 0 {
+            continue;
+        }
+        let row = &mut out[l * dim..(l + 1) * dim];
+        let src = &s[l * dim..(l + 1) * dim];
+        row.iter_mut()
+            .zip(src)
+            .for_each(|(o, v)| *o = (v / cnt as f64) as f32);
+        if spherical {
+            distance::normalize(row);
+        }
+    }
+    out
+}
+
+/// Give each empty cluster one of the points farthest from their centroid, taking points
+/// only from clusters that keep at least one member.
+fn repair_empty(labels: &mut [u32], dist: &[f32], k: usize) {
+    let mut counts = vec![0usize; k];
+    labels.iter().for_each(|&l| counts[l as usize] += 1);
+    let empty: Vec<usize> = (0..k).filter(|&c| counts[c] == 0).collect();
+    if empty.is_empty() {
+        return;
+    }
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|&a, &b| dist[b].total_cmp(&dist[a]).then(a.cmp(&b)));
+    let mut far = order.into_iter();
+    for c in empty {
+        for i in far.by_ref() {
+            let from = labels[i] as usize;
+            if counts[from] > 1 {
+                counts[from] -= 1;
+                counts[c] += 1;
+                labels[i] = c as u32;
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blobs(n_per: usize, centers: &[[f32; 3]], seed: u64) -> Vec<f32> {
+        use rand::Rng;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut v = Vec::new();
+        for c in centers {
+            for _ in 0..n_per {
+                for &cj in c {
+                    v.push(cj + rng.random_range(-0.05..0.05));
+                }
+            }
+        }
+        v
+    }
+
+    fn params(k: usize, spherical: bool) -> KMeansParams<'static> {
+        KMeansParams {
+            k,
+            max_iter: 50,
+            tol: 1e-4,
+            n_init: 3,
+            seed: 7,
+            spherical,
+            init: None,
+        }
+    }
+
+    #[test]
+    fn separates_blobs_both_metrics() {
+        let x = blobs(50, &[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], 1);
+        for spherical in [true, false] {
+            let r = kmeans(&x, 3, &params(3, spherical)).unwrap();
+            for b in 0..3 {
+                let l = r.labels[b * 50];
+                assert!(r.labels[b * 50..(b + 1) * 50].iter().all(|&v| v == l));
+            }
+            let mut ls: Vec<u32> = (0..3).map(|b| r.labels[b * 50]).collect();
+            ls.sort();
+            assert_eq!(ls, vec![0, 1, 2]);
+        }
+    }
+
+    #[test]
+    fn deterministic_for_a_seed() {
+        let x = blobs(40, &[[1.0, 0.2, 0.0], [0.0, 1.0, 0.3], [0.3, 0.0, 1.0]], 2);
+        let a = kmeans(&x, 3, &params(3, true)).unwrap();
+        let b = kmeans(&x, 3, &params(3, true)).unwrap();
+        assert_eq!(a.labels, b.labels);
+        assert_eq!(a.centroids, b.centroids);
+    }
+
+    #[test]
+    fn spherical_centroids_are_unit() {
+        let x = blobs(30, &[[2.0, 0.0, 0.0], [0.0, 3.0, 0.0]], 3);
+        let r = kmeans(&x, 3, &params(2, true)).unwrap();
+        for c in r.centroids.chunks(3) {
+            assert!((distance::norm_sq(c) - 1.0).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn empty_cluster_is_repaired() {
+        // both initial centroids far from all data but one nearer: the other empties
+        let x = blobs(20, &[[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]], 4);
+        let init = [0.1f32, 0.1, 0.1, 50.0, 50.0, 50.0];
+        let mut p = params(2, false);
+        p.init = Some(&init);
+        let r = kmeans(&x, 3, &p).unwrap();
+        let mut counts = [0; 2];
+        r.labels.iter().for_each(|&l| counts[l as usize] += 1);
+        assert_eq!(counts, [20, 20]);
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        let x = blobs(5, &[[0.0, 0.0, 1.0]], 5);
+        assert!(kmeans(&x, 3, &params(0, true)).is_err());
+        assert!(kmeans(&x, 3, &params(6, true)).is_err());
+        let init = [1.0f32; 5];
+        let mut p = params(2, true);
+        p.init = Some(&init);
+        assert!(kmeans(&x, 3, &p).is_err());
+    }
+}
