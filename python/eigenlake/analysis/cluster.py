@@ -56,8 +56,13 @@ def run_cluster(
     filter: dict[str, Any] | None = None,
     limit: int | None = None,
     seed: int = 0,
+    top_words: int = KEYWORDS_PER_CLUSTER,
+    bigrams: bool = False,
 ) -> dict[str, Any]:
-    """Cluster the snapshot's vectors; the result of ``index.search.cluster``."""
+    """Cluster the snapshot's vectors; the result of ``index.search.cluster``.
+
+    ``top_words`` and ``bigrams`` shape the c-TF-IDF keywords of each cluster.
+    """
     algorithm = check_choice("algorithm", algorithm, ("kmeans", "dbscan"))
     metric = check_choice("distance_metric", distance_metric, METRICS)
     k_requested = check_int("num_clusters", num_clusters, minimum=1, optional=True)
@@ -73,6 +78,8 @@ def run_cluster(
     fields = check_text_fields(text_fields)
     limit = check_int("limit", limit, minimum=1, optional=True)
     seed = check_int("seed", seed, minimum=0) or 0
+    top_words = check_int("top_words", top_words, minimum=1) or 1
+    bigrams = check_bool("bigrams", bigrams)
 
     x, uuids, metadata = _rows(snapshot, limit)
     n = len(uuids)
@@ -105,7 +112,9 @@ def run_cluster(
     labels = relabel_by_size(labels)
     n_clusters = int(labels.max()) + 1 if n and labels.max() >= 0 else 0
     params["num_clusters"] = n_clusters
-    clusters = _describe(x, labels, n_clusters, metric, uuids, metadata, n_reps, fields)
+    clusters = _describe(
+        x, labels, n_clusters, metric, uuids, metadata, n_reps, fields, top_words, bigrams
+    )
     return {
         "clusters": clusters,
         "noise_count": int((labels < 0).sum()),
@@ -184,12 +193,14 @@ def _describe(
     metadata: list[dict[str, Any]],
     n_reps: int,
     fields: list[str] | None,
+    top_words: int,
+    bigrams: bool,
 ) -> list[dict[str, Any]]:
     keywords: dict[int, list[tuple[str, float]]] = {}
     if fields and n_clusters:
         texts = [record_text(m, fields) for m in metadata]
         keywords = top_keywords(
-            texts, labels.tolist(), range(n_clusters), top_n=KEYWORDS_PER_CLUSTER
+            texts, labels.tolist(), range(n_clusters), top_n=top_words, bigrams=bigrams
         )
     clusters = []
     for cid, (rows, dist) in enumerate(cluster_members(x, labels, n_clusters, metric)):

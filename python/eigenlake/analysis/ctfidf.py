@@ -24,6 +24,8 @@ _WORD = re.compile(r"[a-z0-9][a-z0-9'_-]*[a-z0-9]|[a-z]")
 # overlapping k-mers instead of words, so clusters of sequences still get keywords.
 _SEQUENCE = re.compile(r"[A-Za-z]{20,}")
 SEQUENCE_KMER = 3
+# Terms in more than this share of the documents are boilerplate, not keywords.
+MAX_DOC_FREQ = 0.9
 
 
 def tokenize(
@@ -107,13 +109,26 @@ def top_keywords(
     top_n: int = 10,
     bigrams: bool = False,
     stop_words: frozenset[str] | set[str] = ENGLISH_STOP_WORDS,
+    max_df: float = MAX_DOC_FREQ,
 ) -> dict[int, list[tuple[str, float]]]:
     """The ``top_n`` (word, weight) pairs of each class, heaviest first (ties: alphabetical).
 
     Documents whose label is not in ``classes`` (e.g. DBSCAN noise, -1) take no part, so they
-    neither count as a class nor dilute the term frequencies.
+    neither count as a class nor dilute the term frequencies. Terms found in more than
+    ``max_df`` of those documents are dropped: boilerplate ("family" in every protein family
+    name, a news wire's sign-off) describes no cluster.
     """
-    tokens = [tokenize(t, bigrams=bigrams, stop_words=stop_words) for t in texts]
+    wanted = {int(c) for c in classes}
+    tokens = [
+        tokenize(t, bigrams=bigrams, stop_words=stop_words) if int(lab) in wanted else []
+        for t, lab in zip(texts, labels, strict=True)
+    ]
+    n_docs = sum(1 for lab in labels if int(lab) in wanted)
+    if max_df < 1.0 and n_docs:
+        df = Counter(w for doc in tokens for w in set(doc))
+        common = {w for w, c in df.items() if c > max_df * n_docs}
+        if common:
+            tokens = [[w for w in doc if w not in common] for doc in tokens]
     counts, vocab = class_term_counts(tokens, labels, classes)
     weights = ctfidf_weights(counts)
     out: dict[int, list[tuple[str, float]]] = {}
