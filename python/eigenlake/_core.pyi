@@ -88,15 +88,25 @@ def minibatch_kmeans(
     max_iter: int = 100,
     seed: int = 0,
     spherical: bool = True,
-) -> tuple[I64, F32, float, int]: ...
+) -> tuple[I64, F32, float, int]:
+    """Mini-batch k-means (seeded): ``max_iter`` batches of ``batch_size`` rows drawn with
+    replacement, per-centroid learning rate 1/count; labels and inertia from a final full
+    assignment. Returns as ``kmeans`` (iterations = batches)."""
+
 def dbscan(x: F32, eps: float, min_samples: int, metric: str = "cosine") -> tuple[I64, Mask]:
-    """(labels (n,), -1 = noise; core-sample mask (n,)). scikit-learn semantics."""
+    """(labels (n,), -1 = noise; core-sample mask (n,)). scikit-learn semantics.
+
+    ``eps`` inclusive (distance <= eps), ``min_samples`` counts the point itself; clusters
+    numbered in order of their first core point, a border point takes the first cluster
+    that reaches it (the same labels as ``sklearn.cluster.DBSCAN``). O(n) extra memory.
+    """
 
 def kdist(x: F32, k: int, metric: str = "cosine") -> F32:
     """Distance from each row to its k-th nearest neighbour, the row itself counted first."""
 
 def knee(values: F32) -> int:
-    """Index of the knee of a sorted curve (largest distance to the chord)."""
+    """Index of the knee of a sorted curve (largest distance to the chord joining its ends,
+    both axes scaled to [0, 1]); 0 for curves shorter than 3 or flat."""
 
 def knn(x: F32, k: int, metric: str = "cosine") -> tuple[I64, F32]:
     """k nearest other rows of each row (self excluded): (ids (n, k), distances (n, k))."""
@@ -115,4 +125,8 @@ def silhouette_samples(x: F32, labels: I64, metric: str = "cosine") -> F32:
     """Silhouette of every row, conventions as ``silhouette``."""
 
 def lof(x: F32, n_neighbors: int = 20, metric: str = "cosine") -> npt.NDArray[np.float64]:
-    """scikit-learn's ``negative_outlier_factor_`` (more negative = more outlying)."""
+    """scikit-learn's ``negative_outlier_factor_`` (more negative = more outlying).
+
+    Same as ``LocalOutlierFactor(n_neighbors, metric=metric, algorithm="brute")``:
+    k = min(n_neighbors, n - 1) neighbours, self excluded, lrd guard 1e-10.
+    """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
@@ -40,8 +40,10 @@ def sphere_blobs(
 )
 def test_same_partition_as_sklearn_from_same_init(n: int, d: int, k: int, seed: int) -> None:
     x, y = sphere_blobs(n, d, k, 0.1, seed, max_cos=0.7)
+    assume(len(np.unique(y)) == k)
+    # one random member of each blob, so both runs face the same well-posed problem
     rng = np.random.default_rng(seed + 1)
-    init = x[rng.choice(n, k, replace=False)]
+    init = np.stack([x[rng.choice(np.flatnonzero(y == c))] for c in range(k)])
     labels, cent, _, _ = _core.kmeans(x, k, init=init, max_iter=100, tol=0.0)
     sk = KMeans(k, init=init.astype(np.float64), n_init=1, max_iter=100, tol=0.0)
     sk.fit(x.astype(np.float64))
@@ -122,3 +124,18 @@ def test_init_shape_checked() -> None:
     x = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
     with pytest.raises(ValueError, match="init"):
         _core.kmeans(x, 2, init=np.zeros((3, 3), dtype=np.float32))
+
+
+def test_minibatch_recovers_blobs_and_is_seeded() -> None:
+    x, y = sphere_blobs(20_000, 32, 10, 0.05, 9, max_cos=0.8)
+    a = _core.minibatch_kmeans(x, 10, batch_size=1024, max_iter=50, seed=2)
+    b = _core.minibatch_kmeans(x, 10, batch_size=1024, max_iter=50, seed=2)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert adjusted_rand_score(y, a[0]) >= 0.99
+    assert a[1].shape == (10, 32) and a[3] == 50
+
+
+def test_minibatch_invalid_batch_size() -> None:
+    x = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match="batch_size"):
+        _core.minibatch_kmeans(x, 2, batch_size=0)

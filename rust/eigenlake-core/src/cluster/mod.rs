@@ -7,9 +7,11 @@ pub mod dbscan;
 mod init;
 pub mod kmeans;
 pub mod knee;
+pub mod layout;
 pub mod minibatch;
 pub mod neighbors;
 pub mod points;
 pub mod silhouette;
+mod unionfind;
 
 pub use points::{Metric, Points};

@@ -1,1 +1,183 @@
-//! TODO
+//! k nearest neighbours (self excluded) and the k-distance curve. Each row keeps a bounded
+//! top-k while distance tiles stream past; groups of the layout that cannot hold a row
+//! nearer than its current k-th neighbour are skipped (own group first, then by centre
+//! distance, so the bound tightens early).
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::layout::{margin, to_euclid, Layout};
+use super::points::{check_matrix, Metric, COL_BLOCK, ROW_BLOCK};
+use crate::error::{CoreError, Result};
+
+/// Neighbour ids (original rows) and distances, `k` per row, nearest first.
+pub struct Knn {
+    pub k: usize,
+    pub ids: Vec<u32>,
+    pub dist: Vec<f32>,
+}
+
+#[derive(Clone)]
+struct TopK {
+    k: usize,
+    d: Vec<f32>,
+    i: Vec<u32>,
+}
+
+impl TopK {
+    fn new(k: usize) -> Self {
+        TopK {
+            k,
+            d: Vec::with_capacity(k + 1),
+            i: Vec::with_capacity(k + 1),
+        }
+    }
+
+    #[inline]
+    fn worst(&self) -> f32 {
+        if self.d.len() < self.k {
+            f32::INFINITY
+        } else {
+            self.d[self.k - 1]
+        }
+    }
+
+    /// Keep the k smallest; among equal distances the first pushed stays ahead.
+    #[inline]
+    fn push(&mut self, d: f32, i: u32) {
+        if d >= self.worst() {
+            return;
+        }
+        let pos = self.d.partition_point(|&x| x <= d);
+        self.d.insert(pos, d);
+        self.i.insert(pos, i);
+        self.d.truncate(self.k);
+        self.i.truncate(self.k);
+    }
+}
+
+/// Work items: blocks of at most `ROW_BLOCK` rows that never straddle two groups.
+pub(crate) fn items(lay: &Layout) -> Vec<Range<usize>> {
+    lay.groups
+        .iter()
+        .flat_map(|g| {
+            let s = g.start;
+            (0..g.len().div_ceil(ROW_BLOCK))
+                .map(move |b| s + b * ROW_BLOCK..(s + (b + 1) * ROW_BLOCK).min(s + g.len()))
+        })
+        .collect()
+}
+
+/// Candidate groups for the item starting at `p`: its own, then by centre distance.
+pub(crate) fn group_order(lay: &Layout, p: usize) -> Vec<usize> {
+    let g = lay.group_of(p);
+    let gaps: Vec<f32> = (0..lay.n_groups()).map(|b| lay.centre_gap(g, b)).collect();
+    let mut order: Vec<usize> = (0..lay.n_groups())
+        .filter(|&b| b != g && !lay.groups[b].is_empty())
+        .collect();
+    order.sort_by(|&a, &b| gaps[a].total_cmp(&gaps[b]));
+    order.insert(0, g);
+    order
+}
+
+/// Error bound of a fast distance, as a euclidean length (for the pruning tests).
+pub(crate) fn row_slack(lay: &Layout, p: usize, max_sq: f32) -> f32 {
+    let rel = 8.0 * f32::EPSILON * (lay.pts.dim as f32).sqrt();
+    match lay.pts.metric {
+        Metric::Cosine => (2.0 * rel).sqrt(),
+        Metric::Euclidean => (rel * (lay.pts.sq[p] + max_sq)).sqrt(),
+    }
+}
+
+pub fn knn(x: &[f32], dim: usize, k: usize, metric: Metric) -> Result<Knn> {
+    let n = check_matrix(x, dim)?;
+    if k == 0 || k >= n {
+        return Err(CoreError::invalid(
+            "k",
+            format!("must be in 1..={} (n - 1, self excluded), got {k}", n - 1),
+        ));
+    }
+    let lay = Layout::new(x, dim, metric)?;
+    Ok(knn_layout(&lay, k))
+}
+
+/// Distance from each row to its k-th nearest row, the row itself counted as the first.
+pub fn kdist(x: &[f32], dim: usize, k: usize, metric: Metric) -> Result<Vec<f32>> {
+    let n = check_matrix(x, dim)?;
+    if k == 0 || k > n {
+        return Err(CoreError::invalid(
+            "k",
+            format!("must be in 1..={n}, got {k}"),
+        ));
+    }
+    if k == 1 {
+        return Ok(vec![0.0; n]);
+    }
+    let r = knn(x, dim, k - 1, metric)?;
+    Ok(r.dist.chunks(k - 1).map(|d| d[k - 2]).collect())
+}
+
+pub(crate) fn knn_layout(lay: &Layout, k: usize) -> Knn {
+    let pts = &lay.pts;
+    let (n, m) = (pts.n, lay.n_groups());
+    let max_sq = pts.sq.iter().copied().fold(0f32, f32::max);
+    let per_item: Vec<Vec<TopK>> = items(lay)
+        .par_iter()
+        .map(|rows| {
+            let cd = lay.centre_dists(rows.clone());
+            let slack: Vec<f32> = rows.clone().map(|p| row_slack(lay, p, max_sq)).collect();
+            let mut tops = vec![TopK::new(k); rows.len()];
+            let mut tile = Vec::new();
+            for b in group_order(lay, rows.start) {
+                let useful = (0..rows.len()).any(|r| {
+                    let bound = to_euclid(pts.metric, tops[r].worst());
+                    cd[r * m + b] - lay.radius[b] <= bound + margin(bound) + slack[r]
+                });
+                if !useful {
+                    continue;
+                }
+                let g = lay.groups[b].clone();
+                for c0 in (g.start..g.end).step_by(COL_BLOCK) {
+                    let cols = c0..(c0 + COL_BLOCK).min(g.end);
+                    pts.tile(rows.clone(), cols.clone(), &mut tile);
+                    for (r, line) in tile.chunks(cols.len()).enumerate() {
+                        let p = rows.start + r;
+                        for (c, &d) in line.iter().enumerate() {
+                            if cols.start + c != p {
+                                tops[r].push(d, (cols.start + c) as u32);
+                            }
+                        }
+                    }
+                }
+            }
+            if pts.metric == Metric::Euclidean {
+                for (r, t) in tops.iter_mut().enumerate() {
+                    refine(lay, rows.start + r, t);
+                }
+            }
+            tops
+        })
+        .collect();
+    let mut ids = vec![0u32; n * k];
+    let mut dist = vec![0f32; n * k];
+    for (p, t) in per_item.into_iter().flatten().enumerate() {
+        let o = lay.perm[p] as usize * k;
+        for (s, (&d, &j)) in t.d.iter().zip(&t.i).enumerate() {
+            ids[o + s] = lay.perm[j as usize];
+            dist[o + s] = d;
+        }
+    }
+    Knn { k, ids, dist }
+}
+
+/// Recompute euclidean distances of the chosen neighbours without cancellation.
+fn refine(lay: &Layout, p: usize, t: &mut TopK) {
+    let mut v: Vec<(f32, u32)> =
+        t.i.iter()
+            .map(|&j| (lay.pts.exact(p, j as usize), j))
+            .collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    t.d = v.iter().map(|x| x.0).collect();
+    t.i = v.iter().map(|x| x.1).collect();
+}

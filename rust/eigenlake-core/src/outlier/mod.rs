@@ -1,1 +1,3 @@
-//! Outlier scores (LOF). Owned by the analytics work.
+//! Outlier scores (LOF).
+
+pub mod lof;
