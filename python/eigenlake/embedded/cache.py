@@ -27,8 +27,14 @@ _DTYPES: dict[str, Any] = {
 _FILL: dict[str, Any] = {"string": "", "array": ()}
 
 
+def _full(shape: tuple[int, ...], fill: Any, dtype: Any) -> np.ndarray:
+    out = np.empty(shape, dtype=dtype)
+    out.fill(fill)  # fill() stores a tuple as one object; np.full would broadcast it
+    return out
+
+
 def _grow(arr: np.ndarray, cap: int, fill: Any = 0) -> np.ndarray:
-    out = np.full((cap, *arr.shape[1:]), fill, dtype=arr.dtype)
+    out = _full((cap, *arr.shape[1:]), fill, arr.dtype)
     out[: len(arr)] = arr
     return out
 
@@ -39,7 +45,7 @@ class Column:
     def __init__(self, kind: str, cap: int) -> None:
         self.kind = kind
         self.fill = _FILL.get(kind, 0)
-        self.values = np.full(cap, self.fill, dtype=_DTYPES[kind])
+        self.values = _full((cap,), self.fill, _DTYPES[kind])
         self.present = np.zeros(cap, dtype=bool)
 
     def resize(self, cap: int) -> None:
@@ -112,20 +118,30 @@ class Cache:
             col.resize(cap)
 
     def append(
-        self, uuids: list[str], seqs: list[int], matrix: np.ndarray, props: list[dict[str, Any]]
+        self,
+        uuids: list[str],
+        seqs: list[int],
+        matrix: np.ndarray,
+        props: list[dict[str, Any]],
+        alive: list[bool] | None = None,
     ) -> None:
-        """Add rows (``matrix`` holds the raw vectors; normalised here for cosine)."""
+        """Add rows (``matrix`` holds the raw vectors; normalised here for cosine).
+
+        ``alive=False`` rows are placeholders of deleted records that keep row ids aligned
+        with a persisted HNSW graph.
+        """
         k = len(uuids)
         if k == 0:
             return
         self._reserve(k)
         start, end = self.n, self.n + k
         self.vectors[start:end] = normalise_rows(matrix) if self.cosine else matrix
-        self.alive[start:end] = True
+        self.alive[start:end] = True if alive is None else alive
         self.seq[start:end] = seqs
         self.uuids.extend(uuids)
         for i, uid in enumerate(uuids, start):
-            self.row_of[uid] = i
+            if alive is None or alive[i - start]:
+                self.row_of[uid] = i
         for name, col in self.columns.items():
             col.write(start, [p.get(name) for p in props])
         self.n = end

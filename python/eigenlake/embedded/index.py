@@ -20,6 +20,7 @@ import numpy as np
 from .. import filters
 from ..analysis.snapshot import Snapshot
 from ..errors import NotFoundError
+from . import ann
 from .cache import Cache
 from .store import Store
 from .validate import CompiledSchema
@@ -142,17 +143,48 @@ class Index:
         self.config = store.get_meta("settings")
         non_filterable = _non_filterable(self.config.get("index_options"))
         self._schema = CompiledSchema(self.config.get("schema"), non_filterable)
-        cache = Cache(self.dimensions, self.metric == "cosine", self._schema.props)
-        need_props = bool(cache.columns)
-        batch: list[tuple[int, str, bytes, str]] = []
-        for row in store.scan():
-            batch.append(row)
-            if len(batch) == _LOAD_CHUNK:
-                _load_chunk(cache, batch, need_props)
-                batch = []
-        _load_chunk(cache, batch, need_props)
-        self._cache = cache
+        self._save_graph()  # keep the links built so far; the reload may pick them up
         self._ann = None
+        saved = ann.load_graph(self._dir, self.dimensions)
+        if saved is not None:
+            graph, seqs = saved
+            cache = self._load(store, seqs)
+            if cache is not None:
+                self._cache = cache
+                for row in np.flatnonzero(~cache.alive[: len(seqs)]).tolist():
+                    graph.mark_deleted(row)
+                metric = _kernel_metric(self.metric)
+                self._ann = ann.AnnState(self.dimensions, metric, graph, len(seqs))
+                return
+        cache = self._load(store, None)
+        assert cache is not None
+        self._cache = cache
+
+    def _load(self, store: Store, graph_seqs: np.ndarray | None) -> Cache | None:
+        """Cache rows from the store in sequence order. With ``graph_seqs`` (rows a saved
+        graph covers), row ``i`` is laid out as ``graph_seqs[i]`` (a dead placeholder if
+        that record is gone); None when the layout cannot match or is mostly dead."""
+        cache = Cache(self.dimensions, self.metric == "cosine", self._schema.props)
+        loader = _ChunkLoader(cache, need_props=bool(cache.columns))
+        wanted = graph_seqs.tolist() if graph_seqs is not None else []
+        j, dead = 0, 0
+        for row in store.scan():
+            seq = row[0]
+            while j < len(wanted) and wanted[j] < seq:
+                loader.placeholder(wanted[j])
+                j, dead = j + 1, dead + 1
+            if j < len(wanted):
+                if wanted[j] != seq:
+                    return None  # a record the graph never saw sits among its rows
+                j += 1
+            loader.add(row)
+        while j < len(wanted):
+            loader.placeholder(wanted[j])
+            j, dead = j + 1, dead + 1
+        loader.flush()
+        if wanted and dead > 0.2 * len(wanted):
+            return None  # too many holes: rebuild the graph instead
+        return cache
 
     def _save_config(self, store: Store) -> None:
         self.config["schema"] = self._schema.source or None
@@ -167,7 +199,15 @@ class Index:
 
     def close(self) -> None:
         with self._lock:
+            if self._ann is not None and self._store is not None:
+                self._save_graph()
             self._drop_handles()
+
+    def _save_graph(self) -> None:
+        state = self._ann
+        if state is not None and len(state.graph) > state.saved_rows:
+            ann.save_graph(self._dir, state.graph, self._cache.seq[: len(state.graph)])
+            state.saved_rows = len(state.graph)
 
     # ---- rows -> records ----------------------------------------------------------------
 
@@ -272,12 +312,44 @@ def _non_filterable(options: dict[str, Any] | None) -> list[str]:
     return list(meta.get("nonFilterableMetadataKeys") or [])
 
 
-def _load_chunk(cache: Cache, rows: list[tuple[int, str, bytes, str]], need_props: bool) -> None:
-    if not rows:
-        return
-    seqs = [r[0] for r in rows]
-    uuids = [r[1] for r in rows]
-    matrix = np.frombuffer(b"".join([r[2] for r in rows]), dtype=np.float32)
-    matrix = matrix.reshape(len(rows), cache.dim)
-    props = [json.loads(r[3]) for r in rows] if need_props else [{}] * len(rows)
-    cache.append(uuids, seqs, matrix, props)
+def _kernel_metric(metric: str) -> str:
+    return "ip" if metric == "cosine" else "l2"
+
+
+class _ChunkLoader:
+    """Streams store rows into the cache in chunks (bounded memory, bulk NumPy work)."""
+
+    def __init__(self, cache: Cache, need_props: bool) -> None:
+        self.cache = cache
+        self.need_props = need_props
+        self.zero = bytes(4 * cache.dim)
+        self.rows: list[tuple[int, str, bytes, str]] = []
+        self.alive: list[bool] = []
+
+    def add(self, row: tuple[int, str, bytes, str]) -> None:
+        self.rows.append(row)
+        self.alive.append(True)
+        if len(self.rows) >= _LOAD_CHUNK:
+            self.flush()
+
+    def placeholder(self, seq: int) -> None:
+        self.rows.append((seq, "", self.zero, "{}"))
+        self.alive.append(False)
+        if len(self.rows) >= _LOAD_CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        rows, alive = self.rows, self.alive
+        if not rows:
+            return
+        self.rows, self.alive = [], []
+        matrix = np.frombuffer(b"".join([r[2] for r in rows]), dtype=np.float32)
+        matrix = matrix.reshape(len(rows), self.cache.dim)
+        props = [json.loads(r[3]) for r in rows] if self.need_props else [{}] * len(rows)
+        self.cache.append(
+            [r[1] for r in rows],
+            [r[0] for r in rows],
+            matrix,
+            props,
+            None if all(alive) else alive,
+        )

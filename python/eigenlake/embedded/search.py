@@ -95,7 +95,8 @@ class Search:
             return ann.exact_topk(data, q, k, metric, mask)
         if index._ann is None:
             index._ann = ann.AnnState(index.dimensions, metric)
-        index._ann.catch_up(data)
+        index._ann.catch_up(data, cache.alive_mask())
+        index._ann.maybe_save(index._dir, cache.seq)
         return index._ann.search(data, q, k, mask)
 
     # ---- reads --------------------------------------------------------------------------

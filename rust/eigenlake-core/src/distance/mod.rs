@@ -2,9 +2,19 @@
 //!
 //! CONTRACT (other modules rely on these signatures): `dot`, `l2sq`, `norm_sq`,
 //! `normalize`, `active_isa`, `Metric`. `scalar` is the reference and the fallback;
-//! per-ISA files are selected once at start by runtime detection.
+//! per-ISA files are selected once at start by runtime detection (`dispatch`).
 
+mod dispatch;
 pub mod scalar;
+
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+pub mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
+#[cfg(target_arch = "aarch64")]
+pub mod neon;
+
+pub use dispatch::{active, kernels_for, Isa, Kernels};
 
 /// How a search or analysis compares vectors. Cosine is stored as normalised
 /// vectors compared by inner product.
@@ -18,17 +28,19 @@ pub enum Metric {
 
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    scalar::dot(a, b)
+    assert_eq!(a.len(), b.len(), "dot: length mismatch");
+    (active().dot)(a, b)
 }
 
 #[inline]
 pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
-    scalar::l2sq(a, b)
+    assert_eq!(a.len(), b.len(), "l2sq: length mismatch");
+    (active().l2sq)(a, b)
 }
 
 #[inline]
 pub fn norm_sq(a: &[f32]) -> f32 {
-    scalar::dot(a, a)
+    (active().dot)(a, a)
 }
 
 /// Scale `v` to unit length; returns false (and leaves `v`) when it is all zeros.
@@ -42,7 +54,8 @@ pub fn normalize(v: &mut [f32]) -> bool {
     true
 }
 
-/// Name of the instruction set the kernels use on this CPU.
+/// Name of the instruction set the kernels use on this CPU:
+/// `"avx512"`, `"avx2"`, `"neon"` or `"scalar"`.
 pub fn active_isa() -> &'static str {
-    "scalar"
+    active().isa.name()
 }

@@ -1,1 +1,182 @@
-//! HNSW graph index. Owned by the search work.
+//! HNSW graph index (Malkov & Yashunin 2018). The index stores links only; the
+//! vectors are the caller's row-major matrix, passed again to `add` and `search`.
+//!
+//! Files: `config` (parameters), `graph` (lock-free-read link lists), `layer`
+//! (greedy / ef-search walks), `insert` (build), `search` (batched + filtered
+//! queries), `persist` (binary file), `space` / `visited` (helpers).
+
+mod config;
+mod graph;
+mod insert;
+mod layer;
+mod persist;
+mod search;
+mod space;
+mod visited;
+
+use std::sync::Mutex;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+pub use config::{HnswConfig, MAX_LEVEL};
+pub use search::EXACT_FALLBACK_FRACTION;
+
+use crate::distance::Metric;
+use crate::{CoreError, Result};
+use graph::Graph;
+use layer::Scratch;
+use space::Space;
+
+/// Where every descent starts: the node on the highest layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub node: u32,
+    pub level: usize,
+}
+
+pub struct Hnsw {
+    cfg: HnswConfig,
+    graph: Graph,
+    entry: Mutex<Option<Entry>>,
+    deleted: Vec<bool>,
+}
+
+impl Hnsw {
+    pub fn new(
+        dim: usize,
+        metric: Metric,
+        m: usize,
+        ef_construction: usize,
+        seed: u64,
+    ) -> Result<Hnsw> {
+        let cfg = HnswConfig::new(dim, metric, m, ef_construction, seed)?;
+        Ok(Hnsw {
+            graph: Graph::new(cfg.m),
+            cfg,
+            entry: Mutex::new(None),
+            deleted: Vec::new(),
+        })
+    }
+
+    pub fn config(&self) -> &HnswConfig {
+        &self.cfg
+    }
+    pub fn len(&self) -> usize {
+        self.graph.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.graph.is_empty()
+    }
+    pub fn dim(&self) -> usize {
+        self.cfg.dim
+    }
+
+    fn entry(&self) -> Option<Entry> {
+        *self.entry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn space<'a>(&self, data: &'a [f32]) -> Result<Space<'a>> {
+        let dim = self.cfg.dim;
+        if !data.len().is_multiple_of(dim) {
+            return Err(CoreError::invalid(
+                "data",
+                "length is not a multiple of dim",
+            ));
+        }
+        if data.len() / dim < self.len() {
+            return Err(CoreError::invalid(
+                "data",
+                format!(
+                    "has {} rows but the index covers {}",
+                    data.len() / dim,
+                    self.len()
+                ),
+            ));
+        }
+        Ok(Space {
+            data,
+            dim,
+            metric: self.cfg.metric,
+        })
+    }
+
+    /// Index rows `start..n` of `data` (`start` must equal `len()`). Parallel on the
+    /// current rayon pool; with one thread the build is sequential and deterministic.
+    pub fn add(&mut self, data: &[f32], start: usize) -> Result<()> {
+        if start != self.len() {
+            return Err(CoreError::invalid(
+                "start",
+                format!(
+                    "must equal the number of indexed rows ({}), got {start}",
+                    self.len()
+                ),
+            ));
+        }
+        let n = self.space(data)?.data.len() / self.cfg.dim;
+        if n > u32::MAX as usize - 1 {
+            return Err(CoreError::invalid("data", "too many rows for u32 ids"));
+        }
+        // Levels are drawn up front from (seed, start): the same rows give the same graph.
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            self.cfg.seed ^ (start as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let ml = self.cfg.ml();
+        for _ in start..n {
+            let u: f64 = rng.random_range(f64::MIN_POSITIVE..1.0);
+            self.graph.push(((-u.ln() * ml) as usize).min(MAX_LEVEL));
+        }
+        self.deleted.resize(n, false);
+        let sp = self.space(data)?;
+        let mut first = start;
+        if self.entry().is_none() && start < n {
+            *self.entry.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(Entry {
+                node: start as u32,
+                level: self.graph.levels[start] as usize,
+            });
+            first += 1;
+        }
+        let this = &*self;
+        let one = |s: &mut Scratch, q: usize| this.insert_one(&sp, q as u32, s);
+        if rayon::current_num_threads() <= 1 {
+            let mut s = Scratch::new(n);
+            (first..n).for_each(|q| one(&mut s, q));
+        } else {
+            (first..n)
+                .into_par_iter()
+                .for_each_init(|| Scratch::new(n), one);
+        }
+        Ok(())
+    }
+
+    fn insert_one(&self, sp: &Space, q: u32, s: &mut Scratch) {
+        let entry = self.entry().expect("entry exists once a node is indexed");
+        insert::insert(&self.graph, sp, self.cfg.ef_construction, q, entry, s);
+        let level = self.graph.levels[q as usize] as usize;
+        if level > entry.level {
+            let mut e = self.entry.lock().unwrap_or_else(|e| e.into_inner());
+            if e.is_none_or(|e| level > e.level) {
+                *e = Some(Entry { node: q, level });
+            }
+        }
+    }
+
+    /// Tombstone `row`: it still routes searches but is never returned.
+    pub fn mark_deleted(&mut self, row: usize) -> Result<()> {
+        match self.deleted.get_mut(row) {
+            Some(d) => {
+                *d = true;
+                Ok(())
+            }
+            None => Err(CoreError::invalid(
+                "row",
+                format!("{row} is not indexed (len {})", self.len()),
+            )),
+        }
+    }
+
+    pub fn is_deleted(&self, row: usize) -> bool {
+        self.deleted.get(row).copied().unwrap_or(false)
+    }
+}

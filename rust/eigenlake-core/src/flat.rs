@@ -1,1 +1,0 @@
-//! Exact (brute-force) top-k search. Owned by the search work; see `gemm.rs`.

@@ -1,0 +1,226 @@
+//! Exact (brute-force) top-k search.
+//!
+//! Many queries: the database is cut into chunks; each chunk is packed once and
+//! multiplied with every (pre-packed) query block by the GEMM micro-kernel, and each
+//! block of scores is streamed through a per-query `TopK`. Chunks run in parallel
+//! (rayon fold over chunks, per-query heaps merged at the end). Few queries: one
+//! kernel call per row (memory-bound GEMV). Call inside `threads::install`.
+//!
+//! Scores: inner product ("ip", best = largest) or squared distance ("l2", best =
+//! smallest). For l2 the scan ranks by 2·q·x − ‖x‖² and the k winners are re-scored
+//! with the exact `l2sq` kernel, so no cancellation error reaches the caller.
+
+mod topk;
+
+use rayon::prelude::*;
+
+pub use topk::TopK;
+
+use crate::distance::{self, Metric};
+use crate::gemm::{active_micro, gemm_packed, Packed};
+use crate::{CoreError, Result};
+
+/// Queries per packed block.
+const QB: usize = 128;
+/// Database rows per chunk (a multiple of every micro-kernel's NR).
+const CHUNK: usize = 1024;
+/// Below this many queries the GEMV path is used.
+const GEMV_MAX_QUERIES: usize = 4;
+
+/// Row-major ids `(nq × k)`, -1 where fewer than k rows pass, and their scores.
+pub struct TopKResult {
+    pub ids: Vec<i64>,
+    pub scores: Vec<f32>,
+}
+
+/// Check shapes and return `(n, nq)`.
+pub fn check_shapes(
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    mask: Option<&[bool]>,
+) -> Result<(usize, usize)> {
+    if dim == 0 {
+        return Err(CoreError::invalid("dim", "must be positive"));
+    }
+    if !data.len().is_multiple_of(dim) || !queries.len().is_multiple_of(dim) {
+        return Err(CoreError::invalid(
+            "data",
+            "length is not a multiple of dim",
+        ));
+    }
+    let n = data.len() / dim;
+    if let Some(m) = mask {
+        if m.len() != n {
+            return Err(CoreError::DimensionMismatch {
+                expected: n,
+                got: m.len(),
+            });
+        }
+    }
+    Ok((n, queries.len() / dim))
+}
+
+pub fn flat_topk(
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+    mask: Option<&[bool]>,
+) -> Result<TopKResult> {
+    let (n, nq) = check_shapes(data, queries, dim, mask)?;
+    // Rows that may be returned: all, or the mask's (so a selective mask costs little).
+    let allowed: Option<Vec<u32>> =
+        mask.map(|m| (0..n as u32).filter(|&i| m[i as usize]).collect());
+    let rows = allowed.as_ref().map_or(n, |a| a.len());
+    let row_id = |j: usize| allowed.as_ref().map_or(j, |a| a[j] as usize);
+    let row = |j: usize| {
+        let r = row_id(j);
+        &data[r * dim..(r + 1) * dim]
+    };
+    let heaps = if nq < GEMV_MAX_QUERIES {
+        (0..nq)
+            .map(|q| {
+                gemv(
+                    &queries[q * dim..(q + 1) * dim],
+                    rows,
+                    k,
+                    metric,
+                    &row,
+                    &row_id,
+                )
+            })
+            .collect()
+    } else {
+        batched(queries, dim, nq, rows, k, metric, &row, &row_id)
+    };
+    Ok(finish(heaps, queries, dim, k, metric, data))
+}
+
+fn gemv<'a>(
+    q: &[f32],
+    rows: usize,
+    k: usize,
+    metric: Metric,
+    row: &(impl Fn(usize) -> &'a [f32] + Sync),
+    row_id: &(impl Fn(usize) -> usize + Sync),
+) -> TopK {
+    (0..rows)
+        .into_par_iter()
+        .with_min_len(4096)
+        .fold(
+            || TopK::new(k),
+            |mut t, j| {
+                let x = row(j);
+                let key = match metric {
+                    Metric::InnerProduct => distance::dot(q, x),
+                    Metric::L2 => -distance::l2sq(q, x),
+                };
+                t.push(key, row_id(j) as i64);
+                t
+            },
+        )
+        .reduce(|| TopK::new(k), merge)
+}
+
+fn merge(mut a: TopK, b: TopK) -> TopK {
+    a.merge(b);
+    a
+}
+
+#[allow(clippy::too_many_arguments)]
+fn batched<'a>(
+    queries: &[f32],
+    dim: usize,
+    nq: usize,
+    rows: usize,
+    k: usize,
+    metric: Metric,
+    row: &(impl Fn(usize) -> &'a [f32] + Sync),
+    row_id: &(impl Fn(usize) -> usize + Sync),
+) -> Vec<TopK> {
+    let m = active_micro();
+    let qblocks: Vec<Packed> = (0..nq)
+        .step_by(QB)
+        .map(|q0| Packed::new(&queries[q0 * dim..(q0 + QB).min(nq) * dim], dim, m.mr))
+        .collect();
+    let fresh = || vec![TopK::new(k); nq];
+    (0..rows.div_ceil(CHUNK))
+        .into_par_iter()
+        .fold(fresh, |mut heaps, c| {
+            let j0 = c * CHUNK;
+            let len = CHUNK.min(rows - j0);
+            let pb = Packed::gather(len, dim, m.nr, |j| row(j0 + j));
+            let norms: Vec<f32> = match metric {
+                Metric::L2 => (0..len).map(|j| distance::norm_sq(row(j0 + j))).collect(),
+                Metric::InnerProduct => Vec::new(),
+            };
+            let ids: Vec<i64> = (0..len).map(|j| row_id(j0 + j) as i64).collect();
+            let mut out = vec![0.0f32; QB * len];
+            for (b, pa) in qblocks.iter().enumerate() {
+                gemm_packed(&m, pa, &pb, &mut out, len);
+                for (qi, s) in out.chunks_exact(len).take(pa.rows()).enumerate() {
+                    scan(&mut heaps[b * QB + qi], s, &ids, &norms, metric);
+                }
+            }
+            heaps
+        })
+        .reduce(fresh, |mut a, b| {
+            a.iter_mut().zip(b).for_each(|(x, y)| x.merge(y));
+            a
+        })
+}
+
+#[inline]
+fn scan(t: &mut TopK, s: &[f32], ids: &[i64], norms: &[f32], metric: Metric) {
+    match metric {
+        Metric::InnerProduct => {
+            for (&v, &id) in s.iter().zip(ids) {
+                if v > t.threshold {
+                    t.push(v, id);
+                }
+            }
+        }
+        Metric::L2 => {
+            for ((&v, &id), &nx) in s.iter().zip(ids).zip(norms) {
+                t.push(2.0 * v - nx, id);
+            }
+        }
+    }
+}
+
+fn finish(
+    heaps: Vec<TopK>,
+    queries: &[f32],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+    data: &[f32],
+) -> TopKResult {
+    let nq = heaps.len();
+    let mut ids = vec![-1i64; nq * k];
+    // Padding sorts last: -inf for ip, +inf for l2.
+    let pad = if metric == Metric::L2 {
+        f32::INFINITY
+    } else {
+        f32::NEG_INFINITY
+    };
+    let mut scores = vec![pad; nq * k];
+    for (q, h) in heaps.into_iter().enumerate() {
+        let qv = &queries[q * dim..(q + 1) * dim];
+        let mut best = h.into_sorted();
+        if metric == Metric::L2 {
+            for c in best.iter_mut() {
+                let r = c.1 as usize;
+                c.0 = -distance::l2sq(qv, &data[r * dim..(r + 1) * dim]);
+            }
+            best.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        }
+        for (i, (key, id)) in best.into_iter().enumerate() {
+            ids[q * k + i] = id;
+            scores[q * k + i] = if metric == Metric::L2 { -key } else { key };
+        }
+    }
+    TopKResult { ids, scores }
+}

@@ -1,0 +1,89 @@
+//! Batched k-NN queries, parallel over queries, with tombstones and an optional
+//! mask. Deleted or masked-out nodes still route; they are only kept out of the
+//! results. When the mask lets through few rows the graph walk would visit most
+//! of the graph to fill k results, so the search switches to an exact scan.
+
+use rayon::prelude::*;
+
+use super::layer::{greedy, search_layer, Cand, Scratch};
+use super::Hnsw;
+use crate::flat::{flat_topk, TopKResult};
+use crate::{CoreError, Result};
+
+/// Masks letting through less than this share of the indexed rows are answered by
+/// an exact scan of those rows (measured on 20k×64 clustered data, see
+/// `benches/results/search.md`).
+pub const EXACT_FALLBACK_FRACTION: f64 = 0.05;
+
+impl Hnsw {
+    pub fn search(
+        &self,
+        data: &[f32],
+        queries: &[f32],
+        k: usize,
+        ef: usize,
+        mask: Option<&[bool]>,
+    ) -> Result<TopKResult> {
+        let sp = self.space(data)?;
+        let dim = self.cfg.dim;
+        if !queries.len().is_multiple_of(dim) {
+            return Err(CoreError::DimensionMismatch {
+                expected: dim,
+                got: queries.len(),
+            });
+        }
+        let rows = data.len() / dim;
+        if let Some(m) = mask {
+            if m.len() != rows {
+                return Err(CoreError::invalid(
+                    "mask",
+                    format!("has length {} but data has {rows} rows", m.len()),
+                ));
+            }
+        }
+        let n = self.len();
+        let nq = queries.len() / dim;
+        let keep = |i: u32| !self.deleted[i as usize] && mask.is_none_or(|m| m[i as usize]);
+        if let Some(m) = mask {
+            let allowed = (0..n).filter(|&i| m[i] && !self.deleted[i]).count();
+            if (allowed as f64) < EXACT_FALLBACK_FRACTION * n as f64 {
+                let live: Vec<bool> = (0..n as u32).map(keep).collect();
+                return flat_topk(
+                    &data[..n * dim],
+                    queries,
+                    dim,
+                    k,
+                    self.cfg.metric,
+                    Some(&live),
+                );
+            }
+        }
+        let ef = ef.max(k);
+        let entry = self.entry();
+        let found: Vec<Vec<Cand>> = (0..nq)
+            .into_par_iter()
+            .map_init(
+                || Scratch::new(n),
+                |s, qi| {
+                    let Some(e) = entry else { return Vec::new() };
+                    let q = &queries[qi * dim..(qi + 1) * dim];
+                    let mut cur = Cand(sp.dist(q, e.node), e.node);
+                    for layer in (1..=e.level).rev() {
+                        cur = greedy(&self.graph, &sp, q, cur, layer, s);
+                    }
+                    search_layer(&self.graph, &sp, q, &[cur], ef, 0, s, keep)
+                },
+            )
+            .collect();
+        let mut ids = vec![-1i64; nq * k];
+        let pad = sp.score(f32::INFINITY);
+        let mut scores = vec![pad; nq * k];
+        for (qi, f) in found.iter().enumerate() {
+            for (j, c) in f.iter().take(k).enumerate() {
+                ids[qi * k + j] = c.1 as i64;
+                scores[qi * k + j] = sp.score(c.0);
+            }
+        }
+        Ok(TopKResult { ids, scores })
+    }
+}

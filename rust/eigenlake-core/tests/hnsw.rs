@@ -1,0 +1,160 @@
+//! HNSW against exact search: recall floor, tombstones, masks, persistence,
+//! determinism and corrupt files.
+
+use eigenlake_core::distance::Metric;
+use eigenlake_core::flat::flat_topk;
+use eigenlake_core::hnsw::Hnsw;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn gauss(rng: &mut ChaCha8Rng) -> f32 {
+    // Box-Muller.
+    let u: f32 = rng.random_range(f32::MIN_POSITIVE..1.0);
+    let v: f32 = rng.random();
+    (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+}
+
+/// Unit vectors in Gaussian blobs around random centres on the sphere.
+fn clustered(n: usize, dim: usize, clusters: usize, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let centres: Vec<f32> = (0..clusters * dim).map(|_| gauss(&mut rng)).collect();
+    let mut out = Vec::with_capacity(n * dim);
+    for _ in 0..n {
+        let c = rng.random_range(0..clusters);
+        let mut v: Vec<f32> = (0..dim)
+            .map(|j| centres[c * dim + j] + 0.6 * gauss(&mut rng))
+            .collect();
+        eigenlake_core::distance::normalize(&mut v);
+        out.extend(v);
+    }
+    out
+}
+
+fn recall(got: &[i64], want: &[i64], k: usize) -> f64 {
+    let nq = want.len() / k;
+    let mut hit = 0;
+    for q in 0..nq {
+        let w = &want[q * k..(q + 1) * k];
+        hit += got[q * k..(q + 1) * k]
+            .iter()
+            .filter(|&&g| g >= 0 && w.contains(&g))
+            .count();
+    }
+    hit as f64 / (nq * k) as f64
+}
+
+const DIM: usize = 32;
+
+fn build(data: &[f32], metric: Metric) -> Hnsw {
+    let mut h = Hnsw::new(DIM, metric, 16, 200, 0).unwrap();
+    h.add(data, 0).unwrap();
+    h
+}
+
+#[test]
+fn recall_at_10_both_metrics() {
+    // Held-out queries from the same distribution as the data.
+    let all = clustered(6200, DIM, 30, 1);
+    let (data, queries) = all.split_at(6000 * DIM);
+    for metric in [Metric::InnerProduct, Metric::L2] {
+        let h = build(data, metric);
+        let exact = flat_topk(data, queries, DIM, 10, metric, None).unwrap();
+        let got = h.search(data, queries, 10, 64, None).unwrap();
+        let r = recall(&got.ids, &exact.ids, 10);
+        assert!(r >= 0.95, "{metric:?} recall@10 = {r}");
+    }
+}
+
+#[test]
+fn incremental_add_deleted_and_masked() {
+    let all = clustered(4100, DIM, 20, 3);
+    let (data, queries) = all.split_at(4000 * DIM);
+    let mut h = Hnsw::new(DIM, Metric::InnerProduct, 16, 100, 0).unwrap();
+    h.add(&data[..1000 * DIM], 0).unwrap();
+    assert!(h.add(data, 999).is_err());
+    h.add(data, 1000).unwrap();
+    assert_eq!(h.len(), 4000);
+    // Delete the true nearest neighbour of every query.
+    let exact = flat_topk(data, queries, DIM, 1, Metric::InnerProduct, None).unwrap();
+    for &id in &exact.ids {
+        h.mark_deleted(id as usize).unwrap();
+    }
+    assert!(h.mark_deleted(4000).is_err());
+    let got = h.search(data, queries, 10, 64, None).unwrap();
+    assert!(got.ids.iter().all(|&i| i >= 0 && !h.is_deleted(i as usize)));
+    // Masks: a broad one (graph walk) and a selective one (exact fallback).
+    for keep_every in [2usize, 50] {
+        let mask: Vec<bool> = (0..4000).map(|i| i % keep_every == 0).collect();
+        let got = h.search(data, queries, 10, 64, Some(&mask)).unwrap();
+        for &i in &got.ids {
+            assert!(i >= 0 && mask[i as usize] && !h.is_deleted(i as usize));
+        }
+        let live: Vec<bool> = (0..4000).map(|i| mask[i] && !h.is_deleted(i)).collect();
+        let want = flat_topk(data, queries, DIM, 10, Metric::InnerProduct, Some(&live)).unwrap();
+        let r = recall(&got.ids, &want.ids, 10);
+        assert!(r >= 0.9, "masked 1/{keep_every} recall {r}");
+    }
+    // Nothing passes: all padding.
+    let none = vec![false; 4000];
+    let got = h.search(data, queries, 5, 64, Some(&none)).unwrap();
+    assert!(got.ids.iter().all(|&i| i == -1));
+}
+
+#[test]
+fn deterministic_single_threaded_and_persisted() {
+    let all = clustered(2050, DIM, 10, 5);
+    let (data, queries) = all.split_at(2000 * DIM);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let a = pool.install(|| build(data, Metric::L2));
+    let b = pool.install(|| build(data, Metric::L2));
+    assert_eq!(a.to_bytes(), b.to_bytes());
+    let dir = std::env::temp_dir().join(format!("el-hnsw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("g.hnsw");
+    a.save(&path).unwrap();
+    let c = Hnsw::load(&path).unwrap();
+    let (ra, rc) = (
+        a.search(data, queries, 10, 64, None).unwrap(),
+        c.search(data, queries, 10, 64, None).unwrap(),
+    );
+    assert_eq!(ra.ids, rc.ids);
+    assert_eq!(ra.scores, rc.scores);
+    assert_eq!(c.len(), 2000);
+    // Corruption anywhere is an error, never a panic.
+    let bytes = a.to_bytes();
+    for pos in [0, 9, 20, 60, bytes.len() / 2, bytes.len() - 1] {
+        let mut bad = bytes.clone();
+        bad[pos] ^= 0x5a;
+        assert!(Hnsw::from_bytes(&bad).is_err(), "flip at {pos} accepted");
+    }
+    for cut in [0, 7, 40, bytes.len() - 9] {
+        assert!(
+            Hnsw::from_bytes(&bytes[..cut]).is_err(),
+            "truncation at {cut} accepted"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn empty_index_and_bad_input() {
+    let h = Hnsw::new(4, Metric::InnerProduct, 8, 50, 0).unwrap();
+    let r = h.search(&[], &[1.0, 0.0, 0.0, 0.0], 3, 10, None).unwrap();
+    assert_eq!(r.ids, vec![-1, -1, -1]);
+    assert!(Hnsw::new(0, Metric::L2, 16, 200, 0).is_err());
+    assert!(Hnsw::new(4, Metric::L2, 1, 200, 0).is_err());
+    let mut h = Hnsw::new(4, Metric::L2, 8, 50, 0).unwrap();
+    assert!(h.add(&[1.0, 2.0, 3.0], 0).is_err());
+    h.add(&[1.0, 2.0, 3.0, 4.0], 0).unwrap();
+    assert!(h
+        .search(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 3.0], 1, 10, None)
+        .is_err());
+    let r = h
+        .search(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 3.0, 4.0], 2, 10, None)
+        .unwrap();
+    assert_eq!(r.ids, vec![0, -1]);
+    assert_eq!(r.scores[0], 0.0);
+}

@@ -1,0 +1,75 @@
+"""Index lifecycle through the public API."""
+
+from __future__ import annotations
+
+import pytest
+from api_helpers import DIM, make_index, protein_schema, records
+
+from eigenlake import ConflictError, NotFoundError, ValidationError
+from eigenlake import schema as s
+
+
+def test_create_twice_with_same_settings_returns_the_same_index(client):
+    a = make_index(client)
+    a.records.add_many(records(3))
+    b = make_index(client)
+    assert b.settings.dimensions() == DIM
+    assert len(b.records.list(limit=10)["objects"]) == 3
+
+
+def test_other_dimensions_conflict(client):
+    make_index(client)
+    schema, options = protein_schema()
+    with pytest.raises(ConflictError):
+        client.indexes.create_or_get(
+            namespace="tests", index="proteins", dimensions=DIM + 1, schema=schema
+        )
+
+
+def test_incompatible_schema_conflicts(client):
+    make_index(client)
+    other, options = s.SchemaBuilder().add("accession", s.integer()).build()
+    with pytest.raises(ConflictError):
+        client.indexes.create_or_get(
+            namespace="tests", index="proteins", dimensions=DIM, schema=other
+        )
+
+
+def test_open_missing_index_raises_not_found(client):
+    with pytest.raises(NotFoundError):
+        client.indexes.open(namespace="tests", index="nope")
+
+
+def test_ref_is_lazy_and_fails_on_use(client):
+    ref = client.indexes.ref(namespace="tests", index="later")
+    with pytest.raises(NotFoundError):
+        ref.records.list(limit=1)
+    make_index(client, name="later")
+    assert client.indexes.ref(namespace="tests", index="later").settings.dimensions() == DIM
+
+
+def test_settings_report_schema_and_shards(client):
+    idx = make_index(client)
+    schema, _ = protein_schema()
+    assert idx.settings.schema() == schema
+    shards = idx.settings.shards()
+    assert isinstance(shards, dict)
+
+
+def test_delete_index_then_use_raises_not_found(client):
+    idx = make_index(client)
+    idx.records.add_many(records(2))
+    idx.manage.delete()
+    with pytest.raises(NotFoundError):
+        client.indexes.open(namespace="tests", index="proteins")
+    again = make_index(client)
+    assert again.records.list(limit=10)["objects"] == []
+
+
+def test_bad_dimensions_rejected(client):
+    with pytest.raises(ValidationError):
+        client.indexes.create_or_get(namespace="tests", index="x", dimensions=0)
+
+
+def test_client_is_ready(client):
+    assert client.ready() is True

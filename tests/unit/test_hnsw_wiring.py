@@ -1,0 +1,74 @@
+"""Above ``exact_threshold`` search goes through HNSW: recall vs exact, persistence, reopen."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+import eigenlake
+
+DIM = 24
+N = 1500
+
+
+def _data(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((20, DIM))
+    return (centers[rng.integers(0, 20, N)] + 0.3 * rng.standard_normal((N, DIM))).astype("f4")
+
+
+def _exact(data: np.ndarray, q: np.ndarray, keep: np.ndarray, k: int) -> set[int]:
+    unit = data / np.linalg.norm(data, axis=1, keepdims=True)
+    sims = unit @ (q / np.linalg.norm(q))
+    sims[~keep] = -np.inf
+    return set(np.argsort(-sims)[:k].tolist())
+
+
+def _open(path: str):
+    client = eigenlake.connect(path=path)
+    idx = client.indexes.create_or_get(
+        namespace="h", index="g", dimensions=DIM, index_options={"exact_threshold": 200}
+    )
+    return client, idx
+
+
+def test_graph_search_recall_and_reopen(tmp_path: Path) -> None:
+    data = _data()
+    path = str(tmp_path / "store")
+    client, idx = _open(path)
+    uids = idx.records.add_many(
+        [{"properties": {"i": i, "even": i % 2 == 0}, "vector": v} for i, v in enumerate(data)]
+    )
+    pos = {u: i for i, u in enumerate(uids)}
+    queries = np.random.default_rng(1).standard_normal((20, DIM)).astype("f4")
+    everyone = np.ones(N, bool)
+    hits = misses = 0
+    for q in queries:
+        got = {pos[h["uuid"]] for h in idx.search.nearest(vector=q, limit=10)["results"]}
+        want = _exact(data, q, everyone, 10)
+        hits += len(got & want)
+        misses += len(want - got)
+    assert hits / (hits + misses) >= 0.95
+    assert any(n.startswith("hnsw-") for n in os.listdir(tmp_path / "store" / "h" / "g"))
+
+    # delete some, add more, reopen: saved links are reused, new rows added
+    idx.records.remove_many(filter={"i": {"$lt": 50}})
+    more = _data(seed=5)[:100]
+    idx.records.add_many(
+        [{"properties": {"i": N + i, "even": True}, "vector": v} for i, v in enumerate(more)]
+    )
+    client.close()
+    client, idx = _open(path)
+    idx.records.exists(uids[0])  # opens the index
+    # the saved graph's layout is kept: deleted records stay as dead rows, not compacted
+    assert idx._cache.n == N + 100 and idx._ann is not None
+    for q in queries[:5]:
+        res = idx.search.nearest(vector=q, limit=10, filter={"even": True})["results"]
+        got = [h["metadata"] for h in res]
+        assert all(m["even"] and m["i"] >= 50 for m in got)
+        assert len(got) == 10
+    q = more[3]
+    assert idx.search.nearest(vector=q, limit=1)["results"][0]["metadata"]["i"] == N + 3
+    client.close()
