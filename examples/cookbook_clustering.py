@@ -158,6 +158,23 @@ def main() -> None:
         show_clusters(clusters)
         print(f"  noise: {clusters.get('noise_count', 0)} sequences")
         agreement("DBSCAN vs family", clusters, family_of)
+        # The knee is a heuristic: when the k-distance curve has no clear elbow it lands at
+        # the background distance and merges families. A user then sets eps, as here.
+        explicit = timed(
+            "dbscan_eps_0.35",
+            idx.search.cluster,
+            filter={"length": {"$gte": 100}},
+            limit=10_000,
+            algorithm="dbscan",
+            dbscan_eps=0.35,
+            dbscan_min_samples=5,
+            representatives_per_cluster=1,
+        )
+        print(
+            f"DBSCAN with dbscan_eps=0.35: {len(explicit['clusters'])} clusters, noise {explicit['noise_count']}"
+        )
+        print("  largest:", [c["count"] for c in explicit["clusters"][:10]])
+        agreement("DBSCAN eps=0.35 vs family", explicit, family_of)
 
         # Step 5: k-means for fixed routing, k auto-tuned by silhouette in 8..15.
         kmeans_clusters = timed(
@@ -180,7 +197,7 @@ def main() -> None:
         agreement("k-means vs family", kmeans_clusters, family_of)
 
         # Step 6: multi-scale. Coarse DBSCAN, then k-means inside the largest coarse cluster,
-        # selected by a property written back to its members (the cookbook's "in production").
+        # selected by filtering on its members' accessions (the cookbook's "in production").
         coarse = timed(
             "multiscale_coarse",
             idx.search.cluster,
@@ -189,18 +206,19 @@ def main() -> None:
             algorithm="dbscan",
             dbscan_min_samples=20,
             distance_metric="cosine",
+            representatives_per_cluster=0,
         )
         fine: dict[str, Any] = {"clusters": []}
         if coarse["clusters"]:
             largest = max(coarse["clusters"], key=lambda c: c["count"])
-            t = time.perf_counter()
-            for m in largest["members"]:
-                idx.records.update(m["uuid"], properties={"coarse_cluster": largest["cluster_id"]})
-            timings["multiscale_tag"] = time.perf_counter() - t
+            accession_of = {
+                u: p["properties"]["accession"] for u, p in zip(result, payload, strict=True)
+            }
+            members = [accession_of[m["uuid"]] for m in largest["members"]]
             fine = timed(
                 "multiscale_fine",
                 idx.search.cluster,
-                filter={"coarse_cluster": {"$eq": largest["cluster_id"]}},
+                filter={"accession": {"$in": members}},
                 limit=5_000,
                 algorithm="kmeans",
                 auto_tune=True,
