@@ -211,3 +211,20 @@ def test_bad_parameters_name_the_parameter(kwargs: dict, name: str) -> None:
     x, _, _ = blobs([5, 5])
     with pytest.raises(ValidationError, match=name):
         run_cluster(snap(x), **kwargs)
+
+
+def test_results_are_plain_json() -> None:
+    # The server sends these unchanged: no NumPy scalars anywhere.
+    import json
+
+    from eigenlake.analysis.outliers import run_outliers
+    from eigenlake.analysis.topics import run_topics
+
+    x, _, meta = blobs([20, 20], spread=0.05)
+    for res in (
+        run_cluster(snap(x, meta), auto_tune=True, text_fields=["family"]),
+        run_cluster(snap(x, meta), algorithm="dbscan"),
+        run_outliers(snap(x, meta), return_all=True),
+        run_topics(snap(x, meta), text_fields=["family"]),
+    ):
+        assert json.loads(json.dumps(res)) == res
