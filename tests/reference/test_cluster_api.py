@@ -228,3 +228,10 @@ def test_results_are_plain_json() -> None:
         run_topics(snap(x, meta), text_fields=["family"]),
     ):
         assert json.loads(json.dumps(res)) == res
+
+
+def test_identical_rows_form_one_cluster() -> None:
+    x = np.ones((10, 4), np.float32)
+    for kwargs in ({}, {"auto_tune": True}, {"algorithm": "dbscan"}):
+        res = run_cluster(snap(x), **kwargs)
+        assert [c["count"] for c in res["clusters"]] == [10] and res["silhouette"] is None

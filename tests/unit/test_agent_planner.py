@@ -142,6 +142,8 @@ CASES: list[tuple[str, str, dict | None]] = [
     # nothing understood
     ("hello there", "none", None),
     ("please do the thing", "none", None),
+    ("what is the weather like", "none", None),
+    ("which proteins are from Homo sapiens?", "filter", HUMAN),
 ]
 
 

@@ -25,17 +25,22 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
     (
         "filter",
         re.compile(
-            r"\b(show|find|list|get|fetch|give|display|retrieve|return|which|what|search|"
-            r"select|count|how many|look up|lookup)\b"
+            r"\b(show|find|list|get|fetch|give|display|retrieve|return|search|select|count|"
+            r"how many|look up|lookup)\b"
         ),
     ),
 ]
+# Question words ask for records only together with a condition ("which human proteins");
+# alone ("what is the weather like") they are not understood.
+WEAK_FILTER = re.compile(r"\b(which|what|where|are there|any)\b")
 
 
 def detect_intent(lower: str) -> tuple[str | None, str | None]:
-    """(action, the word that decided it), or (None, None)."""
+    """(action, the word that decided it), or (None, None); question words give
+    ("filter?", word): a listing only if the request also holds a condition."""
     for action, pattern in INTENTS:
         m = pattern.search(lower)
         if m:
             return action, m.group(0)
-    return None, None
+    m = WEAK_FILTER.search(lower)
+    return ("filter?", m.group(0)) if m else (None, None)

@@ -29,6 +29,8 @@ class RuleBasedPlanner:
         conds += value_matches(req, context)
         flt = combine([c.filter for c in conds])
         action, word = detect_intent(req.lower)
+        if action == "filter?":
+            action, word = ("filter", word) if conds else ("none", None)
         if action is None:
             action, word = ("filter", None) if conds else ("none", None)
         parts = [f"action {action}" + (f" (from '{word}')" if word else "")]
