@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use super::layout::{margin, to_euclid, Layout};
 use super::neighbors::{group_order, items, row_slack};
 use super::points::{check_matrix, Metric, COL_BLOCK};
+use super::screen::{group_bounds, visit_tile, Scratch, Screen};
 use super::unionfind::UnionFind;
 use crate::error::{CoreError, Result};
 
@@ -44,6 +45,7 @@ pub fn dbscan(
 
 struct Scan<'a> {
     lay: &'a Layout,
+    screen: &'a Screen,
     eps: f32,
     eps_e: f32,
     max_sq: f32,
@@ -70,27 +72,39 @@ impl Scan<'_> {
         let lim = self.eps_e + margin(self.eps_e) + slack;
         group_order(self.lay, rows.start)
             .into_iter()
-            .filter(|&b| (0..rows.len()).any(|r| cd[r * m + b] - self.lay.radius[b] <= lim))
+            .filter(|&b| (0..rows.len()).any(|r| cd[r * m + b] <= lim))
             .collect()
     }
 
     /// Call `f(p, j)` for every pair within eps, `p` in `rows`, `j` in the groups `cand`;
-    /// `f` returns false to stop the row block early.
+    /// `f` returns false to stop the row block early (checked between tiles).
     fn pairs(&self, rows: &Range<usize>, cand: &[usize], mut f: impl FnMut(usize, usize) -> bool) {
-        let mut tile = Vec::new();
+        let thr: Vec<f32> = rows
+            .clone()
+            .map(|p| self.eps_e + margin(self.eps_e) + row_slack(self.lay, p, self.max_sq))
+            .collect();
+        let mut scratch = Scratch::default();
         for &b in cand {
             let g = self.lay.groups[b].clone();
             for c0 in (g.start..g.end).step_by(COL_BLOCK) {
                 let cols = c0..(c0 + COL_BLOCK).min(g.end);
-                self.lay.pts.tile(rows.clone(), cols.clone(), &mut tile);
-                for (r, line) in tile.chunks(cols.len()).enumerate() {
-                    let p = rows.start + r;
-                    for (c, &d) in line.iter().enumerate() {
-                        let j = cols.start + c;
-                        if self.within(p, j, d) && !f(p, j) {
-                            return;
+                let mut go = true;
+                visit_tile(
+                    self.lay,
+                    self.screen,
+                    rows.clone(),
+                    cols,
+                    &thr,
+                    &mut scratch,
+                    |r, j, d| {
+                        let p = rows.start + r;
+                        if go && self.within(p, j, d) {
+                            go = f(p, j);
                         }
-                    }
+                    },
+                );
+                if !go {
+                    return;
                 }
             }
         }
@@ -99,8 +113,10 @@ impl Scan<'_> {
 
 fn run(lay: &Layout, eps: f32, min_samples: usize) -> Dbscan {
     let n = lay.pts.n;
+    let screen = Screen::new(lay);
     let scan = Scan {
         lay,
+        screen: &screen,
         eps,
         eps_e: to_euclid(lay.pts.metric, eps),
         max_sq: lay.pts.sq.iter().copied().fold(0f32, f32::max),
@@ -110,7 +126,7 @@ fn run(lay: &Layout, eps: f32, min_samples: usize) -> Dbscan {
     let pass1: Vec<(Vec<bool>, Vec<Vec<u32>>)> = work
         .par_iter()
         .map(|rows| {
-            let cd = lay.centre_dists(rows.clone());
+            let cd = group_bounds(lay, &screen, rows.clone());
             let cand = scan.candidates(rows, &cd);
             let mut count = vec![0usize; rows.len()];
             let mut lists = vec![Vec::new(); rows.len()];
@@ -145,7 +161,7 @@ fn run(lay: &Layout, eps: f32, min_samples: usize) -> Dbscan {
             return;
         }
         let g = lay.group_of(rows.start);
-        let cd = lay.centre_dists(rows.clone());
+        let cd = group_bounds(lay, &screen, rows.clone());
         let cand: Vec<usize> = scan
             .candidates(rows, &cd)
             .into_iter()

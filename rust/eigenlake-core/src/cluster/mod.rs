@@ -11,6 +11,7 @@ pub mod layout;
 pub mod minibatch;
 pub mod neighbors;
 pub mod points;
+mod screen;
 pub mod silhouette;
 mod unionfind;
 

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::layout::{margin, to_euclid, Layout};
 use super::points::{check_matrix, Metric, COL_BLOCK, ROW_BLOCK};
+use super::screen::{group_bounds, visit_tile, Scratch, Screen};
 use crate::error::{CoreError, Result};
 
 /// Neighbour ids (original rows) and distances, `k` per row, nearest first.
@@ -122,33 +123,40 @@ pub(crate) fn knn_layout(lay: &Layout, k: usize) -> Knn {
     let pts = &lay.pts;
     let (n, m) = (pts.n, lay.n_groups());
     let max_sq = pts.sq.iter().copied().fold(0f32, f32::max);
+    let screen = Screen::new(lay);
     let per_item: Vec<Vec<TopK>> = items(lay)
         .par_iter()
         .map(|rows| {
-            let cd = lay.centre_dists(rows.clone());
+            let cd = group_bounds(lay, &screen, rows.clone());
             let slack: Vec<f32> = rows.clone().map(|p| row_slack(lay, p, max_sq)).collect();
             let mut tops = vec![TopK::new(k); rows.len()];
-            let mut tile = Vec::new();
+            let mut thr = vec![0f32; rows.len()];
+            let mut scratch = Scratch::default();
             for b in group_order(lay, rows.start) {
-                let useful = (0..rows.len()).any(|r| {
-                    let bound = to_euclid(pts.metric, tops[r].worst());
-                    cd[r * m + b] - lay.radius[b] <= bound + margin(bound) + slack[r]
-                });
-                if !useful {
-                    continue;
-                }
                 let g = lay.groups[b].clone();
                 for c0 in (g.start..g.end).step_by(COL_BLOCK) {
-                    let cols = c0..(c0 + COL_BLOCK).min(g.end);
-                    pts.tile(rows.clone(), cols.clone(), &mut tile);
-                    for (r, line) in tile.chunks(cols.len()).enumerate() {
-                        let p = rows.start + r;
-                        for (c, &d) in line.iter().enumerate() {
-                            if cols.start + c != p {
-                                tops[r].push(d, (cols.start + c) as u32);
-                            }
-                        }
+                    // a row's threshold: its current k-th distance, as a euclidean length
+                    for (r, t) in thr.iter_mut().enumerate() {
+                        let e = to_euclid(pts.metric, tops[r].worst());
+                        *t = e + margin(e) + slack[r];
                     }
+                    if (0..rows.len()).all(|r| cd[r * m + b] > thr[r]) {
+                        break;
+                    }
+                    let cols = c0..(c0 + COL_BLOCK).min(g.end);
+                    visit_tile(
+                        lay,
+                        &screen,
+                        rows.clone(),
+                        cols,
+                        &thr,
+                        &mut scratch,
+                        |r, j, d| {
+                            if rows.start + r != j {
+                                tops[r].push(d, j as u32);
+                            }
+                        },
+                    );
                 }
             }
             if pts.metric == Metric::Euclidean {
