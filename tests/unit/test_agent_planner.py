@@ -197,3 +197,8 @@ def test_plan_is_a_dataclass_with_explanation() -> None:
     plan = RuleBasedPlanner().plan("cluster human proteins", context())
     assert isinstance(plan, Plan)
     assert "organism" in plan.explanation and "cluster" in plan.explanation
+
+
+def test_numbers_outside_any_condition_are_mentioned() -> None:
+    plan = RuleBasedPlanner().plan("show the first 10 human proteins", context())
+    assert plan.filter == HUMAN and "ignored numbers: 10" in plan.explanation

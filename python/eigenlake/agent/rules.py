@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .intents import detect_intent
@@ -10,6 +11,8 @@ from .plan import Plan, PlanContext
 from .text import Condition, Request
 from .values import value_matches
 from .windows import failures, time_windows
+
+_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
 
 
 class RuleBasedPlanner:
@@ -35,6 +38,9 @@ class RuleBasedPlanner:
             action, word = ("filter", None) if conds else ("none", None)
         parts = [f"action {action}" + (f" (from '{word}')" if word else "")]
         parts.append("filter: " + ("; ".join(c.description for c in conds) if conds else "none"))
+        leftover = [m.group(0) for m in req.matches(_NUMBER)]
+        if leftover:  # said, but not part of any condition: say so rather than drop it quietly
+            parts.append("ignored numbers: " + ", ".join(leftover))
         if unresolved:
             parts.append("not understood: " + "; ".join(unresolved))
         elif action == "none":
