@@ -7,12 +7,9 @@ import pytest
 from sklearn.cluster import DBSCAN, KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from _analytics_oracle import core_or_oracle  # noqa: F401  (fixture)
 from eigenlake.analysis.cluster import run_cluster
 from eigenlake.analysis.snapshot import Snapshot
 from eigenlake.errors import ValidationError
-
-pytestmark = pytest.mark.usefixtures("core_or_oracle")
 
 WORDS = ["kinase", "toxin", "lectin", "protease", "lipase", "globin"]
 

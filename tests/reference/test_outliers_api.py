@@ -8,12 +8,9 @@ import numpy as np
 import pytest
 from sklearn.neighbors import LocalOutlierFactor
 
-from _analytics_oracle import core_or_oracle  # noqa: F401  (fixture)
 from eigenlake.analysis.outliers import run_outliers
 from eigenlake.analysis.snapshot import Snapshot
 from eigenlake.errors import ValidationError
-
-pytestmark = pytest.mark.usefixtures("core_or_oracle")
 
 
 def snap(x: np.ndarray) -> Snapshot:

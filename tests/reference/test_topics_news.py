@@ -10,12 +10,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
-from _analytics_oracle import core_or_oracle  # noqa: F401  (fixture)
 from eigenlake.analysis.snapshot import Snapshot
 from eigenlake.analysis.topics import run_topics
 from eigenlake.errors import ValidationError
-
-pytestmark = pytest.mark.usefixtures("core_or_oracle")
 
 
 @pytest.fixture(scope="module")

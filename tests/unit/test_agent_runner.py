@@ -11,12 +11,10 @@ import numpy as np
 import pytest
 
 import eigenlake
-from _analytics_oracle import core_or_oracle  # noqa: F401  (fixture)
 from eigenlake import schema as s
 from eigenlake.agent import Plan, PlanContext, Planner, run_query
 from eigenlake.errors import ValidationError
 
-pytestmark = pytest.mark.usefixtures("core_or_oracle")
 NOW = dt.datetime(2026, 1, 15, tzinfo=dt.timezone.utc)
 ORGANISMS = ["Homo sapiens (Human)", "Naja naja (Indian cobra)", "Mus musculus (Mouse)"]
 
