@@ -170,3 +170,42 @@ def test_bad_arguments(index: Any, kwargs: dict, name: str) -> None:
         ask(index, "cluster", **kwargs)
     with pytest.raises(ValidationError, match="query"):
         ask(index, "  ")
+
+
+def test_llm_planner_answer_is_used_and_bad_answers_fall_back(index: Any) -> None:
+    from eigenlake.agent import LLMPlanner
+
+    prompts: list[str] = []
+
+    def model(answer: str):
+        def complete(prompt: str) -> str:
+            prompts.append(prompt)
+            return answer
+
+        return complete
+
+    good = LLMPlanner(
+        model('Sure! {"action": "filter", "filter": {"accession": "A003"}, "explanation": "one"}')
+    )
+    res = ask(index, "the third one", planner=good)
+    assert [o["metadata"]["accession"] for o in res["objects"]] == ["A003"]
+    assert "organism: string, filterable; values: Homo sapiens (Human)" in prompts[0]
+    assert "Request: the third one" in prompts[0]
+
+    bad = LLMPlanner(model("I cannot help with that"))
+    res = ask(index, "show human proteins", planner=bad)
+    assert res["filter"] == {"organism": {"$eq": "Homo sapiens (Human)"}}
+    assert res["explanation"].startswith("model answer unusable")
+
+
+def test_an_invalid_planned_filter_is_answered_not_raised(index: Any) -> None:
+    class Wrong:
+        def plan(self, query: str, context: PlanContext) -> Plan:
+            return Plan(
+                "filter", {"sequence": {"$eq": "MK"}}, "filter on a non-filterable property"
+            )
+
+    res = ask(index, "anything", planner=Wrong())
+    assert res["action"] == "none" and "sequence" in res["explanation"]
+    with pytest.raises(ValidationError, match="sequence"):
+        ask(index, "show human proteins", filter={"sequence": "MK"})

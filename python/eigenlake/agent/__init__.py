@@ -5,6 +5,7 @@
 ``set_default_planner``: anything with ``plan(query, context) -> Plan``.
 """
 
+from .llm import LLMPlanner
 from .plan import ACTIONS, FieldInfo, Plan, PlanContext, Planner
 from .rules import RuleBasedPlanner
 from .runner import plan_only, run_query, set_default_planner
@@ -12,6 +13,7 @@ from .runner import plan_only, run_query, set_default_planner
 __all__ = [
     "ACTIONS",
     "FieldInfo",
+    "LLMPlanner",
     "Plan",
     "PlanContext",
     "Planner",

@@ -93,8 +93,17 @@ def run_query(
         answer["explanation"] = explanation
         return answer
 
+    if filter:
+        index._snapshot(filter, 0)  # the caller's own filter is checked (and raises) first
     flt = combine([f for f in (filter, plan.filter) if f])
-    snap = index._snapshot(flt, limit)
+    try:
+        snap = index._snapshot(flt, limit)
+    except ValidationError as e:
+        # A plug-in planner (e.g. a model) may name a property the index cannot filter on.
+        answer.update(
+            action="none", explanation=f"{explanation}; the planned filter is invalid: {e}"
+        )
+        return answer
     if len(snap) == 0:
         explanation += "; no records match this filter"
     answer.update(action=action, filter=flt, explanation=explanation, count=len(snap))
