@@ -58,7 +58,7 @@ def bad_rows(matrix: np.ndarray, cosine: bool) -> dict[int, str]:
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:
-    """Unit-length rows (float32), computed in float64 for accuracy."""
-    norms = np.linalg.norm(matrix.astype(np.float64, copy=False), axis=1, keepdims=True)
+    """Unit-length rows (float32; zero rows stay zero)."""
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
     norms[norms == 0] = 1.0
-    return np.ascontiguousarray(matrix / norms, dtype=np.float32)
+    return np.ascontiguousarray(matrix / norms[:, None], dtype=np.float32)

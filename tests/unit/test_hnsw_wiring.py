@@ -43,6 +43,9 @@ def test_graph_search_recall_and_reopen(tmp_path: Path) -> None:
     )
     pos = {u: i for i, u in enumerate(uids)}
     queries = np.random.default_rng(1).standard_normal((20, DIM)).astype("f4")
+    idx.search.nearest(vector=queries[0], limit=10)  # starts the background build
+    idx._ann.wait()
+    assert len(idx._ann.graph) == N
     everyone = np.ones(N, bool)
     hits = misses = 0
     for q in queries:
@@ -63,7 +66,7 @@ def test_graph_search_recall_and_reopen(tmp_path: Path) -> None:
     client, idx = _open(path)
     idx.records.exists(uids[0])  # opens the index
     # the saved graph's layout is kept: deleted records stay as dead rows, not compacted
-    assert idx._cache.n == N + 100 and idx._ann is not None
+    assert idx._cache.n == N + 100 and len(idx._ann.graph) == N
     for q in queries[:5]:
         res = idx.search.nearest(vector=q, limit=10, filter={"even": True})["results"]
         got = [h["metadata"] for h in res]
@@ -72,3 +75,19 @@ def test_graph_search_recall_and_reopen(tmp_path: Path) -> None:
     q = more[3]
     assert idx.search.nearest(vector=q, limit=1)["results"][0]["metadata"]["i"] == N + 3
     client.close()
+
+
+def test_numpy_scan_matches_flat_topk() -> None:
+    from eigenlake.embedded import ann
+
+    rng = np.random.default_rng(3)
+    data = rng.standard_normal((300, DIM)).astype("f4")
+    queries = rng.standard_normal((4, DIM)).astype("f4")
+    mask = rng.random(300) < 0.5
+    for metric in ("ip", "l2"):
+        a_ids, a_scores = ann.exact_topk(data, queries, 7, metric, mask)
+        b_ids, b_scores = ann.numpy_topk(data, queries, 7, metric, mask)
+        np.testing.assert_array_equal(a_ids, b_ids)
+        np.testing.assert_allclose(a_scores, b_scores, rtol=1e-4, atol=1e-3)
+    ids, _ = ann.numpy_topk(data, queries, 7, "ip", np.zeros(300, bool))
+    assert (ids == -1).all()

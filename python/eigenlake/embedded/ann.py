@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import uuid
 from typing import Any
 
@@ -34,32 +35,112 @@ def exact_topk(
     return np.asarray(ids), np.asarray(scores)
 
 
+def numpy_topk(
+    data: np.ndarray, queries: np.ndarray, k: int, metric: str, mask: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Same contract as ``exact_topk`` on NumPy/BLAS threads: used while an HNSW build
+    occupies the rayon pool, where ``flat_topk`` would queue behind it."""
+    if metric == "ip":
+        scores = queries @ data.T
+        key = -scores
+    else:
+        scores = (
+            np.einsum("ij,ij->i", data, data)[None, :]
+            - 2 * (queries @ data.T)
+            + np.einsum("ij,ij->i", queries, queries)[:, None]
+        )
+        key = scores
+    if mask is not None:
+        key = np.where(mask[None, :], key, np.inf)
+    kk = min(k, key.shape[1])
+    ids = np.full((len(queries), k), -1, dtype=np.int64)
+    out = np.zeros((len(queries), k), dtype=np.float32)
+    if kk == 0:
+        return ids, out
+    part = np.argpartition(key, kk - 1, axis=1)[:, :kk]
+    order = np.take_along_axis(part, np.argsort(np.take_along_axis(key, part, 1), 1), 1)
+    for i in range(len(queries)):
+        row = order[i][np.isfinite(key[i, order[i]])]
+        ids[i, : len(row)] = row
+        out[i, : len(row)] = scores[i, row]
+    return ids, out
+
+
 class AnnState:
-    """An HNSW graph over the first ``len(graph)`` cache rows, grown as rows are appended."""
+    """An HNSW graph over the first ``len(graph)`` cache rows.
+
+    Building is slow (minutes for 100k x 384), so it runs on a background thread (the
+    kernel releases the GIL) while queries use the exact scan; once built, queries search
+    the graph and scan only the rows appended since, and a new catch-up starts when that
+    tail grows.
+    """
 
     def __init__(self, dim: int, metric: str, graph: Any = None, saved_rows: int = 0) -> None:
+        self.metric = metric
         self.graph: Any = graph if graph is not None else _core.Hnsw(dim, metric)
+        # rows the graph covers, readable while a build holds the graph (len() would not be)
+        self.covered = len(self.graph)
         self.saved_rows = saved_rows
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
 
-    def catch_up(self, data: np.ndarray, alive: np.ndarray) -> None:
-        covered = len(self.graph)
-        if covered < len(data):
-            self.graph.add(data, covered)
-            for row in np.flatnonzero(~alive[covered:]).tolist():
-                self.graph.mark_deleted(covered + row)
+    @property
+    def building(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self) -> None:
+        """Block until a running build finishes (tests, benchmarks, close)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def start_catch_up(
+        self, data: np.ndarray, alive: np.ndarray, seqs: np.ndarray, directory: str
+    ) -> None:
+        """Index rows ``len(graph)..len(data)`` in the background, then save the links."""
+        if self.building or self.covered >= len(data):
+            return
+        # the thread keeps its own references: the cache may reallocate meanwhile
+        dead = np.flatnonzero(~alive).tolist()
+        covered_seqs = seqs[: len(data)].copy()
+
+        def run() -> None:
+            try:
+                start = len(self.graph)
+                self.graph.add(data, start)
+                for row in dead:
+                    if row >= start:
+                        self.graph.mark_deleted(row)
+                rows = len(self.graph)
+                self.covered = rows
+                if rows - self.saved_rows > max(1, int(SAVE_GROWTH * rows)):
+                    save_graph(directory, self.graph, covered_seqs[:rows])
+                    self.saved_rows = rows
+            except BaseException as e:  # surfaced on the next search; exact scan meanwhile
+                self.error = e
+
+        self._thread = threading.Thread(target=run, name="eigenlake-hnsw", daemon=True)
+        self._thread.start()
 
     def search(
         self, data: np.ndarray, query: np.ndarray, k: int, mask: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Graph search over covered rows merged with an exact scan of the tail; None
+        while a build is running (the caller scans everything exactly)."""
+        if self.building or self.error is not None:
+            return None
+        covered = min(self.covered, len(data))
         ef = max(64, 2 * k)
-        ids, scores = self.graph.search(data, query, k, ef, mask)
-        return np.asarray(ids), np.asarray(scores)
-
-    def maybe_save(self, directory: str, seqs: np.ndarray) -> None:
-        rows = len(self.graph)
-        if rows - self.saved_rows > max(1, int(SAVE_GROWTH * rows)):
-            save_graph(directory, self.graph, seqs[:rows])
-            self.saved_rows = rows
+        ids, scores = self.graph.search(data[:covered], query, k, ef, mask[:covered])
+        ids, scores = np.asarray(ids), np.asarray(scores)
+        if covered == len(data):
+            return ids, scores
+        t_ids, t_scores = exact_topk(data[covered:], query, k, self.metric, mask[covered:])
+        t_ids = np.where(t_ids >= 0, t_ids + covered, -1)
+        all_ids = np.concatenate([ids, t_ids], axis=1)
+        all_scores = np.concatenate([scores, t_scores], axis=1)
+        key = np.where(all_ids >= 0, -all_scores if self.metric == "ip" else all_scores, np.inf)
+        order = np.argsort(key, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(all_ids, order, 1), np.take_along_axis(all_scores, order, 1)
 
 
 def save_graph(directory: str, graph: Any, seqs: np.ndarray) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ..ids import canonical_id, new_id
+from ..ids import canonical_id, new_ids
 from .records import FailedRecord
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class BatchWriter:
 
     def add(self, *, properties: dict[str, Any] | None = None, vector: Any, id: Any = None) -> str:
         """Buffer one record; returns its uuid (a new uuid4 when none is given)."""
-        uid = canonical_id(id) if id is not None else new_id()
+        uid = canonical_id(id) if id is not None else new_ids(1)[0]
         self._buffer.append({"properties": properties, "vector": vector, "id": uid})
         if len(self._buffer) >= self.batch_size:
             self.flush()

@@ -29,7 +29,8 @@ _FILL: dict[str, Any] = {"string": "", "array": ()}
 
 def _full(shape: tuple[int, ...], fill: Any, dtype: Any) -> np.ndarray:
     out = np.empty(shape, dtype=dtype)
-    out.fill(fill)  # fill() stores a tuple as one object; np.full would broadcast it
+    if fill is not None:  # None: rows past ``n`` are never read, skip touching the memory
+        out.fill(fill)  # fill() stores a tuple as one object; np.full would broadcast it
     return out
 
 
@@ -54,16 +55,19 @@ class Column:
 
     def write(self, start: int, raw: list[Any]) -> None:
         """Column values for rows ``start..start+len(raw)`` from stored property values."""
-        vals = []
-        pres = []
         kind, fill = self.kind, self.fill
-        for v in raw:
-            try:
-                cv = column_value(kind, v)
-            except (TypeError, ValueError):
-                cv = None  # a value stored before the property was typed: treat as missing
-            pres.append(cv is not None)
-            vals.append(fill if cv is None else cv)
+        if kind in ("string", "integer", "number", "boolean"):
+            pres = [v is not None for v in raw]
+            vals = raw if all(pres) else [fill if v is None else v for v in raw]
+        else:
+            vals, pres = [], []
+            for v in raw:
+                try:
+                    cv = column_value(kind, v)
+                except (TypeError, ValueError):
+                    cv = None  # stored before the property was typed: treat as missing
+                pres.append(cv is not None)
+                vals.append(fill if cv is None else cv)
         end = start + len(raw)
         if self.values.dtype == object:
             tmp = np.empty(len(vals), dtype=object)
@@ -111,9 +115,9 @@ class Cache:
             return
         # grow by 25% (not 2x) to keep peak memory near the data size
         cap = max(need, int(self.capacity * 1.25) + 1024)
-        self.vectors = _grow(self.vectors, cap)
+        self.vectors = _grow(self.vectors, cap, None)
         self.alive = _grow(self.alive, cap, False)
-        self.seq = _grow(self.seq, cap)
+        self.seq = _grow(self.seq, cap, None)
         for col in self.columns.values():
             col.resize(cap)
 

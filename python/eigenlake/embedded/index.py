@@ -205,9 +205,11 @@ class Index:
 
     def _save_graph(self) -> None:
         state = self._ann
-        if state is not None and len(state.graph) > state.saved_rows:
-            ann.save_graph(self._dir, state.graph, self._cache.seq[: len(state.graph)])
-            state.saved_rows = len(state.graph)
+        if state is None or state.building:
+            return  # a running build saves its links itself when it finishes
+        if state.covered > state.saved_rows:
+            ann.save_graph(self._dir, state.graph, self._cache.seq[: state.covered])
+            state.saved_rows = state.covered
 
     # ---- rows -> records ----------------------------------------------------------------
 

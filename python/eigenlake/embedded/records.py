@@ -14,14 +14,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ConflictError, EigenlakeError, NotFoundError, ValidationError
-from ..ids import canonical_id, derived_id, new_id
+from ..ids import canonical_id, derived_id, new_ids
 from ..vectors import as_vector, bad_rows, stack_vectors
-from .validate import PropSpec
+from .validate import PropSpec, validate_batch
 
 if TYPE_CHECKING:
     from .index import Index
 
 _DUPLICATE_MODES = ("error", "replace", "skip")
+_JSON = json.JSONEncoder(check_circular=False)
+
+
+def _row_views(matrix: np.ndarray) -> list[memoryview]:
+    """Each row's bytes as a view (SQLite copies from it; no per-row ``tobytes``)."""
+    if len(matrix) == 0:
+        return []
+    flat = np.ascontiguousarray(matrix, dtype=np.float32).data.cast("B")
+    step = matrix.shape[1] * 4
+    return [flat[i : i + step] for i in range(0, len(flat), step)]
 
 
 @dataclass
@@ -142,12 +152,17 @@ class Records:
                 if replaced:
                     seqs = [int(index._cache.seq[row_of[u]]) for u in replaced]
                     store.delete_seqs(seqs)
-                rows = matrix[[p.position for p in keep]] if keep else matrix[:0]
+                positions = [p.position for p in keep]
+                if positions == list(range(len(matrix))):
+                    rows = matrix  # the common case: every record kept, no copy
+                else:
+                    rows = matrix[positions] if keep else matrix[:0]
                 first = store.take_seqs(len(keep)) if keep else 0
                 seqs = list(range(first, first + len(keep)))
-                props_json = [json.dumps(p.props) for p in keep]
+                encode = _JSON.encode
+                props_json = [encode(p.props) for p in keep]
                 uuids = [p.uuid for p in keep]
-                store.insert(zip(seqs, uuids, [r.tobytes() for r in rows], props_json, strict=True))
+                store.insert(zip(seqs, uuids, _row_views(rows), props_json, strict=True))
                 used = {k: v for k, v in pending.items() if any(k in p.props for p in keep)}
                 if used:
                     index._schema.declare(used)
@@ -175,6 +190,11 @@ class Records:
         index = self._index
         schema = index._schema
         id_prop = index.config.get("record_id_property")
+        if all(type(r) is dict for r in records):
+            fast = validate_batch(schema, [r.get("properties") or {} for r in records])
+        else:
+            fast = None
+        fresh = iter(new_ids(len(records)))
         out = []
         for i, rec in enumerate(records):
             try:
@@ -182,13 +202,16 @@ class Records:
                     raise ValidationError(f"record {i}: expected a dict, got {type(rec).__name__}")
                 given = rec.get("id", rec.get("uuid"))
                 where = f"record {i}" if given is None else f"record {i} (id {given})"
-                props = schema.validate(rec.get("properties"), where, pending)
+                if fast is not None:
+                    props = fast[i]
+                else:
+                    props = schema.validate(rec.get("properties"), where, pending)
                 if id_prop and props.get(id_prop) is not None:
                     uid = derived_id(index.namespace, index.name, props[id_prop])
                 elif given is not None:
                     uid = canonical_id(given, where)
                 else:
-                    uid = new_id()
+                    uid = next(fresh)
                 out.append(_Prepared(i, uid, props))
             except EigenlakeError as e:
                 if on_error == "raise":

@@ -95,9 +95,14 @@ class Search:
             return ann.exact_topk(data, q, k, metric, mask)
         if index._ann is None:
             index._ann = ann.AnnState(index.dimensions, metric)
-        index._ann.catch_up(data, cache.alive_mask())
-        index._ann.maybe_save(index._dir, cache.seq)
-        return index._ann.search(data, q, k, mask)
+        state = index._ann
+        tail = cache.n - state.covered
+        if tail > max(1000, cache.n // 20):
+            state.start_catch_up(data, cache.alive_mask(), cache.seq, index._dir)
+        found = state.search(data, q, k, mask)
+        if found is not None:
+            return found
+        return ann.numpy_topk(data, q, k, metric, mask)  # build running: keep off its pool
 
     # ---- reads --------------------------------------------------------------------------
 

@@ -4,6 +4,9 @@ One database file per index (``<root>/<namespace>/<index>/index.sqlite``), WAL j
 ``synchronous=FULL``: a write is acknowledged only after its transaction commits, so it
 survives ``kill -9`` and power loss. ``seq`` is the row sequence: strictly increasing, never
 reused (kept in ``meta.next_seq``), the cursor of ``records.list``.
+
+Uuids are unique without a SQL index: every writer holds the write lock (``BEGIN
+IMMEDIATE``) while it checks them against a cache reloaded if anyone else committed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     seq INTEGER PRIMARY KEY,
-    uuid TEXT NOT NULL UNIQUE,
+    uuid TEXT NOT NULL,
     vector BLOB NOT NULL,
     props TEXT NOT NULL
 );
@@ -73,7 +76,7 @@ class Store:
 
     # ---- records ------------------------------------------------------------------------
 
-    def insert(self, rows: Iterable[tuple[int, str, bytes, str]]) -> None:
+    def insert(self, rows: Iterable[tuple[int, str, bytes | memoryview, str]]) -> None:
         self.conn.executemany(
             "INSERT INTO records(seq, uuid, vector, props) VALUES (?, ?, ?, ?)", rows
         )

@@ -355,3 +355,52 @@ def _np_default(o: Any) -> Any:
     if isinstance(o, np.ndarray):
         return o.tolist()
     raise TypeError(type(o).__name__)
+
+
+_NONE = type(None)
+# Exact Python types a column of each kind may hold without per-value normalisation.
+_FAST_TYPES: dict[str, set[type]] = {
+    "string": {str, _NONE},
+    "integer": {int, _NONE},
+    "number": {int, float, _NONE},
+    "boolean": {bool, _NONE},
+}
+_PLAIN_KEYS = {"type", "description"}
+
+
+def validate_batch(schema: CompiledSchema, props_list: list[Any]) -> list[dict[str, Any]] | None:
+    """Column-wise validation of a whole call: the given dicts when every one is valid and
+    needs no normalisation, else None (the caller then validates record by record, which
+    also produces the precise error message)."""
+    if not all(type(p) is dict for p in props_list):
+        return None
+    keys: set[str] = set().union(*[p.keys() for p in props_list]) if props_list else set()
+    if not keys <= schema.props.keys():
+        return None  # undeclared properties: per-record path rejects or evolves
+    for name in schema.required:
+        if any(p.get(name) is None for p in props_list):
+            return None
+    for name in keys:
+        spec = schema.props[name]
+        vals = [p.get(name) for p in props_list]
+        allowed = _FAST_TYPES.get(spec.kind)
+        if allowed is None or not set(map(type, vals)) <= allowed:
+            return None
+        present = [v for v in vals if v is not None]
+        if spec.kind == "number":
+            floats = [v for v in present if type(v) is float]
+            if floats and not bool(np.isfinite(np.array(floats)).all()):
+                return None
+        elif spec.kind == "integer" and present and not _in_int64(present):
+            return None
+        if spec.fragment.keys() - _PLAIN_KEYS:  # constraints: check each value
+            try:
+                for v in present:
+                    spec.check(v)
+            except PropertyError:
+                return None
+    return props_list
+
+
+def _in_int64(values: list[int]) -> bool:
+    return min(values) >= -_INT64_MAX - 1 and max(values) <= _INT64_MAX
