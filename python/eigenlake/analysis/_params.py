@@ -1,0 +1,54 @@
+"""Parameter checks shared by the analyses; each error names the parameter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import ValidationError
+
+METRICS = ("cosine", "euclidean")
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ValidationError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return str(value)
+
+
+def check_int(name: str, value: Any, *, minimum: int, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    # bool is an int subclass; True as a cluster count is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValidationError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_positive_float(name: str, value: Any, *, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{name} must be a number, got {value!r}")
+    if not value > 0:
+        raise ValidationError(f"{name} must be > 0, got {value}")
+    return float(value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+def check_text_fields(value: Any) -> list[str] | None:
+    """None, a field name, or a list of field names; an empty list means none."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(f, str) for f in value):
+        raise ValidationError(f"text_fields must be a list of property names, got {value!r}")
+    return list(value) or None

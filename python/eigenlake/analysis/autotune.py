@@ -1,0 +1,78 @@
+"""Automatic choices: k for k-means by silhouette, eps for DBSCAN from the k-distance knee."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+
+# Silhouette is O(n^2 d); above this many rows it is estimated on a seeded sample of this size
+# (the sampled estimate's error is ~0.01 at this size, well below the gaps between good ks).
+SILHOUETTE_SAMPLE_SIZE = 2000
+
+
+def silhouette(
+    x: np.ndarray, labels: np.ndarray, metric: str, seed: int
+) -> tuple[float | None, int | None]:
+    """(mean silhouette, sample size used or None when exact); None when undefined.
+
+    Undefined when fewer than 2 or more than n-1 distinct labels are present.
+    """
+    n = len(labels)
+    n_labels = np.unique(labels).size
+    if n < 3 or not 2 <= n_labels <= n - 1:
+        return None, None
+    sample = SILHOUETTE_SAMPLE_SIZE if n > SILHOUETTE_SAMPLE_SIZE else None
+    score = _core.silhouette(
+        x, np.ascontiguousarray(labels, dtype=np.int64), metric, sample_size=sample, seed=seed
+    )
+    return float(score), sample
+
+
+def kmeans(
+    x: np.ndarray, k: int, metric: str, max_iterations: int, seed: int
+) -> tuple[np.ndarray, int]:
+    """(labels, iterations) of (spherical, for cosine) k-means."""
+    labels, _centroids, _inertia, iterations = _core.kmeans(
+        x, k, max_iter=max_iterations, seed=seed, spherical=metric == "cosine"
+    )
+    return np.asarray(labels, dtype=np.int64), int(iterations)
+
+
+def pick_k(
+    x: np.ndarray, ks: range, metric: str, max_iterations: int, seed: int
+) -> tuple[int, np.ndarray, int, list[dict[str, Any]], int | None]:
+    """Run k-means for every k in ``ks``; keep the best silhouette (ties: the smaller k).
+
+    Returns (k, labels, iterations, scores, silhouette sample size).
+    """
+    best: tuple[float, int, np.ndarray, int] | None = None
+    scores: list[dict[str, Any]] = []
+    sample: int | None = None
+    for k in ks:
+        labels, iterations = kmeans(x, k, metric, max_iterations, seed)
+        score, sample = silhouette(x, labels, metric, seed)
+        scores.append({"num_clusters": k, "silhouette": score})
+        if score is not None and (best is None or score > best[0]):
+            best = (score, k, labels, iterations)
+    if best is None:  # no k gave a defined silhouette (e.g. all rows identical)
+        k = ks[0]
+        labels, iterations = kmeans(x, k, metric, max_iterations, seed)
+        return k, labels, iterations, scores, sample
+    return best[1], best[2], best[3], scores, sample
+
+
+def knee_eps(x: np.ndarray, min_samples: int, metric: str) -> float:
+    """eps at the knee of the sorted k-distance curve, k = min_samples (self included).
+
+    A row is a DBSCAN core point exactly when its min_samples-th distance (itself first)
+    is <= eps, so the knee separates dense rows from the sparse tail.
+    """
+    kd = np.sort(np.asarray(_core.kdist(x, min_samples, metric), dtype=np.float32))
+    eps = float(kd[int(_core.knee(np.ascontiguousarray(kd)))])
+    if eps <= 0.0:  # duplicates at the knee: the smallest positive distance still groups them
+        positive = kd[kd > 0]
+        eps = float(positive[0]) if positive.size else 1e-6
+    return eps

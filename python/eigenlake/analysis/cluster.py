@@ -1,0 +1,221 @@
+"""``search.cluster``: k-means (spherical for cosine) or DBSCAN over a snapshot.
+
+Decisions (see the API contract for the shape):
+- clusters are sorted by size, largest first, and ``cluster_id`` is that rank (0, 1, ...);
+  ties go to the cluster whose first member comes first, so ids are deterministic per seed.
+- k-means without ``num_clusters`` and without ``auto_tune`` uses ``DEFAULT_NUM_CLUSTERS``
+  (8, scikit-learn's default); any k is capped at the number of rows.
+- ``auto_tune`` tries every k in [min_clusters, max_clusters] (capped at n-1) and keeps the
+  best silhouette; silhouettes are estimated on a seeded sample above 2,000 rows.
+- DBSCAN without ``dbscan_eps`` takes eps at the knee of the sorted k-distance curve
+  (k = ``dbscan_min_samples``, the row itself counted, as in DBSCAN's core-point test).
+- ``filter`` and ``limit`` are applied by the caller when it takes the snapshot
+  (``Index._snapshot``); ``limit`` is re-applied here so a larger snapshot is cut the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from ..errors import ValidationError
+from . import autotune
+from ._params import (
+    METRICS,
+    check_bool,
+    check_choice,
+    check_int,
+    check_positive_float,
+    check_text_fields,
+)
+from .ctfidf import record_text, top_keywords
+from .representatives import cluster_members, relabel_by_size
+from .snapshot import Snapshot
+
+DEFAULT_NUM_CLUSTERS = 8
+SUMMARY_WORDS = 5
+KEYWORDS_PER_CLUSTER = 10
+
+
+def run_cluster(
+    snapshot: Snapshot,
+    *,
+    algorithm: str = "kmeans",
+    num_clusters: int | None = None,
+    distance_metric: str = "cosine",
+    text_fields: list[str] | str | None = None,
+    max_iterations: int = 50,
+    representatives_per_cluster: int = 3,
+    auto_tune: bool = False,
+    min_clusters: int = 2,
+    max_clusters: int = 8,
+    dbscan_eps: float | None = None,
+    dbscan_min_samples: int = 5,
+    filter: dict[str, Any] | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    top_words: int = KEYWORDS_PER_CLUSTER,
+    bigrams: bool = False,
+) -> dict[str, Any]:
+    """Cluster the snapshot's vectors; the result of ``index.search.cluster``.
+
+    ``top_words`` and ``bigrams`` shape the c-TF-IDF keywords of each cluster.
+    """
+    algorithm = check_choice("algorithm", algorithm, ("kmeans", "dbscan"))
+    metric = check_choice("distance_metric", distance_metric, METRICS)
+    k_requested = check_int("num_clusters", num_clusters, minimum=1, optional=True)
+    max_iterations = check_int("max_iterations", max_iterations, minimum=1) or 1
+    n_reps = check_int("representatives_per_cluster", representatives_per_cluster, minimum=0) or 0
+    auto_tune = check_bool("auto_tune", auto_tune)
+    min_k = check_int("min_clusters", min_clusters, minimum=2) or 2
+    max_k = check_int("max_clusters", max_clusters, minimum=2) or 2
+    if max_k < min_k:
+        raise ValidationError(f"max_clusters ({max_k}) must be >= min_clusters ({min_k})")
+    eps = check_positive_float("dbscan_eps", dbscan_eps, optional=True)
+    min_samples = check_int("dbscan_min_samples", dbscan_min_samples, minimum=1) or 1
+    fields = check_text_fields(text_fields)
+    limit = check_int("limit", limit, minimum=1, optional=True)
+    seed = check_int("seed", seed, minimum=0) or 0
+    top_words = check_int("top_words", top_words, minimum=1) or 1
+    bigrams = check_bool("bigrams", bigrams)
+
+    x, uuids, metadata = _rows(snapshot, limit)
+    n = len(uuids)
+    params: dict[str, Any] = {
+        "algorithm": algorithm,
+        "distance_metric": metric,
+        "num_records": n,
+        "representatives_per_cluster": n_reps,
+        "text_fields": fields,
+        "seed": seed,
+    }
+    silhouette: float | None = None
+    if algorithm == "kmeans":
+        params.update(
+            max_iterations=max_iterations,
+            auto_tune=auto_tune,
+            min_clusters=min_k,
+            max_clusters=max_k,
+            num_clusters_requested=k_requested,
+        )
+        labels, silhouette = _kmeans(
+            x, k_requested, auto_tune, min_k, max_k, metric, max_iterations, seed, params
+        )
+    else:
+        labels = _dbscan(x, eps, min_samples, metric, params)
+        core = labels >= 0
+        silhouette, sample = autotune.silhouette(x[core], labels[core], metric, seed)
+        params["silhouette_sample_size"] = sample
+
+    labels = relabel_by_size(labels)
+    n_clusters = int(labels.max()) + 1 if n and labels.max() >= 0 else 0
+    params["num_clusters"] = n_clusters
+    clusters = _describe(
+        x, labels, n_clusters, metric, uuids, metadata, n_reps, fields, top_words, bigrams
+    )
+    return {
+        "clusters": clusters,
+        "noise_count": int((labels < 0).sum()),
+        "silhouette": silhouette,
+        "parameters": params,
+    }
+
+
+def _rows(
+    snapshot: Snapshot, limit: int | None
+) -> tuple[np.ndarray, list[str], list[dict[str, Any]]]:
+    n = len(snapshot) if limit is None else min(limit, len(snapshot))
+    x = np.asarray(snapshot.vectors, dtype=np.float32)
+    if x.ndim != 2 and n:
+        raise ValidationError(f"snapshot vectors must be a 2-D array, got shape {x.shape}")
+    x = (
+        np.ascontiguousarray(x[:n])
+        if n
+        else np.zeros((0, x.shape[-1] if x.ndim == 2 else 0), np.float32)
+    )
+    return x, list(snapshot.uuids[:n]), list(snapshot.metadata[:n])
+
+
+def _kmeans(
+    x: np.ndarray,
+    k_requested: int | None,
+    auto_tune: bool,
+    min_k: int,
+    max_k: int,
+    metric: str,
+    max_iterations: int,
+    seed: int,
+    params: dict[str, Any],
+) -> tuple[np.ndarray, float | None]:
+    n = len(x)
+    params.update(scores=[], silhouette_sample_size=None, iterations=0)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), None
+    if auto_tune and n >= 3:
+        ks = range(min(min_k, n - 1), min(max_k, n - 1) + 1)
+        k, labels, iterations, scores, sample = autotune.pick_k(x, ks, metric, max_iterations, seed)
+        params.update(scores=scores, silhouette_sample_size=sample, iterations=iterations)
+        best = [s["silhouette"] for s in scores if s["num_clusters"] == k]
+        return labels, best[0] if best else None
+    # With auto_tune and 1-2 rows there is nothing to tune.
+    k = min(min_k, n) if auto_tune else min(k_requested or DEFAULT_NUM_CLUSTERS, n)
+    labels, iterations = autotune.kmeans(x, k, metric, max_iterations, seed)
+    score, sample = autotune.silhouette(x, labels, metric, seed)
+    params.update(silhouette_sample_size=sample, iterations=iterations)
+    return labels, score
+
+
+def _dbscan(
+    x: np.ndarray, eps: float | None, min_samples: int, metric: str, params: dict[str, Any]
+) -> np.ndarray:
+    params.update(dbscan_min_samples=min_samples, dbscan_eps=eps, dbscan_eps_source="given")
+    n = len(x)
+    if eps is None:
+        if n < min_samples:  # no row can have min_samples neighbours: all noise
+            params.update(dbscan_eps=None, dbscan_eps_source="none (fewer rows than min_samples)")
+            return np.full(n, -1, dtype=np.int64)
+        eps = autotune.knee_eps(x, min_samples, metric)
+        params.update(dbscan_eps=eps, dbscan_eps_source="k-distance knee")
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    labels, _core_mask = _core.dbscan(x, eps, min_samples, metric)
+    return np.asarray(labels, dtype=np.int64)
+
+
+def _describe(
+    x: np.ndarray,
+    labels: np.ndarray,
+    n_clusters: int,
+    metric: str,
+    uuids: list[str],
+    metadata: list[dict[str, Any]],
+    n_reps: int,
+    fields: list[str] | None,
+    top_words: int,
+    bigrams: bool,
+) -> list[dict[str, Any]]:
+    keywords: dict[int, list[tuple[str, float]]] = {}
+    if fields and n_clusters:
+        texts = [record_text(m, fields) for m in metadata]
+        keywords = top_keywords(
+            texts, labels.tolist(), range(n_clusters), top_n=top_words, bigrams=bigrams
+        )
+    clusters = []
+    for cid, (rows, dist) in enumerate(cluster_members(x, labels, n_clusters, metric)):
+        cluster: dict[str, Any] = {
+            "cluster_id": cid,
+            "count": int(rows.size),
+            "representatives": [
+                {"uuid": uuids[r], "metadata": metadata[r], "distance": float(d)}
+                for r, d in zip(rows[:n_reps], dist[:n_reps], strict=True)
+            ],
+            "members": [{"uuid": uuids[r]} for r in np.sort(rows)],
+        }
+        if fields:
+            words = keywords.get(cid, [])
+            cluster["keywords"] = [{"word": w, "weight": wt} for w, wt in words]
+            cluster["summary"] = ", ".join(w for w, _ in words[:SUMMARY_WORDS])
+        clusters.append(cluster)
+    return clusters
