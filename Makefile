@@ -6,15 +6,19 @@ DATA ?= $(if $(wildcard ../shared/data),../shared/data,data)
 
 .PHONY: setup build main test test-rust test-py lint fmt bench clean
 
-$(VPY):
-	$(PY) -m venv $(VENV)
+STAMP := $(VENV)/.requirements-dev.txt
+
+# The venv is (re)filled whenever requirements-dev.txt changes.
+$(STAMP): requirements-dev.txt
+	test -x $(VPY) || $(PY) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q -r requirements-dev.txt
+	cp requirements-dev.txt $(STAMP)
 
-setup: $(VPY) build
+setup: $(STAMP) build
 
 # Optimised build, installed editable into the venv (SIMD is picked at run time).
-build: $(VPY)
+build: $(STAMP)
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
 
 main: setup
