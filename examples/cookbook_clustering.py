@@ -155,6 +155,7 @@ def main() -> None:
         print(
             f"\nDBSCAN (length >= 100): {len(clusters['clusters'])} clusters, eps={p['dbscan_eps']:.4f} ({p['dbscan_eps_source']})"
         )
+        print(f"  k-distance curve quantiles: {p['k_distance_quantiles']}")
         show_clusters(clusters)
         print(f"  noise: {clusters.get('noise_count', 0)} sequences")
         agreement("DBSCAN vs family", clusters, family_of)
