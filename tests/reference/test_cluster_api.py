@@ -129,6 +129,7 @@ def test_dbscan_auto_eps_comes_from_the_k_distance_curve() -> None:
     kd = NearestNeighbors(n_neighbors=5, metric="cosine").fit(x).kneighbors(x)[0][:, 4]
     assert p["dbscan_eps_source"] == "k-distance knee"
     assert np.isclose(kd, p["dbscan_eps"], atol=1e-5).any()
+    assert p["k_distance_quantiles"]["p50"] == pytest.approx(np.median(kd), abs=1e-5)
     assert p["num_clusters"] == 3
 
 

@@ -64,8 +64,9 @@ def pick_k(
     return best[1], best[2], best[3], scores, sample
 
 
-def knee_eps(x: np.ndarray, min_samples: int, metric: str) -> float:
-    """eps at the knee of the sorted k-distance curve, k = min_samples (self included).
+def knee_eps(x: np.ndarray, min_samples: int, metric: str) -> tuple[float, dict[str, float]]:
+    """eps at the knee of the sorted k-distance curve, k = min_samples (self included), and
+    the curve's quantiles (so a user can see where to set eps when the knee is unclear).
 
     A row is a DBSCAN core point exactly when its min_samples-th distance (itself first)
     is <= eps, so the knee separates dense rows from the sparse tail.
@@ -75,4 +76,6 @@ def knee_eps(x: np.ndarray, min_samples: int, metric: str) -> float:
     if eps <= 0.0:  # duplicates at the knee: the smallest positive distance still groups them
         positive = kd[kd > 0]
         eps = float(positive[0]) if positive.size else 1e-6
-    return eps
+    levels = (10, 25, 50, 75, 90)
+    quantiles = np.percentile(kd, levels)
+    return eps, {f"p{q}": round(float(v), 6) for q, v in zip(levels, quantiles, strict=True)}

@@ -176,8 +176,10 @@ def _dbscan(
         if n < min_samples:  # no row can have min_samples neighbours: all noise
             params.update(dbscan_eps=None, dbscan_eps_source="none (fewer rows than min_samples)")
             return np.full(n, -1, dtype=np.int64)
-        eps = autotune.knee_eps(x, min_samples, metric)
-        params.update(dbscan_eps=eps, dbscan_eps_source="k-distance knee")
+        eps, quantiles = autotune.knee_eps(x, min_samples, metric)
+        params.update(
+            dbscan_eps=eps, dbscan_eps_source="k-distance knee", k_distance_quantiles=quantiles
+        )
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     labels, _core_mask = _core.dbscan(x, eps, min_samples, metric)
