@@ -1,0 +1,150 @@
+"""``connect_ray``: a client whose indexes are split over shard actors on a Ray cluster."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from ..errors import ConflictError, ValidationError
+from .rpc import gather
+from .shard import ShardActor
+from .sharded import ShardedIndex
+
+
+def connect_ray(
+    *,
+    path: str,
+    num_shards: int,
+    address: str | None = None,
+    actor_options: dict[str, Any] | None = None,
+    **ray_init_kwargs: Any,
+) -> ShardedClient:
+    """Start ``num_shards`` shard actors storing under ``path`` (``<path>/shard-<i>``).
+
+    Joins the running Ray session when there is one; else ``ray.init(address, ...)``
+    (``address=None`` starts a local Ray, ``"auto"`` or ``"ray://host:10001"`` joins a
+    cluster). ``path`` must be reachable by the shard actors (a local disk for a local
+    Ray; shared storage on a multi-node cluster). ``actor_options`` go to ``.options()``
+    of every shard actor (e.g. ``{"num_cpus": 1}``).
+    """
+    try:
+        import ray
+    except ImportError:  # optional extra
+        raise ValidationError("connect_ray needs Ray: pip install 'eigenlake[ray]'") from None
+    if isinstance(num_shards, bool) or not isinstance(num_shards, int) or num_shards < 1:
+        raise ValidationError(f"num_shards must be a positive integer, got {num_shards!r}")
+    if not isinstance(path, str) or not path:
+        raise ValidationError("path must be a directory path reachable by the shard actors")
+    owns_ray = not ray.is_initialized()
+    if owns_ray:
+        ray.init(address=address, **ray_init_kwargs)
+    return ShardedClient(path, num_shards, actor_options or {}, owns_ray)
+
+
+class ShardedClient:
+    def __init__(
+        self, path: str, num_shards: int, actor_options: dict[str, Any], owns_ray: bool
+    ) -> None:
+        import ray
+
+        self.path = path
+        self.num_shards = num_shards
+        self._owns_ray = owns_ray
+        # Any: Ray's stubs type handles per method; shards are called by name throughout
+        remote: Any = ray.remote(ShardActor).options(**actor_options)
+        self._shards: list[Any] = [remote.remote(path, i, num_shards) for i in range(num_shards)]
+        try:
+            self._check_layout()
+            gather([s.start.remote() for s in self._shards])
+        except BaseException:
+            self._kill()
+            raise
+        self.indexes = ShardedIndexes(self._shards)
+        self._closed = False
+
+    def _check_layout(self) -> None:
+        """Refuse a path written with another shard count before anything is created:
+        records are placed by uuid hash modulo the count, so another count loses them."""
+        found = {n for n in gather([s.existing_layout.remote() for s in self._shards]) if n}
+        if found and found != {self.num_shards}:
+            raise ConflictError(
+                f"{self.path} holds a {max(found)}-shard layout; connect with"
+                f" num_shards={max(found)} (resharding is not supported yet)"
+            )
+
+    def ready(self) -> bool:
+        return not self._closed
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            gather([s.close.remote() for s in self._shards])  # flush and close the stores
+        finally:
+            self._kill()
+            self._closed = True
+            if self._owns_ray:
+                import ray
+
+                ray.shutdown()
+
+    def _kill(self) -> None:
+        import ray
+
+        for s in self._shards:
+            ray.kill(s)
+
+    def __enter__(self) -> ShardedClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ShardedClient(path={self.path!r}, num_shards={self.num_shards})"
+
+
+class ShardedIndexes:
+    def __init__(self, shards: list[Any]) -> None:
+        self._shards = shards
+
+    def create_or_get(
+        self,
+        *,
+        namespace: str,
+        index: str,
+        dimensions: int,
+        schema: dict[str, Any] | None = None,
+        index_options: dict[str, Any] | None = None,
+        shard_count: int | None = None,
+        record_id_property: str | None = "document_id",
+    ) -> ShardedIndex:
+        """The same index created on every shard (same settings, so each shard derives the
+        same uuids); ``shard_count``, when given, must equal the client's ``num_shards``."""
+        n = len(self._shards)
+        if shard_count not in (None, 1, n):  # 1 is the contract's default: accept it
+            raise ValidationError(f"shard_count={shard_count} but this client has num_shards={n}")
+        configs = gather(
+            [
+                s.create_or_get.remote(
+                    namespace,
+                    index,
+                    dimensions=dimensions,
+                    schema=schema,
+                    index_options=index_options,
+                    shard_count=n,
+                    record_id_property=record_id_property,
+                )
+                for s in self._shards
+            ]
+        )
+        return ShardedIndex(self._shards, namespace, index, configs[0])
+
+    def open(self, *, namespace: str, index: str) -> ShardedIndex:
+        configs = gather([s.open.remote(namespace, index) for s in self._shards])
+        return ShardedIndex(self._shards, namespace, index, configs[0])

@@ -1,0 +1,278 @@
+"""One shard: a Ray actor owning an embedded store in ``<root>/shard-<i>``.
+
+The actor is a thin adapter over the embedded ``Index``: every record a shard holds lives
+in its own SQLite store, so a shard is exactly as durable as an embedded index. Ray
+serialises calls to one actor, so the embedded index sees one caller at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from ..analysis.ctfidf import record_text
+from ..analysis.representatives import distances_to
+from ..embedded.client import EmbeddedClient
+from ..embedded.index import Index
+from ..errors import ConflictError
+from .merge import normalise
+
+MARKER = "shard.json"
+
+
+class ShardActor:
+    """Wrapped with ``ray.remote`` by the client; plain methods so it is testable without Ray."""
+
+    def __init__(self, root: str, shard: int, num_shards: int) -> None:
+        self.dir = os.path.join(root, f"shard-{shard}")
+        self.shard = shard
+        self.num_shards = num_shards
+        self._client: EmbeddedClient | None = None
+        self._jobs: dict[str, _KMeansJob] = {}
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def existing_layout(self) -> int | None:
+        """The shard count this directory was created with, None when new (read-only)."""
+        try:
+            with open(os.path.join(self.dir, MARKER)) as f:
+                return int(json.load(f)["num_shards"])
+        except FileNotFoundError:
+            return None
+
+    def start(self) -> None:
+        found = self.existing_layout()
+        if found is not None and found != self.num_shards:
+            raise ConflictError(f"{self.dir} belongs to a {found}-shard layout")
+        os.makedirs(self.dir, exist_ok=True)
+        if found is None:
+            tmp = os.path.join(self.dir, MARKER + ".tmp")
+            with open(tmp, "w") as f:
+                json.dump({"shard": self.shard, "num_shards": self.num_shards}, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, os.path.join(self.dir, MARKER))  # atomic: never half a marker
+        self._client = EmbeddedClient(self.dir)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _idx(self, ns: str, name: str) -> Index:
+        assert self._client is not None, "shard not started"
+        return self._client.indexes.ref(namespace=ns, index=name)
+
+    # ---- indexes ------------------------------------------------------------------------
+
+    def create_or_get(self, ns: str, name: str, **kwargs: Any) -> dict[str, Any]:
+        assert self._client is not None, "shard not started"
+        idx = self._client.indexes.create_or_get(namespace=ns, index=name, **kwargs)
+        return self._settings(idx)
+
+    def open(self, ns: str, name: str) -> dict[str, Any]:
+        assert self._client is not None, "shard not started"
+        return self._settings(self._client.indexes.open(namespace=ns, index=name))
+
+    @staticmethod
+    def _settings(idx: Index) -> dict[str, Any]:
+        with idx._lock:
+            idx._sync()
+            return dict(idx.config)
+
+    def delete(self, ns: str, name: str) -> dict[str, Any]:
+        return self._idx(ns, name).manage.delete()
+
+    # ---- records ------------------------------------------------------------------------
+
+    def add_many(
+        self, ns: str, name: str, records: list[dict[str, Any]], on_duplicate: str, on_error: str
+    ) -> tuple[list[str], list[tuple[int | None, str | None, str]]]:
+        res = self._idx(ns, name).records.add_many(
+            records, on_duplicate=on_duplicate, on_error=on_error
+        )
+        failed = [(f.position, f.id, f.error) for f in res.failed_records]
+        return list(res), failed
+
+    def existing(self, ns: str, name: str, uuids: list[str]) -> list[str]:
+        idx = self._idx(ns, name)
+        with idx._lock:
+            idx._sync()
+            row_of = idx._cache.row_of
+            return [u for u in uuids if u in row_of]
+
+    def get(self, ns: str, name: str, uid: str, **kwargs: Any) -> dict[str, Any] | None:
+        return self._idx(ns, name).records.get(uid, **kwargs)
+
+    def exists(self, ns: str, name: str, uid: str) -> bool:
+        return self._idx(ns, name).records.exists(uid)
+
+    def remove(self, ns: str, name: str, uid: str) -> dict[str, Any]:
+        return self._idx(ns, name).records.remove(uid)
+
+    def count(self, ns: str, name: str, flt: Any) -> int:
+        idx = self._idx(ns, name)
+        with idx._lock:
+            idx._sync()
+            return int(idx._filter_mask(idx._parse_filter(flt)).sum())
+
+    def list_page(
+        self, ns: str, name: str, flt: Any, limit: int, after_seq: int, **kwargs: Any
+    ) -> tuple[list[dict[str, Any]], list[int], bool]:
+        """A page after ``after_seq`` with each object's sequence number (the merge key)."""
+        idx = self._idx(ns, name)
+        with idx._lock:  # one lock span: the seqs belong to the page just read
+            page = idx.records.list(
+                filter=flt, limit=limit, after=str(after_seq) if after_seq else None, **kwargs
+            )
+            objs = page["objects"]
+            seqs = self._seqs(idx, [o["uuid"] for o in objs])
+        return objs, seqs, page["next_after"] is not None
+
+    @staticmethod
+    def _seqs(idx: Index, uuids: list[str]) -> list[int]:
+        cache = idx._cache
+        return [int(cache.seq[cache.row_of[u]]) for u in uuids]
+
+    # ---- search -------------------------------------------------------------------------
+
+    def nearest(
+        self, ns: str, name: str, vector: Any, limit: int, flt: Any, with_vector: bool
+    ) -> list[dict[str, Any]]:
+        found = self._idx(ns, name).search.nearest(
+            vector=vector, limit=limit, filter=flt, with_vector=with_vector
+        )
+        return list(found["results"])
+
+    # ---- distributed k-means (state per job id, dropped by km_finish) --------------------
+
+    def km_keys(self, ns: str, name: str, flt: Any, limit: int) -> list[int]:
+        """Sequence numbers of the first ``limit`` matching rows (for a global ``limit``)."""
+        idx = self._idx(ns, name)
+        with idx._lock:
+            idx._sync()
+            rows = np.flatnonzero(idx._filter_mask(idx._parse_filter(flt)))
+            seqs = np.sort(idx._cache.seq[rows])[:limit]
+        return [int(s) for s in seqs]
+
+    def km_open(
+        self, job: str, ns: str, name: str, flt: Any, limit: int | None, spherical: bool
+    ) -> int:
+        idx = self._idx(ns, name)
+        with idx._lock:
+            snap = idx._snapshot(flt, limit)
+            seqs = self._seqs(idx, snap.uuids)
+        self._jobs[job] = _KMeansJob(snap.uuids, snap.metadata, seqs, snap.vectors, spherical)
+        return len(seqs)
+
+    def km_sample(self, job: str, size: int, seed: int) -> np.ndarray:
+        j = self._jobs[job]
+        rng = np.random.default_rng([seed, self.shard])
+        take = np.sort(rng.choice(len(j.raw), size=min(size, len(j.raw)), replace=False))
+        return j.x[take]
+
+    def km_step(self, job: str, centroids: np.ndarray) -> dict[str, Any]:
+        return self._jobs[job].step(centroids)
+
+    def km_finish(
+        self, job: str, means: np.ndarray, n_reps: int, metric: str, fields: list[str] | None
+    ) -> dict[int, Any]:
+        return self._jobs.pop(job).finish(means, n_reps, metric, fields)
+
+    def km_drop(self, job: str) -> None:
+        self._jobs.pop(job, None)
+
+
+class _KMeansJob:
+    """One shard's rows of one clustering run, and their current labels."""
+
+    FAR = 8  # farthest rows reported per step, to reseed empty clusters
+
+    def __init__(
+        self,
+        uuids: list[str],
+        metadata: list[dict[str, Any]],
+        seqs: list[int],
+        vectors: np.ndarray,
+        spherical: bool,
+    ) -> None:
+        self.uuids, self.metadata, self.seqs = uuids, metadata, np.asarray(seqs, np.int64)
+        self.raw = np.ascontiguousarray(vectors, dtype=np.float32)
+        # spherical k-means works on directions (_core.kmeans normalises the same way)
+        self.x = normalise(self.raw) if spherical and len(self.raw) else self.raw
+        self.spherical = spherical
+        self.labels = np.full(len(self.raw), -1, dtype=np.int64)
+
+    def step(self, centroids: np.ndarray) -> dict[str, Any]:
+        k, d = centroids.shape
+        sums = np.zeros((k, d), dtype=np.float64)
+        raw_sums = np.zeros((k, d), dtype=np.float64)
+        if len(self.x) == 0:
+            return _partial(sums, raw_sums, np.zeros(k, np.int64), 0, np.zeros(0), self.x)
+        metric = "ip" if self.spherical else "l2"
+        ids, scores = _core.flat_topk(np.ascontiguousarray(centroids), self.x, 1, metric)
+        labels = np.asarray(ids, dtype=np.int64)[:, 0]
+        score = np.asarray(scores, dtype=np.float64)[:, 0]
+        dist = 1.0 - score if self.spherical else np.sqrt(np.maximum(score, 0.0))
+        changed = int((labels != self.labels).sum())
+        self.labels = labels
+        np.add.at(sums, labels, self.x)
+        if self.x is self.raw:
+            raw_sums = sums
+        else:  # the representatives' centre is the mean of the stored vectors
+            np.add.at(raw_sums, labels, self.raw)
+        counts = np.bincount(labels, minlength=k).astype(np.int64)
+        far = np.argsort(-dist, kind="stable")[: self.FAR]
+        return _partial(sums, raw_sums, counts, changed, dist[far], self.x[far])
+
+    def finish(
+        self, means: np.ndarray, n_reps: int, metric: str, fields: list[str] | None
+    ) -> dict[int, Any]:
+        """Per cluster: members (uuid, seq) in seq order and the ``n_reps`` nearest to the
+        cluster mean with their distances (the driver keeps the global nearest)."""
+        out: dict[int, Any] = {}
+        for c in np.unique(self.labels[self.labels >= 0]).tolist():
+            rows = np.flatnonzero(self.labels == c)  # already in seq order
+            d = distances_to(self.raw[rows].astype(np.float64), means[c], metric)
+            near = np.argsort(d, kind="stable")[:n_reps]
+            out[c] = {
+                "uuids": [self.uuids[r] for r in rows.tolist()],
+                "seqs": self.seqs[rows].tolist(),
+                "reps": [
+                    {
+                        "uuid": self.uuids[rows[i]],
+                        "metadata": self.metadata[rows[i]],
+                        "distance": float(d[i]),
+                        "seq": int(self.seqs[rows[i]]),
+                    }
+                    for i in near.tolist()
+                ],
+            }
+            if fields:  # c-TF-IDF needs every member's text on the driver
+                out[c]["texts"] = [record_text(self.metadata[r], fields) for r in rows.tolist()]
+        return out
+
+
+def _partial(
+    sums: np.ndarray,
+    raw_sums: np.ndarray,
+    counts: np.ndarray,
+    changed: int,
+    far_dist: np.ndarray,
+    far_vec: np.ndarray,
+) -> dict[str, Any]:
+    return {
+        "sums": sums,
+        "raw_sums": raw_sums,
+        "counts": counts,
+        "changed": changed,
+        "far_dist": far_dist.tolist(),
+        "far_vec": far_vec,
+    }
+
+
+__all__ = ["ShardActor"]
