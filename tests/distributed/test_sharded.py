@@ -156,11 +156,17 @@ def test_kmeans_equals_lloyd_from_the_same_start(loaded, data):
     idx, _single, uuids = loaded
     x, labels = data
     xn = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
-    init = xn[[0, 1, 2, 3]]  # deliberately poor: not one per blob
+    # deliberately poor start: midpoints between blobs, so Lloyd has to move every centroid
+    first = [int(np.flatnonzero(labels == b)[0]) for b in range(4)]
+    init = np.stack([xn[first[b]] + xn[first[(b + 1) % 4]] for b in range(4)])
+    init /= np.linalg.norm(init, axis=1, keepdims=True)
     res = idx.search.cluster(num_clusters=4, init=init, limit=None, max_iterations=100)
     part = _labels_of(res, uuids)
     ref = _numpy_lloyd(xn, init, 100)
     assert adjusted_rand_score(ref, part) == pytest.approx(1.0)
+    start = np.argmax(xn @ init.T, axis=1)
+    assert adjusted_rand_score(start, part) < 0.99  # the test would miss a frozen loop
+    assert res["parameters"]["iterations"] >= 2
     core_labels, *_ = _core.kmeans(xn, 4, init=init, max_iter=100, spherical=True)
     assert adjusted_rand_score(np.asarray(core_labels), part) >= 0.99
 
