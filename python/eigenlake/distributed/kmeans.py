@@ -3,7 +3,7 @@
 Per iteration the driver broadcasts k centroids; each shard labels its rows (exact top-1
 by ``_core.flat_topk``) and returns per-cluster vector sums and counts; the driver adds
 them up and renormalises (spherical). Seeds are k-means++ on a driver-side sample
-gathered from the shards in proportion to their rows. Stops when no label changes.
+gathered from the shards in proportion to their rows.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .sharded import ShardedIndex
 
 SAMPLE_PER_CLUSTER = 64  # seeding sample size per centroid, as _core.kmeans uses
+TOL = 1e-4  # stop when the summed squared centroid shift is below TOL x mean feature
+# variance (the rule _core.kmeans and scikit-learn use), or when no label changes
 
 
 def run_kmeans(
@@ -66,12 +68,13 @@ def run_kmeans(
         sizes = _first_rows(index, filter, limit)
     job = uuid.uuid4().hex
     try:
-        sizes_got = gather(
+        opened = gather(
             [
                 s.km_open.remote(job, ns, name, filter, n, spherical)
                 for s, n in zip(shards, sizes, strict=True)
             ]
         )
+        sizes_got = [int(o["n"]) for o in opened]
         n_total = int(sum(sizes_got))
         params: dict[str, Any] = {
             "algorithm": "kmeans",
@@ -97,14 +100,16 @@ def run_kmeans(
             centroids = _check_init(init, k, index.dimensions, spherical)
         else:
             centroids = kmeans_pp(sample, k, spherical, seed)
+        tol = TOL * _mean_variance(opened, n_total)
         for it in range(1, max_iter + 1):
             ref = _put(centroids)
             partials = gather([s.km_step.remote(job, ref) for s in shards])
             new, _sums, counts, changed = reduce_step(partials, centroids, spherical)
             params["iterations"] = it
             raw_sums = np.sum([p["raw_sums"] for p in partials], axis=0)
+            shift = float(((new.astype(np.float64) - centroids) ** 2).sum())
             centroids = new
-            if changed == 0:
+            if changed == 0 or shift <= tol:
                 break
         means = raw_sums / np.maximum(counts, 1)[:, None]
         finished = gather([s.km_finish.remote(job, means, n_reps, metric, fields) for s in shards])
@@ -116,6 +121,13 @@ def run_kmeans(
     silhouette, sample_size = _sample_silhouette(sample, centroids, spherical, metric, seed)
     params["silhouette_sample_size"] = sample_size
     return {"clusters": clusters, "noise_count": 0, "silhouette": silhouette, "parameters": params}
+
+
+def _mean_variance(opened: list[dict[str, Any]], n: int) -> float:
+    """Mean per-feature variance of all rows, from the shards' sums and sums of squares."""
+    total = np.sum([o["sum"] for o in opened], axis=0) / n
+    sq = np.sum([o["sumsq"] for o in opened], axis=0) / n
+    return float(np.maximum(sq - total * total, 0.0).mean())
 
 
 def _first_rows(index: ShardedIndex, flt: Any, limit: int) -> list[int | None]:
