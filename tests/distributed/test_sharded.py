@@ -233,3 +233,40 @@ def _numpy_lloyd(x: np.ndarray, init: np.ndarray, iters: int) -> np.ndarray:
             s = x[labels == j].sum(axis=0)
             c[j] = s / (np.linalg.norm(s) or 1.0) if (labels == j).any() else c[j]
     return labels
+
+
+def test_update_writes_back_and_new_properties_reach_every_shard(client, data):
+    """The cookbook's pattern: cluster, write ``cluster_id`` back, filter on it."""
+    from eigenlake import schema as s
+
+    x, labels = data
+    sch, opts = s.SchemaBuilder(additional_properties=False).add("document_id", s.string()).build()
+    idx = client.indexes.create_or_get(
+        namespace=NS, index="annotate", dimensions=x.shape[1], schema=sch, index_options=opts
+    )
+    uuids = idx.records.add_many(
+        [{"properties": {"document_id": f"doc-{i}"}, "vector": v} for i, v in enumerate(x[:60])]
+    )
+    # one record only: the shards that do not hold it must still accept the filter
+    idx.records.update(uuids[0], properties={"cluster_id": 9})
+    assert idx.count({"cluster_id": 9}) == 1
+    assert idx.settings.schema()["properties"]["cluster_id"]["type"] == "integer"
+    res = idx.search.cluster(num_clusters=3)
+    for c in res["clusters"]:
+        for m in c["members"]:
+            idx.records.update(m["uuid"], properties={"cluster_id": c["cluster_id"]})
+    for c in res["clusters"]:
+        assert idx.count({"cluster_id": c["cluster_id"]}) == c["count"]
+    with pytest.raises(ValidationError):
+        idx.records.update(uuids[1], properties={"cluster_id": "not an int"})
+    got = idx.records.replace(id=uuids[2], properties={"document_id": "doc-2"})
+    assert got["metadata"] == {"document_id": "doc-2"}
+
+
+def test_open_schema_property_seen_by_one_shard_is_filterable(client, data):
+    x, _labels = data
+    idx = client.indexes.create_or_get(namespace=NS, index="open", dimensions=x.shape[1])
+    idx.records.add_many([{"vector": v} for v in x[:30]])
+    idx.records.add_many([{"properties": {"rare": 1}, "vector": x[31]}])
+    assert idx.count({"rare": 1}) == 1
+    assert len(idx.records.list(filter={"rare": {"$gte": 1}})["objects"]) == 1

@@ -18,6 +18,7 @@ from ..analysis.ctfidf import record_text
 from ..analysis.representatives import distances_to
 from ..embedded.client import EmbeddedClient
 from ..embedded.index import Index
+from ..embedded.validate import _spec
 from ..errors import ConflictError
 from .merge import normalise
 
@@ -97,6 +98,36 @@ class ShardActor:
         )
         failed = [(f.position, f.id, f.error) for f in res.failed_records]
         return list(res), failed
+
+    def update(self, ns: str, name: str, uid: str, **kwargs: Any) -> dict[str, Any]:
+        return self._idx(ns, name).records.update(uid, **kwargs)
+
+    def replace(self, ns: str, name: str, uid: str, **kwargs: Any) -> dict[str, Any]:
+        return self._idx(ns, name).records.replace(id=uid, **kwargs)
+
+    def schema_properties(self, ns: str, name: str) -> dict[str, Any]:
+        idx = self._idx(ns, name)
+        with idx._lock:
+            idx._sync()
+            return dict(idx._schema.source.get("properties", {}))
+
+    def declare(self, ns: str, name: str, fragments: dict[str, dict[str, Any]]) -> None:
+        """Adopt properties another shard's writes added (schema evolution), so a filter on
+        them works on every shard, also on those holding no record with them yet."""
+        idx = self._idx(ns, name)
+        with idx._lock:
+            with idx._writing() as store:
+                schema = idx._schema
+                new = {
+                    n: _spec(n, f, n not in schema.non_filterable)
+                    for n, f in fragments.items()
+                    if n not in schema.props
+                }
+                if new:
+                    schema.declare(new)
+                    idx._save_config(store)
+            for spec in new.values():
+                idx._cache.add_column(spec)
 
     def existing(self, ns: str, name: str, uuids: list[str]) -> list[str]:
         idx = self._idx(ns, name)

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any, cast
 
 from ..embedded.records import AddManyResult, FailedRecord, Records, _check_mode, _failed_id
-from ..embedded.validate import CompiledSchema
+from ..embedded.validate import CompiledSchema, _spec
 from ..errors import ConflictError, EigenlakeError, ValidationError
 from ..ids import canonical_id
 from .merge import decode_cursor, encode_cursor, merge_pages, shard_of
@@ -119,7 +119,8 @@ class ShardedRecords:
         _check_mode("on_error", on_error, ("raise", "continue"))
         index = self._index
         failed: dict[int, EigenlakeError] = {}
-        prepared = self._local._prepare(records, {}, failed, on_error)
+        pending: dict[str, Any] = {}  # properties an open schema gains from this call
+        prepared = self._local._prepare(records, pending, failed, on_error)
         matrix = self._local._vectors(records, failed, on_error)
         prepared = [p for p in prepared if p.position not in failed]
         prepared = Records._dedupe_call(prepared, on_duplicate, failed, on_error)
@@ -150,6 +151,8 @@ class ShardedRecords:
                     message = message.replace(f"record {local}", f"record {pos}", 1)
                     failed[pos] = ConflictError(message)
         stored.sort(key=position.__getitem__)
+        if pending and stored:
+            self._spread({n: spec.fragment for n, spec in pending.items()})
         result = AddManyResult(
             stored,
             [FailedRecord(_failed_id(records[i]), str(e), i) for i, e in sorted(failed.items())],
@@ -168,6 +171,51 @@ class ShardedRecords:
             for p in g:
                 if p.uuid in found:
                     raise ConflictError(f"record {p.position}: id {p.uuid} already exists")
+
+    def _spread(self, fragments: dict[str, dict[str, Any]]) -> None:
+        """Declare new properties on every shard and on the driver's schema, so filters
+        and later writes see one schema however the records were routed."""
+        index = self._index
+        fragments = {n: f for n, f in fragments.items() if n not in index._schema.props}
+        if not fragments:
+            return
+        index._call("declare", fragments)
+        index._schema.declare(
+            {n: _spec(n, f, n not in index._schema.non_filterable) for n, f in fragments.items()}
+        )
+
+    def _after_write(self, owner: Any, properties: dict[str, Any] | None) -> None:
+        names = set(properties or {}) - set(self._index._schema.props)
+        if names:  # the owner may have added these to its schema: share them
+            idx = self._index
+            props = one(owner.schema_properties.remote(idx.namespace, idx.name))
+            self._spread({n: props[n] for n in names if n in props})
+
+    def update(
+        self, id: str, *, properties: dict[str, Any] | None = None, vector: Any = None
+    ) -> dict[str, Any]:
+        """Merge properties into the record (on its shard); a property the schema does not
+        declare is added to it on every shard, as in the embedded index."""
+        uid = canonical_id(id)
+        idx = self._index
+        owner = idx._owner(uid)
+        out = one(
+            owner.update.remote(idx.namespace, idx.name, uid, properties=properties, vector=vector)
+        )
+        self._after_write(owner, properties)
+        return cast(dict[str, Any], out)
+
+    def replace(
+        self, *, id: str, properties: dict[str, Any] | None = None, vector: Any = None
+    ) -> dict[str, Any]:
+        uid = canonical_id(id)
+        idx = self._index
+        owner = idx._owner(uid)
+        out = one(
+            owner.replace.remote(idx.namespace, idx.name, uid, properties=properties, vector=vector)
+        )
+        self._after_write(owner, properties)
+        return cast(dict[str, Any], out)
 
     def get(
         self, id: str, *, return_data: bool = True, return_metadata: bool = True
