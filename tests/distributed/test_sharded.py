@@ -270,3 +270,16 @@ def test_open_schema_property_seen_by_one_shard_is_filterable(client, data):
     idx.records.add_many([{"properties": {"rare": 1}, "vector": x[31]}])
     assert idx.count({"rare": 1}) == 1
     assert len(idx.records.list(filter={"rare": {"$gte": 1}})["objects"]) == 1
+
+
+def test_euclidean_kmeans_with_keywords_and_iterate(loaded, data):
+    idx, _single, uuids = loaded
+    _x, labels = data
+    res = idx.search.cluster(
+        num_clusters=4, distance_metric="euclidean", text_fields=["document_id"], limit=None
+    )
+    assert adjusted_rand_score(labels, _labels_of(res, uuids)) >= 0.99
+    assert all("summary" in c and "keywords" in c for c in res["clusters"])
+    assert [r["uuid"] for r in idx.search.iterate(page_size=33)] == [
+        o["uuid"] for o in idx.records.list(limit=1000)["objects"]
+    ]

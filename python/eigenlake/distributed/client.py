@@ -38,7 +38,12 @@ def connect_ray(
     owns_ray = not ray.is_initialized()
     if owns_ray:
         ray.init(address=address, **ray_init_kwargs)
-    return ShardedClient(path, num_shards, actor_options or {}, owns_ray)
+    try:
+        return ShardedClient(path, num_shards, actor_options or {}, owns_ray)
+    except BaseException:
+        if owns_ray:  # do not leave a Ray we started running behind a failed connect
+            ray.shutdown()
+        raise
 
 
 class ShardedClient:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -64,6 +65,14 @@ class ShardedSearch:
 
     def get(self, id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
         return self._index.records.get(id, return_data=with_vector, return_metadata=True)
+
+    def iterate(
+        self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
+    ) -> Iterator[dict[str, Any]]:
+        """Every record once, in the merged ``records.list`` order."""
+        return self._index.records.iterate(
+            page_size=page_size, with_vector=with_vector, with_properties=with_properties
+        )
 
     def cluster(
         self,

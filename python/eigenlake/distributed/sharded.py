@@ -8,7 +8,7 @@ Reads by id go to one shard; list and search scatter to all and merge.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import Any, cast
 
@@ -281,7 +281,7 @@ class ShardedRecords:
         objects, cursors, more = merge_pages(cursors, gather(refs), limit)
         return {"objects": objects, "next_after": encode_cursor(cursors) if more else None}
 
-    def iterate(self, *, page_size: int = 500, **kwargs: Any) -> Any:
+    def iterate(self, *, page_size: int = 500, **kwargs: Any) -> Iterator[dict[str, Any]]:
         after = None
         while True:
             page = self.list(limit=page_size, after=after, **kwargs)
