@@ -283,3 +283,21 @@ def test_euclidean_kmeans_with_keywords_and_iterate(loaded, data):
     assert [r["uuid"] for r in idx.search.iterate(page_size=33)] == [
         o["uuid"] for o in idx.records.list(limit=1000)["objects"]
     ]
+
+
+def test_remove_many_and_add_vectors(client, data):
+    x, labels = data
+    idx = client.indexes.create_or_get(namespace=NS, index="bulk", dimensions=x.shape[1])
+    idx.records.add_many(records_of(x[:80], labels[:80]))
+    first = [o["uuid"] for o in idx.records.list(filter={"label": 1}, limit=1000)["objects"]]
+    # limit removes the first matches in list order, across shards
+    assert idx.records.remove_many(filter={"label": 1}, limit=3) == {"deleted": 3}
+    left = [o["uuid"] for o in idx.records.list(filter={"label": 1}, limit=1000)["objects"]]
+    assert left == first[3:]
+    assert idx.manage.remove_by_filter(filter={"label": 1}) == {"deleted": len(first) - 3}
+    with pytest.raises(NotFoundError):
+        idx.records.remove_many(filter={"label": 1}, on_missing="error")
+    before = idx.count()
+    got = idx.records.add_vectors(x[80:90])
+    assert len(got) == 10 and idx.count() == before + 10
+    assert all(idx.records.exists(u) for u in got)

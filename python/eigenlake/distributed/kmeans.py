@@ -65,7 +65,7 @@ def run_kmeans(
     shards, ns, name = index._shards, index.namespace, index.name
     sizes: list[int | None] = [None] * len(shards)
     if limit is not None:
-        sizes = _first_rows(index, filter, limit)
+        sizes = first_rows(index, filter, limit)
     job = uuid.uuid4().hex
     try:
         opened = gather(
@@ -130,9 +130,9 @@ def _mean_variance(opened: list[dict[str, Any]], n: int) -> float:
     return float(np.maximum(sq - total * total, 0.0).mean())
 
 
-def _first_rows(index: ShardedIndex, flt: Any, limit: int) -> list[int | None]:
+def first_rows(index: ShardedIndex, flt: Any, limit: int) -> list[int | None]:
     """How many rows each shard contributes to the global first ``limit`` in (seq, shard)
-    order, the order ``records.list`` pages in."""
+    order, the order ``records.list`` pages in (also used by ``remove_many``)."""
     keys = gather(
         [s.km_keys.remote(index.namespace, index.name, flt, limit) for s in index._shards]
     )

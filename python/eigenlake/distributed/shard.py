@@ -129,6 +129,11 @@ class ShardActor:
             for spec in new.values():
                 idx._cache.add_column(spec)
 
+    def remove_many(self, ns: str, name: str, flt: Any, limit: int | None) -> int:
+        if limit == 0:
+            return 0
+        return int(self._idx(ns, name).records.remove_many(filter=flt, limit=limit)["deleted"])
+
     def existing(self, ns: str, name: str, uuids: list[str]) -> list[str]:
         idx = self._idx(ns, name)
         with idx._lock:

@@ -12,9 +12,11 @@ from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import Any, cast
 
+import numpy as np
+
 from ..embedded.records import AddManyResult, FailedRecord, Records, _check_mode, _failed_id
 from ..embedded.validate import CompiledSchema, _spec
-from ..errors import ConflictError, EigenlakeError, ValidationError
+from ..errors import ConflictError, EigenlakeError, NotFoundError, ValidationError
 from ..ids import canonical_id
 from .merge import decode_cursor, encode_cursor, merge_pages, shard_of
 from .rpc import gather, one
@@ -158,6 +160,52 @@ class ShardedRecords:
             [FailedRecord(_failed_id(records[i]), str(e), i) for i, e in sorted(failed.items())],
         )
         return result, [p.uuid for p in prepared]
+
+    def add_vectors(
+        self, vectors: Any, *, batch_size: int = 500, max_workers: int = 1
+    ) -> AddManyResult:
+        """Records of only ``{"id"?, "vector"}`` (or a bare list / 2-D array of vectors)."""
+        if isinstance(vectors, np.ndarray) and vectors.ndim == 2:
+            recs: builtins.list[dict[str, Any]] = [{"vector": v} for v in vectors]
+        else:
+            recs = [v if isinstance(v, dict) else {"vector": v} for v in vectors]
+        for i, r in enumerate(recs):
+            extra = set(r) - {"id", "uuid", "vector"}
+            if extra:
+                raise ValidationError(
+                    f"record {i}: add_vectors takes id and vector only, got {sorted(extra)}"
+                )
+        return self._ingest(recs, "error", "raise")[0]
+
+    def remove_many(
+        self,
+        *,
+        filter: dict[str, Any],
+        limit: int | None = None,
+        on_missing: str = "skip",
+        **_: Any,
+    ) -> dict[str, int]:
+        """Remove matching records (at most ``limit``, the first in ``list`` order)."""
+        from .kmeans import first_rows
+
+        _check_mode("on_missing", on_missing, ("skip", "error"))
+        if filter is None:
+            raise ValidationError("remove_many needs a filter; manage.delete() drops the index")
+        idx = self._index
+        per: builtins.list[int | None] = [None] * idx.num_shards
+        if limit is not None:
+            per = list(first_rows(idx, filter, max(int(limit), 0)))
+        deleted = sum(
+            gather(
+                [
+                    s.remove_many.remote(idx.namespace, idx.name, filter, n)
+                    for s, n in zip(idx._shards, per, strict=True)
+                ]
+            )
+        )
+        if deleted == 0 and on_missing == "error":
+            raise NotFoundError(f"no record matches the filter {filter!r}")
+        return {"deleted": int(deleted)}
 
     def _refuse_stored(self, groups: list[list[Any]]) -> None:
         index = self._index
@@ -324,6 +372,11 @@ class ShardedManage:
     def delete(self) -> dict[str, Any]:
         self._index._call("delete")
         return {"deleted": True}
+
+    def remove_by_filter(
+        self, *, filter: dict[str, Any], limit: int | None = None, **_: Any
+    ) -> dict[str, int]:
+        return self._index.records.remove_many(filter=filter, limit=limit)
 
 
 __all__ = ["ShardedIndex"]
