@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -36,15 +35,25 @@ HERE = Path(__file__).resolve().parent
 
 
 def rss_mib() -> float:
+    return _status_mib("VmRSS")
+
+
+def _status_mib(field: str) -> float:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
 
+def reset_peak() -> None:
+    """Restart the kernel's peak-RSS counter (VmHWM) so a step's peak excludes setup."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
 def peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return _status_mib("VmHWM")
 
 
 def dataset(n: int) -> tuple[np.ndarray, dict[str, list[Any]]]:
@@ -176,11 +185,13 @@ def worker(engine: str, phase: str, path: str, n: int) -> dict[str, float]:
         x, cols = dataset(n)
         payload = prepare(x, cols)  # the caller's data, in the shape each API takes
         del x, cols
+        reset_peak()
         base = rss_mib()
         t = time.perf_counter()
         ingest(path, payload)
         took = time.perf_counter() - t
         return {"ingest_s": took, "ingest_peak_extra_mib": peak_mib() - base}
+    reset_peak()
     base = rss_mib()
     t = time.perf_counter()
     handle, query = open_(path)
