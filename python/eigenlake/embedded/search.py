@@ -70,7 +70,8 @@ class Search:
                 hits = [h for h in hits if (h[0], h[1]) > last]
             page = hits[:limit]
             recs = index._records([h[2] for h in page], with_vector=with_vector)
-            results = [{**r, "distance": h[0]} for r, h in zip(recs, page, strict=True)]
+            by_uuid = {r["uuid"]: r for r in recs}  # a record gone meanwhile is dropped
+            results = [{**by_uuid[h[1]], "distance": h[0]} for h in page if h[1] in by_uuid]
             next_after = None
             if len(hits) > limit and page:
                 next_after = _encode_cursor(offset + len(page), page[-1][0], page[-1][1], qhash)
