@@ -197,7 +197,7 @@ class Records:
         schema = index._schema
         id_prop = index.config.get("record_id_property")
         if all(type(r) is dict for r in records):
-            fast = validate_batch(schema, [r.get("properties") or {} for r in records])
+            fast = validate_batch(schema, [r.get("properties") or {} for r in records], pending)
         else:
             fast = None
         fresh = iter(new_ids(len(records)))
