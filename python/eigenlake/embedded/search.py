@@ -187,6 +187,8 @@ class Search:
                 max_clusters=max_clusters,
                 dbscan_eps=dbscan_eps,
                 dbscan_min_samples=dbscan_min_samples,
+                filter=filter,
+                limit=limit,
             )
         )
 
@@ -208,6 +210,8 @@ class Search:
                 n_neighbors=n_neighbors,
                 contamination=contamination,
                 distance_metric=distance_metric,
+                filter=filter,
+                limit=limit,
             )
         )
 
