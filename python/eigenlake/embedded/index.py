@@ -175,7 +175,11 @@ class Index:
         cache.reserve(store.count() + len(wanted))  # upper bound: no growth copies
         loader = _ChunkLoader(cache, need_props=bool(cache.columns))
         j, dead = 0, 0
-        for row in store.scan():
+        if not wanted:
+            for chunk in store.scan(_LOAD_CHUNK):
+                loader.add_chunk(chunk)
+            return cache
+        for row in (r for chunk in store.scan(_LOAD_CHUNK) for r in chunk):
             seq = row[0]
             while j < len(wanted) and wanted[j] < seq:
                 loader.placeholder(wanted[j])
@@ -345,6 +349,11 @@ class _ChunkLoader:
         if len(self.rows) >= _LOAD_CHUNK:
             self.flush()
 
+    def add_chunk(self, rows: list[tuple[int, str, bytes, str]]) -> None:
+        self.flush()
+        self.rows, self.alive = rows, [True] * len(rows)
+        self.flush()
+
     def placeholder(self, seq: int) -> None:
         self.rows.append((seq, "", self.zero, "{}"))
         self.alive.append(False)
@@ -358,7 +367,10 @@ class _ChunkLoader:
         self.rows, self.alive = [], []
         matrix = np.frombuffer(b"".join([r[2] for r in rows]), dtype=np.float32)
         matrix = matrix.reshape(len(rows), self.cache.dim)
-        props = [json.loads(r[3]) for r in rows] if self.need_props else [{}] * len(rows)
+        if self.need_props:  # one parse per chunk: per-row json.loads overhead dominates
+            props = json.loads("[" + ",".join([r[3] for r in rows]) + "]")
+        else:
+            props = [{}] * len(rows)
         self.cache.append(
             [r[1] for r in rows],
             [r[0] for r in rows],
