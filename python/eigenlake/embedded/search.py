@@ -88,6 +88,8 @@ class Search:
             )
         )
         kept = int(mask.sum())
+        if kept == 0:  # empty index or nothing passes the filter
+            return np.full((1, k), -1, dtype=np.int64), np.zeros((1, k), dtype=np.float32)
         # graph search pays off on large collections unless the filter keeps few rows
         use_graph = (
             ann.has_hnsw() and cache.live_count > threshold and kept > max(threshold // 4, 8 * k)
