@@ -1,5 +1,6 @@
 """Search benchmark: EigenLake vs faiss, hnswlib and NumPy, side by side in one run.
 
+Peers: ``.venv/bin/pip install -r benches/requirements-search.txt`` (bench only).
 Data: 100,000 x 384 unit vectors in Gaussian blobs (fixed seed) + 1,000 held-out
 queries; 2 threads for everyone. Run the peers where they are fastest, e.g.
 ``OPENBLAS_CORETYPE=SkylakeX .venv/bin/python benches/bench_search.py`` (our code
