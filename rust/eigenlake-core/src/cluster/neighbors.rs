@@ -150,6 +150,7 @@ pub(crate) fn knn_layout(lay: &Layout, k: usize) -> Knn {
                         rows.clone(),
                         cols,
                         &thr,
+                        None,
                         &mut scratch,
                         |r, j, d| {
                             if rows.start + r != j {
