@@ -139,3 +139,9 @@ def test_minibatch_invalid_batch_size() -> None:
     x = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
     with pytest.raises(ValueError, match="batch_size"):
         _core.minibatch_kmeans(x, 2, batch_size=0)
+
+
+def test_fortran_order_is_rejected_not_transposed() -> None:
+    x = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(6, 2))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _core.kmeans(x, 2)
