@@ -145,3 +145,21 @@ def test_fortran_order_is_rejected_not_transposed() -> None:
     x = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(6, 2))
     with pytest.raises(ValueError, match="C-contiguous"):
         _core.kmeans(x, 2)
+
+
+def test_heavy_calls_release_the_gil() -> None:
+    import threading
+    import time
+
+    x, _ = sphere_blobs(20_000, 64, 20, 0.5, 3)
+    worker = threading.Thread(target=lambda: _core.kmeans(x, 20, max_iter=30, tol=0.0))
+    late_ticks = 0
+    start = time.perf_counter()
+    worker.start()
+    while worker.is_alive():
+        # ticks well after the call began happen only if it runs without the GIL
+        if time.perf_counter() - start > 0.1:
+            late_ticks += 1
+    worker.join()
+    assert time.perf_counter() - start > 0.3, "call too short to tell"
+    assert late_ticks > 1000
