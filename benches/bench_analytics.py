@@ -44,6 +44,9 @@ def sphere_blobs(n: int, d: int, k: int = 40, spread: float = 0.6) -> tuple[np.n
 def run_case(impl: str, algo: str, path: str, params: dict[str, Any]) -> dict[str, float]:
     """Child process: load, set threads, time one call, report time and peak RSS growth."""
     os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+    # each peer at its best: faiss's own OpenBLAS falls back to a pre-AVX kernel when the
+    # core type is unset (see /work/shared/docs/performance.md "Measuring fairly here")
+    os.environ["OPENBLAS_CORETYPE"] = best_coretype()
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(THREADS)
@@ -67,6 +70,11 @@ def run_case(impl: str, algo: str, path: str, params: dict[str, Any]) -> dict[st
     th.join()
     peak[0] = max(peak[0], rss())
     return {"time": dt, "peak_mib": (peak[0] - base) / 2**20}
+
+
+def best_coretype() -> str:
+    with open("/proc/cpuinfo") as f:
+        return "SkylakeX" if "avx512f" in f.read() else "Haswell"
 
 
 def rss() -> int:
@@ -162,7 +170,8 @@ def machine() -> str:
         f"- CPU: {cpu}, {os.cpu_count()} vCPUs, flags: {flags}; load avg at start "
         f"{os.getloadavg()[0]:.1f} (machine shared with other jobs)\n"
         f"- Python {platform.python_version()}, NumPy {np.__version__}; BLAS seen by NumPy: {blas}\n"
-        f"- OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}\n"
+        f"- peers run with OPENBLAS_CORETYPE={best_coretype()} (their fastest kernel); "
+        f"scikit-learn with n_jobs=1, BLAS limited to {THREADS} threads\n"
         f"- eigenlake {info['version']}, kernels: `{info['simd']}`, threads {THREADS}\n"
     )
 

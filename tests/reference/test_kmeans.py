@@ -139,3 +139,36 @@ def test_minibatch_invalid_batch_size() -> None:
     x = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
     with pytest.raises(ValueError, match="batch_size"):
         _core.minibatch_kmeans(x, 2, batch_size=0)
+
+
+def test_fortran_order_is_rejected_not_transposed() -> None:
+    x = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(6, 2))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _core.kmeans(x, 2)
+
+
+def test_heavy_calls_release_the_gil() -> None:
+    import threading
+    import time
+
+    # uniform noise: the bounds prune little, so every iteration does real work
+    x = np.random.default_rng(0).random((50_000, 32), dtype=np.float32)
+    took = [0.0]
+
+    def work() -> None:
+        t = time.perf_counter()
+        _core.kmeans(x, 64, max_iter=30, tol=0.0, spherical=False)
+        took[0] = time.perf_counter() - t
+
+    worker = threading.Thread(target=work)
+    last = time.perf_counter()
+    gap = 0.0
+    worker.start()
+    while worker.is_alive():
+        # a call that kept the GIL would stall this loop for its whole duration
+        now = time.perf_counter()
+        gap, last = max(gap, now - last), now
+    worker.join()
+    if took[0] < 0.05:
+        pytest.skip("call too short to tell")
+    assert gap < 0.5 * took[0]

@@ -27,9 +27,14 @@ type KMeansOut<'py> = (
 /// `(slice, n, dim)` of a C-contiguous 2-D float32 array.
 fn matrix<'a>(name: &str, x: &'a PyReadonlyArray2<'_, f32>) -> PyResult<(&'a [f32], usize, usize)> {
     let (n, d) = (x.shape()[0], x.shape()[1]);
-    let s = x.as_slice().map_err(|_| {
-        PyValueError::new_err(format!("{name} must be a C-contiguous float32 array"))
-    })?;
+    // `as_slice` also accepts Fortran order, which would silently transpose the rows
+    let s = x
+        .as_slice()
+        .ok()
+        .filter(|_| x.is_c_contiguous())
+        .ok_or_else(|| {
+            PyValueError::new_err(format!("{name} must be a C-contiguous float32 array"))
+        })?;
     if n == 0 || d == 0 {
         return Err(PyValueError::new_err(format!(
             "{name} must have at least one row and one column, got shape ({n}, {d})"

@@ -8,6 +8,7 @@
 //! cluster number among its core neighbours: exactly the label scikit-learn's sequential
 //! expansion gives it (cluster c is fully expanded before cluster c + 1 starts).
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use rayon::prelude::*;
@@ -76,25 +77,43 @@ impl Scan<'_> {
             .collect()
     }
 
-    /// Call `f(p, j)` for every pair within eps, `p` in `rows`, `j` in the groups `cand`;
-    /// `f` returns false to stop the row block early (checked between tiles).
-    fn pairs(&self, rows: &Range<usize>, cand: &[usize], mut f: impl FnMut(usize, usize) -> bool) {
-        let thr: Vec<f32> = rows
+    /// Call `f(p, j)` for every pair within eps, `p` in `rows` with `active(p)`, `j` in the
+    /// groups `cand` with `cols[j]` (when given); `f` returns false to stop the row block
+    /// early. Activity is re-read between tiles, so finished rows cost no more dots.
+    fn pairs(
+        &self,
+        rows: &Range<usize>,
+        cand: &[usize],
+        active: &dyn Fn(usize) -> bool,
+        cols_ok: Option<&[bool]>,
+        mut f: impl FnMut(usize, usize) -> bool,
+    ) {
+        let base: Vec<f32> = rows
             .clone()
             .map(|p| self.eps_e + margin(self.eps_e) + row_slack(self.lay, p, self.max_sq))
             .collect();
+        let mut thr = base.clone();
         let mut scratch = Scratch::default();
         for &b in cand {
             let g = self.lay.groups[b].clone();
             for c0 in (g.start..g.end).step_by(COL_BLOCK) {
+                for (r, t) in thr.iter_mut().enumerate() {
+                    *t = if active(rows.start + r) {
+                        base[r]
+                    } else {
+                        -1.0
+                    };
+                }
                 let cols = c0..(c0 + COL_BLOCK).min(g.end);
                 let mut go = true;
+                let mask = cols_ok.map(|m| &m[cols.clone()]);
                 visit_tile(
                     self.lay,
                     self.screen,
                     rows.clone(),
                     cols,
                     &thr,
+                    mask,
                     &mut scratch,
                     |r, j, d| {
                         let p = rows.start + r;
@@ -128,14 +147,16 @@ fn run(lay: &Layout, eps: f32, min_samples: usize) -> Dbscan {
         .map(|rows| {
             let cd = group_bounds(lay, &screen, rows.clone());
             let cand = scan.candidates(rows, &cd);
-            let mut count = vec![0usize; rows.len()];
+            let count: Vec<Cell<usize>> = vec![Cell::new(0); rows.len()];
             let mut lists = vec![Vec::new(); rows.len()];
             let mut open = rows.len();
-            scan.pairs(rows, &cand, |p, j| {
+            let active = |p: usize| count[p - rows.start].get() < min_samples;
+            scan.pairs(rows, &cand, &active, None, |p, j| {
                 let r = p - rows.start;
-                if count[r] < min_samples {
-                    count[r] += 1;
-                    if count[r] == min_samples {
+                let c = count[r].get();
+                if c < min_samples {
+                    count[r].set(c + 1);
+                    if c + 1 == min_samples {
                         lists[r] = Vec::new();
                         open -= 1;
                     } else {
@@ -144,7 +165,7 @@ fn run(lay: &Layout, eps: f32, min_samples: usize) -> Dbscan {
                 }
                 open > 0
             });
-            let core: Vec<bool> = count.iter().map(|&c| c >= min_samples).collect();
+            let core: Vec<bool> = count.iter().map(|c| c.get() >= min_samples).collect();
             (core, lists)
         })
         .collect();
@@ -171,7 +192,7 @@ fn run(lay: &Layout, eps: f32, min_samples: usize) -> Dbscan {
             if settled(lay, &uf, &core, rows, b) {
                 continue;
             }
-            scan.pairs(rows, &[b], |p, j| {
+            scan.pairs(rows, &[b], &|p| core[p], Some(&core), |p, j| {
                 if core[p] && core[j] {
                     uf.union(p as u32, j as u32);
                 }

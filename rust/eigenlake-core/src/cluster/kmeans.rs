@@ -6,6 +6,7 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::assign::{assign, sums};
+use super::hamerly::Bounds;
 use super::init::kmeans_pp;
 use super::points::check_matrix;
 use crate::distance;
@@ -119,25 +120,30 @@ fn lloyd(
 ) -> KMeansResult {
     let n = x.len() / dim;
     let k = cent.len() / dim;
-    let mut labels = vec![0u32; n];
-    let mut dist = vec![0f32; n];
+    let mut bounds = Bounds::new(x, dim, &cent);
     let mut n_iter = 0;
     for _ in 0..max_iter {
         n_iter += 1;
-        assign(x, dim, &cent, spherical, &mut labels, &mut dist);
-        repair_empty(&mut labels, &dist, k);
-        let (s, c) = sums(x, dim, &labels, k);
+        bounds.assign(x, dim, &cent, spherical);
+        for i in repair_empty(&mut bounds.labels, &bounds.upper, k) {
+            bounds.invalidate(i);
+        }
+        let (s, c) = sums(x, dim, &bounds.labels, k);
         let next = centroids(&s, &c, &cent, dim, spherical);
-        let shift: f64 = next
-            .iter()
-            .zip(&cent)
-            .map(|(a, b)| ((a - b) as f64).powi(2))
-            .sum();
+        let moves: Vec<f32> = next
+            .chunks(dim)
+            .zip(cent.chunks(dim))
+            .map(|(a, b)| distance::l2sq(a, b).sqrt())
+            .collect();
+        let shift: f64 = moves.iter().map(|&m| (m as f64).powi(2)).sum();
+        bounds.moved(&moves);
         cent = next;
         if shift <= tol {
             break;
         }
     }
+    let mut labels = vec![0u32; n];
+    let mut dist = vec![0f32; n];
     // final E-step so labels and inertia belong to the returned centroids
     assign(x, dim, &cent, spherical, &mut labels, &mut dist);
     let inertia = dist.iter().map(|&d| d as f64).sum();
@@ -176,13 +182,14 @@ pub(crate) fn centroids(
 }
 
 /// Give each empty cluster one of the points farthest from their centroid, taking points
-/// only from clusters that keep at least one member.
-fn repair_empty(labels: &mut [u32], dist: &[f32], k: usize) {
+/// only from clusters that keep at least one member; returns the rows moved.
+fn repair_empty(labels: &mut [u32], dist: &[f32], k: usize) -> Vec<usize> {
     let mut counts = vec![0usize; k];
     labels.iter().for_each(|&l| counts[l as usize] += 1);
     let empty: Vec<usize> = (0..k).filter(|&c| counts[c] == 0).collect();
+    let mut moved = Vec::new();
     if empty.is_empty() {
-        return;
+        return moved;
     }
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_by(|&a, &b| dist[b].total_cmp(&dist[a]).then(a.cmp(&b)));
@@ -194,10 +201,12 @@ fn repair_empty(labels: &mut [u32], dist: &[f32], k: usize) {
                 counts[from] -= 1;
                 counts[c] += 1;
                 labels[i] = c as u32;
+                moved.push(i);
                 break;
             }
         }
     }
+    moved
 }
 
 #[cfg(test)]
@@ -274,6 +283,36 @@ mod tests {
         let mut counts = [0; 2];
         r.labels.iter().for_each(|&l| counts[l as usize] += 1);
         assert_eq!(counts, [20, 20]);
+    }
+
+    #[test]
+    fn bounded_lloyd_equals_brute_force_lloyd() {
+        use rand::Rng;
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let (n, dim, k) = (3000, 16, 12);
+        let x: Vec<f32> = (0..n * dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+        for spherical in [true, false] {
+            let data = prepare(&x, dim, spherical);
+            let init = data[..k * dim].to_vec();
+            let mut p = params(k, spherical);
+            p.init = Some(&init);
+            p.tol = 0.0;
+            p.max_iter = 15;
+            let got = kmeans(&x, dim, &p).unwrap();
+            // plain Lloyd: full assignment every iteration
+            let mut cent = init.clone();
+            let (mut labels, mut dist) = (vec![0u32; n], vec![0f32; n]);
+            for _ in 0..15 {
+                assign(&data, dim, &cent, spherical, &mut labels, &mut dist);
+                let (s, c) = sums(&data, dim, &labels, k);
+                cent = centroids(&s, &c, &cent, dim, spherical);
+            }
+            assign(&data, dim, &cent, spherical, &mut labels, &mut dist);
+            assert_eq!(got.labels, labels);
+            for (a, b) in got.centroids.iter().zip(&cent) {
+                assert!((a - b).abs() < 1e-5);
+            }
+        }
     }
 
     #[test]

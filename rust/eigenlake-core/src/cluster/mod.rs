@@ -4,6 +4,7 @@
 
 mod assign;
 pub mod dbscan;
+mod hamerly;
 mod init;
 pub mod kmeans;
 pub mod knee;

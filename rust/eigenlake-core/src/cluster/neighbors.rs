@@ -12,6 +12,9 @@ use super::points::{check_matrix, Metric, COL_BLOCK, ROW_BLOCK};
 use super::screen::{group_bounds, visit_tile, Scratch, Screen};
 use crate::error::{CoreError, Result};
 
+/// Spare candidates kept per row for the exact euclidean re-ranking.
+const EXTRA: usize = 4;
+
 /// Neighbour ids (original rows) and distances, `k` per row, nearest first.
 pub struct Knn {
     pub k: usize,
@@ -124,12 +127,18 @@ pub(crate) fn knn_layout(lay: &Layout, k: usize) -> Knn {
     let (n, m) = (pts.n, lay.n_groups());
     let max_sq = pts.sq.iter().copied().fold(0f32, f32::max);
     let screen = Screen::new(lay);
+    // euclidean selects on f32 expansions: keep spares so the exact re-ranking can swap in
+    // a row whose true distance is a hair nearer than the last one chosen
+    let keep = match pts.metric {
+        Metric::Cosine => k,
+        Metric::Euclidean => (k + EXTRA).min(n - 1),
+    };
     let per_item: Vec<Vec<TopK>> = items(lay)
         .par_iter()
         .map(|rows| {
             let cd = group_bounds(lay, &screen, rows.clone());
             let slack: Vec<f32> = rows.clone().map(|p| row_slack(lay, p, max_sq)).collect();
-            let mut tops = vec![TopK::new(k); rows.len()];
+            let mut tops = vec![TopK::new(keep); rows.len()];
             let mut thr = vec![0f32; rows.len()];
             let mut scratch = Scratch::default();
             for b in group_order(lay, rows.start) {
@@ -150,6 +159,7 @@ pub(crate) fn knn_layout(lay: &Layout, k: usize) -> Knn {
                         rows.clone(),
                         cols,
                         &thr,
+                        None,
                         &mut scratch,
                         |r, j, d| {
                             if rows.start + r != j {
@@ -161,7 +171,7 @@ pub(crate) fn knn_layout(lay: &Layout, k: usize) -> Knn {
             }
             if pts.metric == Metric::Euclidean {
                 for (r, t) in tops.iter_mut().enumerate() {
-                    refine(lay, rows.start + r, t);
+                    refine(lay, rows.start + r, t, k);
                 }
             }
             tops
@@ -179,13 +189,14 @@ pub(crate) fn knn_layout(lay: &Layout, k: usize) -> Knn {
     Knn { k, ids, dist }
 }
 
-/// Recompute euclidean distances of the chosen neighbours without cancellation.
-fn refine(lay: &Layout, p: usize, t: &mut TopK) {
+/// Recompute euclidean distances of the chosen neighbours without cancellation; keep `k`.
+fn refine(lay: &Layout, p: usize, t: &mut TopK, k: usize) {
     let mut v: Vec<(f32, u32)> =
         t.i.iter()
             .map(|&j| (lay.pts.exact(p, j as usize), j))
             .collect();
     v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    v.truncate(k);
     t.d = v.iter().map(|x| x.0).collect();
     t.i = v.iter().map(|x| x.1).collect();
 }

@@ -219,23 +219,32 @@ pub struct Scratch {
 const DENSE: f32 = 0.3;
 
 /// Call `f(r, j, d)` for the pairs of `rows × cols` whose lower bound is within `thr[r]`
-/// (euclidean, on prepared rows), with `d` their metric distance (fast form: see
-/// `Points::from_dot`). Pairs not visited are provably farther than `thr[r]`.
+/// (euclidean, on prepared rows) and whose column passes `col_ok` (indexed from
+/// `cols.start`), with `d` their metric distance (fast form: see `Points::from_dot`).
+/// Pairs not visited are provably farther than `thr[r]` or were masked out.
+#[allow(clippy::too_many_arguments)]
 pub fn visit_tile(
     lay: &Layout,
     screen: &Screen,
     rows: Range<usize>,
     cols: Range<usize>,
     thr: &[f32],
+    col_ok: Option<&[bool]>,
     s: &mut Scratch,
     mut f: impl FnMut(usize, usize, f32),
 ) {
     let nc = cols.len();
-    screen.lower_bounds(rows.clone(), cols.clone(), &mut s.lb);
     s.cand.clear();
+    if thr.iter().all(|&t| t < 0.0) {
+        return;
+    }
+    screen.lower_bounds(rows.clone(), cols.clone(), &mut s.lb);
     for (r, line) in s.lb.chunks(nc).enumerate() {
+        if thr[r] < 0.0 {
+            continue;
+        }
         for (c, &b) in line.iter().enumerate() {
-            if b <= thr[r] {
+            if b <= thr[r] && col_ok.map_or(true, |m| m[c]) {
                 s.cand.push((r as u32, (cols.start + c) as u32));
             }
         }

@@ -7,6 +7,8 @@
 //! Euclidean streams distance tiles into per-label sums: O(n²·d) time, O(n + k) memory
 //! beyond the tiles.
 
+use std::ops::Range;
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -55,15 +57,22 @@ pub fn silhouette_samples(
         ));
     }
     let pts = Points::new(x, dim, metric)?;
-    // per row: summed distance to each label, then the score
-    let sums = match metric {
-        Metric::Cosine => cosine_sums(&pts, &ids, m),
-        Metric::Euclidean => euclidean_sums(&pts, &ids, m),
-    };
-    Ok((0..n)
-        .into_par_iter()
-        .map(|i| score(&sums[i * m..(i + 1) * m], ids[i], &sizes))
-        .collect())
+    let means = (metric == Metric::Cosine).then(|| cluster_means(&pts, &ids, &sizes));
+    // per block of rows: summed distance to each label, then the scores (O(n + k) memory)
+    let mut out = vec![0f32; n];
+    out.par_chunks_mut(ROW_BLOCK)
+        .enumerate()
+        .for_each(|(b, ob)| {
+            let rows = b * ROW_BLOCK..b * ROW_BLOCK + ob.len();
+            let sums = match &means {
+                Some(mu) => cosine_sums(&pts, mu, &sizes, rows.clone()),
+                None => euclidean_sums(&pts, &ids, m, rows.clone()),
+            };
+            for (r, o) in ob.iter_mut().enumerate() {
+                *o = score(&sums[r * m..(r + 1) * m], ids[rows.start + r], &sizes);
+            }
+        });
+    Ok(out)
 }
 
 /// Mean silhouette; with `sample_size`, of a seeded random subset (as scikit-learn).
@@ -122,59 +131,48 @@ fn score(sum: &[f64], own: usize, sizes: &[usize]) -> f32 {
     }
 }
 
-/// `sum[i][l] = Σ_{j∈l} (1 − x_i·x_j) = |l|·(1 − x_i·μ_l)`, with μ the cluster means
-/// (norm ≤ 1, so the f32 product keeps its absolute precision).
-fn cosine_sums(pts: &Points, ids: &[usize], m: usize) -> Vec<f64> {
-    let (dim, n) = (pts.dim, pts.n);
-    let mut acc = vec![0f64; m * dim];
-    let mut sizes = vec![0usize; m];
+/// Cluster means of the unit rows (f64 sums; norm ≤ 1, so an f32 product with them keeps
+/// its absolute precision).
+fn cluster_means(pts: &Points, ids: &[usize], sizes: &[usize]) -> Vec<f32> {
+    let dim = pts.dim;
+    let mut acc = vec![0f64; sizes.len() * dim];
     for (i, &l) in ids.iter().enumerate() {
-        sizes[l] += 1;
         acc[l * dim..(l + 1) * dim]
             .iter_mut()
             .zip(pts.row(i))
             .for_each(|(a, v)| *a += *v as f64);
     }
-    let means: Vec<f32> = acc
-        .chunks(dim)
-        .zip(&sizes)
+    acc.chunks(dim)
+        .zip(sizes)
         .flat_map(|(s, &c)| s.iter().map(move |v| (v / c as f64) as f32))
-        .collect();
-    let mut out = vec![0f64; n * m];
-    out.par_chunks_mut(ROW_BLOCK * m)
-        .enumerate()
-        .for_each(|(b, ob)| {
-            let r0 = b * ROW_BLOCK;
-            let rows = r0..(r0 + ob.len() / m);
-            let mut tile = vec![0f32; rows.len() * m];
-            gemm_abt(pts.rows(rows), &means, dim, &mut tile);
-            for (o, (t, l)) in ob.iter_mut().zip(tile.iter().zip((0..m).cycle())) {
-                *o = sizes[l] as f64 * (1.0 - *t as f64);
-            }
-        });
-    out
+        .collect()
 }
 
-fn euclidean_sums(pts: &Points, ids: &[usize], m: usize) -> Vec<f64> {
-    let n = pts.n;
-    let mut out = vec![0f64; n * m];
-    out.par_chunks_mut(ROW_BLOCK * m)
-        .enumerate()
-        .for_each(|(b, ob)| {
-            let r0 = b * ROW_BLOCK;
-            let rows = r0..(r0 + ob.len() / m);
-            let mut tile = Vec::new();
-            for cols in blocks(n, COL_BLOCK) {
-                pts.tile(rows.clone(), cols.clone(), &mut tile);
-                let nc = cols.len();
-                for (r, line) in tile.chunks(nc).enumerate() {
-                    let acc = &mut ob[r * m..(r + 1) * m];
-                    for (c, &d) in line.iter().enumerate() {
-                        acc[ids[cols.start + c]] += d as f64;
-                    }
-                }
+/// `sum[i][l] = Σ_{j∈l} (1 − x_i·x_j) = |l|·(1 − x_i·μ_l)` for the rows `rows`.
+fn cosine_sums(pts: &Points, means: &[f32], sizes: &[usize], rows: Range<usize>) -> Vec<f64> {
+    let m = sizes.len();
+    let mut tile = vec![0f32; rows.len() * m];
+    gemm_abt(pts.rows(rows), means, pts.dim, &mut tile);
+    tile.iter()
+        .zip((0..m).cycle())
+        .map(|(t, l)| sizes[l] as f64 * (1.0 - *t as f64))
+        .collect()
+}
+
+/// Summed euclidean distances from the rows `rows` to each label, streamed over tiles.
+fn euclidean_sums(pts: &Points, ids: &[usize], m: usize, rows: Range<usize>) -> Vec<f64> {
+    let mut out = vec![0f64; rows.len() * m];
+    let mut tile = Vec::new();
+    for cols in blocks(pts.n, COL_BLOCK) {
+        pts.tile(rows.clone(), cols.clone(), &mut tile);
+        let nc = cols.len();
+        for (r, line) in tile.chunks(nc).enumerate() {
+            let acc = &mut out[r * m..(r + 1) * m];
+            for (c, &d) in line.iter().enumerate() {
+                acc[ids[cols.start + c]] += d as f64;
             }
-        });
+        }
+    }
     out
 }
 

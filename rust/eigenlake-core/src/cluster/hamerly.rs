@@ -1,0 +1,165 @@
+//! Hamerly's bounds for Lloyd iterations: each row keeps an upper bound on the distance to
+//! its centroid and a lower bound on the distance to any other. A row is re-assigned only
+//! when the bounds overlap; the rest keep their label without touching the centroids.
+//! Rows that need work are gathered into a contiguous block and scored with `gemm_abt`,
+//! so the blocked product survives. Distances are euclidean, and chords (`√(2 − 2cos)`)
+//! for spherical k-means, where the triangle inequality holds as well.
+
+use rayon::prelude::*;
+
+use crate::distance;
+use crate::gemm::gemm_abt;
+
+const BLOCK: usize = 256;
+
+pub struct Bounds {
+    pub labels: Vec<u32>,
+    pub upper: Vec<f32>,
+    lower: Vec<f32>,
+    /// Bound on the f32 rounding of an expanded distance, per row.
+    slack: Vec<f32>,
+}
+
+fn dist(x: &[f32], c: &[f32], spherical: bool) -> f32 {
+    if spherical {
+        (2.0 - 2.0 * distance::dot(x, c)).max(0.0).sqrt()
+    } else {
+        distance::l2sq(x, c).sqrt()
+    }
+}
+
+impl Bounds {
+    /// Bounds that force every row through a full assignment.
+    pub fn new(x: &[f32], dim: usize, cent: &[f32]) -> Self {
+        let n = x.len() / dim;
+        let cmax = cent.chunks(dim).map(distance::norm_sq).fold(0f32, f32::max);
+        let rel = 8.0 * f32::EPSILON * (dim as f32).sqrt();
+        let slack = x
+            .chunks(dim)
+            .map(|r| (rel * (distance::norm_sq(r) + cmax + 2.0)).sqrt() + 1e-6)
+            .collect();
+        Bounds {
+            labels: vec![0; n],
+            upper: vec![f32::INFINITY; n],
+            lower: vec![0.0; n],
+            slack,
+        }
+    }
+
+    /// Force row `i` through a full assignment next time (its label was changed by hand).
+    pub fn invalidate(&mut self, i: usize) {
+        self.upper[i] = f32::INFINITY;
+        self.lower[i] = 0.0;
+    }
+
+    /// One assignment step against `cent`; returns how many rows were fully re-scored.
+    pub fn assign(&mut self, x: &[f32], dim: usize, cent: &[f32], spherical: bool) -> usize {
+        let k = cent.len() / dim;
+        // half the distance from each centroid to its nearest other centroid
+        let half: Vec<f32> = (0..k)
+            .into_par_iter()
+            .map(|a| {
+                let ca = &cent[a * dim..(a + 1) * dim];
+                (0..k)
+                    .filter(|&b| b != a)
+                    .map(|b| distance::l2sq(ca, &cent[b * dim..(b + 1) * dim]).sqrt())
+                    .fold(f32::INFINITY, f32::min)
+                    / 2.0
+            })
+            .collect();
+        // rows whose bounds cannot prove their label
+        let todo: Vec<u32> = self
+            .upper
+            .par_iter_mut()
+            .zip(self.lower.par_iter())
+            .zip(self.slack.par_iter())
+            .zip(self.labels.par_iter())
+            .enumerate()
+            .filter_map(|(i, (((u, &l), &s), &a))| {
+                let m = half[a as usize].max(l - s);
+                if *u <= m {
+                    return None;
+                }
+                if u.is_finite() {
+                    *u = dist(
+                        &x[i * dim..(i + 1) * dim],
+                        &cent[a as usize * dim..(a as usize + 1) * dim],
+                        spherical,
+                    );
+                    if *u <= m {
+                        return None;
+                    }
+                }
+                Some(i as u32)
+            })
+            .collect();
+        let csq: Vec<f32> = cent.chunks(dim).map(distance::norm_sq).collect();
+        let rescored: Vec<(u32, f32, f32)> = todo
+            .par_chunks(BLOCK)
+            .flat_map_iter(|ids| {
+                let mut rows = Vec::with_capacity(ids.len() * dim);
+                ids.iter().for_each(|&i| {
+                    rows.extend_from_slice(&x[i as usize * dim..(i as usize + 1) * dim])
+                });
+                let mut tile = vec![0f32; ids.len() * k];
+                gemm_abt(&rows, cent, dim, &mut tile);
+                let out: Vec<(u32, f32, f32)> = ids
+                    .iter()
+                    .zip(tile.chunks(k))
+                    .enumerate()
+                    .map(|(r, (_, line))| {
+                        let xsq = distance::norm_sq(&rows[r * dim..(r + 1) * dim]);
+                        let (mut b1, mut d1, mut d2) = (0usize, f32::INFINITY, f32::INFINITY);
+                        for (c, &dot) in line.iter().enumerate() {
+                            let d = if spherical {
+                                2.0 - 2.0 * dot
+                            } else {
+                                xsq + csq[c] - 2.0 * dot
+                            };
+                            if d < d1 {
+                                d2 = d1;
+                                d1 = d;
+                                b1 = c;
+                            } else if d < d2 {
+                                d2 = d;
+                            }
+                        }
+                        (b1 as u32, d1.max(0.0).sqrt(), d2.max(0.0).sqrt())
+                    })
+                    .collect();
+                out
+            })
+            .collect();
+        for (&i, (b, d1, d2)) in todo.iter().zip(rescored) {
+            let i = i as usize;
+            self.labels[i] = b;
+            // the expanded d1 may be off by `slack`: keep the upper bound an upper bound
+            self.upper[i] = d1 + self.slack[i];
+            self.lower[i] = d2;
+        }
+        todo.len()
+    }
+
+    /// Centroids moved by `shift` (per centroid): loosen the bounds accordingly.
+    pub fn moved(&mut self, shift: &[f32]) {
+        let (mut m1, mut m2, mut arg) = (0f32, 0f32, usize::MAX);
+        for (j, &s) in shift.iter().enumerate() {
+            if s > m1 {
+                m2 = m1;
+                m1 = s;
+                arg = j;
+            } else if s > m2 {
+                m2 = s;
+            }
+        }
+        self.upper
+            .par_iter_mut()
+            .zip(self.lower.par_iter_mut())
+            .zip(self.labels.par_iter())
+            .for_each(|((u, l), &a)| {
+                *u += shift[a as usize];
+                // the largest move of any other centroid
+                *l -= if a as usize == arg { m2 } else { m1 };
+            });
+    }
+}
