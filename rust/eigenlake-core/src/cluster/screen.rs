@@ -244,7 +244,7 @@ pub fn visit_tile(
             continue;
         }
         for (c, &b) in line.iter().enumerate() {
-            if b <= thr[r] && col_ok.map_or(true, |m| m[c]) {
+            if b <= thr[r] && col_ok.is_none_or(|m| m[c]) {
                 s.cand.push((r as u32, (cols.start + c) as u32));
             }
         }
