@@ -253,9 +253,15 @@ def mask(node: Node | None, cols: Columns, n: int) -> np.ndarray:
         return out
     if isinstance(node, Not):
         return ~mask(node.child, cols, n)
-    values, present = cols.column(node.prop)
     if isinstance(node, Exists):
+        present = _present(cols, node.prop)
         return present.copy() if node.present else ~present
+    categorical = getattr(cols, "categorical", None)
+    cat = categorical(node.prop) if categorical is not None and node.kind == "string" else None
+    if cat is not None:
+        codes, cats, lookup = cat
+        return _string_mask(node, codes, cats, lookup, _present(cols, node.prop))
+    values, present = cols.column(node.prop)
     if isinstance(node, Compare):
         hit = present & np.asarray(_NUMPY_OPS[node.op](values, node.value), dtype=bool)
         return ~hit if node.op == "$ne" else hit
@@ -269,6 +275,37 @@ def mask(node: Node | None, cols: Columns, n: int) -> np.ndarray:
         needle = node.value
         hit = np.fromiter((_in_array(needle, v) for v in values), dtype=bool, count=len(values))
     return present & hit
+
+
+def _present(cols: Columns, name: str) -> np.ndarray:
+    getter = getattr(cols, "present", None)
+    return getter(name) if getter is not None else cols.column(name)[1]
+
+
+def _string_mask(
+    node: Compare | InSet | Contains,
+    codes: np.ndarray,
+    cats: np.ndarray,
+    lookup: Mapping[str, int],
+    present: np.ndarray,
+) -> np.ndarray:
+    """A string predicate on categorical codes: decide per distinct string, then gather."""
+    if isinstance(node, Compare) and node.op in ("$eq", "$ne"):
+        code = lookup.get(node.value)
+        hit = present & (codes == code) if code is not None else np.zeros(len(codes), bool)
+        return ~hit if node.op == "$ne" else hit
+    if isinstance(node, InSet):
+        wanted = [lookup[v] for v in node.values if v in lookup]
+        hit = present & np.isin(codes, np.array(wanted, dtype=codes.dtype))
+        return ~hit if node.negate else hit
+    if len(cats) == 0:
+        return np.zeros(len(codes), dtype=bool)
+    if isinstance(node, Compare):
+        per_cat = np.asarray(_NUMPY_OPS[node.op](cats, node.value), dtype=bool)
+    else:
+        needle = node.value
+        per_cat = np.fromiter((needle in c for c in cats), dtype=bool, count=len(cats))
+    return present & per_cat[codes]
 
 
 def _isin(values: np.ndarray, wanted: frozenset[Any], kind: str) -> np.ndarray:

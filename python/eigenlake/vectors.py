@@ -62,3 +62,12 @@ def normalise_rows(matrix: np.ndarray) -> np.ndarray:
     norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
     norms[norms == 0] = 1.0
     return np.ascontiguousarray(matrix / norms[:, None], dtype=np.float32)
+
+
+def normalise_in_place(matrix: np.ndarray) -> None:
+    """Scale float32 rows to unit length in place, in row blocks (bounded temporaries)."""
+    for i in range(0, len(matrix), 8192):
+        block = matrix[i : i + 8192]
+        norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+        norms[norms == 0] = 1.0
+        block /= norms[:, None]

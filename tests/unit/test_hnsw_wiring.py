@@ -75,3 +75,19 @@ def test_graph_search_recall_and_reopen(tmp_path: Path) -> None:
     q = more[3]
     assert idx.search.nearest(vector=q, limit=1)["results"][0]["metadata"]["i"] == N + 3
     client.close()
+
+
+def test_numpy_scan_matches_flat_topk() -> None:
+    from eigenlake.embedded import ann
+
+    rng = np.random.default_rng(3)
+    data = rng.standard_normal((300, DIM)).astype("f4")
+    queries = rng.standard_normal((4, DIM)).astype("f4")
+    mask = rng.random(300) < 0.5
+    for metric in ("ip", "l2"):
+        a_ids, a_scores = ann.exact_topk(data, queries, 7, metric, mask)
+        b_ids, b_scores = ann.numpy_topk(data, queries, 7, metric, mask)
+        np.testing.assert_array_equal(a_ids, b_ids)
+        np.testing.assert_allclose(a_scores, b_scores, rtol=1e-4, atol=1e-3)
+    ids, _ = ann.numpy_topk(data, queries, 7, "ip", np.zeros(300, bool))
+    assert (ids == -1).all()

@@ -35,6 +35,37 @@ def exact_topk(
     return np.asarray(ids), np.asarray(scores)
 
 
+def numpy_topk(
+    data: np.ndarray, queries: np.ndarray, k: int, metric: str, mask: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Same contract as ``exact_topk`` on NumPy/BLAS threads: used while an HNSW build
+    occupies the rayon pool, where ``flat_topk`` would queue behind it."""
+    if metric == "ip":
+        scores = queries @ data.T
+        key = -scores
+    else:
+        scores = (
+            np.einsum("ij,ij->i", data, data)[None, :]
+            - 2 * (queries @ data.T)
+            + np.einsum("ij,ij->i", queries, queries)[:, None]
+        )
+        key = scores
+    if mask is not None:
+        key = np.where(mask[None, :], key, np.inf)
+    kk = min(k, key.shape[1])
+    ids = np.full((len(queries), k), -1, dtype=np.int64)
+    out = np.zeros((len(queries), k), dtype=np.float32)
+    if kk == 0:
+        return ids, out
+    part = np.argpartition(key, kk - 1, axis=1)[:, :kk]
+    order = np.take_along_axis(part, np.argsort(np.take_along_axis(key, part, 1), 1), 1)
+    for i in range(len(queries)):
+        row = order[i][np.isfinite(key[i, order[i]])]
+        ids[i, : len(row)] = row
+        out[i, : len(row)] = scores[i, row]
+    return ids, out
+
+
 class AnnState:
     """An HNSW graph over the first ``len(graph)`` cache rows.
 
@@ -47,6 +78,8 @@ class AnnState:
     def __init__(self, dim: int, metric: str, graph: Any = None, saved_rows: int = 0) -> None:
         self.metric = metric
         self.graph: Any = graph if graph is not None else _core.Hnsw(dim, metric)
+        # rows the graph covers, readable while a build holds the graph (len() would not be)
+        self.covered = len(self.graph)
         self.saved_rows = saved_rows
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -64,7 +97,7 @@ class AnnState:
         self, data: np.ndarray, alive: np.ndarray, seqs: np.ndarray, directory: str
     ) -> None:
         """Index rows ``len(graph)..len(data)`` in the background, then save the links."""
-        if self.building or len(self.graph) >= len(data):
+        if self.building or self.covered >= len(data):
             return
         # the thread keeps its own references: the cache may reallocate meanwhile
         dead = np.flatnonzero(~alive).tolist()
@@ -78,6 +111,7 @@ class AnnState:
                     if row >= start:
                         self.graph.mark_deleted(row)
                 rows = len(self.graph)
+                self.covered = rows
                 if rows - self.saved_rows > max(1, int(SAVE_GROWTH * rows)):
                     save_graph(directory, self.graph, covered_seqs[:rows])
                     self.saved_rows = rows
@@ -94,7 +128,7 @@ class AnnState:
         while a build is running (the caller scans everything exactly)."""
         if self.building or self.error is not None:
             return None
-        covered = min(len(self.graph), len(data))
+        covered = min(self.covered, len(data))
         ef = max(64, 2 * k)
         ids, scores = self.graph.search(data[:covered], query, k, ef, mask[:covered])
         ids, scores = np.asarray(ids), np.asarray(scores)

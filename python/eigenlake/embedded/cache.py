@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..filters import column_value
-from ..vectors import normalise_rows
+from ..vectors import normalise_in_place
 from .validate import PropSpec
 
 _DTYPES: dict[str, Any] = {
@@ -78,6 +78,40 @@ class Column:
         self.present[start:end] = pres
 
 
+class StringColumn(Column):
+    """Strings as categorical codes: ``values`` holds int32 codes into ``categories``, so
+    equality and membership filters compare integers, and ordered or substring filters
+    test each distinct string once."""
+
+    def __init__(self, cap: int) -> None:
+        self.kind = "string"
+        self.fill = 0
+        self.values = np.zeros(cap, dtype=np.int32)
+        self.present = np.zeros(cap, dtype=bool)
+        self.lookup: dict[str, int] = {}
+        self._cats: np.ndarray | None = None
+
+    def write(self, start: int, raw: list[Any]) -> None:
+        lookup = self.lookup
+        before = len(lookup)
+        pres = [type(v) is str for v in raw]
+        codes = [
+            lookup.setdefault(v, len(lookup)) if ok else 0 for v, ok in zip(raw, pres, strict=True)
+        ]
+        if len(lookup) != before:
+            self._cats = None
+        end = start + len(raw)
+        self.values[start:end] = codes
+        self.present[start:end] = pres
+
+    def categories(self) -> np.ndarray:
+        if self._cats is None:
+            cats = np.empty(len(self.lookup), dtype=object)
+            cats[:] = list(self.lookup)  # dict order = code order
+            self._cats = cats
+        return self._cats
+
+
 class Cache:
     def __init__(self, dimensions: int, cosine: bool, specs: dict[str, PropSpec]) -> None:
         self.dim = dimensions
@@ -103,11 +137,33 @@ class Cache:
 
     def add_column(self, spec: PropSpec) -> None:
         if spec.filterable and spec.name not in self.columns:
-            self.columns[spec.name] = Column(spec.kind, self.capacity)
+            cap = self.capacity
+            col = StringColumn(cap) if spec.kind == "string" else Column(spec.kind, cap)
+            self.columns[spec.name] = col
 
     def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         col = self.columns[name]
-        return col.values[: self.n], col.present[: self.n]
+        present = col.present[: self.n]
+        if isinstance(col, StringColumn):
+            values = col.categories()[col.values[: self.n]] if col.lookup else None
+            if values is None:
+                values = np.full(self.n, "", dtype=object)
+            return np.where(present, values, ""), present
+        return col.values[: self.n], present
+
+    def present(self, name: str) -> np.ndarray:
+        return self.columns[name].present[: self.n]
+
+    def categorical(self, name: str) -> tuple[np.ndarray, np.ndarray, dict[str, int]] | None:
+        """(codes, categories, lookup) of a string column; None for other kinds."""
+        col = self.columns[name]
+        if not isinstance(col, StringColumn):
+            return None
+        return col.values[: self.n], col.categories(), col.lookup
+
+    def reserve(self, extra: int) -> None:
+        """Make room for ``extra`` more rows at once (avoids growth copies on load)."""
+        self._reserve(extra)
 
     def _reserve(self, extra: int) -> None:
         need = self.n + extra
@@ -139,7 +195,10 @@ class Cache:
             return
         self._reserve(k)
         start, end = self.n, self.n + k
-        self.vectors[start:end] = normalise_rows(matrix) if self.cosine else matrix
+        block = self.vectors[start:end]
+        block[:] = matrix
+        if self.cosine:
+            normalise_in_place(block)  # no temporary copy of the batch
         self.alive[start:end] = True if alive is None else alive
         self.seq[start:end] = seqs
         self.uuids.extend(uuids)

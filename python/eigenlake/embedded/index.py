@@ -165,8 +165,9 @@ class Index:
         graph covers), row ``i`` is laid out as ``graph_seqs[i]`` (a dead placeholder if
         that record is gone); None when the layout cannot match or is mostly dead."""
         cache = Cache(self.dimensions, self.metric == "cosine", self._schema.props)
-        loader = _ChunkLoader(cache, need_props=bool(cache.columns))
         wanted = graph_seqs.tolist() if graph_seqs is not None else []
+        cache.reserve(store.count() + len(wanted))  # upper bound: no growth copies
+        loader = _ChunkLoader(cache, need_props=bool(cache.columns))
         j, dead = 0, 0
         for row in store.scan():
             seq = row[0]
@@ -207,9 +208,9 @@ class Index:
         state = self._ann
         if state is None or state.building:
             return  # a running build saves its links itself when it finishes
-        if len(state.graph) > state.saved_rows:
-            ann.save_graph(self._dir, state.graph, self._cache.seq[: len(state.graph)])
-            state.saved_rows = len(state.graph)
+        if state.covered > state.saved_rows:
+            ann.save_graph(self._dir, state.graph, self._cache.seq[: state.covered])
+            state.saved_rows = state.covered
 
     # ---- rows -> records ----------------------------------------------------------------
 

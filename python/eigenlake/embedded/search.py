@@ -96,11 +96,13 @@ class Search:
         if index._ann is None:
             index._ann = ann.AnnState(index.dimensions, metric)
         state = index._ann
-        tail = cache.n - len(state.graph)
+        tail = cache.n - state.covered
         if tail > max(1000, cache.n // 20):
             state.start_catch_up(data, cache.alive_mask(), cache.seq, index._dir)
         found = state.search(data, q, k, mask)
-        return found if found is not None else ann.exact_topk(data, q, k, metric, mask)
+        if found is not None:
+            return found
+        return ann.numpy_topk(data, q, k, metric, mask)  # build running: keep off its pool
 
     # ---- reads --------------------------------------------------------------------------
 

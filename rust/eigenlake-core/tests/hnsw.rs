@@ -3,7 +3,7 @@
 
 use eigenlake_core::distance::Metric;
 use eigenlake_core::flat::flat_topk;
-use eigenlake_core::hnsw::Hnsw;
+use eigenlake_core::hnsw::{Hnsw, EXACT_FALLBACK_SCALE};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -82,17 +82,23 @@ fn incremental_add_deleted_and_masked() {
     assert!(h.mark_deleted(4000).is_err());
     let got = h.search(data, queries, 10, 64, None).unwrap();
     assert!(got.ids.iter().all(|&i| i >= 0 && !h.is_deleted(i as usize)));
-    // Masks: a broad one (graph walk) and a selective one (exact fallback).
-    for keep_every in [2usize, 50] {
-        let mask: Vec<bool> = (0..4000).map(|i| i % keep_every == 0).collect();
-        let got = h.search(data, queries, 10, 64, Some(&mask)).unwrap();
-        for &i in &got.ids {
-            assert!(i >= 0 && mask[i as usize] && !h.is_deleted(i as usize));
+    // Masks, answered by the filtered graph walk (scale 0 forces it) and by the
+    // default rule (exact scan at this size).
+    for scale in [0.0, EXACT_FALLBACK_SCALE] {
+        for keep_every in [2usize, 10, 50] {
+            let mask: Vec<bool> = (0..4000).map(|i| i % keep_every == 0).collect();
+            let got = h
+                .search_with(data, queries, 10, 64, Some(&mask), scale)
+                .unwrap();
+            for &i in &got.ids {
+                assert!(i >= 0 && mask[i as usize] && !h.is_deleted(i as usize));
+            }
+            let live: Vec<bool> = (0..4000).map(|i| mask[i] && !h.is_deleted(i)).collect();
+            let want =
+                flat_topk(data, queries, DIM, 10, Metric::InnerProduct, Some(&live)).unwrap();
+            let r = recall(&got.ids, &want.ids, 10);
+            assert!(r >= 0.9, "scale {scale} masked 1/{keep_every} recall {r}");
         }
-        let live: Vec<bool> = (0..4000).map(|i| mask[i] && !h.is_deleted(i)).collect();
-        let want = flat_topk(data, queries, DIM, 10, Metric::InnerProduct, Some(&live)).unwrap();
-        let r = recall(&got.ids, &want.ids, 10);
-        assert!(r >= 0.9, "masked 1/{keep_every} recall {r}");
     }
     // Nothing passes: all padding.
     let none = vec![false; 4000];

@@ -145,31 +145,54 @@ fn batched<'a>(
         .step_by(QB)
         .map(|q0| Packed::new(&queries[q0 * dim..(q0 + QB).min(nq) * dim], dim, m.mr))
         .collect();
-    let fresh = || vec![TopK::new(k); nq];
+    // Row stride of the score block, padded off a power of two (cache-set aliasing).
+    let ldc = CHUNK + 16;
+    let fresh = || State {
+        heaps: vec![TopK::new(k); nq],
+        pb: Packed::gather(0, dim, m.nr, |_| &[]),
+        out: vec![0.0f32; QB * ldc],
+        ids: Vec::with_capacity(CHUNK),
+        norms: Vec::with_capacity(CHUNK),
+    };
     (0..rows.div_ceil(CHUNK))
         .into_par_iter()
-        .fold(fresh, |mut heaps, c| {
+        .fold(fresh, |mut st, c| {
             let j0 = c * CHUNK;
             let len = CHUNK.min(rows - j0);
-            let pb = Packed::gather(len, dim, m.nr, |j| row(j0 + j));
-            let norms: Vec<f32> = match metric {
-                Metric::L2 => (0..len).map(|j| distance::norm_sq(row(j0 + j))).collect(),
-                Metric::InnerProduct => Vec::new(),
-            };
-            let ids: Vec<i64> = (0..len).map(|j| row_id(j0 + j) as i64).collect();
-            let mut out = vec![0.0f32; QB * len];
+            st.pb.repack(len, dim, |j| row(j0 + j));
+            st.norms.clear();
+            if metric == Metric::L2 {
+                st.norms
+                    .extend((0..len).map(|j| distance::norm_sq(row(j0 + j))));
+            }
+            st.ids.clear();
+            st.ids.extend((0..len).map(|j| row_id(j0 + j) as i64));
             for (b, pa) in qblocks.iter().enumerate() {
-                gemm_packed(&m, pa, &pb, &mut out, len);
-                for (qi, s) in out.chunks_exact(len).take(pa.rows()).enumerate() {
-                    scan(&mut heaps[b * QB + qi], s, &ids, &norms, metric);
+                gemm_packed(&m, pa, &st.pb, &mut st.out, ldc);
+                for qi in 0..pa.rows() {
+                    let s = &st.out[qi * ldc..qi * ldc + len];
+                    scan(&mut st.heaps[b * QB + qi], s, &st.ids, &st.norms, metric);
                 }
             }
-            heaps
+            st
         })
-        .reduce(fresh, |mut a, b| {
-            a.iter_mut().zip(b).for_each(|(x, y)| x.merge(y));
-            a
-        })
+        .map(|st| st.heaps)
+        .reduce(
+            || vec![TopK::new(k); nq],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| x.merge(y));
+                a
+            },
+        )
+}
+
+/// Per-worker scratch of the batched scan.
+struct State {
+    heaps: Vec<TopK>,
+    pb: Packed,
+    out: Vec<f32>,
+    ids: Vec<i64>,
+    norms: Vec<f32>,
 }
 
 #[inline]

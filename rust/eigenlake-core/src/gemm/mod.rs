@@ -32,13 +32,17 @@ pub fn gemm_abt_with(m: &Micro, a: &[f32], b: &[f32], dim: usize, out: &mut [f32
     let na = a.len() / dim;
     let nb = b.len() / dim;
     assert_eq!(out.len(), na * nb, "gemm_abt: out has the wrong length");
+    // A is packed once (in L2-sized blocks) and reused against every block of B.
+    let pas: Vec<Packed> = (0..na)
+        .step_by(MC)
+        .map(|i0| Packed::new(&a[i0 * dim..(i0 + MC).min(na) * dim], dim, m.mr))
+        .collect();
+    let mut pb = Packed::gather(0, dim, m.nr, |_| &[]);
     for j0 in (0..nb).step_by(NC) {
         let jn = NC.min(nb - j0);
-        let pb = Packed::new(&b[j0 * dim..(j0 + jn) * dim], dim, m.nr);
-        for i0 in (0..na).step_by(MC) {
-            let im = MC.min(na - i0);
-            let pa = Packed::new(&a[i0 * dim..(i0 + im) * dim], dim, m.mr);
-            gemm_packed(m, &pa, &pb, &mut out[i0 * nb + j0..], nb);
+        pb.repack(jn, dim, |j| &b[(j0 + j) * dim..(j0 + j + 1) * dim]);
+        for (bi, pa) in pas.iter().enumerate() {
+            gemm_packed(m, pa, &pb, &mut out[bi * MC * nb + j0..], nb);
         }
     }
 }

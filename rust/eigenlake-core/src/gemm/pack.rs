@@ -4,6 +4,8 @@
 
 /// Depth of one k-block: a 32-wide B panel of KC floats (24 KiB) stays in L1.
 pub const KC: usize = 192;
+/// Widest panel any micro-kernel uses.
+pub const MAX_WIDTH: usize = 64;
 
 pub struct Packed {
     data: Vec<f32>,
@@ -26,24 +28,44 @@ impl Packed {
         width: usize,
         row: impl Fn(usize) -> &'a [f32],
     ) -> Packed {
-        let padded = rows.div_ceil(width) * width;
-        let mut data = vec![0.0f32; padded * dim];
-        for k0 in (0..dim).step_by(KC) {
-            let kc = KC.min(dim - k0);
-            let block = &mut data[k0 * padded..(k0 + kc) * padded];
-            for r in 0..rows {
-                let (q, w) = (r / width, r % width);
-                let panel = &mut block[q * kc * width..(q + 1) * kc * width];
-                for (k, &v) in row(r)[k0..k0 + kc].iter().enumerate() {
-                    panel[k * width + w] = v;
-                }
-            }
-        }
-        Packed {
-            data,
-            rows,
+        let mut p = Packed {
+            data: Vec::new(),
+            rows: 0,
             dim,
             width,
+        };
+        p.repack(rows, dim, row);
+        p
+    }
+
+    /// Pack again into the same buffer (no new allocation, no page faults).
+    pub fn repack<'a>(&mut self, rows: usize, dim: usize, row: impl Fn(usize) -> &'a [f32]) {
+        let width = self.width;
+        assert!(width <= MAX_WIDTH);
+        let panels = rows.div_ceil(width);
+        let padded = panels * width;
+        self.data.resize(padded * dim, 0.0);
+        self.rows = rows;
+        self.dim = dim;
+        let mut srcs: [&[f32]; MAX_WIDTH] = [&[]; MAX_WIDTH];
+        for q in 0..panels {
+            let r0 = q * width;
+            let nr = width.min(rows - r0);
+            for (w, s) in srcs[..nr].iter_mut().enumerate() {
+                *s = row(r0 + w);
+            }
+            for k0 in (0..dim).step_by(KC) {
+                let kc = KC.min(dim - k0);
+                let off = k0 * padded + q * kc * width;
+                let panel = &mut self.data[off..off + kc * width];
+                // Sequential writes; the `nr` source rows are read in step.
+                for (k, dst) in panel.chunks_exact_mut(width).enumerate() {
+                    for (d, s) in dst[..nr].iter_mut().zip(&srcs[..nr]) {
+                        *d = s[k0 + k];
+                    }
+                    dst[nr..].iter_mut().for_each(|d| *d = 0.0);
+                }
+            }
         }
     }
 

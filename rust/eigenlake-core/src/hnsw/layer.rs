@@ -28,6 +28,7 @@ impl Ord for Cand {
 pub struct Scratch {
     pub visited: Visited,
     pub nbrs: Vec<u32>,
+    fresh: Vec<u32>,
     cands: BinaryHeap<Reverse<Cand>>,
     results: BinaryHeap<Cand>,
 }
@@ -37,6 +38,7 @@ impl Scratch {
         Scratch {
             visited: Visited::new(n),
             nbrs: Vec::new(),
+            fresh: Vec::new(),
             cands: BinaryHeap::new(),
             results: BinaryHeap::new(),
         }
@@ -55,6 +57,7 @@ pub fn greedy(
     loop {
         let mut moved = false;
         g.neighbors(cur.1, layer, &mut s.nbrs);
+        s.nbrs.iter().for_each(|&nb| sp.prefetch(nb));
         for &nb in &s.nbrs {
             let d = sp.dist(q, nb);
             if d < cur.0 {
@@ -96,16 +99,22 @@ pub fn search_layer(
         s.results.pop();
     }
     let mut nbrs = std::mem::take(&mut s.nbrs);
+    let mut fresh = std::mem::take(&mut s.fresh);
     while let Some(Reverse(c)) = s.cands.pop() {
         let full = s.results.len() >= ef;
         if full && c.0 > s.results.peek().map_or(f32::INFINITY, |w| w.0) {
             break;
         }
         g.neighbors(c.1, layer, &mut nbrs);
+        // Mark and prefetch all unvisited neighbours first, then measure them.
+        fresh.clear();
         for &nb in &nbrs {
-            if !s.visited.insert(nb) {
-                continue;
+            if s.visited.insert(nb) {
+                sp.prefetch(nb);
+                fresh.push(nb);
             }
+        }
+        for &nb in &fresh {
             let d = sp.dist(q, nb);
             let bound = s.results.peek().map_or(f32::INFINITY, |w| w.0);
             if s.results.len() < ef || d < bound {
@@ -120,6 +129,7 @@ pub fn search_layer(
         }
     }
     s.nbrs = nbrs;
+    s.fresh = fresh;
     let mut out: Vec<Cand> = s.results.drain().collect();
     out.sort_unstable();
     out

@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 pub use config::{HnswConfig, MAX_LEVEL};
-pub use search::EXACT_FALLBACK_FRACTION;
+pub use search::EXACT_FALLBACK_SCALE;
 
 use crate::distance::Metric;
 use crate::{CoreError, Result};
@@ -95,11 +95,7 @@ impl Hnsw {
                 ),
             ));
         }
-        Ok(Space {
-            data,
-            dim,
-            metric: self.cfg.metric,
-        })
+        Ok(Space::new(data, dim, self.cfg.metric))
     }
 
     /// Index rows `start..n` of `data` (`start` must equal `len()`). Parallel on the

@@ -10,10 +10,18 @@ use super::Hnsw;
 use crate::flat::{flat_topk, TopKResult};
 use crate::{CoreError, Result};
 
-/// Masks letting through less than this share of the indexed rows are answered by
-/// an exact scan of those rows (measured on 20k×64 clustered data, see
-/// `benches/results/search.md`).
-pub const EXACT_FALLBACK_FRACTION: f64 = 0.05;
+/// When to answer a masked search by an exact scan of the allowed rows. A filtered
+/// walk visits about ef/share nodes at memory-latency speed; the scan reads
+/// share·n rows at GEMM speed. They cost the same where allowed ≈ C·sqrt(ef·n).
+/// C was measured (tests/hnsw_filter_speed.rs, 50k×128, 200 queries: crossover near
+/// share 0.5, so C ≈ 14) and is halved for a few queries, where the scan is a
+/// memory-bound GEMV instead of a GEMM. See `benches/results/search.md`.
+pub const EXACT_FALLBACK_SCALE: f64 = 12.0;
+
+fn use_exact(allowed: usize, n: usize, ef: usize, nq: usize, scale: f64) -> bool {
+    let c = if nq >= 4 { scale } else { scale / 2.0 };
+    (allowed as f64) < c * ((ef * n) as f64).sqrt()
+}
 
 impl Hnsw {
     pub fn search(
@@ -23,6 +31,19 @@ impl Hnsw {
         k: usize,
         ef: usize,
         mask: Option<&[bool]>,
+    ) -> Result<TopKResult> {
+        self.search_with(data, queries, k, ef, mask, EXACT_FALLBACK_SCALE)
+    }
+
+    /// `search` with the exact-scan scale given (0 = never scan; for tuning).
+    pub fn search_with(
+        &self,
+        data: &[f32],
+        queries: &[f32],
+        k: usize,
+        ef: usize,
+        mask: Option<&[bool]>,
+        exact_scale: f64,
     ) -> Result<TopKResult> {
         let sp = self.space(data)?;
         let dim = self.cfg.dim;
@@ -44,9 +65,10 @@ impl Hnsw {
         let n = self.len();
         let nq = queries.len() / dim;
         let keep = |i: u32| !self.deleted[i as usize] && mask.is_none_or(|m| m[i as usize]);
+        let ef = ef.max(k);
         if let Some(m) = mask {
             let allowed = (0..n).filter(|&i| m[i] && !self.deleted[i]).count();
-            if (allowed as f64) < EXACT_FALLBACK_FRACTION * n as f64 {
+            if use_exact(allowed, n, ef, nq, exact_scale) {
                 let live: Vec<bool> = (0..n as u32).map(keep).collect();
                 return flat_topk(
                     &data[..n * dim],
@@ -58,7 +80,6 @@ impl Hnsw {
                 );
             }
         }
-        let ef = ef.max(k);
         let entry = self.entry();
         let found: Vec<Vec<Cand>> = (0..nq)
             .into_par_iter()

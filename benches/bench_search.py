@@ -1,0 +1,196 @@
+"""Search benchmark: EigenLake vs faiss, hnswlib and NumPy, side by side in one run.
+
+Data: 100,000 x 384 unit vectors in Gaussian blobs (fixed seed) + 1,000 held-out
+queries; 2 threads for everyone. Run the peers where they are fastest, e.g.
+``OPENBLAS_CORETYPE=SkylakeX .venv/bin/python benches/bench_search.py`` (our code
+uses no BLAS); the BLAS kernel in use is printed. Medians of `--repeat` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from eigenlake import _core
+
+THREADS = 2
+
+
+def clustered(n: int, d: int, seed: int, clusters: int = 200, noise: float = 0.6) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, d)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    x = centres[rng.integers(0, clusters, n)]
+    x = x + (noise / np.sqrt(d)) * rng.standard_normal((n, d)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def timed(f: Callable[[], object], repeat: int) -> float:
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def recall(got: np.ndarray, want: np.ndarray) -> float:
+    hits = sum(len(set(g) & set(w)) for g, w in zip(got, want, strict=True))
+    return hits / want.size
+
+
+def numpy_topk(data: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
+    s = q @ data.T
+    part = np.argpartition(-s, k, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(s, part, 1), axis=1)
+    return np.take_along_axis(part, order, 1)
+
+
+def machine() -> dict:
+    info: dict = {"python": platform.python_version(), "eigenlake": _core.build_info()}
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in lscpu.splitlines():
+            key, _, val = line.partition(":")
+            if key.strip() in ("Model name", "CPU(s)", "L1d cache", "L2 cache", "L3 cache"):
+                info[key.strip()] = val.strip()
+            if key.strip() == "Flags":
+                want = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16")
+                info["flags"] = [f for f in val.split() if f in want]
+    except OSError:
+        pass
+    info["blas"] = [
+        {k: p.get(k) for k in ("internal_api", "architecture", "version", "filepath")}
+        for p in threadpool_info()
+    ]
+    info["OPENBLAS_CORETYPE"] = os.environ.get("OPENBLAS_CORETYPE")
+    info["load_avg"] = os.getloadavg()
+    return info
+
+
+def bench_exact(data, queries, k, repeat, res) -> None:
+    import faiss
+
+    n, d = data.shape
+    nq = len(queries)
+    flops = 2.0 * n * nq * d
+    want = numpy_topk(data, queries, k)
+    res["exact_ours_s"] = timed(lambda: _core.flat_topk(data, queries, k, "ip"), repeat)
+    ours, _ = _core.flat_topk(data, queries, k, "ip")
+    res["exact_ours_recall"] = recall(ours, want)
+    idx = faiss.IndexFlatIP(d)
+    idx.add(data)
+    res["exact_faiss_s"] = timed(lambda: idx.search(queries, k), repeat)
+    res["exact_numpy_s"] = timed(lambda: numpy_topk(data, queries, k), repeat)
+    a = np.random.default_rng(1).random((4096, 384), dtype=np.float32)
+    b = np.random.default_rng(2).random((8192, 384), dtype=np.float32)
+    t = timed(lambda: a @ b.T, repeat + 2)
+    res["numpy_gemm_gflops"] = 2.0 * 4096 * 8192 * 384 / t / 1e9
+    res["exact_ours_gflops"] = flops / res["exact_ours_s"] / 1e9
+    res["exact_faiss_gflops"] = flops / res["exact_faiss_s"] / 1e9
+    # Single query at a time (memory-bound).
+    m = min(nq, 200)
+    one = [queries[i : i + 1] for i in range(m)]
+    res["single_ours_s"] = timed(lambda: [_core.flat_topk(data, q, k) for q in one], repeat) / m
+    res["single_faiss_s"] = timed(lambda: [idx.search(q, k) for q in one], repeat) / m
+    res["single_numpy_s"] = timed(lambda: [numpy_topk(data, q, k) for q in one], repeat) / m
+
+
+def sweep(search: Callable[[int], np.ndarray], want: np.ndarray, nq: int, repeat: int) -> list:
+    out = []
+    for ef in (16, 24, 32, 48, 64, 96, 128, 192, 256):
+        ids = search(ef)
+        out.append((ef, recall(ids, want), nq / timed(lambda ef=ef: search(ef), repeat)))
+    return out
+
+
+def qps_at(curve: list, target: float) -> tuple[int, float] | None:
+    ok = [(ef, qps) for ef, r, qps in curve if r >= target]
+    return max(ok, key=lambda t: t[1]) if ok else None
+
+
+def bench_hnsw(data, queries, k, repeat, res) -> None:
+    import faiss
+    import hnswlib
+
+    n, d = data.shape
+    want, _ = _core.flat_topk(data, queries, k, "ip")
+    nq = len(queries)
+
+    h = _core.Hnsw(d, "ip", m=16, ef_construction=200, seed=0)
+    t = time.perf_counter()
+    h.add(data, 0)
+    res["hnsw_build_ours_s"] = time.perf_counter() - t
+    res["hnsw_curve_ours"] = sweep(
+        lambda ef: h.search(data, queries, k, ef=ef)[0], want, nq, repeat
+    )
+
+    p = hnswlib.Index("ip", d)
+    p.init_index(n, M=16, ef_construction=200, random_seed=0)
+    p.set_num_threads(THREADS)
+    t = time.perf_counter()
+    p.add_items(data)
+    res["hnsw_build_hnswlib_s"] = time.perf_counter() - t
+
+    def hl(ef: int) -> np.ndarray:
+        p.set_ef(ef)
+        return p.knn_query(queries, k)[0]
+
+    res["hnsw_curve_hnswlib"] = sweep(hl, want, nq, repeat)
+
+    f = faiss.IndexHNSWFlat(d, 16, faiss.METRIC_INNER_PRODUCT)
+    f.hnsw.efConstruction = 200
+    t = time.perf_counter()
+    f.add(data)
+    res["hnsw_build_faiss_s"] = time.perf_counter() - t
+
+    def fs(ef: int) -> np.ndarray:
+        f.hnsw.efSearch = ef
+        return f.search(queries, k)[1]
+
+    res["hnsw_curve_faiss"] = sweep(fs, want, nq, repeat)
+    for name in ("ours", "hnswlib", "faiss"):
+        for target in (0.95, 0.99):
+            res[f"hnsw_{name}_at_{target}"] = qps_at(res[f"hnsw_curve_{name}"], target)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--dim", type=int, default=384)
+    ap.add_argument("--queries", type=int, default=1_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip-hnsw", action="store_true")
+    ap.add_argument("--json", default=None, help="write the raw figures here")
+    args = ap.parse_args()
+
+    import faiss
+
+    faiss.omp_set_num_threads(THREADS)
+    _core.set_num_threads(THREADS)
+    x = clustered(args.n + args.queries, args.dim, seed=42)
+    data, queries = x[: args.n], x[args.n :]
+    res: dict = {"machine": machine(), "n": args.n, "dim": args.dim, "queries": args.queries}
+    with threadpool_limits(THREADS):
+        bench_exact(data, queries, 10, args.repeat, res)
+        if not args.skip_hnsw:
+            bench_hnsw(data, queries, 10, args.repeat, res)
+    text = json.dumps(res, indent=1)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as fh:
+            fh.write(text)
+
+
+if __name__ == "__main__":
+    main()
