@@ -78,6 +78,17 @@ def machine() -> dict:
     return info
 
 
+def interleaved(funcs: dict, repeat: int) -> dict:
+    """Median time of each function, timed in turn so load from others hits all alike."""
+    times: dict = {name: [] for name in funcs}
+    for _ in range(repeat):
+        for name, f in funcs.items():
+            t = time.perf_counter()
+            f()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
 def bench_exact(data, queries, k, repeat, res) -> None:
     import faiss
 
@@ -85,38 +96,64 @@ def bench_exact(data, queries, k, repeat, res) -> None:
     nq = len(queries)
     flops = 2.0 * n * nq * d
     want = numpy_topk(data, queries, k)
-    res["exact_ours_s"] = timed(lambda: _core.flat_topk(data, queries, k, "ip"), repeat)
     ours, _ = _core.flat_topk(data, queries, k, "ip")
     res["exact_ours_recall"] = recall(ours, want)
     idx = faiss.IndexFlatIP(d)
     idx.add(data)
-    res["exact_faiss_s"] = timed(lambda: idx.search(queries, k), repeat)
-    res["exact_numpy_s"] = timed(lambda: numpy_topk(data, queries, k), repeat)
     a = np.random.default_rng(1).random((4096, 384), dtype=np.float32)
     b = np.random.default_rng(2).random((8192, 384), dtype=np.float32)
-    t = timed(lambda: a @ b.T, repeat + 2)
-    res["numpy_gemm_gflops"] = 2.0 * 4096 * 8192 * 384 / t / 1e9
-    res["exact_ours_gflops"] = flops / res["exact_ours_s"] / 1e9
-    res["exact_faiss_gflops"] = flops / res["exact_faiss_s"] / 1e9
-    # Single query at a time (memory-bound).
+    t = interleaved(
+        {
+            "ours": lambda: _core.flat_topk(data, queries, k, "ip"),
+            "faiss": lambda: idx.search(queries, k),
+            "numpy": lambda: numpy_topk(data, queries, k),
+            "gemm": lambda: a @ b.T,
+        },
+        repeat,
+    )
+    for name in ("ours", "faiss", "numpy"):
+        res[f"exact_{name}_s"] = t[name]
+        res[f"exact_{name}_gflops"] = flops / t[name] / 1e9
+    res["numpy_gemm_gflops"] = 2.0 * 4096 * 8192 * 384 / t["gemm"] / 1e9
+    # One query at a time (memory-bound).
     m = min(nq, 200)
     one = [queries[i : i + 1] for i in range(m)]
-    res["single_ours_s"] = timed(lambda: [_core.flat_topk(data, q, k) for q in one], repeat) / m
-    res["single_faiss_s"] = timed(lambda: [idx.search(q, k) for q in one], repeat) / m
-    res["single_numpy_s"] = timed(lambda: [numpy_topk(data, q, k) for q in one], repeat) / m
+    t = interleaved(
+        {
+            "ours": lambda: [_core.flat_topk(data, q, k) for q in one],
+            "faiss": lambda: [idx.search(q, k) for q in one],
+            "numpy": lambda: [numpy_topk(data, q, k) for q in one],
+        },
+        repeat,
+    )
+    for name, v in t.items():
+        res[f"single_{name}_s"] = v / m
 
 
-def sweep(search: Callable[[int], np.ndarray], want: np.ndarray, nq: int, repeat: int) -> list:
-    out = []
-    for ef in (16, 24, 32, 48, 64, 96, 128, 192, 256):
-        ids = search(ef)
-        out.append((ef, recall(ids, want), nq / timed(lambda ef=ef: search(ef), repeat)))
-    return out
+EFS = (16, 24, 32, 48, 64, 96, 128, 192, 256)
+
+
+def sweep(libs: dict, want: np.ndarray, nq: int, repeat: int) -> dict:
+    """Recall and QPS per ef; the libraries are timed in turn at each ef so that load
+    from other processes hits them alike."""
+    curves: dict = {name: [] for name in libs}
+    for ef in EFS:
+        times: dict = {name: [] for name in libs}
+        for _ in range(repeat):
+            for name, search in libs.items():
+                t = time.perf_counter()
+                search(ef)
+                times[name].append(time.perf_counter() - t)
+        for name, search in libs.items():
+            r = recall(search(ef), want)
+            curves[name].append((ef, r, nq / statistics.median(times[name])))
+    return curves
 
 
 def qps_at(curve: list, target: float) -> tuple[int, float] | None:
+    """QPS at the smallest ef whose recall reaches `target`."""
     ok = [(ef, qps) for ef, r, qps in curve if r >= target]
-    return max(ok, key=lambda t: t[1]) if ok else None
+    return ok[0] if ok else None
 
 
 def bench_hnsw(data, queries, k, repeat, res) -> None:
@@ -131,9 +168,6 @@ def bench_hnsw(data, queries, k, repeat, res) -> None:
     t = time.perf_counter()
     h.add(data, 0)
     res["hnsw_build_ours_s"] = time.perf_counter() - t
-    res["hnsw_curve_ours"] = sweep(
-        lambda ef: h.search(data, queries, k, ef=ef)[0], want, nq, repeat
-    )
 
     p = hnswlib.Index("ip", d)
     p.init_index(n, M=16, ef_construction=200, random_seed=0)
@@ -142,26 +176,25 @@ def bench_hnsw(data, queries, k, repeat, res) -> None:
     p.add_items(data)
     res["hnsw_build_hnswlib_s"] = time.perf_counter() - t
 
-    def hl(ef: int) -> np.ndarray:
-        p.set_ef(ef)
-        return p.knn_query(queries, k)[0]
-
-    res["hnsw_curve_hnswlib"] = sweep(hl, want, nq, repeat)
-
     f = faiss.IndexHNSWFlat(d, 16, faiss.METRIC_INNER_PRODUCT)
     f.hnsw.efConstruction = 200
     t = time.perf_counter()
     f.add(data)
     res["hnsw_build_faiss_s"] = time.perf_counter() - t
 
+    def hl(ef: int) -> np.ndarray:
+        p.set_ef(ef)
+        return p.knn_query(queries, k)[0]
+
     def fs(ef: int) -> np.ndarray:
         f.hnsw.efSearch = ef
         return f.search(queries, k)[1]
 
-    res["hnsw_curve_faiss"] = sweep(fs, want, nq, repeat)
-    for name in ("ours", "hnswlib", "faiss"):
+    libs = {"ours": lambda ef: h.search(data, queries, k, ef=ef)[0], "hnswlib": hl, "faiss": fs}
+    for name, curve in sweep(libs, want, nq, repeat).items():
+        res[f"hnsw_curve_{name}"] = curve
         for target in (0.95, 0.99):
-            res[f"hnsw_{name}_at_{target}"] = qps_at(res[f"hnsw_curve_{name}"], target)
+            res[f"hnsw_{name}_at_{target}"] = qps_at(curve, target)
 
 
 def main() -> None:

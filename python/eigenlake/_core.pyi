@@ -30,14 +30,20 @@ def flat_topk(
     """Exact top-k for each query row: (ids (q, k), scores (q, k)) best first.
 
     Scores are inner products for "ip", squared distances for "l2". Rows where fewer than
-    k candidates pass the mask are padded with id -1.
+    k candidates pass the mask are padded with id -1 and score -inf ("ip") / +inf ("l2").
+    Equal scores are ordered by smaller id. Bad shapes, dtypes or a non-contiguous input
+    raise ValueError naming the argument.
     """
 
 class Hnsw:
     """HNSW graph over rows of a matrix the caller owns (only links are stored here).
 
     ``add(data, start)`` indexes rows ``start..len(data)`` (``start`` must equal ``len(self)``);
-    searches take the same matrix again, so the vectors are never copied.
+    searches take the same matrix again, so the vectors are never copied. Deleted rows
+    still route but are never returned. A masked search that lets few rows through is
+    answered by an exact scan of those rows. ``save`` writes a checked binary file;
+    ``load`` of a damaged file raises RuntimeError. Answers are shaped and padded like
+    ``flat_topk``'s.
     """
 
     def __init__(

@@ -27,15 +27,22 @@ def as_vector(vector: Any, dimensions: int, where: str) -> np.ndarray:
     return arr
 
 
-def stack_vectors(vectors: Sequence[Any] | np.ndarray, dimensions: int) -> np.ndarray:
-    """A batch as a (n, d) float32 matrix; a bad row raises naming its position."""
+def stack_vectors(
+    vectors: Sequence[Any] | np.ndarray, dimensions: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """A batch as a (n, d) float32 matrix (written into ``out`` when given); a bad row
+    raises naming its position."""
     if isinstance(vectors, np.ndarray) and vectors.ndim == 2:
         if vectors.shape[1] != dimensions:
             raise ValidationError(
                 f"vectors have {vectors.shape[1]} dimensions, the index has {dimensions}"
             )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
-    out = np.empty((len(vectors), dimensions), dtype=np.float32)
+        if out is None:
+            return np.ascontiguousarray(vectors, dtype=np.float32)
+        out[:] = vectors
+        return out
+    if out is None:
+        out = np.empty((len(vectors), dimensions), dtype=np.float32)
     for i, v in enumerate(vectors):
         if isinstance(v, np.ndarray) and v.shape == (dimensions,):
             out[i] = v  # fast path: no per-element Python work
@@ -47,13 +54,15 @@ def stack_vectors(vectors: Sequence[Any] | np.ndarray, dimensions: int) -> np.nd
 def bad_rows(matrix: np.ndarray, cosine: bool) -> dict[int, str]:
     """Rows that cannot be stored, with the reason: non-finite values, or zero norm (cosine)."""
     problems: dict[int, str] = {}
-    finite = np.isfinite(matrix).all(axis=1)
-    for i in np.flatnonzero(~finite).tolist():
-        problems[i] = "vector contains NaN or infinity"
-    if cosine:
-        zero = ~np.any(matrix != 0, axis=1) & finite
-        for i in np.flatnonzero(zero).tolist():
-            problems[i] = "vector is all zeros (no direction for a cosine index)"
+    for start in range(0, len(matrix), 8192):  # row blocks keep the bool temporaries small
+        block = matrix[start : start + 8192]
+        finite = np.isfinite(block).all(axis=1)
+        for i in np.flatnonzero(~finite).tolist():
+            problems[start + i] = "vector contains NaN or infinity"
+        if cosine:
+            zero = ~np.any(block != 0, axis=1) & finite
+            for i in np.flatnonzero(zero).tolist():
+                problems[start + i] = "vector is all zeros (no direction for a cosine index)"
     return problems
 
 

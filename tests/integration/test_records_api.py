@@ -256,3 +256,36 @@ def test_batch_context_manager(idx):
             batch.add(properties=r["properties"], vector=r["vector"])
     assert batch.number_errors == 1
     assert len(idx.records.list(limit=100)["objects"]) == 6
+
+
+def test_open_index_types_new_properties_from_values(client):
+    idx = client.indexes.create_or_get(namespace="tests", index="open", dimensions=DIM)
+    vec = np.ones(DIM)
+    recs = [
+        {
+            "properties": {
+                "name": f"n{i}",
+                "size": i,
+                "weight": i + 0.5 * (i % 2),
+                "ok": i % 2 == 0,
+            },
+            "vector": vec,
+        }
+        for i in range(6)
+    ]
+    idx.records.add_many(recs)
+    props = idx.settings.schema()["properties"]
+    assert {k: v["type"] for k, v in props.items()} == {
+        "name": "string",
+        "size": "integer",
+        "weight": "number",
+        "ok": "boolean",
+    }
+    page = idx.records.list(filter={"size": {"$gte": 3}, "ok": True}, limit=10)
+    assert [o["metadata"]["name"] for o in page["objects"]] == ["n4"]
+    with pytest.raises(ValidationError, match="size"):
+        idx.records.add(properties={"size": "big"}, vector=vec)
+    mixed = [{"properties": {"tag": "a"}, "vector": vec}, {"properties": {"tag": 1}, "vector": vec}]
+    with pytest.raises(ValidationError, match="record 1.*tag"):
+        idx.records.add_many(mixed)
+    assert "tag" not in idx.settings.schema()["properties"]

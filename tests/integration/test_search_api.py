@@ -92,3 +92,11 @@ def test_search_get_and_iterate(client):
     rec = idx.search.get(uids[3], with_vector=True)
     assert rec["uuid"] == uids[3] and len(rec["vector"]) == DIM
     assert [r["uuid"] for r in idx.search.iterate(page_size=4)] == list(uids)
+
+
+def test_nearest_on_empty_index_and_empty_filter(client):
+    idx = make_index(client)
+    assert idx.search.nearest(vector=np.ones(DIM), limit=3) == {"results": [], "next_after": None}
+    idx.records.add_many(records(3))
+    out = idx.search.nearest(vector=np.ones(DIM), limit=3, filter={"organism": "nobody"})
+    assert out == {"results": [], "next_after": None}

@@ -134,3 +134,18 @@ def test_reopen_rebuilds_the_same_view(tmp_path: Path) -> None:
         assert idx.records.list(limit=100) == before
         assert idx.search.nearest(vector=_vec(9), limit=5) == near
         assert idx.records.list(filter={"tag": "u"}, limit=5)["objects"][0]["uuid"] == uids[4]
+
+
+def test_index_dropped_and_recreated_by_another_client(tmp_path: Path) -> None:
+    import pytest
+
+    path = str(tmp_path / "store")
+    with eigenlake.connect(path=path) as a, eigenlake.connect(path=path) as b:
+        ia = a.indexes.create_or_get(namespace="d", index="k", dimensions=DIM)
+        ia.records.add(properties={"i": 1, "tag": "old"}, vector=_vec(1))
+        b.indexes.open(namespace="d", index="k").manage.delete()
+        with pytest.raises(eigenlake.NotFoundError):
+            ia.records.list(limit=10)
+        ib = b.indexes.create_or_get(namespace="d", index="k", dimensions=DIM)
+        uid = ib.records.add(properties={"i": 2, "tag": "new"}, vector=_vec(2))
+        assert [o["uuid"] for o in ia.records.list(limit=10)["objects"]] == [uid]

@@ -112,11 +112,15 @@ class AnnState:
                         self.graph.mark_deleted(row)
                 rows = len(self.graph)
                 self.covered = rows
-                if rows - self.saved_rows > max(1, int(SAVE_GROWTH * rows)):
+            except BaseException as e:  # the graph is unusable: exact scans from now on
+                self.error = e
+                return
+            if rows - self.saved_rows > max(1, int(SAVE_GROWTH * rows)):
+                try:
                     save_graph(directory, self.graph, covered_seqs[:rows])
                     self.saved_rows = rows
-            except BaseException as e:  # surfaced on the next search; exact scan meanwhile
-                self.error = e
+                except OSError:
+                    pass  # e.g. the index was dropped meanwhile; the links are rebuilt
 
         self._thread = threading.Thread(target=run, name="eigenlake-hnsw", daemon=True)
         self._thread.start()

@@ -194,11 +194,39 @@ class Cache:
         if k == 0:
             return
         self._reserve(k)
+        self.vectors[self.n : self.n + k] = matrix
+        self._adopt(uuids, seqs, props, alive)
+
+    def scratch(self, k: int) -> np.ndarray:
+        """Room for ``k`` rows past the used ones, to stack a batch in place (no copy).
+        Invisible until ``commit_scratch``; the next append overwrites it."""
+        self._reserve(k)
+        return self.vectors[self.n : self.n + k]
+
+    def commit_scratch(
+        self, positions: list[int], uuids: list[str], seqs: list[int], props: list[dict[str, Any]]
+    ) -> None:
+        """Adopt the scratch rows at ``positions`` (ascending) as new rows."""
+        k = len(positions)
+        if k == 0:
+            return
+        block = self.vectors[self.n :]
+        if positions != list(range(k)):
+            block[:k] = block[positions]  # compact the kept rows to the front
+        self._adopt(uuids, seqs, props, None)
+
+    def _adopt(
+        self,
+        uuids: list[str],
+        seqs: list[int],
+        props: list[dict[str, Any]],
+        alive: list[bool] | None,
+    ) -> None:
+        """Row metadata and columns for vectors already written at ``n..n+k``."""
+        k = len(uuids)
         start, end = self.n, self.n + k
-        block = self.vectors[start:end]
-        block[:] = matrix
         if self.cosine:
-            normalise_in_place(block)  # no temporary copy of the batch
+            normalise_in_place(self.vectors[start:end])
         self.alive[start:end] = True if alive is None else alive
         self.seq[start:end] = seqs
         self.uuids.extend(uuids)

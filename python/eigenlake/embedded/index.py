@@ -45,6 +45,7 @@ class Index:
         self._lock = threading.RLock()
         self._store: Store | None = None
         self._dv = -1
+        self._inode = -1
         self._closed = False
         self.config: dict[str, Any] = {}
         self._schema = CompiledSchema(None, [])
@@ -106,17 +107,22 @@ class Index:
     def _ensure_open(self) -> Store:
         if self._closed:
             raise self._missing()
+        if self._store is not None:
+            try:
+                same_file = os.stat(self._db_path).st_ino == self._inode
+            except FileNotFoundError:
+                same_file = False
+            if not same_file:  # deleted (and maybe re-created) by another client or process
+                self._drop_handles()
         if self._store is None:
             if not os.path.exists(self._db_path):
                 raise self._missing()
+            self._inode = os.stat(self._db_path).st_ino
             self._store = Store(self._db_path)
             if self._store.get_meta("settings") is None:
                 self._store.close()
                 self._store = None
                 raise self._missing()
-        elif not os.path.exists(self._db_path):
-            self._drop_handles()
-            raise self._missing()  # deleted by another client or process
         return self._store
 
     def _sync(self) -> Store:
@@ -169,7 +175,11 @@ class Index:
         cache.reserve(store.count() + len(wanted))  # upper bound: no growth copies
         loader = _ChunkLoader(cache, need_props=bool(cache.columns))
         j, dead = 0, 0
-        for row in store.scan():
+        if not wanted:
+            for chunk in store.scan(_LOAD_CHUNK):
+                loader.add_chunk(chunk)
+            return cache
+        for row in (r for chunk in store.scan(_LOAD_CHUNK) for r in chunk):
             seq = row[0]
             while j < len(wanted) and wanted[j] < seq:
                 loader.placeholder(wanted[j])
@@ -230,6 +240,8 @@ class Index:
         found = self._store.fetch(seqs, with_vector)
         out = []
         for seq in seqs:
+            if seq not in found:
+                continue  # removed by another process since our last look
             uid, props, blob = found[seq]
             rec: dict[str, Any] = {"uuid": uid}
             if with_properties:
@@ -249,6 +261,8 @@ class Index:
             if limit is not None:
                 rows = rows[: max(int(limit), 0)]
             recs = self._records(rows.tolist(), with_vector=False)
+            if len(recs) != len(rows):  # some removed by another process meanwhile
+                rows = np.array([self._cache.row_of[r["uuid"]] for r in recs], dtype=np.int64)
             vectors = np.ascontiguousarray(self._cache.vectors[rows], dtype=np.float32)
             return Snapshot(
                 uuids=[r["uuid"] for r in recs],
@@ -335,6 +349,11 @@ class _ChunkLoader:
         if len(self.rows) >= _LOAD_CHUNK:
             self.flush()
 
+    def add_chunk(self, rows: list[tuple[int, str, bytes, str]]) -> None:
+        self.flush()
+        self.rows, self.alive = rows, [True] * len(rows)
+        self.flush()
+
     def placeholder(self, seq: int) -> None:
         self.rows.append((seq, "", self.zero, "{}"))
         self.alive.append(False)
@@ -348,7 +367,10 @@ class _ChunkLoader:
         self.rows, self.alive = [], []
         matrix = np.frombuffer(b"".join([r[2] for r in rows]), dtype=np.float32)
         matrix = matrix.reshape(len(rows), self.cache.dim)
-        props = [json.loads(r[3]) for r in rows] if self.need_props else [{}] * len(rows)
+        if self.need_props:  # one parse per chunk: per-row json.loads overhead dominates
+            props = json.loads("[" + ",".join([r[3] for r in rows]) + "]")
+        else:
+            props = [{}] * len(rows)
         self.cache.append(
             [r[1] for r in rows],
             [r[0] for r in rows],

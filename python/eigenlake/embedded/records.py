@@ -7,7 +7,7 @@ transaction; the cache changes only after the commit, so a failed call leaves no
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +25,19 @@ _DUPLICATE_MODES = ("error", "replace", "skip")
 _JSON = json.JSONEncoder(check_circular=False)
 
 
-def _row_views(matrix: np.ndarray) -> list[memoryview]:
-    """Each row's bytes as a view (SQLite copies from it; no per-row ``tobytes``)."""
-    if len(matrix) == 0:
-        return []
+def _rows_to_insert(
+    seqs: list[int], keep: list[_Prepared], matrix: np.ndarray
+) -> Iterator[tuple[int, str, memoryview, str]]:
+    """Rows streamed to ``executemany``: JSON and byte views are made one at a time, so
+    a large call never holds them all (each vector is a view; SQLite copies from it)."""
+    if not keep:
+        return
     flat = np.ascontiguousarray(matrix, dtype=np.float32).data.cast("B")
     step = matrix.shape[1] * 4
-    return [flat[i : i + step] for i in range(0, len(flat), step)]
+    encode = _JSON.encode
+    for seq, p in zip(seqs, keep, strict=True):
+        i = p.position
+        yield seq, p.uuid, flat[i * step : (i + 1) * step], encode(p.props)
 
 
 @dataclass
@@ -127,7 +133,9 @@ class Records:
             failed: dict[int, EigenlakeError] = {}
             pending: dict[str, PropSpec] = {}
             prepared = self._prepare(records, pending, failed, on_error)
-            matrix = self._vectors(records, failed, on_error)
+            # vectors are stacked straight into the cache's spare rows: no batch copy
+            scratch_owner, scratch_start = index._cache, index._cache.n
+            matrix = self._vectors(records, failed, on_error, scratch_owner.scratch(len(records)))
             prepared = [p for p in prepared if p.position not in failed]
             prepared = self._dedupe_call(prepared, on_duplicate, failed, on_error)
             skipped: list[str] = []
@@ -153,16 +161,10 @@ class Records:
                     seqs = [int(index._cache.seq[row_of[u]]) for u in replaced]
                     store.delete_seqs(seqs)
                 positions = [p.position for p in keep]
-                if positions == list(range(len(matrix))):
-                    rows = matrix  # the common case: every record kept, no copy
-                else:
-                    rows = matrix[positions] if keep else matrix[:0]
                 first = store.take_seqs(len(keep)) if keep else 0
                 seqs = list(range(first, first + len(keep)))
-                encode = _JSON.encode
-                props_json = [encode(p.props) for p in keep]
                 uuids = [p.uuid for p in keep]
-                store.insert(zip(seqs, uuids, _row_views(rows), props_json, strict=True))
+                store.insert(_rows_to_insert(seqs, keep, matrix))
                 used = {k: v for k, v in pending.items() if any(k in p.props for p in keep)}
                 if used:
                     index._schema.declare(used)
@@ -172,7 +174,11 @@ class Records:
             for spec in used.values():
                 cache.add_column(spec)
             cache.kill(replaced)
-            cache.append(uuids, seqs, rows, [p.props for p in keep])
+            props = [p.props for p in keep]
+            if cache is scratch_owner and cache.n == scratch_start:
+                cache.commit_scratch(positions, uuids, seqs, props)
+            else:  # the cache was rebuilt meanwhile (another process wrote): copy rows in
+                cache.append(uuids, seqs, matrix[positions], props)
         result = AddManyResult(
             uuids,
             [FailedRecord(_failed_id(records[i]), str(e), i) for i, e in sorted(failed.items())],
@@ -191,7 +197,7 @@ class Records:
         schema = index._schema
         id_prop = index.config.get("record_id_property")
         if all(type(r) is dict for r in records):
-            fast = validate_batch(schema, [r.get("properties") or {} for r in records])
+            fast = validate_batch(schema, [r.get("properties") or {} for r in records], pending)
         else:
             fast = None
         fresh = iter(new_ids(len(records)))
@@ -220,16 +226,20 @@ class Records:
         return out
 
     def _vectors(
-        self, records: list[dict[str, Any]], failed: dict[int, EigenlakeError], on_error: str
+        self,
+        records: list[dict[str, Any]],
+        failed: dict[int, EigenlakeError],
+        on_error: str,
+        out: np.ndarray,
     ) -> np.ndarray:
         dim = self._index.dimensions
         vecs = [r.get("vector") if isinstance(r, dict) else None for r in records]
         try:
-            matrix = stack_vectors(vecs, dim)
+            matrix = stack_vectors(vecs, dim, out)
         except ValidationError:
             if on_error == "raise":
                 raise
-            matrix = np.zeros((len(vecs), dim), dtype=np.float32)
+            matrix = out
             for i, v in enumerate(vecs):
                 try:
                     matrix[i] = as_vector(v, dim, f"record {i}")

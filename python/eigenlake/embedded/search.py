@@ -70,7 +70,8 @@ class Search:
                 hits = [h for h in hits if (h[0], h[1]) > last]
             page = hits[:limit]
             recs = index._records([h[2] for h in page], with_vector=with_vector)
-            results = [{**r, "distance": h[0]} for r, h in zip(recs, page, strict=True)]
+            by_uuid = {r["uuid"]: r for r in recs}  # a record gone meanwhile is dropped
+            results = [{**by_uuid[h[1]], "distance": h[0]} for h in page if h[1] in by_uuid]
             next_after = None
             if len(hits) > limit and page:
                 next_after = _encode_cursor(offset + len(page), page[-1][0], page[-1][1], qhash)
@@ -87,6 +88,8 @@ class Search:
             )
         )
         kept = int(mask.sum())
+        if kept == 0:  # empty index or nothing passes the filter
+            return np.full((1, k), -1, dtype=np.int64), np.zeros((1, k), dtype=np.float32)
         # graph search pays off on large collections unless the filter keeps few rows
         use_graph = (
             ann.has_hnsw() and cache.live_count > threshold and kept > max(threshold // 4, 8 * k)
@@ -186,6 +189,8 @@ class Search:
                 max_clusters=max_clusters,
                 dbscan_eps=dbscan_eps,
                 dbscan_min_samples=dbscan_min_samples,
+                filter=filter,
+                limit=limit,
             )
         )
 
@@ -207,6 +212,8 @@ class Search:
                 n_neighbors=n_neighbors,
                 contamination=contamination,
                 distance_metric=distance_metric,
+                filter=filter,
+                limit=limit,
             )
         )
 

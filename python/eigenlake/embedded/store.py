@@ -104,9 +104,11 @@ class Store:
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
 
-    def scan(self) -> Iterator[tuple[int, str, bytes, str]]:
-        """Every record in sequence order, streamed (not materialised)."""
-        return iter(self.conn.execute("SELECT seq, uuid, vector, props FROM records ORDER BY seq"))
+    def scan(self, chunk: int = 8192) -> Iterator[list[tuple[int, str, bytes, str]]]:
+        """Every record in sequence order, streamed in chunks (never all at once)."""
+        cur = self.conn.execute("SELECT seq, uuid, vector, props FROM records ORDER BY seq")
+        while rows := cur.fetchmany(chunk):
+            yield rows
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

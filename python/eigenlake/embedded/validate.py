@@ -368,20 +368,40 @@ _FAST_TYPES: dict[str, set[type]] = {
 _PLAIN_KEYS = {"type", "description"}
 
 
-def validate_batch(schema: CompiledSchema, props_list: list[Any]) -> list[dict[str, Any]] | None:
+_INFERRED: dict[frozenset[type], str] = {
+    frozenset({str}): "string",
+    frozenset({int}): "integer",
+    frozenset({float}): "number",
+    frozenset({int, float}): "number",
+    frozenset({bool}): "boolean",
+}
+
+
+def validate_batch(
+    schema: CompiledSchema, props_list: list[Any], pending: dict[str, PropSpec]
+) -> list[dict[str, Any]] | None:
     """Column-wise validation of a whole call: the given dicts when every one is valid and
     needs no normalisation, else None (the caller then validates record by record, which
-    also produces the precise error message)."""
+    also produces the precise error message). Undeclared properties of an open schema are
+    typed here from their column of values and put into ``pending``."""
     if not all(type(p) is dict for p in props_list):
         return None
     keys: set[str] = set().union(*[p.keys() for p in props_list]) if props_list else set()
-    if not keys <= schema.props.keys():
-        return None  # undeclared properties: per-record path rejects or evolves
+    new_keys = keys - schema.props.keys()
+    if new_keys and not schema.additional:
+        return None  # the per-record path names the undeclared property
+    found: dict[str, PropSpec] = {}
+    for name in new_keys:
+        types = frozenset(type(p.get(name)) for p in props_list) - {_NONE}
+        kind = _INFERRED.get(types)
+        if kind is None or not isinstance(name, str):
+            return None
+        found[name] = _spec(name, {"type": kind}, True)
     for name in schema.required:
         if any(p.get(name) is None for p in props_list):
             return None
     for name in keys:
-        spec = schema.props[name]
+        spec = schema.props.get(name) or found[name]
         vals = [p.get(name) for p in props_list]
         allowed = _FAST_TYPES.get(spec.kind)
         if allowed is None or not set(map(type, vals)) <= allowed:
@@ -399,6 +419,7 @@ def validate_batch(schema: CompiledSchema, props_list: list[Any]) -> list[dict[s
                     spec.check(v)
             except PropertyError:
                 return None
+    pending.update(found)
     return props_list
 
 
