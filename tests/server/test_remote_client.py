@@ -85,7 +85,7 @@ def test_surface(url: str) -> None:
             idx.records.add(properties={}, vector=[1, 1])
         with pytest.raises(ConflictError):
             client.indexes.create_or_get(namespace="ns", index="rc", dimensions=4)
-        idx.manage.delete()
+        assert idx.manage.delete() == {"deleted": True}
         with pytest.raises(NotFoundError):
             client.indexes.open(namespace="ns", index="rc")
 
