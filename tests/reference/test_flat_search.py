@@ -78,3 +78,7 @@ def test_errors_name_the_argument() -> None:
         _core.flat_topk(data, data, 1, "ip", np.ones(5, np.int8))
     with pytest.raises(ValueError, match="C-contiguous"):
         _core.flat_topk(np.zeros((5, 6), np.float32)[:, ::2], data, 1)
+    with pytest.raises(ValueError, match="`k`"):
+        _core.flat_topk(data, data, 2**62)
+    with pytest.raises(OverflowError):
+        _core.flat_topk(data, data, -1)

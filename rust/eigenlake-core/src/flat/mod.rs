@@ -61,6 +61,17 @@ pub fn check_shapes(
     Ok((n, queries.len() / dim))
 }
 
+/// Reject a `k` whose (nq × k) answer could not be allocated.
+pub fn check_k(nq: usize, k: usize) -> Result<()> {
+    match nq.checked_mul(k) {
+        Some(t) if t <= isize::MAX as usize / 8 => Ok(()),
+        _ => Err(CoreError::invalid(
+            "k",
+            format!("{k} is too large for {nq} queries"),
+        )),
+    }
+}
+
 pub fn flat_topk(
     data: &[f32],
     queries: &[f32],
@@ -70,6 +81,7 @@ pub fn flat_topk(
     mask: Option<&[bool]>,
 ) -> Result<TopKResult> {
     let (n, nq) = check_shapes(data, queries, dim, mask)?;
+    check_k(nq, k)?;
     // Rows that may be returned: all, or the mask's (so a selective mask costs little).
     let allowed: Option<Vec<u32>> =
         mask.map(|m| (0..n as u32).filter(|&i| m[i as usize]).collect());

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::layer::{greedy, search_layer, Cand, Scratch};
 use super::Hnsw;
-use crate::flat::{flat_topk, TopKResult};
+use crate::flat::{check_k, flat_topk, TopKResult};
 use crate::{CoreError, Result};
 
 /// When to answer a masked search by an exact scan of the allowed rows. A filtered
@@ -64,6 +64,7 @@ impl Hnsw {
         }
         let n = self.len();
         let nq = queries.len() / dim;
+        check_k(nq, k)?;
         let keep = |i: u32| !self.deleted[i as usize] && mask.is_none_or(|m| m[i as usize]);
         let ef = ef.max(k);
         if let Some(m) = mask {

@@ -1,0 +1,239 @@
+"""Bulk insert: validate every record of a call, then one SQLite transaction.
+
+Nothing of a call is visible before its commit: vectors are stacked into the cache's spare
+rows (invisible past ``n``) and adopted only after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ConflictError, EigenlakeError, ValidationError
+from ..ids import canonical_id, derived_id, new_ids
+from ..vectors import as_vector, bad_rows, stack_vectors
+from .validate import PropSpec
+from .validate_batch import validate_batch
+
+if TYPE_CHECKING:
+    from .index import Index
+
+DUPLICATE_MODES = ("error", "replace", "skip")
+_JSON = json.JSONEncoder(check_circular=False)
+
+
+def _rows_to_insert(
+    seqs: list[int], keep: list[_Prepared], matrix: np.ndarray
+) -> Iterator[tuple[int, str, memoryview, str]]:
+    """Rows streamed to ``executemany``: JSON and byte views are made one at a time, so
+    a large call never holds them all (each vector is a view; SQLite copies from it)."""
+    if not keep:
+        return
+    flat = np.ascontiguousarray(matrix, dtype=np.float32).data.cast("B")
+    step = matrix.shape[1] * 4
+    encode = _JSON.encode
+    for seq, p in zip(seqs, keep, strict=True):
+        i = p.position
+        yield seq, p.uuid, flat[i * step : (i + 1) * step], encode(p.props)
+
+
+@dataclass
+class FailedRecord:
+    """A record ``add_many`` did not store: its id (when known) and why."""
+
+    id: str | None
+    error: str
+    position: int | None = None
+
+
+class AddManyResult(list[str]):
+    """The uuids stored by ``add_many``, plus the records that failed."""
+
+    def __init__(self, uuids: Iterable[str] = (), failed: list[FailedRecord] | None = None):
+        super().__init__(uuids)
+        self.failed_records: list[FailedRecord] = failed or []
+
+    @property
+    def number_errors(self) -> int:
+        return len(self.failed_records)
+
+
+@dataclass
+class _Prepared:
+    position: int
+    uuid: str
+    props: dict[str, Any]
+
+
+def check_mode(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValidationError(f"{name} must be one of {list(allowed)}, got {value!r}")
+
+
+def ingest(
+    index: Index, records: list[dict[str, Any]], *, on_duplicate: str, on_error: str
+) -> AddManyResult:
+    check_mode("on_duplicate", on_duplicate, DUPLICATE_MODES)
+    check_mode("on_error", on_error, ("raise", "continue"))
+    with index._lock:
+        index._sync()
+        failed: dict[int, EigenlakeError] = {}
+        pending: dict[str, PropSpec] = {}
+        prepared = _prepare(index, records, pending, failed, on_error)
+        # vectors are stacked straight into the cache's spare rows: no batch copy
+        scratch_owner, scratch_start = index._cache, index._cache.n
+        matrix = _vectors(index, records, failed, on_error, scratch_owner.scratch(len(records)))
+        prepared = [p for p in prepared if p.position not in failed]
+        prepared = _dedupe_call(prepared, on_duplicate, failed, on_error)
+        skipped: list[str] = []
+        with index._writing() as store:
+            # duplicates against stored records, judged on a cache fresh under the lock
+            row_of = index._cache.row_of
+            keep: list[_Prepared] = []
+            replaced: list[str] = []
+            for p in prepared:
+                if p.uuid in row_of:
+                    if on_duplicate == "error":
+                        err = ConflictError(f"record {p.position}: id {p.uuid} already exists")
+                        if on_error == "raise":
+                            raise err
+                        failed[p.position] = err
+                        continue
+                    if on_duplicate == "skip":
+                        skipped.append(p.uuid)
+                        continue
+                    replaced.append(p.uuid)
+                keep.append(p)
+            if replaced:
+                seqs = [int(index._cache.seq[row_of[u]]) for u in replaced]
+                store.delete_seqs(seqs)
+            positions = [p.position for p in keep]
+            first = store.take_seqs(len(keep)) if keep else 0
+            seqs = list(range(first, first + len(keep)))
+            uuids = [p.uuid for p in keep]
+            store.insert(_rows_to_insert(seqs, keep, matrix))
+            used = {k: v for k, v in pending.items() if any(k in p.props for p in keep)}
+            if used:
+                index._schema.declare(used)
+                index._save_config(store)
+        # committed: now mirror it in the cache
+        cache = index._cache
+        for spec in used.values():
+            cache.add_column(spec)
+        cache.kill(replaced)
+        props = [p.props for p in keep]
+        if cache is scratch_owner and cache.n == scratch_start:
+            cache.commit_scratch(positions, uuids, seqs, props)
+        else:  # the cache was rebuilt meanwhile (another process wrote): copy rows in
+            cache.append(uuids, seqs, matrix[positions], props)
+    result = AddManyResult(
+        uuids,
+        [FailedRecord(_failed_id(records[i]), str(e), i) for i, e in sorted(failed.items())],
+    )
+    result.skipped = skipped  # type: ignore[attr-defined]
+    return result
+
+
+def _prepare(
+    index: Index,
+    records: list[dict[str, Any]],
+    pending: dict[str, PropSpec],
+    failed: dict[int, EigenlakeError],
+    on_error: str,
+) -> list[_Prepared]:
+    schema = index._schema
+    id_prop = index.config.get("record_id_property")
+    if all(type(r) is dict for r in records):
+        fast = validate_batch(schema, [r.get("properties") or {} for r in records], pending)
+    else:
+        fast = None
+    fresh = iter(new_ids(len(records)))
+    out = []
+    for i, rec in enumerate(records):
+        try:
+            if not isinstance(rec, dict):
+                raise ValidationError(f"record {i}: expected a dict, got {type(rec).__name__}")
+            given = rec.get("id", rec.get("uuid"))
+            where = f"record {i}" if given is None else f"record {i} (id {given})"
+            if fast is not None:
+                props = fast[i]
+            else:
+                props = schema.validate(rec.get("properties"), where, pending)
+            if id_prop and props.get(id_prop) is not None:
+                uid = derived_id(index.namespace, index.name, props[id_prop])
+            elif given is not None:
+                uid = canonical_id(given, where)
+            else:
+                uid = next(fresh)
+            out.append(_Prepared(i, uid, props))
+        except EigenlakeError as e:
+            if on_error == "raise":
+                raise
+            failed[i] = e
+    return out
+
+
+def _vectors(
+    index: Index,
+    records: list[dict[str, Any]],
+    failed: dict[int, EigenlakeError],
+    on_error: str,
+    out: np.ndarray,
+) -> np.ndarray:
+    dim = index.dimensions
+    vecs = [r.get("vector") if isinstance(r, dict) else None for r in records]
+    try:
+        matrix = stack_vectors(vecs, dim, out)
+    except ValidationError:
+        if on_error == "raise":
+            raise
+        matrix = out
+        for i, v in enumerate(vecs):
+            try:
+                matrix[i] = as_vector(v, dim, f"record {i}")
+            except ValidationError as e:
+                failed.setdefault(i, e)
+                matrix[i] = 1.0  # placeholder, never stored
+    for i, problem in bad_rows(matrix, index.metric == "cosine").items():
+        err = ValidationError(f"record {i}: {problem}")
+        if on_error == "raise":
+            raise err
+        failed.setdefault(i, err)
+    return matrix
+
+
+def _dedupe_call(
+    prepared: list[_Prepared],
+    on_duplicate: str,
+    failed: dict[int, EigenlakeError],
+    on_error: str,
+) -> list[_Prepared]:
+    """Duplicates inside one call: error (later ones fail), replace (last wins), skip."""
+    seen: dict[str, int] = {}
+    out: list[_Prepared] = []
+    for p in prepared:
+        j = seen.get(p.uuid)
+        if j is None:
+            seen[p.uuid] = len(out)
+            out.append(p)
+        elif on_duplicate == "error":
+            err = ConflictError(
+                f"record {p.position}: id {p.uuid} repeats record {out[j].position}"
+            )
+            if on_error == "raise":
+                raise err
+            failed[p.position] = err
+        elif on_duplicate == "replace":
+            out[j] = p
+    return out
+
+
+def _failed_id(rec: Any) -> str | None:
+    if isinstance(rec, dict):
+        given = rec.get("id", rec.get("uuid"))
+        return None if given is None else str(given)
+    return None
