@@ -37,6 +37,7 @@ from eigenlake.server.process import ServerProcess, free_port
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHROMA = Path.home() / ".cache" / "eigenlake" / "bench-chroma" / "bin" / "chroma"
 DIM, BATCH, TOP_K = 384, 500, 10
+JSON = {"content-type": "application/json"}
 
 
 def make_data(n: int, seed: int = 0) -> np.ndarray:
@@ -141,27 +142,37 @@ def bench_eigenlake(
         )
         del bodies
         qbodies = [dumps({"vector": q.tolist(), "top_k": TOP_K, "filter": None}) for q in queries]
+
+        def search(h: httpx.Client, b: bytes) -> httpx.Response:
+            return h.post(f"{url}{base}/search/near-vector", content=b, headers=JSON)
+
         t0 = time.perf_counter()
         httpx.post(
-            f"{url}{base}/search/near-vector",
-            content=qbodies[0],
-            headers={"content-type": "application/json"},
-            timeout=1800,
+            f"{url}{base}/search/near-vector", content=qbodies[0], headers=JSON, timeout=1800
         ).raise_for_status()
         warm = time.perf_counter() - t0
-        srch = run_load(
-            "eigenlake search",
+        # The first search starts the HNSW build in the background; until it is done queries
+        # scan exactly. Measure that window, then steady state once the graph is saved.
+        during = run_load(
+            "eigenlake search (graph building)",
             qbodies,
-            lambda h, b: h.post(
-                f"{url}{base}/search/near-vector",
-                content=b,
-                headers={"content-type": "application/json"},
-            ),
+            search,
             args.search_clients,
             args.max_seconds,
         )
+        wait_for_graph(workdir / "eigenlake" / "bench" / "vectors", args.build_seconds)
+        during["graph_built_s"] = time.perf_counter() - t0
+        srch = run_load("eigenlake search", qbodies, search, args.search_clients, args.max_seconds)
     srch["warmup_s"] = warm
-    return {"insert": ins, "search": srch}
+    return {"insert": ins, "search during graph build": during, "search": srch}
+
+
+def wait_for_graph(index_dir: Path, cap: float) -> None:
+    """Until the store has saved its HNSW graph (``hnsw.json``: bench-only knowledge of the
+    store layout), at most ``cap`` seconds."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < cap and not (index_dir / "hnsw.json").exists():
+        time.sleep(1.0)
 
 
 # ---- Chroma ----------------------------------------------------------------------------------
@@ -349,6 +360,8 @@ def report(
         for phase, r in phases.items():
             per = BATCH if phase == "insert" else 1
             warm = f"{r['warmup_s']:.2f}" if "warmup_s" in r else ""
+            if "graph_built_s" in r:
+                warm = f"graph saved {r['graph_built_s']:.0f} s after the first search"
             lines.append(
                 f"| {server} | {phase} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | {r['rps'] * per:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {warm} |"
             )
@@ -362,8 +375,10 @@ NOTES = """## Reading the numbers
 
 - insert: one request = one insert-many of 500 records; records/s = req/s x 500. EigenLake
   acknowledges after its SQLite transaction commits (WAL, synchronous=FULL).
-- search: warm-up is the first query, untimed; for EigenLake above 20,000 rows it builds the
-  HNSW graph (persisted afterwards), Chroma builds its graph during inserts instead.
+- search: warm-up is the first query, untimed. Above 20,000 rows EigenLake's first search
+  starts building the HNSW graph in the background and scans exactly meanwhile ("search
+  during graph build", which competes with the build for the cores); "search" is measured
+  after the graph is saved. Chroma builds its graph during inserts instead.
 - Both servers run with their defaults, no API key, on 127.0.0.1; nothing leaves the machine.
 """
 
@@ -377,7 +392,8 @@ def main() -> int:
     p.add_argument("--insert-clients", type=int, default=2)
     p.add_argument("--search-clients", type=int, default=4)
     p.add_argument("--insert-seconds", type=float, default=600.0, help="cap of the insert phase")
-    p.add_argument("--max-seconds", type=float, default=60.0, help="cap of the search phase")
+    p.add_argument("--max-seconds", type=float, default=60.0, help="cap of each search phase")
+    p.add_argument("--build-seconds", type=float, default=900.0, help="cap on waiting for HNSW")
     p.add_argument("--chroma-bin", default=str(DEFAULT_CHROMA))
     p.add_argument("--skip-chroma", action="store_true")
     p.add_argument("--out", default=str(ROOT / "benches" / "results" / "server.md"))

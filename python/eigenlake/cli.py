@@ -27,12 +27,23 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eigenlake", description="EigenLake vector database")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="serve an embedded store over HTTP (/v1)")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     s.add_argument("--path", default=None, help="store directory (default: $EIGENLAKE_PATH)")
-    s.add_argument("--api-key", default=os.environ.get("EIGENLAKE_API_KEY") or None)
-    s.add_argument("--keys-file", default=None, help="JSON file of scoped keys (see docs)")
-    s.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY)
+    s.add_argument(
+        "--api-key",
+        default=os.environ.get("EIGENLAKE_API_KEY") or None,
+        help="admin key clients send as X-API-Key (default: $EIGENLAKE_API_KEY)",
+    )
+    s.add_argument(
+        "--keys-file", default=None, help="JSON file of keys scoped to namespaces (docs/server.md)"
+    )
+    s.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY,
+        help=f"larger request bodies get 413 (default {DEFAULT_MAX_BODY})",
+    )
     s.add_argument(
         "--insecure",
         action="store_true",

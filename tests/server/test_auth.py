@@ -72,3 +72,26 @@ def test_refuses_open_non_loopback(
     monkeypatch.delenv("EIGENLAKE_API_KEY", raising=False)
     assert main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 2
     assert "refusing" in capsys.readouterr().err
+
+
+def test_cli_keys_file_and_body_limit_end_to_end(tmp_path: Path) -> None:
+    import httpx
+
+    from eigenlake.server.process import ServerProcess
+
+    pytest.importorskip("eigenlake.embedded.client")
+    keys = tmp_path / "keys.json"
+    keys.write_text(
+        json.dumps({"keys": [{"key": "root", "admin": True}, {"key": "ka", "namespaces": ["a"]}]})
+    )
+    args = ["--keys-file", str(keys), "--max-body-bytes", "5000"]
+    with ServerProcess(tmp_path / "store", extra_args=args) as srv:
+        post = lambda key, body: httpx.post(  # noqa: E731
+            f"{srv.url}/v1/indexes/get-or-create", json=body, headers={"X-API-Key": key}
+        )
+        assert post("ka", CREATE).status_code == 200
+        assert post("ka", {**CREATE, "namespace": "b"}).status_code == 403
+        assert post("nope", CREATE).status_code == 401
+        assert post("root", {**CREATE, "namespace": "b"}).status_code == 200
+        assert post("root", {**CREATE, "schema": {"x": "y" * 6000}}).status_code == 413
+        assert httpx.get(f"{srv.url}/v1/health/ready").json() == {"ready": True}

@@ -27,13 +27,15 @@ from eigenlake.server.process import free_port
 
 from .fake_store import FakeStore
 
+STORE = FakeStore()
+
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
     keys = KeyRing([KeyEntry(digest("k"), None), KeyEntry(digest("scoped"), frozenset({"other"}))])
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(FakeStore(), keys=keys), port=port, log_level="warning")
+        uvicorn.Config(create_app(STORE, keys=keys), port=port, log_level="warning")
     )
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
@@ -83,7 +85,7 @@ def test_surface(url: str) -> None:
             idx.records.add(properties={}, vector=[1, 1])
         with pytest.raises(ConflictError):
             client.indexes.create_or_get(namespace="ns", index="rc", dimensions=4)
-        idx.manage.delete()
+        assert idx.manage.delete() == {"deleted": True}
         with pytest.raises(NotFoundError):
             client.indexes.open(namespace="ns", index="rc")
 
@@ -158,3 +160,19 @@ def test_numpy_and_uuid_arguments_are_encoded() -> None:
     uid = uuidlib.UUID(int=1)
     t.post("/c", json={"k": np.int64(3), "v": np.arange(2, dtype=np.float32), "id": uid})
     assert seen[0] == b'{"k":3,"v":[0.0,1.0],"id":"00000000-0000-0000-0000-000000000001"}'
+
+
+def test_store_fault_is_answered_in_the_route(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A 500 that reached uvicorn would drop the keep-alive connection of a busy client."""
+    with eigenlake.connect(url=url, api_key="k", retries=0) as client:
+        idx = client.indexes.create_or_get(namespace="ns", index="fault", dimensions=3)
+
+        def boom(**_: object) -> None:
+            raise RuntimeError("Already mutably borrowed")
+
+        STORE.indexes_[("ns", "fault")].nearest = boom  # type: ignore[method-assign]
+        with pytest.raises(APIError) as exc:
+            idx.search.nearest(vector=[1, 0, 0])
+        assert exc.value.status_code == 500 and "internal" in str(exc.value)
+        assert client.ready()
+    assert not [r for r in caplog.records if "Exception in ASGI application" in r.getMessage()]

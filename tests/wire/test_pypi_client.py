@@ -68,11 +68,11 @@ def test_pypi_client_against_server(tmp_path: Path) -> None:
         tmp_path / "store", api_key="wire-key", log_file=tmp_path / "server.log"
     ) as srv:
         run = subprocess.run(
-            [str(py), str(SCRIPT), srv.url, "wire-key", *extra],
+            [str(py), "-I", str(SCRIPT), srv.url, "wire-key", *extra],
             capture_output=True,
             text=True,
             timeout=300,
-            cwd=tmp_path,  # keep our own package off the client's sys.path
+            cwd=tmp_path,  # with -I: our package (PYTHONPATH, cwd) stays off its sys.path
         )
     log = (tmp_path / "server.log").read_text(errors="replace")[-3000:]
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n--- server log ---\n{log}"

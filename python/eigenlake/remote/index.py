@@ -33,8 +33,10 @@ class RemoteManage:
     def __init__(self, index: RemoteIndex) -> None:
         self._i = index
 
-    def delete(self) -> None:
-        self._i.t.delete(self._i.path)
+    def delete(self) -> dict[str, Any]:
+        """Drop the index: ``{"deleted": True}`` as embedded."""
+        resp: dict[str, Any] = self._i.t.delete(self._i.path)
+        return resp
 
     def remove_by_filter(
         self,

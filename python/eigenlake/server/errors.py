@@ -33,6 +33,17 @@ def _error(status: int, detail: Any) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
+def error_response(exc: BaseException) -> JSONResponse:
+    """The answer to an exception no specific handler took (5xx logged, details hidden)."""
+    status = status_for(exc)
+    if status == 501:
+        return _error(status, f"not available in this build: {exc}")
+    if status >= 500:
+        log.error("internal error", exc_info=exc)
+        return _error(status, "internal server error")
+    return _error(status, str(exc) or type(exc).__name__)
+
+
 def _describe_validation(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
@@ -60,13 +71,7 @@ def install(app: FastAPI) -> None:
         )
 
     async def _other(_: Request, exc: Exception) -> JSONResponse:
-        status = status_for(exc)
-        if status == 501:
-            return _error(status, f"not available in this build: {exc}")
-        if status >= 500:
-            log.error("internal error", exc_info=exc)
-            return _error(status, "internal server error")
-        return _error(status, str(exc) or type(exc).__name__)
+        return error_response(exc)
 
     # Listed one by one so they are handled inside the app, not by the outer 500 middleware.
     for cls in (ValueError, TypeError, KeyError, ImportError, NotImplementedError, Exception):

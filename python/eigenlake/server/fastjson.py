@@ -1,9 +1,12 @@
-"""Parse JSON request bodies with pydantic-core's Rust parser.
+"""The route class of every `/v1` route: fast JSON bodies, faults answered in the route.
 
 FastAPI reads bodies with ``json.loads``; for an insert-many of 500 x 384 floats that alone
-costs ~120 ms, five times pydantic-core's parser. The route class fills Starlette's cached
+costs ~120 ms, five times pydantic-core's parser. The route fills Starlette's cached
 ``request._json`` first; FastAPI then validates as usual, and a body the fast parser refuses
 is left for FastAPI, which reports it as a 400 like any malformed JSON.
+
+An unexpected exception is answered here as a 5xx ``{"detail"}``: left to Starlette's outer
+error middleware, it would be re-raised to uvicorn, which then drops the keep-alive connection.
 """
 
 from __future__ import annotations
@@ -13,9 +16,16 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pydantic_core
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+
+from ..errors import EigenlakeError
+from .errors import error_response, status_for
+
+_HANDLED = (EigenlakeError, HTTPException, RequestValidationError)
 
 
 class FastJSONRoute(APIRoute):
@@ -29,6 +39,13 @@ class FastJSONRoute(APIRoute):
                 if body:
                     with contextlib.suppress(ValueError):
                         request._json = pydantic_core.from_json(body, allow_inf_nan=True)
-            return await handler(request)
+            try:
+                return await handler(request)
+            except _HANDLED:
+                raise
+            except Exception as exc:
+                if status_for(exc) < 500:
+                    raise  # builtins that mean bad input: the app's handlers answer 422
+                return error_response(exc)
 
         return route_handler
