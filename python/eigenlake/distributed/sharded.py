@@ -14,7 +14,8 @@ from typing import Any, cast
 
 import numpy as np
 
-from ..embedded.records import AddManyResult, FailedRecord, Records, _check_mode, _failed_id
+from ..embedded import ingest
+from ..embedded.ingest import AddManyResult, FailedRecord
 from ..embedded.validate import CompiledSchema, _spec
 from ..errors import ConflictError, EigenlakeError, NotFoundError, ValidationError
 from ..ids import canonical_id
@@ -86,9 +87,6 @@ class ShardedIndex:
 class ShardedRecords:
     def __init__(self, index: ShardedIndex) -> None:
         self._index = index
-        # The embedded Records code, run on the driver against this index's settings:
-        # the same validation, uuid5 derivation and error messages as one embedded index.
-        self._local = Records(cast(Any, index))
 
     def add(
         self,
@@ -117,15 +115,19 @@ class ShardedRecords:
     def _ingest(
         self, records: list[dict[str, Any]], on_duplicate: str, on_error: str
     ) -> tuple[AddManyResult, list[str]]:
-        _check_mode("on_duplicate", on_duplicate, ("error", "replace", "skip"))
-        _check_mode("on_error", on_error, ("raise", "continue"))
+        ingest.check_mode("on_duplicate", on_duplicate, ingest.DUPLICATE_MODES)
+        ingest.check_mode("on_error", on_error, ("raise", "continue"))
         index = self._index
         failed: dict[int, EigenlakeError] = {}
         pending: dict[str, Any] = {}  # properties an open schema gains from this call
-        prepared = self._local._prepare(records, pending, failed, on_error)
-        matrix = self._local._vectors(records, failed, on_error)
+        # the embedded ingest code, run on the driver against this index's settings, so ids
+        # and messages are those of one embedded index
+        local = cast(Any, index)
+        prepared = ingest._prepare(local, records, pending, failed, on_error)
+        out = np.empty((len(records), index.dimensions), dtype=np.float32)
+        matrix = ingest._vectors(local, records, failed, on_error, out)
         prepared = [p for p in prepared if p.position not in failed]
-        prepared = Records._dedupe_call(prepared, on_duplicate, failed, on_error)
+        prepared = ingest._dedupe_call(prepared, on_duplicate, failed, on_error)
         groups: list[list[Any]] = [[] for _ in range(index.num_shards)]
         for p in prepared:
             groups[shard_of(p.uuid, index.num_shards)].append(p)
@@ -157,7 +159,10 @@ class ShardedRecords:
             self._spread({n: spec.fragment for n, spec in pending.items()})
         result = AddManyResult(
             stored,
-            [FailedRecord(_failed_id(records[i]), str(e), i) for i, e in sorted(failed.items())],
+            [
+                FailedRecord(ingest._failed_id(records[i]), str(e), i)
+                for i, e in sorted(failed.items())
+            ],
         )
         return result, [p.uuid for p in prepared]
 
@@ -188,7 +193,7 @@ class ShardedRecords:
         """Remove matching records (at most ``limit``, the first in ``list`` order)."""
         from .kmeans import first_rows
 
-        _check_mode("on_missing", on_missing, ("skip", "error"))
+        ingest.check_mode("on_missing", on_missing, ("skip", "error"))
         if filter is None:
             raise ValidationError("remove_many needs a filter; manage.delete() drops the index")
         idx = self._index
