@@ -159,8 +159,8 @@ def main() -> None:
         show_clusters(clusters)
         print(f"  noise: {clusters.get('noise_count', 0)} sequences")
         agreement("DBSCAN vs family", clusters, family_of)
-        # The knee is a heuristic: when the k-distance curve has no clear elbow it lands at
-        # the background distance and merges families. A user then sets eps, as here.
+        # eps was picked automatically above (parameters["dbscan_eps_candidates"] shows the
+        # candidates and their scores); a user who knows the scale sets it, as here.
         explicit = timed(
             "dbscan_eps_0.35",
             idx.search.cluster,

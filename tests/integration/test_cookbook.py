@@ -213,3 +213,22 @@ def test_update_wrote_cluster_id(cookbook: dict[str, Any]) -> None:
         assert sorted(o["uuid"] for o in page["objects"]) == sorted(m["uuid"] for m in c["members"])
     uuid, cid, record = cookbook["some_record"]
     assert record["metadata"]["cluster_id"] == cid
+
+
+def test_dbscan_auto_eps_finds_the_families(cookbook: dict[str, Any]) -> None:
+    # Step 4 runs without dbscan_eps: the automatic eps must split the proteins into many
+    # clusters that agree with the (unseen) family labels, not merge them into a few.
+    res = cookbook["clusters"]
+    family = {
+        p["accession"]: p["family"]
+        for p in load_proteins(REPO_ROOT / "data" / "proteins.tsv.gz")[:8_000]
+    }
+    assert len(res["clusters"]) >= 20
+    majority = total = 0
+    for c in res["clusters"]:
+        fams = [family[r["metadata"]["accession"]] for r in c["representatives"]]
+        fams = [f for f in fams if f]
+        if fams:
+            majority += max(fams.count(f) for f in set(fams))
+            total += len(fams)
+    assert total > 0 and majority / total >= 0.9

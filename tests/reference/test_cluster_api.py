@@ -120,15 +120,24 @@ def test_dbscan_matches_sklearn_with_given_eps() -> None:
     assert res["parameters"]["dbscan_eps_source"] == "given"
 
 
-def test_dbscan_auto_eps_comes_from_the_k_distance_curve() -> None:
+def test_dbscan_auto_eps_is_the_best_k_distance_candidate() -> None:
     from sklearn.neighbors import NearestNeighbors
 
     x, y, _ = blobs([40, 30, 20], spread=0.05)
     res = run_cluster(snap(x), algorithm="dbscan", dbscan_min_samples=5)
     p = res["parameters"]
     kd = NearestNeighbors(n_neighbors=5, metric="cosine").fit(x).kneighbors(x)[0][:, 4]
-    assert p["dbscan_eps_source"] == "k-distance knee"
+    assert p["dbscan_eps_source"].startswith("auto")
     assert np.isclose(kd, p["dbscan_eps"], atol=1e-5).any()
+    # the chosen candidate is the best scored one, and each score is silhouette x coverage
+    cands = p["dbscan_eps_candidates"]
+    best = max((c for c in cands if c["score"] is not None), key=lambda c: c["score"])
+    assert best["eps"] == pytest.approx(p["dbscan_eps"], abs=1e-6)
+    for c in cands:
+        if c["score"] is not None:
+            assert c["score"] == pytest.approx(
+                c["silhouette"] * (1 - c["noise_fraction"]), abs=1e-3
+            )
     assert p["k_distance_quantiles"]["p50"] == pytest.approx(np.median(kd), abs=1e-5)
     assert p["num_clusters"] == 3
 

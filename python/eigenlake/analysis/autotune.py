@@ -1,4 +1,4 @@
-"""Automatic choices: k for k-means by silhouette, eps for DBSCAN from the k-distance knee."""
+"""Automatic choices: k for k-means by silhouette; eps for DBSCAN from the k-distance curve."""
 
 from __future__ import annotations
 
@@ -71,7 +71,14 @@ def knee_eps(x: np.ndarray, min_samples: int, metric: str) -> tuple[float, dict[
     A row is a DBSCAN core point exactly when its min_samples-th distance (itself first)
     is <= eps, so the knee separates dense rows from the sparse tail.
     """
-    kd = np.sort(np.asarray(_core.kdist(x, min_samples, metric), dtype=np.float32))
+    return _knee_of(_sorted_kdist(x, min_samples, metric))
+
+
+def _sorted_kdist(x: np.ndarray, min_samples: int, metric: str) -> np.ndarray:
+    return np.sort(np.asarray(_core.kdist(x, min_samples, metric), dtype=np.float32))
+
+
+def _knee_of(kd: np.ndarray) -> tuple[float, dict[str, float]]:
     eps = float(kd[int(_core.knee(np.ascontiguousarray(kd)))])
     if eps <= 0.0:  # duplicates at the knee: the smallest positive distance still groups them
         positive = kd[kd > 0]
@@ -79,3 +86,44 @@ def knee_eps(x: np.ndarray, min_samples: int, metric: str) -> tuple[float, dict[
     levels = (10, 25, 50, 75, 90)
     quantiles = np.percentile(kd, levels)
     return eps, {f"p{q}": round(float(v), 6) for q, v in zip(levels, quantiles, strict=True)}
+
+
+# Candidate eps values: the knee plus these quantiles of the k-distance curve.
+EPS_QUANTILES = (30, 40, 50, 60, 70)
+
+
+def auto_eps(
+    x: np.ndarray, min_samples: int, metric: str, seed: int
+) -> tuple[float, dict[str, float], list[dict[str, Any]]]:
+    """eps for DBSCAN: the candidate from the k-distance curve with the best
+    silhouette (over clustered rows) x coverage (share of rows not noise).
+
+    The knee alone fails on curves without a clear elbow (it lands at the background
+    distance and merges everything); silhouette alone prefers tiny dense cores with most
+    rows left as noise. Their product favours eps that separates groups and still covers
+    the data. Every candidate is a point of the curve, so DBSCAN's core test is exact at it.
+    Returns (eps, curve quantiles, the scored candidates).
+    """
+    kd = _sorted_kdist(x, min_samples, metric)
+    knee, quantiles = _knee_of(kd)
+    picks = {float(kd[(q * (len(kd) - 1)) // 100]) for q in EPS_QUANTILES} | {knee}
+    scored: list[dict[str, Any]] = []
+    best: tuple[float, float] | None = None
+    for eps in sorted(e for e in picks if e > 0):
+        labels = np.asarray(_core.dbscan(x, eps, min_samples, metric)[0], dtype=np.int64)
+        kept = labels >= 0
+        coverage = float(kept.mean()) if len(labels) else 0.0
+        sil, _ = silhouette(np.ascontiguousarray(x[kept]), labels[kept], metric, seed)
+        score = None if sil is None else sil * coverage
+        scored.append(
+            {
+                "eps": round(eps, 6),
+                "num_clusters": int(labels.max() + 1) if kept.any() else 0,
+                "noise_fraction": round(1.0 - coverage, 4),
+                "silhouette": sil,
+                "score": score,
+            }
+        )
+        if score is not None and (best is None or score > best[0]):
+            best = (score, eps)
+    return (knee if best is None else best[1]), quantiles, scored

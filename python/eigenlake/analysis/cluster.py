@@ -7,8 +7,9 @@ Decisions (see the API contract for the shape):
   (8, scikit-learn's default); any k is capped at the number of rows.
 - ``auto_tune`` tries every k in [min_clusters, max_clusters] (capped at n-1) and keeps the
   best silhouette; silhouettes are estimated on a seeded sample above 2,000 rows.
-- DBSCAN without ``dbscan_eps`` takes eps at the knee of the sorted k-distance curve
-  (k = ``dbscan_min_samples``, the row itself counted, as in DBSCAN's core-point test).
+- DBSCAN without ``dbscan_eps`` tries candidates from the sorted k-distance curve (its knee
+  and quantiles; k = ``dbscan_min_samples``, the row itself counted, as in DBSCAN's core-point
+  test) and keeps the best silhouette x coverage (see ``autotune.auto_eps``).
 - ``filter`` and ``limit`` are applied by the caller when it takes the snapshot
   (``Index._snapshot``); ``limit`` is re-applied here so a larger snapshot is cut the same way.
 """
@@ -35,6 +36,7 @@ from .representatives import cluster_members, relabel_by_size
 from .snapshot import Snapshot
 
 DEFAULT_NUM_CLUSTERS = 8
+AUTO_EPS_SOURCE = "auto: best silhouette x coverage among k-distance candidates"
 SUMMARY_WORDS = 5
 KEYWORDS_PER_CLUSTER = 10
 
@@ -104,7 +106,7 @@ def run_cluster(
             x, k_requested, auto_tune, min_k, max_k, metric, max_iterations, seed, params
         )
     else:
-        labels = _dbscan(x, eps, min_samples, metric, params)
+        labels = _dbscan(x, eps, min_samples, metric, seed, params)
         core = labels >= 0
         silhouette, sample = autotune.silhouette(x[core], labels[core], metric, seed)
         params["silhouette_sample_size"] = sample
@@ -168,7 +170,12 @@ def _kmeans(
 
 
 def _dbscan(
-    x: np.ndarray, eps: float | None, min_samples: int, metric: str, params: dict[str, Any]
+    x: np.ndarray,
+    eps: float | None,
+    min_samples: int,
+    metric: str,
+    seed: int,
+    params: dict[str, Any],
 ) -> np.ndarray:
     params.update(dbscan_min_samples=min_samples, dbscan_eps=eps, dbscan_eps_source="given")
     n = len(x)
@@ -176,9 +183,12 @@ def _dbscan(
         if n < min_samples:  # no row can have min_samples neighbours: all noise
             params.update(dbscan_eps=None, dbscan_eps_source="none (fewer rows than min_samples)")
             return np.full(n, -1, dtype=np.int64)
-        eps, quantiles = autotune.knee_eps(x, min_samples, metric)
+        eps, quantiles, candidates = autotune.auto_eps(x, min_samples, metric, seed)
         params.update(
-            dbscan_eps=eps, dbscan_eps_source="k-distance knee", k_distance_quantiles=quantiles
+            dbscan_eps=eps,
+            dbscan_eps_source=AUTO_EPS_SOURCE,
+            k_distance_quantiles=quantiles,
+            dbscan_eps_candidates=candidates,
         )
     if n == 0:
         return np.zeros(0, dtype=np.int64)
