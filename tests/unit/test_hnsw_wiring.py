@@ -91,3 +91,37 @@ def test_numpy_scan_matches_flat_topk() -> None:
         np.testing.assert_allclose(a_scores, b_scores, rtol=1e-4, atol=1e-3)
     ids, _ = ann.numpy_topk(data, queries, 7, "ip", np.zeros(300, bool))
     assert (ids == -1).all()
+
+
+def test_hnsw_settings_come_from_index_options(tmp_path: Path) -> None:
+    import pytest
+
+    from eigenlake.errors import ValidationError
+
+    with eigenlake.connect(path=str(tmp_path / "store")) as client:
+        idx = client.indexes.create_or_get(
+            namespace="h",
+            index="opts",
+            dimensions=DIM,
+            index_options={"exact_threshold": 100, "hnsw": {"m": 8, "ef_search": 5}},
+        )
+        data = _data()
+        idx.records.add_many([{"properties": {"i": i}, "vector": v} for i, v in enumerate(data)])
+        q = data[0] + 0.01
+        idx.search.nearest(vector=q, limit=3)
+        idx._ann.wait()
+        assert idx._ann.ef_search == 5
+        # a beam of 5 still finds the query's own near-duplicate
+        first = idx.search.nearest(vector=q, limit=3)["results"][0]
+        assert first["metadata"]["i"] == 0
+
+        for bad, field in [
+            ({"hnsw": {"m": 1}}, "index_options.hnsw.m"),
+            ({"hnsw": {"ef_search": "64"}}, "index_options.hnsw.ef_search"),
+            ({"hnsw": {"efSearch": 64}}, "index_options.hnsw"),
+            ({"exact_threshold": -1}, "index_options.exact_threshold"),
+        ]:
+            with pytest.raises(ValidationError, match=field.replace(".", r"\.")):
+                client.indexes.create_or_get(
+                    namespace="h", index="bad", dimensions=DIM, index_options=bad
+                )

@@ -18,9 +18,44 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from ..errors import ValidationError
 
 HNSW_META = "hnsw.json"
 SAVE_GROWTH = 0.05  # save again once the graph grew by this fraction
+# index_options["hnsw"]: graph degree, build-time and query-time beam widths
+HNSW_DEFAULTS = {"m": 16, "ef_construction": 200, "ef_search": 64}
+_HNSW_MIN = {"m": 2, "ef_construction": 1, "ef_search": 1}
+DEFAULT_EXACT_THRESHOLD = 20_000
+
+
+def hnsw_params(index_options: dict[str, Any] | None) -> dict[str, int]:
+    """``index_options["hnsw"]`` checked and completed with the defaults."""
+    raw = (index_options or {}).get("hnsw") or {}
+    if not isinstance(raw, dict):
+        raise ValidationError(f"index_options.hnsw: expected an object, got {raw!r}")
+    unknown = sorted(set(raw) - set(HNSW_DEFAULTS))
+    if unknown:
+        raise ValidationError(
+            f"index_options.hnsw: unknown key(s) {unknown}; known: {sorted(HNSW_DEFAULTS)}"
+        )
+    out = dict(HNSW_DEFAULTS)
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < _HNSW_MIN[key]:
+            raise ValidationError(
+                f"index_options.hnsw.{key}: expected an integer >= {_HNSW_MIN[key]}, got {value!r}"
+            )
+        out[key] = value
+    return out
+
+
+def exact_threshold(index_options: dict[str, Any] | None) -> int:
+    """Live rows up to which search scans exactly (``index_options["exact_threshold"]``)."""
+    value = (index_options or {}).get("exact_threshold", DEFAULT_EXACT_THRESHOLD)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(
+            f"index_options.exact_threshold: expected an integer >= 0, got {value!r}"
+        )
+    return value
 
 
 def has_hnsw() -> bool:
@@ -75,9 +110,20 @@ class AnnState:
     tail grows.
     """
 
-    def __init__(self, dim: int, metric: str, graph: Any = None, saved_rows: int = 0) -> None:
+    def __init__(
+        self,
+        dim: int,
+        metric: str,
+        graph: Any = None,
+        saved_rows: int = 0,
+        params: dict[str, int] | None = None,
+    ) -> None:
         self.metric = metric
-        self.graph: Any = graph if graph is not None else _core.Hnsw(dim, metric)
+        p = params or HNSW_DEFAULTS
+        self.ef_search = p["ef_search"]
+        if graph is None:
+            graph = _core.Hnsw(dim, metric, m=p["m"], ef_construction=p["ef_construction"])
+        self.graph: Any = graph
         # rows the graph covers, readable while a build holds the graph (len() would not be)
         self.covered = len(self.graph)
         self.saved_rows = saved_rows
@@ -133,7 +179,7 @@ class AnnState:
         if self.building or self.error is not None:
             return None
         covered = min(self.covered, len(data))
-        ef = max(64, 2 * k)
+        ef = max(self.ef_search, k)
         ids, scores = self.graph.search(data[:covered], query, k, ef, mask[:covered])
         ids, scores = np.asarray(ids), np.asarray(scores)
         if covered == len(data):

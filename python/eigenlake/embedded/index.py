@@ -160,7 +160,8 @@ class Index:
                 for row in np.flatnonzero(~cache.alive[: len(seqs)]).tolist():
                     graph.mark_deleted(row)
                 metric = _kernel_metric(self.metric)
-                self._ann = ann.AnnState(self.dimensions, metric, graph, len(seqs))
+                params = ann.hnsw_params(self.config.get("index_options"))
+                self._ann = ann.AnnState(self.dimensions, metric, graph, len(seqs), params)
                 return
         cache = self._load(store, None)
         assert cache is not None

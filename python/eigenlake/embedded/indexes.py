@@ -135,6 +135,10 @@ def _settings(
     metric = options.get("distance_metric", "cosine")
     if metric not in _METRICS:
         raise ValidationError(f"distance_metric must be one of {list(_METRICS)}, got {metric!r}")
+    from . import ann
+
+    ann.hnsw_params(options)  # fail early on graph settings we cannot use
+    ann.exact_threshold(options)
     if schema is not None:
         from .validate import CompiledSchema
 

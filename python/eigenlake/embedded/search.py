@@ -19,8 +19,6 @@ from . import ann
 if TYPE_CHECKING:
     from .index import Index
 
-DEFAULT_EXACT_THRESHOLD = 20_000
-
 
 class Search:
     def __init__(self, index: Index) -> None:
@@ -82,11 +80,8 @@ class Search:
         cache = index._cache
         data = cache.matrix()
         metric = "ip" if index.metric == "cosine" else "l2"
-        threshold = int(
-            (index.config.get("index_options") or {}).get(
-                "exact_threshold", DEFAULT_EXACT_THRESHOLD
-            )
-        )
+        options = index.config.get("index_options")
+        threshold = ann.exact_threshold(options)
         kept = int(mask.sum())
         if kept == 0:  # empty index or nothing passes the filter
             return np.full((1, k), -1, dtype=np.int64), np.zeros((1, k), dtype=np.float32)
@@ -97,7 +92,7 @@ class Search:
         if not use_graph:
             return ann.exact_topk(data, q, k, metric, mask)
         if index._ann is None:
-            index._ann = ann.AnnState(index.dimensions, metric)
+            index._ann = ann.AnnState(index.dimensions, metric, params=ann.hnsw_params(options))
         state = index._ann
         tail = cache.n - state.covered
         if tail > max(1000, cache.n // 20):
