@@ -45,7 +45,7 @@ def run_case(impl: str, algo: str, path: str, params: dict[str, Any]) -> dict[st
     """Child process: load, set threads, time one call, report time and peak RSS growth."""
     os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
     # each peer at its best: faiss's own OpenBLAS falls back to a pre-AVX kernel when the
-    # core type is unset (see /work/shared/docs/performance.md "Measuring fairly here")
+    # core type is unset (the machine notes on measuring fairly)
     os.environ["OPENBLAS_CORETYPE"] = best_coretype()
     from threadpoolctl import threadpool_limits
 
