@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["search", "analytics", "ingest", "server", "analysis"]
+ORDER = ["summary", "search", "api_latency", "ingest", "scale", "analytics", "outliers", "analysis", "server"]
 
 
 def main() -> None:
