@@ -5,7 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["summary", "search", "api_latency", "ingest", "scale", "analytics", "outliers", "analysis", "server"]
+ORDER = [
+    "summary",
+    "search",
+    "api_latency",
+    "ingest",
+    "scale",
+    "analytics",
+    "outliers",
+    "analysis",
+    "server",
+]
 
 
 def main() -> None:

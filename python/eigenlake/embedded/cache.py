@@ -122,6 +122,8 @@ class Cache:
         self.alive = np.zeros(cap, dtype=bool)
         self.seq = np.zeros(cap, dtype=np.int64)
         self.uuids: list[str] = []
+        # each row's properties, so reads answer from memory (SQLite is read only for vectors)
+        self.props: list[dict[str, Any]] = []
         self.row_of: dict[str, int] = {}
         self.columns: dict[str, Column] = {}
         for spec in specs.values():
@@ -230,6 +232,7 @@ class Cache:
         self.alive[start:end] = True if alive is None else alive
         self.seq[start:end] = seqs
         self.uuids.extend(uuids)
+        self.props.extend(props)
         for i, uid in enumerate(uuids, start):
             if alive is None or alive[i - start]:
                 self.row_of[uid] = i
@@ -244,6 +247,7 @@ class Cache:
                 self.alive[row] = False
 
     def set_props(self, row: int, props: dict[str, Any]) -> None:
+        self.props[row] = props
         for name, col in self.columns.items():
             col.write(row, [props.get(name)])
 

@@ -7,6 +7,7 @@ and the cache is rebuilt from the store.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
@@ -230,13 +231,27 @@ class Index:
 
     def _filter_mask(self, node: filters.Node | None) -> np.ndarray:
         cache = self._cache
+        if node is None:  # the common case: a read-only view of the alive rows, no copy
+            view = cache.alive_mask()
+            view.flags.writeable = False
+            return view
         return filters.mask(node, cache, cache.n) & cache.alive_mask()
 
     def _records(
         self, rows: list[int], *, with_vector: bool, with_properties: bool = True
     ) -> list[dict[str, Any]]:
-        """Record dicts of cache rows, in the given order, read from the store."""
+        """Record dicts of cache rows, in the given order; vectors are read from the store
+        (the cache holds normalised ones for cosine indexes), properties from memory."""
         assert self._store is not None
+        if not with_vector:
+            cache = self._cache
+            out = []
+            for row in rows:
+                item: dict[str, Any] = {"uuid": cache.uuids[row]}
+                if with_properties:
+                    item["metadata"] = _copy_props(cache.props[row])
+                out.append(item)
+            return out
         seqs = [int(s) for s in self._cache.seq[rows]] if rows else []
         found = self._store.fetch(seqs, with_vector)
         out = []
@@ -379,3 +394,20 @@ class _ChunkLoader:
             props,
             None if all(alive) else alive,
         )
+
+
+def _copy_props(props: dict[str, Any]) -> dict[str, Any]:
+    """A copy the caller may change without touching the cache: values are scalars or
+    lists of scalars for declared properties; anything nested is copied deeply."""
+    out: dict[str, Any] = {}
+    for key, value in props.items():
+        if isinstance(value, list):
+            value = (
+                copy.deepcopy(value)
+                if any(isinstance(v, (dict, list)) for v in value)
+                else list(value)
+            )
+        elif isinstance(value, dict):
+            value = copy.deepcopy(value)
+        out[key] = value
+    return out

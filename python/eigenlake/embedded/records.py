@@ -228,7 +228,7 @@ class Records:
             cache = index._cache
             keep = index._filter_mask(node)
             if start:
-                keep &= cache.seq[: cache.n] > start
+                keep = keep & (cache.seq[: cache.n] > start)
             rows = np.flatnonzero(keep)
             seqs = cache.seq[rows]
             if len(seqs) > 1 and not bool(np.all(seqs[1:] > seqs[:-1])):
