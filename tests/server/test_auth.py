@@ -95,3 +95,16 @@ def test_cli_keys_file_and_body_limit_end_to_end(tmp_path: Path) -> None:
         assert post("root", {**CREATE, "namespace": "b"}).status_code == 200
         assert post("root", {**CREATE, "schema": {"x": "y" * 6000}}).status_code == 413
         assert httpx.get(f"{srv.url}/v1/health/ready").json() == {"ready": True}
+
+
+@pytest.mark.parametrize(
+    "entry, problem",
+    [
+        ({"key": "k", "namespaces": "team-a"}, "namespaces"),  # a string is not a list
+        ({"key": "k", "namespaces": ["ok", 3]}, "namespaces"),
+        ({"key": "k", "admin": "false"}, "admin"),  # a truthy string must not grant admin
+    ],
+)
+def test_keys_file_entries_are_typed(entry: dict, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_keys({"keys": [entry]})

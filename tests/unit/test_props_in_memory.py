@@ -49,3 +49,39 @@ def test_every_write_path_shows_in_reads(tmp_path: Path) -> None:
         ic = c.indexes.open(namespace="p", index="c")
         assert _meta(ic, u0) == {"name": "x3", "tags": ["a"]}
         assert _meta(ic, u1) == {"name": "y3"}
+
+
+def test_caller_dicts_are_not_aliased(tmp_path: Path) -> None:
+    with eigenlake.connect(path=str(tmp_path / "store")) as client:
+        idx = client.indexes.create_or_get(namespace="p", index="a", dimensions=DIM)
+        props = {"n": 1, "tags": ["x"]}
+        uid = idx.records.add(properties=props, vector=np.ones(DIM, dtype=np.float32))
+        props["n"] = 2  # the caller reuses its dict, as an insert loop does
+        props["tags"].append("y")
+        assert _meta(idx, uid) == {"n": 1, "tags": ["x"]}
+        out = idx.records.update(uid, properties={"n": 3})
+        out["metadata"]["n"] = 99  # nor does changing what update returned
+        assert _meta(idx, uid) == {"n": 3, "tags": ["x"]}
+        assert [o["uuid"] for o in idx.records.list(filter={"n": 3})["objects"]] == [uid]
+
+
+def test_nearest_pages_on_after_nearer_records_arrive(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    with eigenlake.connect(path=str(tmp_path / "store")) as client:
+        idx = client.indexes.create_or_get(namespace="p", index="n", dimensions=DIM)
+        q = np.array([1, 0, 0, 0], dtype=np.float32)
+        far = [q + 2.0 + rng.random(DIM) for _ in range(10)]
+        old = idx.records.add_many(
+            [{"properties": {"i": i}, "vector": v} for i, v in enumerate(far)]
+        )
+        page = idx.search.nearest(vector=q, limit=2)
+        seen = [h["uuid"] for h in page["results"]]
+        # three records nearer than anything on page 1 arrive before page 2
+        idx.records.add_many([{"properties": {"new": j}, "vector": q + 0.01 * j} for j in range(3)])
+        after = page["next_after"]
+        while after is not None:
+            page = idx.search.nearest(vector=q, limit=2, after=after)
+            seen += [h["uuid"] for h in page["results"]]
+            after = page["next_after"]
+        assert len(seen) == len(set(seen))
+        assert set(old) <= set(seen)  # no old record is skipped

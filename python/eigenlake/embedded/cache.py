@@ -7,6 +7,7 @@ length for cosine indexes. One column per filterable property, with a presence m
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -232,7 +233,7 @@ class Cache:
         self.alive[start:end] = True if alive is None else alive
         self.seq[start:end] = seqs
         self.uuids.extend(uuids)
-        self.props.extend(props)
+        self.props.extend(copy_props(p) for p in props)  # callers keep their dicts
         for i, uid in enumerate(uuids, start):
             if alive is None or alive[i - start]:
                 self.row_of[uid] = i
@@ -247,7 +248,7 @@ class Cache:
                 self.alive[row] = False
 
     def set_props(self, row: int, props: dict[str, Any]) -> None:
-        self.props[row] = props
+        self.props[row] = copy_props(props)
         for name, col in self.columns.items():
             col.write(row, [props.get(name)])
 
@@ -257,3 +258,20 @@ class Cache:
     def matrix(self) -> np.ndarray:
         """The used rows, C-contiguous float32 (a view, no copy)."""
         return self.vectors[: self.n]
+
+
+def copy_props(props: dict[str, Any]) -> dict[str, Any]:
+    """A copy the caller may change without touching the cache: values are scalars or
+    lists of scalars for declared properties; anything nested is copied deeply."""
+    out: dict[str, Any] = {}
+    for key, value in props.items():
+        if isinstance(value, list):
+            value = (
+                copy.deepcopy(value)
+                if any(isinstance(v, (dict, list)) for v in value)
+                else list(value)
+            )
+        elif isinstance(value, dict):
+            value = copy.deepcopy(value)
+        out[key] = value
+    return out

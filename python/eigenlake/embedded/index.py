@@ -7,7 +7,6 @@ and the cache is rebuilt from the store.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import threading
@@ -22,7 +21,7 @@ from .. import filters
 from ..analysis.snapshot import Snapshot
 from ..errors import NotFoundError
 from . import ann
-from .cache import Cache
+from .cache import Cache, copy_props
 from .store import Store
 from .validate import CompiledSchema
 
@@ -249,7 +248,7 @@ class Index:
             for row in rows:
                 item: dict[str, Any] = {"uuid": cache.uuids[row]}
                 if with_properties:
-                    item["metadata"] = _copy_props(cache.props[row])
+                    item["metadata"] = copy_props(cache.props[row])
                 out.append(item)
             return out
         seqs = [int(s) for s in self._cache.seq[rows]] if rows else []
@@ -394,20 +393,3 @@ class _ChunkLoader:
             props,
             None if all(alive) else alive,
         )
-
-
-def _copy_props(props: dict[str, Any]) -> dict[str, Any]:
-    """A copy the caller may change without touching the cache: values are scalars or
-    lists of scalars for declared properties; anything nested is copied deeply."""
-    out: dict[str, Any] = {}
-    for key, value in props.items():
-        if isinstance(value, list):
-            value = (
-                copy.deepcopy(value)
-                if any(isinstance(v, (dict, list)) for v in value)
-                else list(value)
-            )
-        elif isinstance(value, dict):
-            value = copy.deepcopy(value)
-        out[key] = value
-    return out

@@ -56,16 +56,24 @@ class Search:
             offset, last = _decode_cursor(after, qhash)
             mask = index._filter_mask(node)
             k = offset + limit + 1
-            ids, scores = self._topk(q, k, mask)
-            hits = []
-            for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True):
-                if row < 0:
-                    continue
-                dist = 1.0 - score if cosine else float(np.sqrt(max(score, 0.0)))
-                hits.append((dist, index._cache.uuids[row], row))
-            hits.sort()
-            if last is not None:
-                hits = [h for h in hits if (h[0], h[1]) > last]
+            while True:
+                ids, scores = self._topk(q, k, mask)
+                found = 0
+                hits = []
+                for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True):
+                    if row < 0:
+                        continue
+                    found += 1
+                    dist = 1.0 - score if cosine else float(np.sqrt(max(score, 0.0)))
+                    hits.append((dist, index._cache.uuids[row], row))
+                hits.sort()
+                if last is not None:
+                    hits = [h for h in hits if (h[0], h[1]) > last]
+                # records added nearer than the cursor since the last page push the page
+                # past the k fetched: fetch more rather than end the paging early
+                if len(hits) > limit or found < k or k >= index._cache.live_count:
+                    break
+                k *= 2
             page = hits[:limit]
             recs = index._records([h[2] for h in page], with_vector=with_vector)
             by_uuid = {r["uuid"]: r for r in recs}  # a record gone meanwhile is dropped

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,10 +33,10 @@ class Store:
     def __init__(self, path: str) -> None:
         # autocommit mode: transactions are explicit (BEGIN IMMEDIATE) so locks are predictable
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA busy_timeout=60000")
-        self.conn.executescript(_SCHEMA)
+        _retry_locked(lambda: self.conn.execute("PRAGMA journal_mode=WAL"))
+        self.conn.execute("PRAGMA synchronous=FULL")
+        _retry_locked(lambda: self.conn.executescript(_SCHEMA))
 
     def close(self) -> None:
         self.conn.close()
@@ -109,6 +110,25 @@ class Store:
         cur = self.conn.execute("SELECT seq, uuid, vector, props FROM records ORDER BY seq")
         while rows := cur.fetchmany(chunk):
             yield rows
+
+
+def _retry_locked(step: Callable[[], Any], seconds: float = 60.0) -> None:
+    """Run ``step``, retrying while SQLite says "database is locked".
+
+    Switching a new file to WAL needs an exclusive lock, and SQLite answers "locked" at
+    once (without its busy handler) while another process is creating the same file.
+    """
+    deadline = time.monotonic() + seconds
+    delay = 0.001
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

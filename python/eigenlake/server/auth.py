@@ -101,9 +101,16 @@ def parse_keys(doc: Any) -> list[KeyEntry]:
                 raise ValueError(f"keys file: entry {i}: sha256 must be 64 hex digits")
         else:
             raise ValueError(f"keys file: entry {i} needs 'key' or 'sha256'")
+        admin = item.get("admin", False)
+        if not isinstance(admin, bool):  # "false" as a string must not grant admin
+            raise ValueError(f"keys file: entry {i}: admin must be true or false")
         ns = item.get("namespaces")
-        if item.get("admin") or ns is None:
+        if ns is not None and (
+            not isinstance(ns, list) or not all(isinstance(n, str) and n for n in ns)
+        ):
+            raise ValueError(f"keys file: entry {i}: namespaces must be a list of names")
+        if admin or ns is None:
             out.append(KeyEntry(sha, None))
         else:
-            out.append(KeyEntry(sha, frozenset(str(n) for n in ns)))
+            out.append(KeyEntry(sha, frozenset(ns)))
     return out
