@@ -176,3 +176,27 @@ def test_store_fault_is_answered_in_the_route(url: str, caplog: pytest.LogCaptur
         assert exc.value.status_code == 500 and "internal" in str(exc.value)
         assert client.ready()
     assert not [r for r in caplog.records if "Exception in ASGI application" in r.getMessage()]
+
+
+def test_retried_delete_that_finds_nothing_succeeded_before() -> None:
+    # first attempt: the server deleted the record but its answer was lost (503 here);
+    # the retry then finds nothing, which means the delete happened
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if len(calls) == 1:
+            return httpx.Response(503, json={"detail": "lost"})
+        return httpx.Response(404, json={"detail": "record does not exist"})
+
+    t = Transport("http://x", retries=2, backoff=0.001, transport=httpx.MockTransport(handler))
+    assert t.delete("/r/1", gone={"deleted": 1}) == {"deleted": 1} and len(calls) == 2
+    # without a failed attempt before it, a 404 is still an error
+    t2 = Transport(
+        "http://x",
+        retries=2,
+        backoff=0.001,
+        transport=httpx.MockTransport(lambda r: httpx.Response(404, json={"detail": "no"})),
+    )
+    with pytest.raises(NotFoundError):
+        t2.delete("/r/1", gone={"deleted": 1})

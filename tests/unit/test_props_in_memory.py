@@ -85,3 +85,19 @@ def test_nearest_pages_on_after_nearer_records_arrive(tmp_path: Path) -> None:
             after = page["next_after"]
         assert len(seen) == len(set(seen))
         assert set(old) <= set(seen)  # no old record is skipped
+
+
+def test_iterate_yields_a_record_once_when_its_vector_moves(tmp_path: Path) -> None:
+    with eigenlake.connect(path=str(tmp_path / "store")) as client:
+        idx = client.indexes.create_or_get(namespace="p", index="it", dimensions=DIM)
+        uids = idx.records.add_many(
+            [
+                {"properties": {"i": i}, "vector": np.ones(DIM, dtype=np.float32) + i}
+                for i in range(6)
+            ]
+        )
+        it = idx.search.iterate(page_size=2)
+        got = [next(it)["uuid"], next(it)["uuid"]]
+        idx.records.update(uids[0], vector=np.arange(1, DIM + 1, dtype=np.float32))  # new seq
+        got += [o["uuid"] for o in it]
+        assert sorted(got) == sorted(uids)

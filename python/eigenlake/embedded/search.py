@@ -142,8 +142,12 @@ class Search:
     def iterate(
         self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
     ) -> Iterator[dict[str, Any]]:
-        """Every record once, oldest first (cursor paging, so concurrent appends are seen)."""
+        """Every record once, oldest first (cursor paging, so concurrent appends are seen).
+
+        A record whose vector is updated meanwhile moves to a new sequence number; the
+        uuids seen so far keep it from being yielded twice."""
         after = None
+        seen: set[str] = set()
         while True:
             page = self._index.records.list(
                 limit=page_size,
@@ -151,7 +155,10 @@ class Search:
                 with_vector=with_vector,
                 with_properties=with_properties,
             )
-            yield from page["objects"]
+            for obj in page["objects"]:
+                if obj["uuid"] not in seen:
+                    seen.add(obj["uuid"])
+                    yield obj
             after = page["next_after"]
             if after is None:
                 return

@@ -52,7 +52,9 @@ class RemoteIndexes:
         return found
 
     def delete(self, *, namespace: str, index: str) -> dict[str, Any]:
-        resp: dict[str, Any] = self._t.delete(self.ref(namespace=namespace, index=index).path)
+        resp: dict[str, Any] = self._t.delete(
+            self.ref(namespace=namespace, index=index).path, gone={"deleted": True}
+        )
         return resp
 
 

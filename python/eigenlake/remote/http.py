@@ -82,7 +82,11 @@ class Transport:
             transport=transport,
         )
 
-    def request(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> Any:
+    def request(
+        self, method: str, path: str, *, idempotent: bool, gone: Any = None, **kwargs: Any
+    ) -> Any:
+        """One call with retries for idempotent requests. ``gone``: the answer to give when
+        a retried delete finds nothing (an earlier attempt deleted it, its answer lost)."""
         attempts = self.retries + 1 if idempotent else 1
         if "json" in kwargs:
             # Encoded here, once for all attempts; NaN/Infinity pass through (Python's JSON
@@ -106,6 +110,8 @@ class Transport:
             else:
                 if resp.status_code < 400:
                     return resp.json() if resp.content else None
+                if resp.status_code == 404 and attempt > 0 and gone is not None:
+                    return gone
                 if resp.status_code < 500 or last:
                     raise error_for(resp)
             time.sleep(min(self.backoff * (2**attempt), 5.0))
@@ -124,8 +130,8 @@ class Transport:
         # A merge of the same properties twice gives the same record.
         return self.request("PATCH", path, idempotent=True, **kwargs)
 
-    def delete(self, path: str, **kwargs: Any) -> Any:
-        return self.request("DELETE", path, idempotent=True, **kwargs)
+    def delete(self, path: str, *, gone: Any = None, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, idempotent=True, gone=gone, **kwargs)
 
     def close(self) -> None:
         self._client.close()

@@ -35,7 +35,7 @@ class RemoteManage:
 
     def delete(self) -> dict[str, Any]:
         """Drop the index: ``{"deleted": True}`` as embedded."""
-        resp: dict[str, Any] = self._i.t.delete(self._i.path)
+        resp: dict[str, Any] = self._i.t.delete(self._i.path, gone={"deleted": True})
         return resp
 
     def remove_by_filter(

@@ -131,7 +131,7 @@ class RemoteRecords:
         return bool(self._i.t.get(self._url(f"exists/{quote(str(id), safe='')}"))["exists"])
 
     def remove(self, id: str) -> dict[str, Any]:
-        resp: dict[str, Any] = self._i.t.delete(self._rec_url(id))
+        resp: dict[str, Any] = self._i.t.delete(self._rec_url(id), gone={"deleted": 1})
         return resp
 
     def remove_many(
