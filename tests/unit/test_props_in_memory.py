@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import eigenlake
 
@@ -101,3 +102,36 @@ def test_iterate_yields_a_record_once_when_its_vector_moves(tmp_path: Path) -> N
         idx.records.update(uids[0], vector=np.arange(1, DIM + 1, dtype=np.float32))  # new seq
         got += [o["uuid"] for o in it]
         assert sorted(got) == sorted(uids)
+
+
+def test_failed_commit_leaves_no_schema_change_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+    from contextlib import contextmanager
+
+    from eigenlake.embedded.store import Store
+    from eigenlake.errors import ValidationError
+
+    with eigenlake.connect(path=str(tmp_path / "store")) as client:
+        idx = client.indexes.create_or_get(namespace="p", index="s", dimensions=DIM)
+        uid = idx.records.add(properties={"a": 1}, vector=np.ones(DIM, dtype=np.float32))
+        real = Store.transaction
+
+        @contextmanager
+        def failing_commit(self):  # the work happens, then COMMIT fails (disk full, say)
+            with pytest.raises(sqlite3.OperationalError), real(self) as conn:
+                yield conn
+                raise sqlite3.OperationalError("disk I/O error")
+            raise sqlite3.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(Store, "transaction", failing_commit)
+        with pytest.raises(sqlite3.OperationalError):
+            idx.records.update(uid, properties={"label": 7})  # would declare `label`
+        monkeypatch.setattr(Store, "transaction", real)
+        assert "label" not in idx.settings.schema().get("properties", {})
+        # `label` was never stored, so a string is as welcome as an integer was
+        idx.records.update(uid, properties={"label": "seven"})
+        assert _meta(idx, uid)["label"] == "seven"
+        with pytest.raises(ValidationError):
+            idx.records.update(uid, properties={"label": 3})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -138,12 +139,29 @@ class Index:
     def _writing(self) -> Iterator[Store]:
         """A write transaction on a fresh cache; the caller applies cache changes after it."""
         store = self._ensure_open()
-        with store.transaction():
-            dv = store.data_version()
-            if dv != self._dv:
-                self._reload(store)
-                self._dv = dv
-            yield store
+        try:
+            with store.transaction():
+                dv = store.data_version()
+                if dv != self._dv:
+                    self._reload(store)
+                    self._dv = dv
+                yield store
+        except BaseException:
+            self._restore_settings(store)
+            raise
+
+    def _restore_settings(self, store: Store) -> None:
+        """Settings and schema as stored, after a failed write: properties it declared in
+        memory went away with its rollback (the cache itself changes only after a commit)."""
+        try:
+            config = store.get_meta("settings")
+        except sqlite3.Error:
+            self._dv = -1  # the store is unwell: rebuild everything on the next access
+            return
+        if config is not None:
+            self.config = config
+            non_filterable = _non_filterable(config.get("index_options"))
+            self._schema = CompiledSchema(config.get("schema"), non_filterable)
 
     def _reload(self, store: Store) -> None:
         self.config = store.get_meta("settings")
