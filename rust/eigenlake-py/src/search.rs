@@ -14,7 +14,7 @@ use numpy::{
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::util::detach;
+use crate::util::{detach, detach_inline};
 
 type Answer<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 
@@ -192,7 +192,12 @@ impl Hnsw {
         let (ds, qs) = (d.as_slice()?, q.as_slice()?);
         let ms = mask.as_ref().map(|m| m.as_slice()).transpose()?;
         let inner = &self.inner;
-        let r = detach(py, || inner.search(ds, qs, k, ef, ms))?;
+        // One unmasked query is a single walk (the core runs it on the calling thread).
+        let r = if nq == 1 && ms.is_none() {
+            detach_inline(py, || inner.search(ds, qs, k, ef, ms))?
+        } else {
+            detach(py, || inner.search(ds, qs, k, ef, ms))?
+        };
         answer(py, r, nq, k)
     }
 

@@ -11,3 +11,12 @@ pub fn detach<T: Send>(py: Python<'_>, f: impl FnOnce() -> CoreResult<T> + Send)
     py.detach(|| eigenlake_core::threads::install(f))
         .map_err(to_py)
 }
+
+/// Release the GIL and run `f` on the calling thread: for calls too short to repay the
+/// hand-off to the pool (one HNSW walk). `f` must not start parallel work.
+pub fn detach_inline<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> CoreResult<T> + Send,
+) -> PyResult<T> {
+    py.detach(f).map_err(to_py)
+}

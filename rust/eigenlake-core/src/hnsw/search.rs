@@ -3,6 +3,8 @@
 //! results. When the mask lets through few rows the graph walk would visit most
 //! of the graph to fill k results, so the search switches to an exact scan.
 
+use std::cell::RefCell;
+
 use rayon::prelude::*;
 
 use super::layer::{greedy, search_layer, Cand, Scratch};
@@ -17,6 +19,21 @@ use crate::{CoreError, Result};
 /// share 0.5, so C ≈ 14) and is halved for a few queries, where the scan is a
 /// memory-bound GEMV instead of a GEMM. See `benches/results/search.md`.
 pub const EXACT_FALLBACK_SCALE: f64 = 12.0;
+
+thread_local! {
+    /// One walk scratch per worker thread, kept between calls: a fresh visited table
+    /// (4 bytes a node) per call costs page faults that rival a whole query.
+    static SCRATCH: RefCell<Option<Scratch>> = const { RefCell::new(None) };
+}
+
+/// Run `f` with this thread's scratch, sized for `n` nodes.
+fn with_scratch<T>(n: usize, f: impl FnOnce(&mut Scratch) -> T) -> T {
+    SCRATCH.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let s = slot.get_or_insert_with(|| Scratch::new(n));
+        f(s)
+    })
+}
 
 fn use_exact(allowed: usize, n: usize, ef: usize, nq: usize, scale: f64) -> bool {
     let c = if nq >= 4 { scale } else { scale / 2.0 };
@@ -82,21 +99,24 @@ impl Hnsw {
             }
         }
         let entry = self.entry();
-        let found: Vec<Vec<Cand>> = (0..nq)
-            .into_par_iter()
-            .map_init(
-                || Scratch::new(n),
-                |s, qi| {
-                    let Some(e) = entry else { return Vec::new() };
-                    let q = &queries[qi * dim..(qi + 1) * dim];
-                    let mut cur = Cand(sp.dist(q, e.node), e.node);
-                    for layer in (1..=e.level).rev() {
-                        cur = greedy(&self.graph, &sp, q, cur, layer, s);
-                    }
-                    search_layer(&self.graph, &sp, q, &[cur], ef, 0, s, keep)
-                },
-            )
-            .collect();
+        let one = |qi: usize| {
+            let Some(e) = entry else { return Vec::new() };
+            let q = &queries[qi * dim..(qi + 1) * dim];
+            with_scratch(n, |s| {
+                let mut cur = Cand(sp.dist(q, e.node), e.node);
+                for layer in (1..=e.level).rev() {
+                    cur = greedy(&self.graph, &sp, q, cur, layer, s);
+                }
+                search_layer(&self.graph, &sp, q, &[cur], ef, 0, s, keep)
+            })
+        };
+        // A lone query runs on the calling thread: handing it to the pool costs more
+        // than the walk gains from nothing.
+        let found: Vec<Vec<Cand>> = if nq == 1 {
+            vec![one(0)]
+        } else {
+            (0..nq).into_par_iter().map(one).collect()
+        };
         let mut ids = vec![-1i64; nq * k];
         let pad = sp.score(f32::INFINITY);
         let mut scores = vec![pad; nq * k];
