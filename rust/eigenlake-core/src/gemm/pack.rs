@@ -58,13 +58,7 @@ impl Packed {
                 let kc = KC.min(dim - k0);
                 let off = k0 * padded + q * kc * width;
                 let panel = &mut self.data[off..off + kc * width];
-                // Sequential writes; the `nr` source rows are read in step.
-                for (k, dst) in panel.chunks_exact_mut(width).enumerate() {
-                    for (d, s) in dst[..nr].iter_mut().zip(&srcs[..nr]) {
-                        *d = s[k0 + k];
-                    }
-                    dst[nr..].iter_mut().for_each(|d| *d = 0.0);
-                }
+                transpose_into(panel, &srcs[..nr], k0, kc, width);
             }
         }
     }
@@ -93,5 +87,34 @@ impl Packed {
         let padded = self.panels() * self.width;
         let off = p * KC * padded + q * self.kc(p) * self.width;
         self.data[off..].as_ptr()
+    }
+}
+
+/// Fill one `kc × width` panel from `srcs` (≤ width rows, columns `k0..k0 + kc`),
+/// zero-padding missing rows. Works in strips of 8 columns: each source row gives
+/// 8 contiguous floats (one bounds check), written into an L1-resident 8 × width tile.
+fn transpose_into(panel: &mut [f32], srcs: &[&[f32]], k0: usize, kc: usize, width: usize) {
+    const S: usize = 8;
+    let nr = srcs.len();
+    let mut k = 0;
+    while k + S <= kc {
+        let tile = &mut panel[k * width..(k + S) * width];
+        for (w, src) in srcs.iter().enumerate() {
+            let v: &[f32; S] = src[k0 + k..k0 + k + S].try_into().expect("8 floats");
+            for (t, &x) in v.iter().enumerate() {
+                tile[t * width + w] = x;
+            }
+        }
+        for t in 0..S {
+            tile[t * width + nr..(t + 1) * width].fill(0.0);
+        }
+        k += S;
+    }
+    for kk in k..kc {
+        let dst = &mut panel[kk * width..(kk + 1) * width];
+        for (d, src) in dst[..nr].iter_mut().zip(srcs) {
+            *d = src[k0 + kk];
+        }
+        dst[nr..].fill(0.0);
     }
 }
