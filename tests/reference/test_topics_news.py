@@ -34,9 +34,14 @@ def test_auto_tuned_topics_agree_with_labels(news: tuple[Snapshot, list[str]]) -
     res = run_topics(snap, text_fields=["text"], max_topics=8)
     nmi = normalized_mutual_info_score(labels, topic_of_each_row(res, snap))
     print(f"auto-tuned: k={res['parameters']['num_topics']} NMI={nmi:.3f}")
-    assert nmi >= 0.55  # measured 0.597 (k=3); chance is ~0
+    # measured 0.618 (k=6, AVX-512); the margin covers other ISAs' rounding. Chance is ~0.
+    assert nmi >= 0.58
     assert res["parameters"]["num_topics"] == len(res["topics"]) >= 2
-    assert [s["num_clusters"] for s in res["parameters"]["scores"]] == list(range(2, 9))
+    assert [s["num_topics"] for s in res["parameters"]["scores"]] == list(range(2, 9))
+    # the words of the chosen topics name the news desks: oil and trade get their own topic
+    words = [{w["word"] for w in t["keywords"]} for t in res["topics"]]
+    assert any({"oil", "crude"} <= w for w in words)
+    assert any("trade" in w for w in words)
 
 
 def test_eight_topics_have_telling_keywords(news: tuple[Snapshot, list[str]]) -> None:

@@ -2,18 +2,29 @@
 
 A topic is a k-means cluster (cosine) described by the words that distinguish its records'
 ``text_fields`` from the other topics' (see ``ctfidf``). Without ``num_topics`` and with
-``auto_tune`` (the default) the number of topics is the best silhouette in
-[min_topics, max_topics]; without either it is 8. Topics are sorted by size, largest first.
+``auto_tune`` (the default) the number of topics is the one in [min_topics, max_topics] whose
+keywords score best on topic quality (coherence x diversity, see ``topic_quality``); each k
+keeps the best of ``TUNE_RESTARTS`` seeded k-means runs (lowest inertia), because one run's
+local optimum moves the score more than the gap between neighbouring ks. Without either,
+k is 8. Topics are sorted by size, largest first.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from .. import _core
 from ..errors import ValidationError
 from ._params import check_bool, check_int, check_text_fields
+from .autotune import silhouette
 from .cluster import DEFAULT_NUM_CLUSTERS, run_cluster
+from .ctfidf import record_text
 from .snapshot import Snapshot
+from .topic_quality import Corpus
+
+TUNE_RESTARTS = 3
 
 
 def run_topics(
@@ -38,19 +49,39 @@ def run_topics(
         raise ValidationError("text_fields must name at least one text property")
     k = check_int("num_topics", num_topics, minimum=1, optional=True)
     auto_tune = check_bool("auto_tune", auto_tune) and k is None
+    min_k = _renamed("min_topics", min_topics)
+    max_k = _renamed("max_topics", max_topics)
+    if max_k < min_k:
+        raise ValidationError(f"max_topics ({max_k}) must be >= min_topics ({min_k})")
+    max_iterations = check_int("max_iterations", max_iterations, minimum=1) or 1
+    seed = check_int("seed", seed, minimum=0) or 0
+    limit = check_int("limit", limit, minimum=1, optional=True)
+    bigrams = check_bool("bigrams", bigrams)
+    scores: list[dict[str, Any]] = []
+    run_seed = seed
+    n = len(snapshot) if limit is None else min(limit, len(snapshot))
+    if auto_tune and n >= 3:
+        k, run_seed, scores = _pick_num_topics(
+            snapshot,
+            n,
+            fields,
+            range(min(min_k, n - 1), min(max_k, n - 1) + 1),
+            max_iterations,
+            seed,
+            bigrams,
+        )
     result = run_cluster(
         snapshot,
         algorithm="kmeans",
-        num_clusters=k if k is not None or auto_tune else DEFAULT_NUM_CLUSTERS,
+        num_clusters=k if k is not None else (min_k if auto_tune else DEFAULT_NUM_CLUSTERS),
         distance_metric="cosine",
         text_fields=fields,
         max_iterations=max_iterations,
         representatives_per_cluster=representatives_per_topic,
-        auto_tune=auto_tune,
-        min_clusters=_renamed("min_topics", min_topics),
-        max_clusters=_renamed("max_topics", max_topics),
+        min_clusters=min_k,
+        max_clusters=max_k,
         limit=limit,
-        seed=seed,
+        seed=run_seed,
         top_words=top_words,
         bigrams=bigrams,
     )
@@ -58,7 +89,9 @@ def run_topics(
     params["num_topics"] = params.pop("num_clusters")
     for old, new in (("min_clusters", "min_topics"), ("max_clusters", "max_topics")):
         params[new] = params.pop(old)
-    params["top_words"] = top_words
+    params.update(auto_tune=auto_tune, seed=seed, top_words=top_words)
+    if auto_tune:
+        params.update(scores=scores, selection="topic_quality", kmeans_seed=run_seed)
     topics = [
         {
             "topic_id": c["cluster_id"],
@@ -77,3 +110,37 @@ def run_topics(
 def _renamed(name: str, value: Any) -> int:
     """Check a topics-named bound here so the error names it, not the clustering one."""
     return check_int(name, value, minimum=2) or 2
+
+
+def _pick_num_topics(
+    snapshot: Snapshot,
+    n: int,
+    fields: list[str],
+    ks: range,
+    max_iterations: int,
+    seed: int,
+    bigrams: bool,
+) -> tuple[int, int, list[dict[str, Any]]]:
+    """(k, the k-means seed that produced its partition, the scores of every k tried).
+
+    Ties keep the smaller k. Each candidate's silhouette is reported beside its quality.
+    """
+    x = np.ascontiguousarray(np.asarray(snapshot.vectors, dtype=np.float32)[:n])
+    corpus = Corpus(
+        [record_text(m, fields) for m in snapshot.metadata[:n]], bigrams=bigrams, seed=seed
+    )
+    best: tuple[float, int, int] | None = None
+    scores: list[dict[str, Any]] = []
+    for k in ks:
+        runs = []
+        for s in range(seed, seed + TUNE_RESTARTS):
+            labels, _c, inertia, _it = _core.kmeans(x, k, max_iter=max_iterations, seed=s)
+            runs.append((float(inertia), s, np.asarray(labels, dtype=np.int64)))
+        inertia, s, labels = min(runs, key=lambda r: (r[0], r[1]))
+        q = corpus.quality(labels, k)
+        sil, _ = silhouette(x, labels, "cosine", seed)
+        scores.append({"num_topics": k, **q, "silhouette": sil, "inertia": round(inertia, 6)})
+        if best is None or q["topic_quality"] > best[0]:
+            best = (q["topic_quality"], k, s)
+    assert best is not None  # ks is never empty: n >= 3 and min_k <= max_k
+    return best[1], best[2], scores
