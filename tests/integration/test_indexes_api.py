@@ -73,3 +73,18 @@ def test_bad_dimensions_rejected(client):
 
 def test_client_is_ready(client):
     assert client.ready() is True
+
+
+def test_names_too_long_for_a_directory_are_rejected(client):
+    # 60 mathematical letters: 4 UTF-8 bytes each, 12 once percent-encoded: 720 bytes
+    fancy = "\U0001d4e3" * 60
+    for kind, kwargs in (
+        ("namespace", {"namespace": fancy, "index": "x"}),
+        ("index", {"namespace": "tests", "index": "a" * 201}),
+    ):
+        with pytest.raises(ValidationError, match=f"{kind} is too long"):
+            client.indexes.create_or_get(dimensions=3, **kwargs)
+    # the longest allowed name works and round-trips through list()
+    idx = client.indexes.create_or_get(namespace="tests", index="b" * 200, dimensions=3)
+    assert idx is not None
+    assert {"namespace": "tests", "index": "b" * 200} in client.indexes.list()

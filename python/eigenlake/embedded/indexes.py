@@ -21,10 +21,20 @@ from .store import Store
 _METRICS = ("cosine", "euclidean")
 
 
+# A name becomes one directory name, percent-encoded; file systems cap those at 255 bytes
+# and a drop renames the directory with a ~40-byte suffix first.
+MAX_NAME_BYTES = 200
+
+
 def _segment(kind: str, name: Any) -> str:
     if not isinstance(name, str) or not name:
         raise ValidationError(f"{kind} must be a non-empty string, got {name!r}")
     seg = quote(name, safe="")
+    if len(seg) > MAX_NAME_BYTES:
+        raise ValidationError(
+            f"{kind} is too long: {len(seg)} bytes once percent-encoded, at most "
+            f"{MAX_NAME_BYTES} (letters, digits and '-._~' count 1 byte, other characters 3-12)"
+        )
     if seg in (".", ".."):
         seg = seg.replace(".", "%2E")
     return seg
