@@ -87,12 +87,16 @@ class Search:
     ) -> tuple[builtins.list[tuple[float, str, int]], int]:
         """(distance, uuid, row) of the kernel's answer, nearest first (ties by uuid, the
         cursor's order), and how many rows it returned."""
-        pairs = [(r, s) for r, s in zip(ids, scores, strict=True) if r >= 0]
-        uuids = _pick(self._index._cache.uuids, [r for r, _ in pairs])
+        if ids and min(ids) < 0:  # fewer rows than asked: drop the -1 padding
+            scores = [s for r, s in zip(ids, scores, strict=True) if r >= 0]
+            ids = [r for r in ids if r >= 0]
+        uuids = _pick(self._index._cache.uuids, ids)
         if cosine:
-            hits = [(1.0 - s, u, r) for (r, s), u in zip(pairs, uuids, strict=True)]
+            hits = [(1.0 - s, u, r) for r, s, u in zip(ids, scores, uuids, strict=True)]
         else:
-            hits = [(math.sqrt(max(s, 0.0)), u, r) for (r, s), u in zip(pairs, uuids, strict=True)]
+            hits = [
+                (math.sqrt(max(s, 0.0)), u, r) for r, s, u in zip(ids, scores, uuids, strict=True)
+            ]
         hits.sort()
         return hits, len(hits)
 
