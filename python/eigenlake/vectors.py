@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,6 +65,24 @@ def bad_rows(matrix: np.ndarray, cosine: bool) -> dict[int, str]:
             for i in np.flatnonzero(zero).tolist():
                 problems[start + i] = "vector is all zeros (no direction for a cosine index)"
     return problems
+
+
+def query_row(vector: Any, dimensions: int, cosine: bool) -> np.ndarray:
+    """A query as a C-contiguous (1, d) float32 row, unit length for cosine; a bad one
+    raises. One dot product screens it: a non-finite (or overflowing) value or a zero
+    vector gives a non-finite or zero square norm, and only then is it checked in full."""
+    vec = as_vector(vector, dimensions, "query")
+    sq = float(np.vdot(vec, vec))  # vdot, unlike dot, does not warn when it overflows
+    if not (math.isfinite(sq) and sq > 0.0):
+        row = vec.reshape(1, -1)
+        for problem in bad_rows(row, cosine).values():
+            raise ValidationError(f"query: {problem}")
+        return normalise_rows(row) if cosine else np.ascontiguousarray(row)
+    if cosine:
+        vec = vec / math.sqrt(sq)  # float32 still; a new array, the caller's is untouched
+    elif not vec.flags.c_contiguous:
+        vec = vec.copy()
+    return vec.reshape(1, -1)
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:

@@ -172,7 +172,7 @@ class AnnState:
         self._thread.start()
 
     def search(
-        self, data: np.ndarray, query: np.ndarray, k: int, mask: np.ndarray
+        self, data: np.ndarray, query: np.ndarray, k: int, mask: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """Graph search over covered rows merged with an exact scan of the tail; None
         while a build is running (the caller scans everything exactly)."""
@@ -180,11 +180,13 @@ class AnnState:
             return None
         covered = min(self.covered, len(data))
         ef = max(self.ef_search, k)
-        ids, scores = self.graph.search(data[:covered], query, k, ef, mask[:covered])
+        head = None if mask is None else mask[:covered]
+        ids, scores = self.graph.search(data[:covered], query, k, ef, head)
         ids, scores = np.asarray(ids), np.asarray(scores)
         if covered == len(data):
             return ids, scores
-        t_ids, t_scores = exact_topk(data[covered:], query, k, self.metric, mask[covered:])
+        tail = None if mask is None else mask[covered:]
+        t_ids, t_scores = exact_topk(data[covered:], query, k, self.metric, tail)
         t_ids = np.where(t_ids >= 0, t_ids + covered, -1)
         all_ids = np.concatenate([ids, t_ids], axis=1)
         all_scores = np.concatenate([scores, t_scores], axis=1)

@@ -255,6 +255,11 @@ class Cache:
     def alive_mask(self) -> np.ndarray:
         return self.alive[: self.n]
 
+    def all_alive(self) -> bool:
+        """No row is dead (no delete, vector update or placeholder), in O(1): every live
+        record maps to its own alive row, so n of them leave no row dead."""
+        return len(self.row_of) == self.n
+
     def matrix(self) -> np.ndarray:
         """The used rows, C-contiguous float32 (a view, no copy)."""
         return self.vectors[: self.n]

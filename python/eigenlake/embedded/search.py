@@ -6,6 +6,8 @@ import base64
 import builtins
 import hashlib
 import json
+import math
+import operator
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +15,9 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..ids import canonical_id
-from ..vectors import as_vector, bad_rows, normalise_rows
+from ..vectors import query_row
 from . import ann
+from .cache import copy_props
 
 if TYPE_CHECKING:
     from .index import Index
@@ -46,27 +49,15 @@ class Search:
         with index._lock:
             index._sync()
             cosine = index.metric == "cosine"
-            q = as_vector(vector, index.dimensions, "query").reshape(1, -1)
-            for problem in bad_rows(q, cosine).values():
-                raise ValidationError(f"query: {problem}")
-            if cosine:
-                q = normalise_rows(q)
+            q = query_row(vector, index.dimensions, cosine)
             node = index._parse_filter(filter)
             qhash = _query_hash(q, filter)
             offset, last = _decode_cursor(after, qhash)
-            mask = index._filter_mask(node)
+            mask, kept = self._mask(node)
             k = offset + limit + 1
             while True:
-                ids, scores = self._topk(q, k, mask)
-                found = 0
-                hits = []
-                for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True):
-                    if row < 0:
-                        continue
-                    found += 1
-                    dist = 1.0 - score if cosine else float(np.sqrt(max(score, 0.0)))
-                    hits.append((dist, index._cache.uuids[row], row))
-                hits.sort()
+                ids, scores = self._topk(q, k, mask, kept)
+                hits, found = self._hits(ids[0].tolist(), scores[0].tolist(), cosine)
                 if last is not None:
                     hits = [h for h in hits if (h[0], h[1]) > last]
                 # records added nearer than the cursor since the last page push the page
@@ -75,22 +66,63 @@ class Search:
                     break
                 k *= 2
             page = hits[:limit]
-            recs = index._records([h[2] for h in page], with_vector=with_vector)
-            by_uuid = {r["uuid"]: r for r in recs}  # a record gone meanwhile is dropped
-            results = [{**by_uuid[h[1]], "distance": h[0]} for h in page if h[1] in by_uuid]
+            results = self._results(page, with_vector)
             next_after = None
             if len(hits) > limit and page:
                 next_after = _encode_cursor(offset + len(page), page[-1][0], page[-1][1], qhash)
         return {"results": results, "next_after": next_after}
 
-    def _topk(self, q: np.ndarray, k: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _mask(self, node: Any) -> tuple[np.ndarray | None, int]:
+        """(kernel mask, rows it keeps). No mask at all when every row is alive and there
+        is no filter: the kernels then skip an O(n) pass over a mask on every query."""
+        index = self._index
+        cache = index._cache
+        if node is None:
+            return (None if cache.all_alive() else index._filter_mask(None)), cache.live_count
+        mask = index._filter_mask(node)
+        return mask, int(np.count_nonzero(mask))
+
+    def _hits(
+        self, ids: builtins.list[int], scores: builtins.list[float], cosine: bool
+    ) -> tuple[builtins.list[tuple[float, str, int]], int]:
+        """(distance, uuid, row) of the kernel's answer, nearest first (ties by uuid, the
+        cursor's order), and how many rows it returned."""
+        if ids and min(ids) < 0:  # fewer rows than asked: drop the -1 padding
+            scores = [s for r, s in zip(ids, scores, strict=True) if r >= 0]
+            ids = [r for r in ids if r >= 0]
+        uuids = _pick(self._index._cache.uuids, ids)
+        if cosine:
+            hits = [(1.0 - s, u, r) for r, s, u in zip(ids, scores, uuids, strict=True)]
+        else:
+            hits = [
+                (math.sqrt(max(s, 0.0)), u, r) for r, s, u in zip(ids, scores, uuids, strict=True)
+            ]
+        hits.sort()
+        return hits, len(hits)
+
+    def _results(
+        self, page: builtins.list[tuple[float, str, int]], with_vector: bool
+    ) -> builtins.list[dict[str, Any]]:
+        index = self._index
+        if not with_vector:  # properties from memory, copied so callers may change them
+            props = _pick(index._cache.props, [r for _, _, r in page])
+            return [
+                {"uuid": u, "metadata": copy_props(p), "distance": d}
+                for (d, u, _), p in zip(page, props, strict=True)
+            ]
+        recs = index._records([h[2] for h in page], with_vector=True)
+        by_uuid = {r["uuid"]: r for r in recs}  # a record gone meanwhile is dropped
+        return [{**by_uuid[h[1]], "distance": h[0]} for h in page if h[1] in by_uuid]
+
+    def _topk(
+        self, q: np.ndarray, k: int, mask: np.ndarray | None, kept: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         index = self._index
         cache = index._cache
         data = cache.matrix()
         metric = "ip" if index.metric == "cosine" else "l2"
         options = index.config.get("index_options")
         threshold = ann.exact_threshold(options)
-        kept = int(mask.sum())
         if kept == 0:  # empty index or nothing passes the filter
             return np.full((1, k), -1, dtype=np.int64), np.zeros((1, k), dtype=np.float32)
         # graph search pays off on large collections unless the filter keeps few rows
@@ -251,14 +283,25 @@ class Search:
         )
 
 
+def _pick(items: builtins.list[Any], rows: builtins.list[int]) -> builtins.list[Any]:
+    """``[items[r] for r in rows]`` in one C loop: the cache misses on scattered rows
+    overlap instead of waiting for each other (measurably faster after a graph walk)."""
+    if len(rows) < 2:
+        return [items[r] for r in rows]
+    return list(operator.itemgetter(*rows)(items))
+
+
 def _query_hash(q: np.ndarray, flt: Any) -> str:
     h = hashlib.sha1(np.ascontiguousarray(q).tobytes())
-    h.update(json.dumps(flt, sort_keys=True, default=str).encode())
+    # what json.dumps(None) gives, without its encoder set-up on every unfiltered query
+    h.update(b"null" if flt is None else json.dumps(flt, sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
 
 def _encode_cursor(offset: int, dist: float, uuid: str, qhash: str) -> str:
-    raw = json.dumps({"o": offset, "d": dist, "u": uuid, "h": qhash}).encode()
+    # the text json.dumps gives (uuids are canonical, the hash is hex), minus its set-up
+    d = repr(dist) if math.isfinite(dist) else json.dumps(dist)
+    raw = f'{{"o": {offset}, "d": {d}, "u": "{uuid}", "h": "{qhash}"}}'.encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

@@ -1,0 +1,213 @@
+"""The unfiltered nearest() fast path: no mask while every row is alive, a one-pass query
+check, a cheaply built cursor. Each shortcut must give way the moment a row dies, by any
+write path and from any client or process."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import eigenlake
+from eigenlake.embedded import ann
+from eigenlake.embedded.search import _decode_cursor, _encode_cursor
+from eigenlake.errors import ValidationError
+from eigenlake.vectors import query_row
+
+DIM = 16
+N = 600
+# exact scan below 10k rows; "graph" searches through HNSW from 100 rows
+MODES = {"exact": {}, "graph": {"exact_threshold": 100}}
+
+# Another process removes one record and moves another's vector.
+WRITER = textwrap.dedent(
+    """
+    import sys, numpy as np, eigenlake
+    path, gone, moved = sys.argv[1], sys.argv[2], sys.argv[3]
+    with eigenlake.connect(path=path) as c:
+        idx = c.indexes.open(namespace="f", index="i")
+        idx.records.remove(gone)
+        idx.records.update(moved, vector=-np.ones(16, dtype=np.float32))
+    """
+)
+
+
+def _data() -> np.ndarray:
+    return np.random.default_rng(3).standard_normal((N, DIM)).astype(np.float32)
+
+
+def _fill(client, options: dict) -> tuple[object, list[str], np.ndarray]:
+    idx = client.indexes.create_or_get(
+        namespace="f", index="i", dimensions=DIM, index_options=options
+    )
+    data = _data()
+    uids = idx.records.add_many([{"properties": {"i": i}, "vector": v} for i, v in enumerate(data)])
+    idx.search.nearest(vector=data[0], limit=1)
+    assert (idx._ann is not None) == bool(options)
+    if idx._ann is not None:
+        idx._ann.wait()  # searches go through the graph from here on
+    return idx, uids, data
+
+
+def _top(idx, q: np.ndarray, limit: int = 5) -> list[str]:
+    return [h["uuid"] for h in idx.search.nearest(vector=q, limit=limit)["results"]]
+
+
+class _Masks:
+    """Records the mask each exact-scan or graph kernel call gets."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.seen: list[np.ndarray | None] = []
+        exact, graph = ann.exact_topk, ann.AnnState.search
+
+        def exact_spy(data, q, k, metric, mask):
+            self.seen.append(mask)
+            return exact(data, q, k, metric, mask)
+
+        def graph_spy(state, data, q, k, mask):
+            self.seen.append(mask)
+            return graph(state, data, q, k, mask)
+
+        monkeypatch.setattr(ann, "exact_topk", exact_spy)
+        monkeypatch.setattr(ann.AnnState, "search", graph_spy)
+
+    def last(self) -> np.ndarray | None:
+        return self.seen[-1]
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_no_mask_until_a_row_dies(
+    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    masks = _Masks(monkeypatch)
+    with eigenlake.connect(path=str(tmp_path / "s")) as client:
+        idx, uids, data = _fill(client, MODES[mode])
+        assert _top(idx, data[7], 1) == [uids[7]]
+        assert masks.last() is None  # nothing deleted, no filter: no O(n) mask per query
+        idx.search.nearest(vector=data[7], limit=1, filter={"i": {"$lt": 300}})
+        assert masks.last() is not None
+        idx.records.remove(uids[7])
+        assert uids[7] not in _top(idx, data[7])
+        assert masks.last() is not None
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_every_write_path_ends_the_unmasked_search(tmp_path: Path, mode: str) -> None:
+    """A dead row must never come back; the graph keeps dead rows as routing nodes, so
+    searching it without the alive mask would return them."""
+    with eigenlake.connect(path=str(tmp_path / "s")) as client:
+        idx, uids, data = _fill(client, MODES[mode])
+
+        idx.records.remove(uids[1])
+        assert uids[1] not in _top(idx, data[1])
+
+        idx.records.update(uids[2], vector=-data[2])  # new row; the old one dies
+        hits = idx.search.nearest(vector=data[2], limit=N)["results"]
+        assert [h["uuid"] for h in hits].count(uids[2]) == 1
+        assert hits[-1]["uuid"] == uids[2]  # found at its new place only
+
+        idx.records.add(properties={"i": 3}, vector=-data[3], id=uids[3], on_duplicate="replace")
+        top = _top(idx, data[3])
+        assert uids[3] not in top
+
+        idx.records.remove_many(filter={"i": {"$in": [4, 5]}})
+        assert not {uids[4], uids[5]} & set(_top(idx, data[4]) + _top(idx, data[5]))
+
+        # the same holds after a reopen, where dead rows may stay as placeholders
+        client.close()
+        with eigenlake.connect(path=str(tmp_path / "s")) as again:
+            idx2 = again.indexes.open(namespace="f", index="i")
+            for i in (1, 3, 4, 5):
+                assert uids[i] not in _top(idx2, data[i])
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_writes_by_another_client_end_the_unmasked_search(tmp_path: Path, mode: str) -> None:
+    path = str(tmp_path / "s")
+    with eigenlake.connect(path=path) as a, eigenlake.connect(path=path) as b:
+        ia, uids, data = _fill(a, MODES[mode])
+        assert _top(ia, data[9], 1) == [uids[9]]
+        ib = b.indexes.open(namespace="f", index="i")
+        ib.records.remove(uids[9])
+        ib.records.update(uids[10], vector=-data[10])
+        assert uids[9] not in _top(ia, data[9])
+        assert uids[10] not in _top(ia, data[10])
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_writes_by_another_process_end_the_unmasked_search(tmp_path: Path, mode: str) -> None:
+    path = str(tmp_path / "s")
+    with eigenlake.connect(path=path) as client:
+        idx, uids, data = _fill(client, MODES[mode])
+        assert _top(idx, data[11], 1) == [uids[11]]
+        proc = subprocess.run(
+            [sys.executable, "-c", WRITER, path, uids[11], uids[12]],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert uids[11] not in _top(idx, data[11])
+        assert uids[12] not in _top(idx, data[12])
+        assert _top(idx, -np.ones(DIM, dtype=np.float32), 1) == [uids[12]]
+
+
+# ---- the query check -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cosine", [True, False])
+def test_query_row_rejects_what_cannot_be_searched(cosine: bool) -> None:
+    for bad in (np.nan, np.inf, -np.inf):
+        vec = np.ones(DIM, dtype=np.float32)
+        vec[5] = bad
+        with pytest.raises(ValidationError, match="query: vector contains NaN or infinity"):
+            query_row(vec, DIM, cosine)
+    with pytest.raises(ValidationError, match="dimensions"):
+        query_row(np.ones(DIM + 1), DIM, cosine)
+    zero = np.zeros(DIM, dtype=np.float32)
+    if cosine:
+        with pytest.raises(ValidationError, match="all zeros"):
+            query_row(zero, DIM, cosine)
+    else:
+        assert not query_row(zero, DIM, cosine).any()  # a point like any other for l2
+
+
+@pytest.mark.parametrize("cosine", [True, False])
+def test_query_row_shapes_and_leaves_the_callers_array(cosine: bool) -> None:
+    wide = np.arange(1, 2 * DIM + 1, dtype=np.float32).reshape(DIM, 2)
+    column = wide[:, 0]  # not contiguous
+    before = column.copy()
+    row = query_row(column, DIM, cosine)
+    assert row.shape == (1, DIM) and row.dtype == np.float32 and row.flags.c_contiguous
+    np.testing.assert_array_equal(column, before)
+    want = before / np.linalg.norm(before) if cosine else before
+    np.testing.assert_allclose(row[0], want, rtol=1e-6)
+    np.testing.assert_allclose(query_row(before.tolist(), DIM, cosine), row, rtol=1e-6)
+
+
+def test_query_row_huge_values_are_not_an_error_or_a_warning() -> None:
+    huge = np.full(DIM, 1e30, dtype=np.float32)  # its square norm overflows float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(query_row(huge, DIM, False)[0], huge)
+        query_row(huge, DIM, True)
+
+
+# ---- the cursor ----------------------------------------------------------------------
+
+
+def test_cursor_text_is_what_json_would_write() -> None:
+    uid, qhash = "0b7e8d1c-1234-5678-9abc-def012345678", "abcdef0123456789"
+    for dist in (0.0, -0.0, 0.1, 1e-300, 0.30000000000000004, 2.0, 1e22, float("inf")):
+        raw = json.dumps({"o": 12, "d": dist, "u": uid, "h": qhash}).encode()
+        want = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        got = _encode_cursor(12, dist, uid, qhash)
+        assert got == want
+        assert _decode_cursor(got, qhash) == (12, (dist, uid))
