@@ -211,6 +211,14 @@ def save_graph(directory: str, graph: Any, seqs: np.ndarray) -> None:
                 os.remove(os.path.join(directory, name))
 
 
+def drop_graph(directory: str) -> None:
+    """Remove the saved graph (its row layout no longer matches the cache)."""
+    for name in os.listdir(directory):
+        if name == HNSW_META or name.startswith("hnsw-"):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(directory, name))
+
+
 def load_graph(directory: str, dim: int) -> tuple[Any, np.ndarray] | None:
     """(graph, covered seqs) when a usable saved graph exists, else None."""
     if not has_hnsw():

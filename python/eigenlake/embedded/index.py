@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 
 DB_FILE = "index.sqlite"
 _LOAD_CHUNK = 8192
+# Deleted rows stay in the cache (and the graph, as tombstones) until this many are dead
+# and they make up this share of the rows; then the next read reloads the live rows only
+# and the graph is rebuilt in the background, so deletes do not leave memory and scan
+# time behind for good, and the graph is not left routing through a large dead share.
+COMPACT_MIN_DEAD = 4096
+COMPACT_DEAD_SHARE = 0.25
 
 
 class Index:
@@ -133,7 +139,21 @@ class Index:
         if dv != self._dv:
             self._reload(store)
             self._dv = dv
+        self._maybe_compact(store)
         return store
+
+    def _maybe_compact(self, store: Store) -> None:
+        cache = self._cache
+        dead = cache.n - cache.live_count
+        if dead < max(COMPACT_MIN_DEAD, COMPACT_DEAD_SHARE * cache.n):
+            return
+        if self._ann is not None and self._ann.building:
+            return  # the build holds these row ids; compact once it is done
+        ann.drop_graph(self._dir)
+        self._ann = None
+        fresh = self._load(store, None)
+        assert fresh is not None  # without a graph layout the load cannot refuse
+        self._cache = fresh
 
     @contextmanager
     def _writing(self) -> Iterator[Store]:

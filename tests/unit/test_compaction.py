@@ -1,0 +1,70 @@
+"""Deleted rows leave the cache (and the graph) once they are a large share of it."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import eigenlake
+from eigenlake.embedded import index as index_mod
+
+DIM = 12
+N = 2400
+
+
+def brute(data: np.ndarray, live: list[int], q: np.ndarray, k: int) -> list[int]:
+    unit = data / np.linalg.norm(data, axis=1, keepdims=True)
+    sims = unit[live] @ (q / np.linalg.norm(q))
+    return [live[i] for i in np.argsort(-sims, kind="stable")[:k]]
+
+
+@pytest.mark.parametrize("options", [{}, {"exact_threshold": 100}], ids=["exact", "graph"])
+def test_reads_after_many_deletes_compact_the_cache(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, options: dict
+) -> None:
+    monkeypatch.setattr(index_mod, "COMPACT_MIN_DEAD", 50)
+    data = np.random.default_rng(7).standard_normal((N, DIM)).astype(np.float32)
+    path = str(tmp_path / "store")
+    with eigenlake.connect(path=path) as client:
+        idx = client.indexes.create_or_get(
+            namespace="c", index="i", dimensions=DIM, index_options=options
+        )
+        uids = idx.records.add_many(
+            [{"properties": {"i": i}, "vector": v} for i, v in enumerate(data)]
+        )
+        idx.search.nearest(vector=data[0], limit=1)
+        if idx._ann is not None:
+            idx._ann.wait()
+            idx.close()  # saves the graph
+            idx = client.indexes.open(namespace="c", index="i")
+            idx.search.nearest(vector=data[0], limit=1)
+            assert any(n.startswith("hnsw") for n in os.listdir(idx._dir))
+        # 500 deletes: under a quarter of the rows, nothing moves
+        gone = list(range(0, 1000, 2))
+        idx.records.remove_many(filter={"i": {"$in": gone}})
+        idx.search.nearest(vector=data[1], limit=1)
+        assert idx._cache.n == N
+        # 700 deletes: over a quarter, the next read keeps the live rows only
+        more = list(range(1001, 1401, 2))
+        idx.records.remove_many(filter={"i": {"$in": more}})
+        gone += more
+        live = sorted(set(range(N)) - set(gone))
+        q = np.random.default_rng(8).standard_normal(DIM).astype(np.float32)
+        hits = idx.search.nearest(vector=q, limit=10)["results"]
+        assert idx._cache.n == len(live) == idx._cache.live_count
+        assert not any(n.startswith("hnsw") for n in os.listdir(idx._dir))
+        want = [uids[i] for i in brute(data, live, q, 10)]
+        assert [h["uuid"] for h in hits] == want
+        if options:  # the graph is rebuilt over the compacted rows and answers the same
+            idx._ann.wait()
+            assert len(idx._ann.graph) == len(live)
+            again = idx.search.nearest(vector=q, limit=10)["results"]
+            assert len({h["uuid"] for h in again} & set(want)) >= 9
+        listed = idx.records.list(limit=5000)["objects"]
+        assert sorted(o["metadata"]["i"] for o in listed) == live
+    with eigenlake.connect(path=path) as client:
+        idx = client.indexes.open(namespace="c", index="i")
+        hits = idx.search.nearest(vector=q, limit=10)["results"]
+        assert len({h["uuid"] for h in hits} & set(want)) >= 9
