@@ -268,15 +268,18 @@ class Cache:
 def copy_props(props: dict[str, Any]) -> dict[str, Any]:
     """A copy the caller may change without touching the cache: values are scalars or
     lists of scalars for declared properties; anything nested is copied deeply."""
-    out: dict[str, Any] = {}
+    out = props.copy()  # scalars (str, numbers, bool, None) are immutable: shared as is
     for key, value in props.items():
-        if isinstance(value, list):
-            value = (
+        kind = type(value)
+        if kind is list:
+            out[key] = (
                 copy.deepcopy(value)
                 if any(isinstance(v, (dict, list)) for v in value)
                 else list(value)
             )
-        elif isinstance(value, dict):
-            value = copy.deepcopy(value)
-        out[key] = value
+        elif kind is dict or (kind not in _SCALARS and isinstance(value, (list, dict))):
+            out[key] = copy.deepcopy(value)
     return out
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
