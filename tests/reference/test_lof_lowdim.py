@@ -8,6 +8,7 @@ blocked path (d > 64) covered.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import pairwise_distances
@@ -16,7 +17,7 @@ from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
 from eigenlake import _core
 
 
-def table(n: int, d: int, seed: int, shape: str) -> np.ndarray:
+def make_table(n: int, d: int, seed: int, shape: str) -> np.ndarray:
     rng = np.random.default_rng(seed)
     if shape == "gauss":
         x = rng.standard_normal((n, d))
@@ -26,7 +27,11 @@ def table(n: int, d: int, seed: int, shape: str) -> np.ndarray:
         x = rng.standard_normal((n, min(d, 3))) @ rng.standard_normal((min(d, 3), d))
         x += 0.05 * rng.standard_normal((n, d))
     x = (x - x.mean(0)) / np.where(x.std(0) > 0, x.std(0), 1.0)
-    x = x.astype(np.float32)
+    return x.astype(np.float32)
+
+
+def table(n: int, d: int, seed: int, shape: str) -> np.ndarray:
+    x = make_table(n, d, seed, shape)
     assume(len(np.unique(x, axis=0)) == n)  # no duplicate rows: ties would be arbitrary
     return x
 
@@ -78,6 +83,18 @@ def test_knn_matches_sklearn_low_dim(n: int, d: int, kq: float, seed: int, metri
     np.testing.assert_allclose(dist, sk_d, rtol=1e-4, atol=1e-5)
     same = np.isclose(dist, sk_d, rtol=1e-4, atol=1e-5)
     assert np.mean(ids[same] == sk_i[same]) > 0.95
+
+
+@pytest.mark.parametrize("d", [3, 6, 9, 21, 36])
+@pytest.mark.parametrize("shape", ["gauss", "heavy", "correlated"])
+def test_lof_matches_sklearn_many_leaves(d: int, shape: str) -> None:
+    # a few thousand rows: a deep tree (and the rotated one from 12 features)
+    x = make_table(2500, d, d, shape)
+    assert len(np.unique(x, axis=0)) == len(x)
+    sk = LocalOutlierFactor(n_neighbors=20, algorithm="brute").fit(x)
+    np.testing.assert_allclose(
+        _core.lof(x, 20, "euclidean"), sk.negative_outlier_factor_, rtol=1e-4, atol=1e-4
+    )
 
 
 def test_duplicates_are_at_distance_zero_and_self_is_excluded() -> None:

@@ -54,26 +54,13 @@ pub(crate) struct KdTree {
 impl KdTree {
     pub(crate) fn new(x: &[f32], dim: usize) -> Self {
         let n = x.len() / dim;
-        let mut b = Builder {
-            x,
-            dim,
-            order: (0..n as u32).collect(),
-            nodes: Vec::with_capacity(n.div_ceil(LEAF / 4)),
-            boxes: Vec::with_capacity(2 * dim * n.div_ceil(LEAF / 4)),
-            n_leaves: 0,
-        };
-        b.split(0, n, 0);
-        let Builder {
-            order,
+        let mut data = x.to_vec();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        let Sub {
             nodes,
             boxes,
             n_leaves,
-            ..
-        } = b;
-        let mut data = vec![0f32; n * dim];
-        data.par_chunks_mut(dim)
-            .zip(&order)
-            .for_each(|(r, &i)| r.copy_from_slice(&x[i as usize * dim..(i as usize + 1) * dim]));
+        } = build(&mut data, &mut order, dim, 0, 0);
         let mut blocks = vec![PAD; n_leaves as usize * dim * LEAF];
         for nd in nodes.iter().filter(|nd| nd.kids[1] == LEAF_MARK) {
             let b = &mut blocks[nd.kids[0] as usize * dim * LEAF..][..dim * LEAF];
@@ -179,71 +166,122 @@ const CUT_SLACK: usize = 12;
 /// Coordinate of padded leaf lanes: far enough that their squared distance overflows to ∞.
 const PAD: f32 = 1e30;
 
-struct Builder<'a> {
-    x: &'a [f32],
-    dim: usize,
-    order: Vec<u32>,
+/// A built subtree: nodes in preorder, child indices and leaf blocks counted from it.
+struct Sub {
     nodes: Vec<Node>,
     boxes: Vec<f32>,
     n_leaves: u32,
 }
 
-impl Builder<'_> {
-    /// Build the subtree of tree positions `a..b` in preorder; returns its node index.
-    /// Splits at the middle of the widest side of the box (so sparse tails are cut off
-    /// early instead of stretching every cell); by count when that leaves a side empty
-    /// or below `MIDPOINT_MAX_DEPTH`, which bounds the depth.
-    fn split(&mut self, a: usize, b: usize, depth: usize) -> u32 {
-        let (x, dim) = (self.x, self.dim);
-        let me = self.nodes.len();
-        let mut lo = vec![f32::INFINITY; dim];
-        let mut hi = vec![f32::NEG_INFINITY; dim];
-        for &i in &self.order[a..b] {
-            for (c, &v) in x[i as usize * dim..(i as usize + 1) * dim]
-                .iter()
-                .enumerate()
-            {
-                lo[c] = lo[c].min(v);
-                hi[c] = hi[c].max(v);
+/// Subtrees of at least this many rows build their two halves in parallel.
+const PAR_BUILD_ROWS: usize = 4096;
+
+/// Build the subtree over `rows` (row-major, reordered in place into tree order, with
+/// `order` their original ids) whose first row is tree position `base`.
+/// Splits at the middle of the widest side of the box (so sparse tails are cut off
+/// early instead of stretching every cell); at the median when that leaves a side empty
+/// or past `MIDPOINT_MAX_DEPTH`, which bounds the depth.
+fn build(rows: &mut [f32], order: &mut [u32], dim: usize, base: usize, depth: usize) -> Sub {
+    let len = order.len();
+    let dp = pad4(dim);
+    let mut bx = vec![0f32; 2 * dp];
+    {
+        let (lo, hi) = bx.split_at_mut(dp);
+        lo[..dim].copy_from_slice(&rows[..dim]);
+        hi[..dim].copy_from_slice(&rows[..dim]);
+        for r in rows.chunks_exact(dim).skip(1) {
+            for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(r) {
+                // plain compares (no NaN handling: rows are finite) so this vectorises
+                *l = if v < *l { v } else { *l };
+                *h = if v > *h { v } else { *h };
             }
         }
-        let pad = pad4(dim) - dim;
-        self.boxes.extend_from_slice(&lo);
-        self.boxes.extend(std::iter::repeat_n(0.0, pad));
-        self.boxes.extend_from_slice(&hi);
-        self.boxes.extend(std::iter::repeat_n(0.0, pad));
-        self.nodes.push(Node {
-            start: a as u32,
-            end: b as u32,
-            kids: [self.n_leaves, LEAF_MARK],
-        });
-        if b - a <= LEAF {
-            self.n_leaves += 1;
-            return me as u32;
-        }
-        let s = (0..dim)
-            .max_by(|&p, &q| (hi[p] - lo[p]).total_cmp(&(hi[q] - lo[q])).then(q.cmp(&p)))
-            .unwrap_or(0);
-        let at = |i: &u32| x[*i as usize * dim + s];
-        let order = &mut self.order[a..b];
-        let mut mid = 0;
-        if depth < MIDPOINT_MAX_DEPTH {
-            let cut = lo[s] + 0.5 * (hi[s] - lo[s]);
-            for j in 0..order.len() {
-                if at(&order[j]) < cut {
+    }
+    let mut node = Node {
+        start: base as u32,
+        end: (base + len) as u32,
+        kids: [0, LEAF_MARK],
+    };
+    if len <= LEAF {
+        return Sub {
+            nodes: vec![node],
+            boxes: bx,
+            n_leaves: 1,
+        };
+    }
+    let s = (0..dim)
+        .max_by(|&p, &q| {
+            let (wp, wq) = (bx[dp + p] - bx[p], bx[dp + q] - bx[q]);
+            wp.total_cmp(&wq).then(q.cmp(&p))
+        })
+        .unwrap_or(0);
+    let mut mid = 0;
+    if depth < MIDPOINT_MAX_DEPTH {
+        let cut = bx[s] + 0.5 * (bx[dp + s] - bx[s]);
+        for j in 0..len {
+            if rows[j * dim + s] < cut {
+                if j != mid {
                     order.swap(mid, j);
-                    mid += 1;
+                    let (a, b) = rows.split_at_mut(j * dim);
+                    a[mid * dim..(mid + 1) * dim].swap_with_slice(&mut b[..dim]);
                 }
+                mid += 1;
             }
         }
-        if mid == 0 || mid == order.len() {
-            mid = order.len() / 2;
-            order.select_nth_unstable_by(mid, |p, q| at(p).total_cmp(&at(q)));
+    }
+    if mid == 0 || mid == len {
+        mid = len / 2;
+        let mut perm: Vec<u32> = (0..len as u32).collect();
+        let at = |i: &u32| rows[*i as usize * dim + s];
+        perm.select_nth_unstable_by(mid, |p, q| at(p).total_cmp(&at(q)));
+        let old_rows = rows.to_vec();
+        let old_order = order.to_vec();
+        for (t, &p) in perm.iter().enumerate() {
+            let p = p as usize;
+            order[t] = old_order[p];
+            rows[t * dim..(t + 1) * dim].copy_from_slice(&old_rows[p * dim..(p + 1) * dim]);
         }
-        let l = self.split(a, a + mid, depth + 1);
-        let r = self.split(a + mid, b, depth + 1);
-        self.nodes[me].kids = [l, r];
-        me as u32
+    }
+    let (rl, rr) = rows.split_at_mut(mid * dim);
+    let (ol, or) = order.split_at_mut(mid);
+    let (left, right) = if len >= PAR_BUILD_ROWS {
+        rayon::join(
+            || build(rl, ol, dim, base, depth + 1),
+            || build(rr, or, dim, base + mid, depth + 1),
+        )
+    } else {
+        (
+            build(rl, ol, dim, base, depth + 1),
+            build(rr, or, dim, base + mid, depth + 1),
+        )
+    };
+    // this node, then the left subtree, then the right one
+    let n_left = left.nodes.len() as u32;
+    node.kids = [1, 1 + n_left];
+    let mut nodes = Vec::with_capacity(1 + left.nodes.len() + right.nodes.len());
+    nodes.push(node);
+    let shift = |nd: &Node, by: u32, leaves: u32| {
+        let mut nd = *nd;
+        if nd.kids[1] == LEAF_MARK {
+            nd.kids[0] += leaves;
+        } else {
+            nd.kids = [nd.kids[0] + by, nd.kids[1] + by];
+        }
+        nd
+    };
+    nodes.extend(left.nodes.iter().map(|nd| shift(nd, 1, 0)));
+    nodes.extend(
+        right
+            .nodes
+            .iter()
+            .map(|nd| shift(nd, 1 + n_left, left.n_leaves)),
+    );
+    bx.extend_from_slice(&left.boxes);
+    bx.extend_from_slice(&right.boxes);
+    Sub {
+        nodes,
+        boxes: bx,
+        n_leaves: left.n_leaves + right.n_leaves,
     }
 }
 
@@ -596,6 +634,18 @@ mod tests {
         for (n, dim) in [(2, 3), (9, 2), (31, 5), (33, 7), (40, 20)] {
             check(&data(n, dim, 5), dim, n - 1, Metric::Euclidean);
         }
+    }
+
+    #[test]
+    fn large_enough_for_a_parallel_build() {
+        check(&data(5000, 3, 11), 3, 7, Metric::Euclidean);
+    }
+
+    #[test]
+    fn geometric_values_reach_the_median_fallback() {
+        // each middle split peels off one row: past MIDPOINT_MAX_DEPTH it splits at medians
+        let x: Vec<f32> = (0..300).map(|i| 0.9f32.powi(i)).collect();
+        check(&x, 1, 4, Metric::Euclidean);
     }
 
     #[test]

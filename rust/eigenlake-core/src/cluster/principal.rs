@@ -7,8 +7,8 @@ use crate::gemm::gemm_abt;
 
 /// Rows sampled for the covariance (any orthonormal basis keeps the search exact; the
 /// sample only has to find the main directions).
-const SAMPLE: usize = 1024;
-const SWEEPS: usize = 12;
+const SAMPLE: usize = 512;
+const SWEEPS: usize = 6;
 
 /// `dim × dim` row-major rotation: row `c` is the `c`-th principal axis of `x` (centred).
 pub(crate) fn principal_axes(x: &[f32], dim: usize) -> Vec<f32> {
