@@ -180,7 +180,7 @@ struct Sub {
 }
 
 /// Subtrees of at least this many rows build their two halves in parallel.
-const PAR_BUILD_ROWS: usize = 4096;
+const PAR_BUILD_ROWS: usize = 1024;
 
 /// Build the subtree over `rows` (row-major, reordered in place into tree order, with
 /// `order` their original ids) whose first row is tree position `base`.
@@ -511,7 +511,9 @@ pub(crate) fn knn_tree(pts: &Points, k: usize) -> (Vec<u32>, Vec<f32>) {
                     ir.iter()
                         .map(|&j| key(sq_dist(pts.row(i), pts.row(j as usize)), j)),
                 );
-                v.sort_unstable();
+                if !v.is_sorted() {
+                    v.sort_unstable();
+                }
                 for ((dd, ii), &kk) in dr.iter_mut().zip(ir.iter_mut()).zip(v.iter()) {
                     (*dd, *ii) = unkey(kk);
                 }

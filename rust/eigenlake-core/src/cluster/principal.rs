@@ -3,12 +3,16 @@
 //! the k-d tree's boxes up with the data and puts most of each distance in the first
 //! coordinates, where a partial sum can already reject a row.
 
+use rayon::prelude::*;
+
 use crate::gemm::gemm_abt;
 
 /// Rows sampled for the covariance (any orthonormal basis keeps the search exact; the
 /// sample only has to find the main directions).
 const SAMPLE: usize = 512;
 const SWEEPS: usize = 6;
+/// Rows per parallel piece of the rotation.
+const ROTATE_ROWS: usize = 512;
 
 /// `dim × dim` row-major rotation: row `c` is the `c`-th principal axis of `x` (centred).
 pub(crate) fn principal_axes(x: &[f32], dim: usize) -> Vec<f32> {
@@ -39,7 +43,9 @@ pub(crate) fn principal_axes(x: &[f32], dim: usize) -> Vec<f32> {
 /// Rows of `x` in the rotated basis (`x · Rᵀ`).
 pub(crate) fn rotate(x: &[f32], dim: usize, rot: &[f32]) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
-    gemm_abt(x, rot, dim, &mut out);
+    out.par_chunks_mut(ROTATE_ROWS * dim)
+        .zip(x.par_chunks(ROTATE_ROWS * dim))
+        .for_each(|(o, xs)| gemm_abt(xs, rot, dim, o));
     out
 }
 
