@@ -112,3 +112,16 @@ def test_lof_blocked_path_high_dim() -> None:
     np.testing.assert_allclose(
         _core.lof(x, 20, "euclidean"), sk.negative_outlier_factor_, rtol=1e-4, atol=1e-4
     )
+
+
+def test_cosine_with_a_zero_row_keeps_sklearn_distances() -> None:
+    # a zero row is at cosine distance 1 from every row: no euclidean view of unit rows
+    # holds that, so such input takes the blocked path
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((300, 4)).astype(np.float32)
+    x[7] = 0.0
+    ids, dist = _core.knn(x, 5, "cosine")
+    sk_d, _ = (
+        NearestNeighbors(n_neighbors=5, metric="cosine", algorithm="brute").fit(x).kneighbors()
+    )
+    np.testing.assert_allclose(dist, sk_d, rtol=1e-4, atol=1e-5)
