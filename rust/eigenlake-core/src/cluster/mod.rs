@@ -8,6 +8,7 @@ mod hamerly;
 mod init;
 mod kdtree;
 mod kdtree_kernels;
+mod kdtree_search;
 pub mod kmeans;
 pub mod knee;
 pub mod layout;
