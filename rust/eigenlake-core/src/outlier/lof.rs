@@ -5,8 +5,7 @@
 
 use rayon::prelude::*;
 
-use crate::cluster::layout::Layout;
-use crate::cluster::neighbors::knn_layout;
+use crate::cluster::neighbors::knn_rows;
 use crate::cluster::points::{check_matrix, Metric};
 use crate::error::{CoreError, Result};
 
@@ -19,8 +18,7 @@ pub fn lof(x: &[f32], dim: usize, n_neighbors: usize, metric: Metric) -> Result<
         return Err(CoreError::invalid("x", "LOF needs at least 2 rows"));
     }
     let k = n_neighbors.min(n - 1);
-    let lay = Layout::new(x, dim, metric)?;
-    let nn = knn_layout(&lay, k);
+    let nn = knn_rows(x, dim, k, metric)?;
     let kdist: Vec<f64> = nn.dist.chunks(k).map(|d| d[k - 1] as f64).collect();
     let lrd: Vec<f64> = nn
         .dist

@@ -1,0 +1,377 @@
+//! SIMD kernels of the k-d tree search: a leaf is a column-major block of `LEAF` = 32
+//! lanes (`dim` columns), so every step below is one broadcast and two 16-lane (AVX-512)
+//! or four 8-lane (AVX2) operations. Chosen once per call from the ISA that
+//! `distance::active` checked; the scalar versions are the reference and the fallback.
+
+use crate::distance::{active, Isa};
+
+/// Lanes per leaf block.
+pub(super) const LEAF: usize = 32;
+
+/// Per lane of a query block, whether the squared distance from that query row to the box
+/// `lo..hi` is at most the lane's bound (bit `j` = lane `j`).
+pub(super) type BoxFn = fn(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64;
+
+/// For each query `j` selected in `sel` (rows of `qs`, row-major, `dim` each): squared
+/// distances to the block's lanes into `dists[j]`, and `masks[j]` = lanes within `bounds[j]`.
+pub(super) type RowsFn = fn(
+    block: &[f32],
+    qs: &[f32],
+    dim: usize,
+    sel: u64,
+    bounds: &[f32; LEAF],
+    dists: &mut [[f32; LEAF]; LEAF],
+    masks: &mut [u64; LEAF],
+);
+
+#[derive(Clone, Copy)]
+pub(super) struct Kernels {
+    pub boxes: BoxFn,
+    pub rows: RowsFn,
+}
+
+pub(super) fn kernels() -> Kernels {
+    match active().isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => Kernels {
+            boxes: x86::boxes_avx512,
+            rows: x86::rows_avx512,
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => Kernels {
+            boxes: x86::boxes_avx2,
+            rows: x86::rows_avx2,
+        },
+        _ => Kernels {
+            boxes: boxes_scalar,
+            rows: rows_scalar,
+        },
+    }
+}
+
+fn boxes_scalar(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64 {
+    let mut acc = [0f32; LEAF];
+    for ((col, &l), &h) in qblock.chunks_exact(LEAF).zip(lo).zip(hi) {
+        for (a, &x) in acc.iter_mut().zip(col) {
+            let t = (l - x).max(x - h).max(0.0);
+            *a += t * t;
+        }
+    }
+    lanes_le(&acc, bounds)
+}
+
+fn lanes_le(acc: &[f32; LEAF], bounds: &[f32; LEAF]) -> u64 {
+    acc.iter()
+        .zip(bounds)
+        .enumerate()
+        .fold(0, |m, (j, (&a, &b))| m | (((a <= b) as u64) << j))
+}
+
+fn rows_scalar(
+    block: &[f32],
+    qs: &[f32],
+    dim: usize,
+    mut sel: u64,
+    bounds: &[f32; LEAF],
+    dists: &mut [[f32; LEAF]; LEAF],
+    masks: &mut [u64; LEAF],
+) {
+    while sel != 0 {
+        let j = sel.trailing_zeros() as usize;
+        sel &= sel - 1;
+        let acc = &mut dists[j];
+        *acc = [0.0; LEAF];
+        for (col, &qc) in block.chunks_exact(LEAF).zip(&qs[j * dim..(j + 1) * dim]) {
+            for (a, &v) in acc.iter_mut().zip(col) {
+                let t = v - qc;
+                *a += t * t;
+            }
+        }
+        masks[j] = lanes_le(acc, &[bounds[j]; LEAF]);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::LEAF;
+
+    /// Columns between checks whether any lane is still within the bound (partial sums
+    /// only grow; on rotated rows the first columns hold most of the distance).
+    const EXIT_EVERY: usize = 4;
+
+    #[target_feature(enable = "avx512f")]
+    fn boxes512(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64 {
+        let (mut a0, mut a1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        let zero = _mm512_setzero_ps();
+        // SAFETY: `bounds` holds LEAF = 32 floats
+        let (b0, b1) = unsafe {
+            (
+                _mm512_loadu_ps(bounds.as_ptr()),
+                _mm512_loadu_ps(bounds.as_ptr().add(16)),
+            )
+        };
+        let within = |a0, a1| {
+            _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a0, b0) as u64
+                | (_mm512_cmp_ps_mask::<_CMP_LE_OQ>(a1, b1) as u64) << 16
+        };
+        for (c, ((col, &l), &h)) in qblock.chunks_exact(LEAF).zip(lo).zip(hi).enumerate() {
+            if c % EXIT_EVERY == 0 && c > 0 && within(a0, a1) == 0 {
+                return 0;
+            }
+            let (l, h) = (_mm512_set1_ps(l), _mm512_set1_ps(h));
+            // SAFETY: `col` holds LEAF = 32 floats
+            let (x0, x1) = unsafe {
+                (
+                    _mm512_loadu_ps(col.as_ptr()),
+                    _mm512_loadu_ps(col.as_ptr().add(16)),
+                )
+            };
+            let t0 = _mm512_max_ps(
+                _mm512_max_ps(_mm512_sub_ps(l, x0), _mm512_sub_ps(x0, h)),
+                zero,
+            );
+            let t1 = _mm512_max_ps(
+                _mm512_max_ps(_mm512_sub_ps(l, x1), _mm512_sub_ps(x1, h)),
+                zero,
+            );
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(t0, t0));
+            a1 = _mm512_add_ps(a1, _mm512_mul_ps(t1, t1));
+        }
+        within(a0, a1)
+    }
+
+    #[target_feature(enable = "avx512f,fma")]
+    fn rows512(
+        block: &[f32],
+        qs: &[f32],
+        dim: usize,
+        mut sel: u64,
+        bounds: &[f32; LEAF],
+        dists: &mut [[f32; LEAF]; LEAF],
+        masks: &mut [u64; LEAF],
+    ) {
+        while sel != 0 {
+            let j = sel.trailing_zeros() as usize;
+            sel &= sel - 1;
+            let (mut a0, mut a1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+            let b = _mm512_set1_ps(bounds[j]);
+            let mut out = false;
+            for (c, (col, &qc)) in block
+                .chunks_exact(LEAF)
+                .zip(&qs[j * dim..(j + 1) * dim])
+                .enumerate()
+            {
+                if c % EXIT_EVERY == 0
+                    && c > 0
+                    && (_mm512_cmp_ps_mask::<_CMP_LE_OQ>(a0, b)
+                        | _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a1, b))
+                        == 0
+                {
+                    out = true;
+                    break;
+                }
+                let v = _mm512_set1_ps(qc);
+                // SAFETY: `col` holds LEAF = 32 floats
+                let (x0, x1) = unsafe {
+                    (
+                        _mm512_loadu_ps(col.as_ptr()),
+                        _mm512_loadu_ps(col.as_ptr().add(16)),
+                    )
+                };
+                let (t0, t1) = (_mm512_sub_ps(x0, v), _mm512_sub_ps(x1, v));
+                a0 = _mm512_fmadd_ps(t0, t0, a0);
+                a1 = _mm512_fmadd_ps(t1, t1, a1);
+            }
+            if out {
+                masks[j] = 0;
+                continue;
+            }
+            let o = dists[j].as_mut_ptr();
+            // SAFETY: a row of `dists` holds LEAF = 32 floats
+            unsafe {
+                _mm512_storeu_ps(o, a0);
+                _mm512_storeu_ps(o.add(16), a1);
+            }
+            let m0 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a0, b) as u64;
+            let m1 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a1, b) as u64;
+            masks[j] = m0 | (m1 << 16);
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn boxes256(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64 {
+        let mut a = [_mm256_setzero_ps(); 4];
+        let zero = _mm256_setzero_ps();
+        let within = |a: &[__m256; 4]| {
+            let mut m = 0u64;
+            for (r, &acc) in a.iter().enumerate() {
+                // SAFETY: `bounds` holds LEAF = 32 floats
+                let b = unsafe { _mm256_loadu_ps(bounds.as_ptr().add(8 * r)) };
+                m |= (_mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(acc, b)) as u64 & 0xff)
+                    << (8 * r);
+            }
+            m
+        };
+        for (c, ((col, &l), &h)) in qblock.chunks_exact(LEAF).zip(lo).zip(hi).enumerate() {
+            if c % EXIT_EVERY == 0 && c > 0 && within(&a) == 0 {
+                return 0;
+            }
+            let (l, h) = (_mm256_set1_ps(l), _mm256_set1_ps(h));
+            for (r, acc) in a.iter_mut().enumerate() {
+                // SAFETY: `col` holds LEAF = 32 floats
+                let x = unsafe { _mm256_loadu_ps(col.as_ptr().add(8 * r)) };
+                let t = _mm256_max_ps(
+                    _mm256_max_ps(_mm256_sub_ps(l, x), _mm256_sub_ps(x, h)),
+                    zero,
+                );
+                *acc = _mm256_add_ps(*acc, _mm256_mul_ps(t, t));
+            }
+        }
+        within(&a)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn rows256(
+        block: &[f32],
+        qs: &[f32],
+        dim: usize,
+        mut sel: u64,
+        bounds: &[f32; LEAF],
+        dists: &mut [[f32; LEAF]; LEAF],
+        masks: &mut [u64; LEAF],
+    ) {
+        while sel != 0 {
+            let j = sel.trailing_zeros() as usize;
+            sel &= sel - 1;
+            let mut a = [_mm256_setzero_ps(); 4];
+            let b = _mm256_set1_ps(bounds[j]);
+            let within = |a: &[__m256; 4]| {
+                a.iter().fold(0, |m, &x| {
+                    m | _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(x, b))
+                })
+            };
+            let mut out = false;
+            for (c, (col, &qc)) in block
+                .chunks_exact(LEAF)
+                .zip(&qs[j * dim..(j + 1) * dim])
+                .enumerate()
+            {
+                if c % EXIT_EVERY == 0 && c > 0 && within(&a) == 0 {
+                    out = true;
+                    break;
+                }
+                let v = _mm256_set1_ps(qc);
+                for (r, acc) in a.iter_mut().enumerate() {
+                    // SAFETY: `col` holds LEAF = 32 floats
+                    let t = _mm256_sub_ps(unsafe { _mm256_loadu_ps(col.as_ptr().add(8 * r)) }, v);
+                    *acc = _mm256_fmadd_ps(t, t, *acc);
+                }
+            }
+            if out {
+                masks[j] = 0;
+                continue;
+            }
+            let mut m = 0u64;
+            for (r, &acc) in a.iter().enumerate() {
+                // SAFETY: a row of `dists` holds LEAF = 32 floats
+                unsafe { _mm256_storeu_ps(dists[j].as_mut_ptr().add(8 * r), acc) };
+                m |= (_mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(acc, b)) as u64 & 0xff)
+                    << (8 * r);
+            }
+            masks[j] = m;
+        }
+    }
+
+    // SAFETY (all four): only chosen by `kernels` after the CPU check of `distance::active`.
+    pub(super) fn boxes_avx512(q: &[f32], lo: &[f32], hi: &[f32], b: &[f32; LEAF]) -> u64 {
+        unsafe { boxes512(q, lo, hi, b) }
+    }
+
+    pub(super) fn boxes_avx2(q: &[f32], lo: &[f32], hi: &[f32], b: &[f32; LEAF]) -> u64 {
+        unsafe { boxes256(q, lo, hi, b) }
+    }
+
+    pub(super) fn rows_avx512(
+        block: &[f32],
+        qs: &[f32],
+        dim: usize,
+        sel: u64,
+        bounds: &[f32; LEAF],
+        dists: &mut [[f32; LEAF]; LEAF],
+        masks: &mut [u64; LEAF],
+    ) {
+        unsafe { rows512(block, qs, dim, sel, bounds, dists, masks) }
+    }
+
+    pub(super) fn rows_avx2(
+        block: &[f32],
+        qs: &[f32],
+        dim: usize,
+        sel: u64,
+        bounds: &[f32; LEAF],
+        dists: &mut [[f32; LEAF]; LEAF],
+        masks: &mut [u64; LEAF],
+    ) {
+        unsafe { rows256(block, qs, dim, sel, bounds, dists, masks) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::distance::kernels_for;
+
+    /// Every SIMD version the CPU has agrees with the scalar one (masks exactly, away from
+    /// the bound; distances to rounding), including early exits on far lanes.
+    #[test]
+    fn simd_kernels_match_scalar() {
+        let mut sets = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if kernels_for(Isa::Avx2).is_some() {
+                sets.push((x86::boxes_avx2 as BoxFn, x86::rows_avx2 as RowsFn));
+            }
+            if kernels_for(Isa::Avx512).is_some() {
+                sets.push((x86::boxes_avx512 as BoxFn, x86::rows_avx512 as RowsFn));
+            }
+        }
+        let mut s = 7u64;
+        let mut rnd = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
+        };
+        for dim in [1, 3, 9, 21] {
+            let block: Vec<f32> = (0..dim * LEAF).map(|_| rnd()).collect();
+            let qblock: Vec<f32> = (0..dim * LEAF).map(|_| rnd()).collect();
+            let qs: Vec<f32> = (0..LEAF * dim)
+                .map(|i| qblock[(i % dim) * LEAF + i / dim])
+                .collect();
+            let lo: Vec<f32> = (0..dim).map(|_| rnd() - 1.0).collect();
+            let hi: Vec<f32> = lo.iter().map(|l| l + 1.0).collect();
+            let mut bounds = [0f32; LEAF];
+            bounds
+                .iter_mut()
+                .enumerate()
+                .for_each(|(j, b)| *b = 0.15 * (j as f32) * dim as f32);
+            let sel = 0xF0F0_5555u64;
+            let (mut d0, mut m0) = (Box::new([[0f32; LEAF]; LEAF]), [0u64; LEAF]);
+            rows_scalar(&block, &qs, dim, sel, &bounds, &mut d0, &mut m0);
+            let b0 = boxes_scalar(&qblock, &lo, &hi, &bounds);
+            for &(bf, rf) in &sets {
+                let (mut d1, mut m1) = (Box::new([[0f32; LEAF]; LEAF]), [0u64; LEAF]);
+                rf(&block, &qs, dim, sel, &bounds, &mut d1, &mut m1);
+                assert_eq!(bf(&qblock, &lo, &hi, &bounds), b0, "boxes, dim {dim}");
+                for j in (0..LEAF).filter(|j| sel >> j & 1 == 1) {
+                    assert_eq!(m1[j], m0[j], "mask of row {j}, dim {dim}");
+                    for l in (0..LEAF).filter(|l| m0[j] >> l & 1 == 1) {
+                        assert!((d1[j][l] - d0[j][l]).abs() <= 1e-5 * (1.0 + d0[j][l]));
+                    }
+                }
+            }
+        }
+    }
+}
