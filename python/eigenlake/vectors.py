@@ -86,8 +86,9 @@ def query_row(vector: Any, dimensions: int, cosine: bool) -> np.ndarray:
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:
-    """Unit-length rows (float32; zero rows stay zero)."""
-    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+    """Unit-length rows (float32; zero rows stay zero). Norms are summed in float64, where
+    the squares of any finite float32 fit (in float32, values past ~1e19 overflow)."""
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix, dtype=np.float64))
     norms[norms == 0] = 1.0
     return np.ascontiguousarray(matrix / norms[:, None], dtype=np.float32)
 
@@ -96,6 +97,6 @@ def normalise_in_place(matrix: np.ndarray) -> None:
     """Scale float32 rows to unit length in place, in row blocks (bounded temporaries)."""
     for i in range(0, len(matrix), 8192):
         block = matrix[i : i + 8192]
-        norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+        norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))
         norms[norms == 0] = 1.0
-        block /= norms[:, None]
+        block /= norms[:, None].astype(np.float32)

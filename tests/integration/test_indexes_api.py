@@ -88,3 +88,6 @@ def test_names_too_long_for_a_directory_are_rejected(client):
     idx = client.indexes.create_or_get(namespace="tests", index="b" * 200, dimensions=3)
     assert idx is not None
     assert {"namespace": "tests", "index": "b" * 200} in client.indexes.list()
+    # opening or dropping a name that is too long finds nothing; it does not fail validation
+    with pytest.raises(NotFoundError):
+        client.indexes.open(namespace="tests", index="a" * 201)

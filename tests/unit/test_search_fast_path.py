@@ -197,7 +197,18 @@ def test_query_row_huge_values_are_not_an_error_or_a_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(query_row(huge, DIM, False)[0], huge)
-        query_row(huge, DIM, True)
+        unit = query_row(huge, DIM, True)[0]
+    np.testing.assert_allclose(np.linalg.norm(unit.astype(np.float64)), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(unit, np.full(DIM, 1 / np.sqrt(DIM)), rtol=1e-6)
+
+
+def test_huge_stored_vectors_are_normalised_not_zeroed() -> None:
+    from eigenlake.vectors import normalise_in_place
+
+    m = np.vstack([np.full(DIM, 3e19, np.float32), np.zeros(DIM, np.float32)])
+    normalise_in_place(m)
+    np.testing.assert_allclose(m[0], np.full(DIM, 1 / np.sqrt(DIM)), rtol=1e-6)
+    assert not m[1].any()
 
 
 # ---- the cursor ----------------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_diversity_counts_repeated_words() -> None:
     top = corpus.top_words(labels, 2)
     listed = sum(t.size for t in top)
     assert q["diversity"] == pytest.approx(len(set(np.concatenate(top))) / listed)
-    assert q["topic_quality"] == pytest.approx(q["coherence"] * q["diversity"], abs=1e-6)
+    assert q["topic_quality"] == pytest.approx(max(q["coherence"], 0) * q["diversity"], abs=1e-6)
 
 
 def test_auto_tune_prefers_the_partition_with_coherent_words() -> None:
@@ -88,3 +88,22 @@ def test_auto_tune_prefers_the_partition_with_coherent_words() -> None:
     for t in res["topics"]:
         groups = {int(m["uuid"]) // 40 for m in t["members"]}
         assert len(groups) == 1 and t["count"] == 40
+
+
+def test_without_words_silhouette_picks_k() -> None:
+    # three separated groups but no text at all: quality cannot decide, silhouette does
+    rng = np.random.default_rng(1)
+    centres = np.eye(3, 8, dtype=np.float32) * 4
+    v = np.vstack([centres[g] + rng.normal(0, 0.2, (30, 8)) for g in range(3)]).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    meta = [{"text": ""} for _ in range(len(v))]
+    snap = Snapshot(uuids=[str(i) for i in range(len(v))], vectors=v, metadata=meta)
+    res = run_topics(snap, text_fields="text", max_topics=6)
+    params = res["parameters"]
+    assert params["selection"] == "silhouette"
+    assert params["num_topics"] == 3
+    assert params["num_topics_requested"] is None
+    best = max(params["scores"], key=lambda s: s["silhouette"])
+    assert best["num_topics"] == 3
+    fixed = run_topics(snap, text_fields="text", num_topics=4)["parameters"]
+    assert fixed["num_topics_requested"] == 4 and fixed["num_topics"] == 4

@@ -2,7 +2,9 @@
 
 Used to choose the number of topics. Silhouette measures the geometry of the embeddings and
 tends to favour two or three broad groups; a topic model is judged by its words instead.
-Quality = coherence x diversity (Dieng, Ruiz & Blei 2020, "Topic Modeling in Embedding Spaces"):
+Quality = coherence x diversity (Dieng, Ruiz & Blei 2020, "Topic Modeling in Embedding Spaces"),
+with a negative coherence counted as 0 (incoherent: less diversity must not then score
+higher); when no partition has coherent words the caller decides by other means:
 
 - coherence: mean NPMI (normalised pointwise mutual information, Bouma 2009) over the pairs of
   each topic's top words, from co-occurrence in the documents themselves, averaged over topics.
@@ -107,14 +109,16 @@ class Corpus:
             scores.append(float(npmi.mean()))
         return float(np.mean(scores)) if scores else 0.0
 
-    def quality(self, labels: np.ndarray, k: int) -> dict[str, float]:
-        """``{"coherence", "diversity", "topic_quality"}`` of the partition ``labels``."""
-        topics = self.top_words(labels, k)
+    def quality(self, labels: np.ndarray, k: int, top_n: int = TOP_N) -> dict[str, float]:
+        """``{"coherence", "diversity", "topic_quality"}`` of the partition ``labels``.
+
+        Quality is max(coherence, 0) x diversity (see the module docstring)."""
+        topics = self.top_words(labels, k, top_n)
         listed = sum(t.size for t in topics)
         diversity = float(np.unique(np.concatenate(topics)).size / listed) if listed else 0.0
         coherence = self.coherence(topics)
         return {
             "coherence": round(coherence, 6),
             "diversity": round(diversity, 6),
-            "topic_quality": round(coherence * diversity, 6),
+            "topic_quality": round(max(coherence, 0.0) * diversity, 6),
         }

@@ -59,9 +59,11 @@ def run_topics(
     bigrams = check_bool("bigrams", bigrams)
     scores: list[dict[str, Any]] = []
     run_seed = seed
+    requested = k
+    selection = None
     n = len(snapshot) if limit is None else min(limit, len(snapshot))
     if auto_tune and n >= 3:
-        k, run_seed, scores = _pick_num_topics(
+        k, run_seed, scores, selection = _pick_num_topics(
             snapshot,
             n,
             fields,
@@ -69,6 +71,7 @@ def run_topics(
             max_iterations,
             seed,
             bigrams,
+            top_words,
         )
     result = run_cluster(
         snapshot,
@@ -89,9 +92,11 @@ def run_topics(
     params["num_topics"] = params.pop("num_clusters")
     for old, new in (("min_clusters", "min_topics"), ("max_clusters", "max_topics")):
         params[new] = params.pop(old)
-    params.update(auto_tune=auto_tune, seed=seed, top_words=top_words)
+    params.pop("num_clusters_requested", None)
+    params.update(num_topics_requested=requested, auto_tune=auto_tune, seed=seed)
+    params["top_words"] = top_words
     if auto_tune:
-        params.update(scores=scores, selection="topic_quality", kmeans_seed=run_seed)
+        params.update(scores=scores, selection=selection, kmeans_seed=run_seed)
     topics = [
         {
             "topic_id": c["cluster_id"],
@@ -120,27 +125,29 @@ def _pick_num_topics(
     max_iterations: int,
     seed: int,
     bigrams: bool,
-) -> tuple[int, int, list[dict[str, Any]]]:
-    """(k, the k-means seed that produced its partition, the scores of every k tried).
-
-    Ties keep the smaller k. Each candidate's silhouette is reported beside its quality.
-    """
+    top_words: int,
+) -> tuple[int, int, list[dict[str, Any]], str]:
+    """(k, the k-means seed that produced its partition, the scores of every k tried, the
+    criterion used). Topic quality decides; without any words to score (empty or missing
+    text) it cannot, and silhouette does. Ties keep the smaller k."""
     x = np.ascontiguousarray(np.asarray(snapshot.vectors, dtype=np.float32)[:n])
     corpus = Corpus(
         [record_text(m, fields) for m in snapshot.metadata[:n]], bigrams=bigrams, seed=seed
     )
-    best: tuple[float, int, int] | None = None
     scores: list[dict[str, Any]] = []
+    seeds: dict[int, int] = {}
     for k in ks:
         runs = []
         for s in range(seed, seed + TUNE_RESTARTS):
             labels, _c, inertia, _it = _core.kmeans(x, k, max_iter=max_iterations, seed=s)
             runs.append((float(inertia), s, np.asarray(labels, dtype=np.int64)))
-        inertia, s, labels = min(runs, key=lambda r: (r[0], r[1]))
-        q = corpus.quality(labels, k)
+        inertia, seeds[k], labels = min(runs, key=lambda r: (r[0], r[1]))
+        q = corpus.quality(labels, k, top_words)
         sil, _ = silhouette(x, labels, "cosine", seed)
         scores.append({"num_topics": k, **q, "silhouette": sil, "inertia": round(inertia, 6)})
-        if best is None or q["topic_quality"] > best[0]:
-            best = (q["topic_quality"], k, s)
-    assert best is not None  # ks is never empty: n >= 3 and min_k <= max_k
-    return best[1], best[2], scores
+    criterion = "topic_quality" if any(s["topic_quality"] > 0 for s in scores) else "silhouette"
+    defined = [s for s in scores if s[criterion] is not None]
+    if not defined:  # no k had a defined score (e.g. every row identical)
+        return ks[0], seeds[ks[0]], scores, criterion
+    best = max(defined, key=lambda s: (s[criterion], -s["num_topics"]))
+    return best["num_topics"], seeds[best["num_topics"]], scores, criterion

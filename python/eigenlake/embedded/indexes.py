@@ -26,11 +26,12 @@ _METRICS = ("cosine", "euclidean")
 MAX_NAME_BYTES = 200
 
 
-def _segment(kind: str, name: Any) -> str:
+def _segment(kind: str, name: Any, *, creating: bool = False) -> str:
     if not isinstance(name, str) or not name:
         raise ValidationError(f"{kind} must be a non-empty string, got {name!r}")
     seg = quote(name, safe="")
-    if len(seg) > MAX_NAME_BYTES:
+    # checked on create only: an index made before the limit can still be opened and dropped
+    if creating and len(seg) > MAX_NAME_BYTES:
         raise ValidationError(
             f"{kind} is too long: {len(seg)} bytes once percent-encoded, at most "
             f"{MAX_NAME_BYTES} (letters, digits and '-._~' count 1 byte, other characters 3-12)"
@@ -53,8 +54,12 @@ class Indexes:
         self._open: dict[tuple[str, str], Index] = {}
         self._lock = threading.Lock()
 
-    def _dir(self, namespace: str, index: str) -> str:
-        return os.path.join(self._root, _segment("namespace", namespace), _segment("index", index))
+    def _dir(self, namespace: str, index: str, *, creating: bool = False) -> str:
+        return os.path.join(
+            self._root,
+            _segment("namespace", namespace, creating=creating),
+            _segment("index", index, creating=creating),
+        )
 
     def _get(self, namespace: str, index: str) -> Index:
         key = (namespace, index)
@@ -80,6 +85,8 @@ class Indexes:
             namespace, index, dimensions, schema, index_options, shard_count, record_id_property
         )
         directory = self._dir(namespace, index)
+        if not os.path.isdir(directory):
+            self._dir(namespace, index, creating=True)  # a new name must fit a directory
         os.makedirs(directory, exist_ok=True)
         store = Store(os.path.join(directory, DB_FILE))
         try:

@@ -142,7 +142,7 @@ mod x86 {
         within(a0, a1)
     }
 
-    #[target_feature(enable = "avx512f,fma")]
+    #[target_feature(enable = "avx512f")]
     fn rows512(
         block: &[f32],
         qs: &[f32],

@@ -21,8 +21,9 @@ use crate::{CoreError, Result};
 pub const EXACT_FALLBACK_SCALE: f64 = 12.0;
 
 thread_local! {
-    /// One walk scratch per worker thread, kept between calls: a fresh visited table
-    /// (4 bytes a node) per call costs page faults that rival a whole query.
+    /// One walk scratch per worker thread, kept between calls: a fresh visited table per
+    /// call costs page faults that rival a whole query. It holds 2 bytes a node of the
+    /// largest index the thread has searched.
     static SCRATCH: RefCell<Option<Scratch>> = const { RefCell::new(None) };
 }
 
