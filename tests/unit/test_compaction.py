@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import eigenlake
+from eigenlake.embedded import ann
 from eigenlake.embedded import index as index_mod
 
 DIM = 12
@@ -46,22 +47,30 @@ def test_reads_after_many_deletes_compact_the_cache(
         idx.records.remove_many(filter={"i": {"$in": gone}})
         idx.search.nearest(vector=data[1], limit=1)
         assert idx._cache.n == N
-        # 700 deletes: over a quarter, the next read keeps the live rows only
+        # 700 deletes: over a quarter, the live rows are kept and the dead ones dropped
         more = list(range(1001, 1401, 2))
         idx.records.remove_many(filter={"i": {"$in": more}})
         gone += more
         live = sorted(set(range(N)) - set(gone))
         q = np.random.default_rng(8).standard_normal(DIM).astype(np.float32)
-        hits = idx.search.nearest(vector=q, limit=10)["results"]
-        assert idx._cache.n == len(live) == idx._cache.live_count
-        assert not any(n.startswith("hnsw") for n in os.listdir(idx._dir))
         want = [uids[i] for i in brute(data, live, q, 10)]
-        assert [h["uuid"] for h in hits] == want
-        if options:  # the graph is rebuilt over the compacted rows and answers the same
-            idx._ann.wait()
-            assert len(idx._ann.graph) == len(live)
-            again = idx.search.nearest(vector=q, limit=10)["results"]
-            assert len({h["uuid"] for h in again} & set(want)) >= 9
+        hits = idx.search.nearest(vector=q, limit=10)["results"]
+        if options:
+            # the old graph keeps answering while the compacted one is built beside it
+            old = idx._ann
+            assert idx._compaction is not None and old is not None and old.covered == N
+            assert len({h["uuid"] for h in hits} & set(want)) >= 9
+            idx._compaction.wait()
+            hits = idx.search.nearest(vector=q, limit=10)["results"]  # swaps it in
+            assert idx._compaction is None and idx._ann is not old
+            assert len(idx._ann.graph) == len(live) and not idx._ann.building
+            saved = ann.load_graph(idx._dir, DIM)
+            assert saved is not None and len(saved[1]) == len(live)
+            assert len({h["uuid"] for h in hits} & set(want)) >= 9
+        else:
+            assert [h["uuid"] for h in hits] == want
+            assert not any(n.startswith("hnsw") for n in os.listdir(idx._dir))
+        assert idx._cache.n == len(live) == idx._cache.live_count
         listed = idx.records.list(limit=5000)["objects"]
         assert sorted(o["metadata"]["i"] for o in listed) == live
     with eigenlake.connect(path=path) as client:

@@ -195,6 +195,36 @@ class AnnState:
         return np.take_along_axis(all_ids, order, 1), np.take_along_axis(all_scores, order, 1)
 
 
+class Compaction:
+    """A graph over a copy of the live rows, built in the background while the old graph
+    (with its tombstones) keeps answering; the index swaps it in once it is done."""
+
+    def __init__(
+        self, data: np.ndarray, seqs: np.ndarray, metric: str, params: dict[str, int]
+    ) -> None:
+        self.seqs = seqs
+        self.graph: Any = _core.Hnsw(
+            data.shape[1], metric, m=params["m"], ef_construction=params["ef_construction"]
+        )
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self.graph.add(data, 0)
+            except BaseException as e:  # the old graph stays; a later read may try again
+                self.error = e
+
+        self._thread = threading.Thread(target=run, name="eigenlake-compact", daemon=True)
+        self._thread.start()
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+
 def save_graph(directory: str, graph: Any, seqs: np.ndarray) -> None:
     """Write links and covered seqs under a fresh token, then switch ``hnsw.json`` to it
     atomically (a concurrent reader sees the old pair or the new pair, never a mix)."""

@@ -36,9 +36,9 @@ if TYPE_CHECKING:
 DB_FILE = "index.sqlite"
 _LOAD_CHUNK = 8192
 # Deleted rows stay in the cache (and the graph, as tombstones) until this many are dead
-# and they make up this share of the rows; then the next read reloads the live rows only
-# and the graph is rebuilt in the background, so deletes do not leave memory and scan
-# time behind for good, and the graph is not left routing through a large dead share.
+# and they make up this share of the rows; then reads compact (see `_maybe_compact`), so
+# deletes do not leave memory and scan time behind for good, and the graph is not left
+# routing through a large dead share. The old graph answers until the new one is built.
 COMPACT_MIN_DEAD = 4096
 COMPACT_DEAD_SHARE = 0.25
 
@@ -58,6 +58,7 @@ class Index:
         self._schema = CompiledSchema(None, [])
         self._cache = Cache(1, False, {})
         self._ann: Any = None  # search.AnnState, created on first search
+        self._compaction: ann.Compaction | None = None  # a graph being rebuilt without dead rows
 
     def __repr__(self) -> str:
         return f"Index(namespace={self.namespace!r}, index={self.name!r})"
@@ -143,17 +144,50 @@ class Index:
         return store
 
     def _maybe_compact(self, store: Store) -> None:
+        job = self._compaction
+        if job is not None:
+            # swap when done, but not under a running catch-up of the old graph (it would
+            # save the old links over the new ones when it finishes)
+            if job.done and not (self._ann is not None and self._ann.building):
+                self._compaction = None
+                self._finish_compaction(store, job)
+            return
         cache = self._cache
         dead = cache.n - cache.live_count
         if dead < max(COMPACT_MIN_DEAD, COMPACT_DEAD_SHARE * cache.n):
             return
-        if self._ann is not None and self._ann.building:
+        state = self._ann
+        if state is not None and state.building:
             return  # the build holds these row ids; compact once it is done
-        ann.drop_graph(self._dir)
-        self._ann = None
-        fresh = self._load(store, None)
-        assert fresh is not None  # without a graph layout the load cannot refuse
-        self._cache = fresh
+        if state is None or state.covered == 0:  # no graph to keep serving: reload now
+            ann.drop_graph(self._dir)
+            self._ann = None
+            fresh = self._load(store, None)
+            assert fresh is not None  # without a graph layout the load cannot refuse
+            self._cache = fresh
+            return
+        live = np.flatnonzero(cache.alive_mask())
+        self._compaction = ann.Compaction(
+            np.ascontiguousarray(cache.matrix()[live]),  # a copy: the old rows keep serving
+            cache.seq[live].copy(),
+            _kernel_metric(self.metric),
+            ann.hnsw_params(self.config.get("index_options")),
+        )
+
+    def _finish_compaction(self, store: Store, job: ann.Compaction) -> None:
+        """Swap in the compacted graph: the cache is laid out by its rows' seqs (records
+        deleted since become dead placeholders, records added since follow)."""
+        if job.error is not None:
+            return
+        cache = self._load(store, job.seqs)
+        if cache is None:
+            return  # many more deletes since: the next read compacts again
+        for row in np.flatnonzero(~cache.alive[: len(job.seqs)]).tolist():
+            job.graph.mark_deleted(row)
+        params = ann.hnsw_params(self.config.get("index_options"))
+        self._cache = cache
+        self._ann = ann.AnnState(self.dimensions, _kernel_metric(self.metric), job.graph, 0, params)
+        self._save_graph()
 
     @contextmanager
     def _writing(self) -> Iterator[Store]:
@@ -246,6 +280,7 @@ class Index:
             self._store = None
         self._dv = -1
         self._ann = None
+        self._compaction = None
 
     def close(self) -> None:
         with self._lock:
