@@ -77,3 +77,38 @@ def test_reads_after_many_deletes_compact_the_cache(
         idx = client.indexes.open(namespace="c", index="i")
         hits = idx.search.nearest(vector=q, limit=10)["results"]
         assert len({h["uuid"] for h in hits} & set(want)) >= 9
+
+
+def test_a_failed_compaction_build_falls_back_to_reloading_live_rows(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_mod, "COMPACT_MIN_DEAD", 50)
+
+    class Broken(ann.Compaction):
+        def __init__(self, data, seqs, metric, params) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(data[:0], seqs, metric, params)
+            self.wait()
+            self.error = MemoryError("no room for the new graph")
+
+    monkeypatch.setattr(ann, "Compaction", Broken)
+    data = np.random.default_rng(9).standard_normal((N, DIM)).astype(np.float32)
+    with eigenlake.connect(path=str(tmp_path / "store")) as client:
+        idx = client.indexes.create_or_get(
+            namespace="c", index="i", dimensions=DIM, index_options={"exact_threshold": 100}
+        )
+        uids = idx.records.add_many(
+            [{"properties": {"i": i}, "vector": v} for i, v in enumerate(data)]
+        )
+        idx.search.nearest(vector=data[0], limit=1)
+        idx._ann.wait()
+        gone = list(range(0, 2 * 700, 2))
+        idx.records.remove_many(filter={"i": {"$in": gone}})
+        idx.search.nearest(vector=data[1], limit=1)  # starts the (broken) job
+        assert isinstance(idx._compaction, Broken)
+        live = sorted(set(range(N)) - set(gone))
+        q = data[3]
+        hits = idx.search.nearest(vector=q, limit=10)["results"]  # finds it failed
+        assert idx._compaction is None
+        assert idx._cache.n == len(live) == idx._cache.live_count
+        want = {uids[i] for i in brute(data, live, q, 10)}
+        assert len({h["uuid"] for h in hits} & want) >= 9

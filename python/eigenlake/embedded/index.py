@@ -160,11 +160,7 @@ class Index:
         if state is not None and state.building:
             return  # the build holds these row ids; compact once it is done
         if state is None or state.covered == 0:  # no graph to keep serving: reload now
-            ann.drop_graph(self._dir)
-            self._ann = None
-            fresh = self._load(store, None)
-            assert fresh is not None  # without a graph layout the load cannot refuse
-            self._cache = fresh
+            self._reload_live_rows(store)
             return
         live = np.flatnonzero(cache.alive_mask())
         self._compaction = ann.Compaction(
@@ -174,10 +170,19 @@ class Index:
             ann.hnsw_params(self.config.get("index_options")),
         )
 
+    def _reload_live_rows(self, store: Store) -> None:
+        """The cache rebuilt from the store without dead rows; no graph (it is rebuilt)."""
+        ann.drop_graph(self._dir)
+        self._ann = None
+        fresh = self._load(store, None)
+        assert fresh is not None  # without a graph layout the load cannot refuse
+        self._cache = fresh
+
     def _finish_compaction(self, store: Store, job: ann.Compaction) -> None:
         """Swap in the compacted graph: the cache is laid out by its rows' seqs (records
         deleted since become dead placeholders, records added since follow)."""
-        if job.error is not None:
+        if job.error is not None:  # e.g. out of memory: drop the graph, keep the live rows
+            self._reload_live_rows(store)
             return
         cache = self._load(store, job.seqs)
         if cache is None:
