@@ -6,25 +6,25 @@ import inspect
 from typing import Any
 
 from fastapi import APIRouter, Body
+from starlette.responses import Response
 
 from ..errors import APIError, ValidationError
 from .deps import Ref
-from .fastjson import FastJSONRoute
+from .fastjson import FastJSONRoute, json_response
 from .models import AgentQuery, Cluster, NearVector, empty_to_none
 
 router = APIRouter(prefix="/v1/indexes/{ns}/{idx}", tags=["search"], route_class=FastJSONRoute)
 
 
-@router.post("/search/near-vector")
-def near_vector(ref: Ref, body: NearVector) -> dict[str, Any]:
+@router.post("/search/near-vector", response_model=None)
+def near_vector(ref: Ref, body: NearVector) -> Response:
     kwargs: dict[str, Any] = {"vector": body.vector, "limit": body.top_k}
     kwargs["filter"] = empty_to_none(body.filter)
     if body.after is not None:
         kwargs["after"] = body.after
     if body.include_vector:
         kwargs["with_vector"] = True
-    result: dict[str, Any] = ref.call(lambda idx: idx.search.nearest(**kwargs))
-    return result
+    return json_response(ref.call(lambda idx: idx.search.nearest(**kwargs)))
 
 
 @router.post("/search/cluster")
