@@ -107,3 +107,14 @@ def test_without_words_silhouette_picks_k() -> None:
     assert best["num_topics"] == 3
     fixed = run_topics(snap, text_fields="text", num_topics=4)["parameters"]
     assert fixed["num_topics_requested"] == 4 and fixed["num_topics"] == 4
+
+
+def test_bad_topic_bounds_name_the_field() -> None:
+    from eigenlake.errors import ValidationError
+
+    v = np.eye(4, 8, dtype=np.float32)
+    snap = Snapshot(uuids=list("abcd"), vectors=v, metadata=[{"text": "x"}] * 4)
+    with pytest.raises(ValidationError, match=r"max_topics \(2\) must be >= min_topics \(3\)"):
+        run_topics(snap, text_fields="text", min_topics=3, max_topics=2)
+    with pytest.raises(ValidationError, match="max_iterations"):
+        run_topics(snap, text_fields="text", max_iterations=0)

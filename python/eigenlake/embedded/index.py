@@ -184,15 +184,25 @@ class Index:
         if job.error is not None:  # e.g. out of memory: drop the graph, keep the live rows
             self._reload_live_rows(store)
             return
-        cache = self._load(store, job.seqs)
+        # unsaved (0): the links are written now, and again on close if they grow
+        if self._adopt_graph(store, job.graph, job.seqs, saved_rows=0):
+            self._save_graph()
+        # else many more deletes since: the next read compacts again
+
+    def _adopt_graph(self, store: Store, graph: Any, seqs: np.ndarray, *, saved_rows: int) -> bool:
+        """Lay the cache out by the rows ``graph`` covers (``seqs``) and search through it;
+        False (nothing changed) when the store's rows no longer fit that layout."""
+        cache = self._load(store, seqs)
         if cache is None:
-            return  # many more deletes since: the next read compacts again
-        for row in np.flatnonzero(~cache.alive[: len(job.seqs)]).tolist():
-            job.graph.mark_deleted(row)
+            return False
+        for row in np.flatnonzero(~cache.alive[: len(seqs)]).tolist():
+            graph.mark_deleted(row)
         params = ann.hnsw_params(self.config.get("index_options"))
         self._cache = cache
-        self._ann = ann.AnnState(self.dimensions, _kernel_metric(self.metric), job.graph, 0, params)
-        self._save_graph()
+        self._ann = ann.AnnState(
+            self.dimensions, _kernel_metric(self.metric), graph, saved_rows, params
+        )
+        return True
 
     @contextmanager
     def _writing(self) -> Iterator[Store]:
@@ -231,14 +241,7 @@ class Index:
         saved = ann.load_graph(self._dir, self.dimensions)
         if saved is not None:
             graph, seqs = saved
-            cache = self._load(store, seqs)
-            if cache is not None:
-                self._cache = cache
-                for row in np.flatnonzero(~cache.alive[: len(seqs)]).tolist():
-                    graph.mark_deleted(row)
-                metric = _kernel_metric(self.metric)
-                params = ann.hnsw_params(self.config.get("index_options"))
-                self._ann = ann.AnnState(self.dimensions, metric, graph, len(seqs), params)
+            if self._adopt_graph(store, graph, seqs, saved_rows=len(seqs)):
                 return
         cache = self._load(store, None)
         assert cache is not None

@@ -116,7 +116,7 @@ pub fn search_layer(
         }
         for (j, &nb) in fresh.iter().enumerate() {
             if let Some(&next) = fresh.get(j + 1) {
-                sp.prefetch_row(next); // the first lines were asked for above
+                sp.prefetch_rest(next); // its first lines were asked for above
             }
             let d = sp.dist(q, nb);
             let bound = s.results.peek().map_or(f32::INFINITY, |w| w.0);

@@ -27,16 +27,36 @@ impl<'a> Space<'a> {
         }
     }
 
-    /// Ask for the first lines of row `i` ahead of use: the walk is bound by
-    /// memory latency once the matrix outgrows the caches; the hardware
-    /// prefetcher streams the rest of the row.
+    /// Lines of a row asked for when a neighbour is first seen; the rest follow one
+    /// neighbour ahead of its distance (`prefetch_rest`).
+    const HEAD_LINES: usize = 4;
+
+    /// Ask for the first lines of row `i` ahead of use: the walk is bound by memory
+    /// latency once the matrix outgrows the caches.
     #[inline]
     pub fn prefetch(&self, i: u32) {
+        self.prefetch_lines(i, 0, Self::HEAD_LINES);
+    }
+
+    /// Ask for the remaining lines of row `i`: issued one neighbour ahead of its distance,
+    /// so the whole row is in flight while the previous one is being measured.
+    #[inline]
+    pub fn prefetch_rest(&self, i: u32) {
+        self.prefetch_lines(i, Self::HEAD_LINES, usize::MAX);
+    }
+
+    #[inline]
+    fn prefetch_lines(&self, i: u32, first: usize, count: usize) {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             let row = self.row(i);
-            for line in row.chunks(16).take(4) {
+            let start = (first * 16).min(row.len());
+            let end = first
+                .saturating_add(count)
+                .saturating_mul(16)
+                .min(row.len());
+            for line in row[start..end].chunks(16) {
                 // SAFETY: a prefetch of an address inside a live slice; SSE is baseline.
                 #[allow(unused_unsafe)]
                 unsafe {
@@ -45,26 +65,7 @@ impl<'a> Space<'a> {
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = i;
-    }
-
-    /// Ask for every line of row `i`: issued one neighbour ahead of its distance, so the
-    /// whole row is in flight while the previous one is being measured.
-    #[inline]
-    pub fn prefetch_row(&self, i: u32) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            for line in self.row(i).chunks(16).skip(4) {
-                // SAFETY: a prefetch of an address inside a live slice; SSE is baseline.
-                #[allow(unused_unsafe)]
-                unsafe {
-                    _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8)
-                };
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = i;
+        let _ = (i, first, count);
     }
 
     #[inline]
