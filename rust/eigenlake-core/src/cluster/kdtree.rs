@@ -11,9 +11,9 @@
 use rayon::prelude::*;
 
 use super::kdtree_kernels::LEAF;
-use super::kdtree_search::{key, unkey};
 use super::points::{Metric, Points};
 use super::principal::{principal_axes, rotate};
+use super::topk::{key, unkey};
 
 #[derive(Clone, Copy)]
 pub(super) struct Node {

@@ -10,7 +10,7 @@ pub(super) const LEAF: usize = 32;
 
 /// Per lane of a query block, whether the squared distance from that query row to the box
 /// `lo..hi` is at most the lane's bound (bit `j` = lane `j`).
-pub(super) type BoxFn = fn(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64;
+pub(crate) type BoxFn = fn(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64;
 
 /// For each query `j` selected in `sel` (rows of `qs`, row-major, `dim` each): squared
 /// distances to the block's lanes into `dists[j]`, and `masks[j]` = lanes within `bounds[j]`.
@@ -25,12 +25,12 @@ pub(super) type RowsFn = fn(
 );
 
 #[derive(Clone, Copy)]
-pub(super) struct Kernels {
+pub(crate) struct Kernels {
     pub boxes: BoxFn,
     pub rows: RowsFn,
 }
 
-pub(super) fn kernels() -> Kernels {
+pub(crate) fn kernels() -> Kernels {
     match active().isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => Kernels {
@@ -142,6 +142,10 @@ mod x86 {
         within(a0, a1)
     }
 
+    /// Query rows measured at once: their accumulators are independent FMA chains, so the
+    /// adds do not wait on each other's latency (one row at a time ran at half rate).
+    const ROWS512: usize = 4;
+
     #[target_feature(enable = "avx512f")]
     fn rows512(
         block: &[f32],
@@ -152,51 +156,64 @@ mod x86 {
         dists: &mut [[f32; LEAF]; LEAF],
         masks: &mut [u64; LEAF],
     ) {
+        assert!(block.len() >= dim * LEAF);
         while sel != 0 {
-            let j = sel.trailing_zeros() as usize;
-            sel &= sel - 1;
-            let (mut a0, mut a1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
-            let b = _mm512_set1_ps(bounds[j]);
+            // the next (up to) four selected rows; a short group repeats its last row
+            let mut js = [0usize; ROWS512];
+            let mut got = 0;
+            while got < ROWS512 && sel != 0 {
+                js[got] = sel.trailing_zeros() as usize;
+                sel &= sel - 1;
+                got += 1;
+            }
+            for r in got..ROWS512 {
+                js[r] = js[got - 1];
+            }
+            assert!(js.iter().all(|&j| (j + 1) * dim <= qs.len()));
+            let b = js.map(|j| _mm512_set1_ps(bounds[j]));
+            let within = |acc: &[[__m512; 2]; ROWS512]| {
+                let mut any = 0u16;
+                for (a, &br) in acc.iter().zip(&b) {
+                    any |= _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[0], br)
+                        | _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[1], br);
+                }
+                any != 0
+            };
+            let mut acc = [[_mm512_setzero_ps(); 2]; ROWS512];
             let mut out = false;
-            for (c, (col, &qc)) in block
-                .chunks_exact(LEAF)
-                .zip(&qs[j * dim..(j + 1) * dim])
-                .enumerate()
-            {
-                if c % EXIT_EVERY == 0
-                    && c > 0
-                    && (_mm512_cmp_ps_mask::<_CMP_LE_OQ>(a0, b)
-                        | _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a1, b))
-                        == 0
-                {
+            for c in 0..dim {
+                if c % EXIT_EVERY == 0 && c > 0 && !within(&acc) {
                     out = true;
                     break;
                 }
-                let v = _mm512_set1_ps(qc);
-                // SAFETY: `col` holds LEAF = 32 floats
+                // SAFETY: c < dim and the block holds dim × LEAF floats
                 let (x0, x1) = unsafe {
-                    (
-                        _mm512_loadu_ps(col.as_ptr()),
-                        _mm512_loadu_ps(col.as_ptr().add(16)),
-                    )
+                    let p = block.as_ptr().add(c * LEAF);
+                    (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)))
                 };
-                let (t0, t1) = (_mm512_sub_ps(x0, v), _mm512_sub_ps(x1, v));
-                a0 = _mm512_fmadd_ps(t0, t0, a0);
-                a1 = _mm512_fmadd_ps(t1, t1, a1);
+                for (a, &j) in acc.iter_mut().zip(&js) {
+                    // SAFETY: (j + 1) * dim <= qs.len(), checked above
+                    let v = _mm512_set1_ps(unsafe { *qs.get_unchecked(j * dim + c) });
+                    let (t0, t1) = (_mm512_sub_ps(x0, v), _mm512_sub_ps(x1, v));
+                    a[0] = _mm512_fmadd_ps(t0, t0, a[0]);
+                    a[1] = _mm512_fmadd_ps(t1, t1, a[1]);
+                }
             }
-            if out {
-                masks[j] = 0;
-                continue;
+            for ((a, &j), &br) in acc.iter().zip(&js).zip(&b).take(got) {
+                if out {
+                    masks[j] = 0;
+                    continue;
+                }
+                let o = dists[j].as_mut_ptr();
+                // SAFETY: a row of `dists` holds LEAF = 32 floats
+                unsafe {
+                    _mm512_storeu_ps(o, a[0]);
+                    _mm512_storeu_ps(o.add(16), a[1]);
+                }
+                let m0 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[0], br) as u64;
+                let m1 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[1], br) as u64;
+                masks[j] = m0 | (m1 << 16);
             }
-            let o = dists[j].as_mut_ptr();
-            // SAFETY: a row of `dists` holds LEAF = 32 floats
-            unsafe {
-                _mm512_storeu_ps(o, a0);
-                _mm512_storeu_ps(o.add(16), a1);
-            }
-            let m0 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a0, b) as u64;
-            let m1 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a1, b) as u64;
-            masks[j] = m0 | (m1 << 16);
         }
     }
 
@@ -357,7 +374,8 @@ mod tests {
                 .iter_mut()
                 .enumerate()
                 .for_each(|(j, b)| *b = 0.15 * (j as f32) * dim as f32);
-            let sel = 0xF0F0_5555u64;
+            // 15 rows: three full groups of four and a short one
+            let sel = 0xF0F0_5554u64;
             let (mut d0, mut m0) = (Box::new([[0f32; LEAF]; LEAF]), [0u64; LEAF]);
             rows_scalar(&block, &qs, dim, sel, &bounds, &mut d0, &mut m0);
             let b0 = boxes_scalar(&qblock, &lo, &hi, &bounds);

@@ -11,10 +11,7 @@ use rayon::prelude::*;
 
 use super::kdtree::{KdTree, LEAF_MARK};
 use super::kdtree_kernels::{kernels, Kernels, LEAF};
-
-/// Relative allowance on the pruning tests: box distances are float sums, and a row
-/// exactly at the k-th distance with a smaller index must still be reached.
-const PRUNE_SLACK: f32 = 1e-5;
+use super::topk::{unkey, Top};
 
 /// Spare candidates a query may carry past a leaf before it is cut back to k.
 const CUT_SLACK: usize = 12;
@@ -65,81 +62,6 @@ impl KdTree {
                 }
             });
         (ids, dist)
-    }
-}
-
-/// A neighbour as one sortable word: squared distance bits (non-negative floats order as
-/// their bits) above the original row, so ties go to the smaller row.
-#[inline]
-pub(super) fn key(d: f32, i: u32) -> u64 {
-    ((d.to_bits() as u64) << 32) | i as u64
-}
-
-#[inline]
-pub(super) fn unkey(key: u64) -> (f32, u32) {
-    (f32::from_bits((key >> 32) as u32), key as u32)
-}
-
-/// The k smallest neighbour keys. Candidates within the bound are appended unsorted and
-/// cut back to the k smallest (`select_nth`) when the buffer fills: a few cycles per
-/// candidate instead of an ordered insert.
-struct Top {
-    k: usize,
-    keys: Vec<u64>,
-    /// Lanes and boxes beyond this squared distance are skipped (∞ until k rows are known).
-    bound: f32,
-}
-
-impl Top {
-    fn new(k: usize) -> Self {
-        Top {
-            k,
-            keys: Vec::with_capacity(Self::cap(k)),
-            bound: f32::INFINITY,
-        }
-    }
-
-    fn cap(k: usize) -> usize {
-        2 * k + 8
-    }
-
-    fn clear(&mut self) {
-        self.keys.clear();
-        self.bound = f32::INFINITY;
-    }
-
-    #[inline]
-    fn push(&mut self, d: f32, i: u32) {
-        self.keys.push(key(d, i));
-        // first k known: a finite bound; buffer full: back to k
-        if self.keys.len() == Self::cap(self.k)
-            || (self.keys.len() == self.k && self.bound == f32::INFINITY)
-        {
-            self.cut();
-        }
-    }
-
-    /// Keep the k smallest keys (unordered) and bound by the k-th.
-    fn cut(&mut self) {
-        let k = self.k;
-        if self.keys.len() > k {
-            self.keys.select_nth_unstable(k - 1);
-            self.keys.truncate(k);
-        }
-        if self.keys.len() == k {
-            let kth = self.keys.iter().copied().max().unwrap_or(0);
-            self.bound = self.bound.min(unkey(kth).0 * (1.0 + PRUNE_SLACK));
-        }
-    }
-
-    /// The k nearest, nearest first.
-    fn finish(&mut self) -> &[u64] {
-        if self.keys.len() > self.k {
-            self.keys.select_nth_unstable(self.k - 1);
-            self.keys.truncate(self.k);
-        }
-        self.keys.sort_unstable();
-        &self.keys
     }
 }
 
@@ -224,6 +146,7 @@ impl<'a> Batch<'a> {
         if sel == 0 {
             return;
         }
+
         (self.kern.rows)(
             t.block(node),
             &t.data[q0 * dim..(q0 + m) * dim],

@@ -18,6 +18,7 @@ pub mod points;
 mod principal;
 mod screen;
 pub mod silhouette;
+mod topk;
 mod unionfind;
 
 pub use points::{Metric, Points};
