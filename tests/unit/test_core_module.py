@@ -1,3 +1,9 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
 import eigenlake
 
 
@@ -15,3 +21,54 @@ def test_set_num_threads_round_trip() -> None:
     assert _core.num_threads() == 1
     eigenlake.set_num_threads(before)
     assert _core.num_threads() == before
+
+
+def _worker_cpus(env: dict[str, str]) -> list[str]:
+    """``pinned_threads`` and the allowed-CPU list of each pool worker, from a fresh process
+    (workers name and then pin themselves as they start, so it waits up to 2 s for that)."""
+    code = (
+        "import os, time, eigenlake\n"
+        "info = eigenlake.build_info()\n"
+        "n, pinned = info['num_threads'], info['pinned_threads']\n"
+        "for _ in range(200):\n"
+        "    out = []\n"
+        "    for t in os.listdir('/proc/self/task'):\n"
+        "        with open(f'/proc/self/task/{t}/comm') as f:\n"
+        "            if not f.read().startswith('eigenlake-'):\n"
+        "                continue\n"
+        "        with open(f'/proc/self/task/{t}/status') as f:\n"
+        "            out += [ln.split(':')[1].strip() for ln in f if ln.startswith('Cpus_allowed_l')]\n"
+        "    one_each = all(c.isdigit() for c in out)\n"
+        "    if len(out) == n and (one_each or not pinned):\n"
+        "        break\n"
+        "    time.sleep(0.01)\n"
+        "print(pinned, *sorted(out))\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return res.stdout.split()
+
+
+def _own_cpus() -> str:
+    with open("/proc/self/status") as f:
+        return next(ln.split(":")[1].strip() for ln in f if ln.startswith("Cpus_allowed_list"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="CPU affinity is read from /proc")
+def test_workers_pinned_one_cpu_each_unless_turned_off() -> None:
+    allowed = sorted(os.sched_getaffinity(0))
+    n = min(2, len(allowed))
+    pinned = _worker_cpus({"EIGENLAKE_NUM_THREADS": str(n)})
+    assert pinned[0] == "True"
+    assert pinned[1:] == sorted(str(c) for c in allowed[:n])
+    own = _own_cpus()
+    free = _worker_cpus({"EIGENLAKE_NUM_THREADS": str(n), "EIGENLAKE_PIN_THREADS": "0"})
+    assert free == ["False"] + [own] * n
+    # more workers than CPUs: left to the OS
+    over = _worker_cpus({"EIGENLAKE_NUM_THREADS": str(len(allowed) + 1)})
+    assert over == ["False"] + [own] * (len(allowed) + 1)

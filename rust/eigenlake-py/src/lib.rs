@@ -25,13 +25,15 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// What this build runs on: version, active SIMD kernel set, thread count.
+/// What this build runs on: version, active SIMD kernel set, thread count, whether the
+/// workers are pinned to CPUs.
 #[pyfunction]
 fn build_info(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
     let d = pyo3::types::PyDict::new(py);
     d.set_item("version", env!("CARGO_PKG_VERSION"))?;
     d.set_item("simd", eigenlake_core::distance::active_isa())?;
     d.set_item("num_threads", eigenlake_core::threads::num_threads())?;
+    d.set_item("pinned_threads", eigenlake_core::threads::pinned())?;
     d.set_item("arch", std::env::consts::ARCH)?;
     d.set_item("debug", cfg!(debug_assertions))?;
     Ok(d)
