@@ -8,12 +8,6 @@ mod errors;
 mod search;
 mod util;
 
-/// mimalloc keeps freed pages for reuse: the analyses allocate and drop result buffers of
-/// a few MB per call, which the system allocator handed back to the kernel and faulted in
-/// again every time (kNN/LOF on the anomaly tables: 12–18% faster, `benches/results/outliers.md`).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

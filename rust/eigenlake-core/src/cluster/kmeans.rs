@@ -5,7 +5,7 @@
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::assign::{assign, sums};
+use super::assign::{assign, RunningSums};
 use super::hamerly::Bounds;
 use super::init::kmeans_pp;
 use super::points::check_matrix;
@@ -121,6 +121,7 @@ fn lloyd(
     let n = x.len() / dim;
     let k = cent.len() / dim;
     let mut bounds = Bounds::new(x, dim, &cent);
+    let mut running: Option<RunningSums> = None;
     let mut n_iter = 0;
     for _ in 0..max_iter {
         n_iter += 1;
@@ -128,8 +129,14 @@ fn lloyd(
         for i in repair_empty(&mut bounds.labels, &bounds.upper, k) {
             bounds.invalidate(i);
         }
-        let (s, c) = sums(x, dim, &bounds.labels, k);
-        let next = centroids(&s, &c, &cent, dim, spherical);
+        let sums = match running.as_mut() {
+            Some(r) => {
+                r.update(x, &bounds.labels);
+                r
+            }
+            None => running.insert(RunningSums::new(x, dim, &bounds.labels, k)),
+        };
+        let next = centroids(&sums.s, &sums.c, &cent, dim, spherical);
         let moves: Vec<f32> = next
             .chunks(dim)
             .zip(cent.chunks(dim))
@@ -212,6 +219,7 @@ fn repair_empty(labels: &mut [u32], dist: &[f32], k: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::assign::sums;
 
     fn blobs(n_per: usize, centers: &[[f32; 3]], seed: u64) -> Vec<f32> {
         use rand::Rng;
