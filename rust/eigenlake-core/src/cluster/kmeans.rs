@@ -1,9 +1,15 @@
 //! Lloyd k-means, spherical (unit rows, renormalised centroids, distance `1 − cos`) or
-//! euclidean. Assignment uses blocked `gemm_abt`; empty clusters are reseeded from the
-//! points farthest from their centroid; `n_init` runs keep the lowest inertia.
+//! euclidean. Rows are scored in GEMM blocks against centroids packed once per pass
+//! (`assign::Scorer`), skipping rows Hamerly's bounds settle; cluster sums run across
+//! passes; empty clusters are reseeded from the points farthest from their centroid;
+//! `n_init` runs keep the lowest inertia. The caller's rows are used without a copy
+//! unless spherical k-means has to normalise them.
+
+use std::borrow::Cow;
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 use super::assign::{assign, RunningSums};
 use super::hamerly::Bounds;
@@ -71,7 +77,7 @@ pub fn kmeans(x: &[f32], dim: usize, p: &KMeansParams) -> Result<KMeansResult> {
     for _ in 0..runs {
         let mut run_rng = ChaCha8Rng::seed_from_u64(rng.next_u64());
         let cent = match p.init {
-            Some(c) => prepare(c, dim, p.spherical),
+            Some(c) => prepare(c, dim, p.spherical).into_owned(),
             None => kmeans_pp(&data, dim, p.k, p.spherical, &mut run_rng),
         };
         let r = lloyd(&data, dim, cent, p.max_iter, tol, p.spherical);
@@ -82,16 +88,24 @@ pub fn kmeans(x: &[f32], dim: usize, p: &KMeansParams) -> Result<KMeansResult> {
     Ok(best.expect("at least one run"))
 }
 
-/// Unit rows for spherical k-means, else a plain copy.
-pub(crate) fn prepare(x: &[f32], dim: usize, spherical: bool) -> Vec<f32> {
-    let mut v = x.to_vec();
-    if spherical {
-        v.chunks_mut(dim).for_each(|r| {
-            distance::normalize(r);
-        });
+/// The rows k-means runs on: the caller's own (no copy) unless spherical k-means needs
+/// them scaled to unit length; rows already unit length (within f32 rounding, as stored by
+/// a cosine index) are used as they are.
+pub(crate) fn prepare(x: &[f32], dim: usize, spherical: bool) -> Cow<'_, [f32]> {
+    let unit = |r: &[f32]| (distance::norm_sq(r) - 1.0).abs() <= UNIT_TOL;
+    if !spherical || x.par_chunks(dim).all(unit) {
+        return Cow::Borrowed(x);
     }
-    v
+    let mut v = x.to_vec();
+    v.par_chunks_mut(dim).for_each(|r| {
+        distance::normalize(r);
+    });
+    Cow::Owned(v)
 }
+
+/// How far a squared norm may be from 1 for a row to count as unit length (f32 rounding of
+/// a normalisation over a few thousand features stays well inside).
+const UNIT_TOL: f32 = 1e-5;
 
 fn mean_variance(x: &[f32], dim: usize) -> f64 {
     let n = (x.len() / dim) as f64;
