@@ -1,11 +1,13 @@
 //! The one rayon pool every heavy call runs on. Its size comes from
 //! `EIGENLAKE_NUM_THREADS`, else the CPU count, and can be changed at run time.
 //!
-//! On Linux each worker is pinned to its own CPU of the process's allowed set when the
-//! pool has no more workers than that set has CPUs (`EIGENLAKE_PIN_THREADS=0` turns it
-//! off). Unpinned, the scheduler often woke both workers of a short call onto one CPU and
-//! left them there for the whole call: a 3 ms kNN then ran at one-thread speed in streaks
-//! (measured on a 2-vCPU VM: 6.2 ms instead of 3.4 ms for runs of several calls).
+//! On Linux, when the pool has one worker per CPU of the process's allowed set (the
+//! default), each worker is pinned to its own CPU (`EIGENLAKE_PIN_THREADS=0` turns it off).
+//! Unpinned, the scheduler often woke both workers of a short call onto one CPU and left
+//! them there for the whole call: a 3 ms kNN then ran at one-thread speed in streaks
+//! (measured on a 2-vCPU VM: 6.2 ms instead of 3.4 ms for runs of several calls). A smaller
+//! pool is left to the OS: several processes sharing a machine (Ray actors, a server's
+//! workers) would otherwise all pin to the same first CPUs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -31,7 +33,7 @@ fn default_threads() -> usize {
 
 fn build(n: usize) -> ThreadPool {
     let cpus = affinity::allowed_cpus();
-    let pin = pin_wanted() && !cpus.is_empty() && n <= cpus.len();
+    let pin = pin_wanted() && n == cpus.len();
     PINNED.store(pin, Ordering::Relaxed);
     ThreadPoolBuilder::new()
         .num_threads(n)

@@ -10,7 +10,7 @@ pub(super) const LEAF: usize = 32;
 
 /// Per lane of a query block, whether the squared distance from that query row to the box
 /// `lo..hi` is at most the lane's bound (bit `j` = lane `j`).
-pub(crate) type BoxFn = fn(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64;
+pub(super) type BoxFn = fn(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64;
 
 /// For each query `j` selected in `sel` (rows of `qs`, row-major, `dim` each): squared
 /// distances to the block's lanes into `dists[j]`, and `masks[j]` = lanes within `bounds[j]`.
@@ -25,12 +25,12 @@ pub(super) type RowsFn = fn(
 );
 
 #[derive(Clone, Copy)]
-pub(crate) struct Kernels {
+pub(super) struct Kernels {
     pub boxes: BoxFn,
     pub rows: RowsFn,
 }
 
-pub(crate) fn kernels() -> Kernels {
+pub(super) fn kernels() -> Kernels {
     match active().isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => Kernels {

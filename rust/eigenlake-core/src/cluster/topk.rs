@@ -86,3 +86,43 @@ impl Top {
         &self.keys
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    /// Whatever the order candidates arrive in (many tied distances, cuts at every size),
+    /// the list ends as the k smallest (distance, row) pairs in order.
+    #[test]
+    fn keeps_the_k_smallest_keys_in_order() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for round in 0..200 {
+            let k = 1 + round % 25;
+            let n = rng.random_range(0..120);
+            let mut cands: Vec<(f32, u32)> = (0..n)
+                .map(|i| (rng.random_range(0..8) as f32 * 0.25, i as u32))
+                .collect();
+            let mut want: Vec<u64> = cands.iter().map(|&(d, i)| key(d, i)).collect();
+            want.sort_unstable();
+            want.truncate(k);
+            // shuffle the arrival order
+            for i in (1..cands.len()).rev() {
+                cands.swap(i, rng.random_range(0..=i));
+            }
+            let mut top = Top::new(k);
+            for (m, &(d, i)) in cands.iter().enumerate() {
+                // offered only while within the bound, as the searches do
+                if d <= top.bound {
+                    top.push(d, i);
+                }
+                if m % 7 == 0 && top.keys.len() > k {
+                    top.cut();
+                }
+            }
+            assert_eq!(top.finish(), want.as_slice(), "round {round}, k {k}, n {n}");
+        }
+    }
+}
