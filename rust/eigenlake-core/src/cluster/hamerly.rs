@@ -23,6 +23,8 @@ pub struct Bounds {
     lower: Vec<f32>,
     /// Bound on the f32 rounding of an expanded distance, per row.
     slack: Vec<f32>,
+    /// Squared norm of each row (euclidean re-scoring turns `‖c‖² − 2x·c` into distances).
+    sq: Vec<f32>,
     /// Share of the rows re-scored last time. When most are (many features, many
     /// clusters: the second-nearest centroid is about as near as the nearest), tightening
     /// each upper bound first only reads every row one more time, so it is skipped.
@@ -43,15 +45,17 @@ impl Bounds {
         let n = x.len() / dim;
         let cmax = cent.chunks(dim).map(distance::norm_sq).fold(0f32, f32::max);
         let rel = 8.0 * f32::EPSILON * (dim as f32).sqrt();
-        let slack = x
-            .chunks(dim)
-            .map(|r| (rel * (distance::norm_sq(r) + cmax + 2.0)).sqrt() + 1e-6)
+        let sq: Vec<f32> = x.par_chunks(dim).map(distance::norm_sq).collect();
+        let slack = sq
+            .iter()
+            .map(|&q| (rel * (q + cmax + 2.0)).sqrt() + 1e-6)
             .collect();
         Bounds {
             labels: vec![0; n],
             upper: vec![f32::INFINITY; n],
             lower: vec![0.0; n],
             slack,
+            sq,
             rescored: 1.0,
         }
     }
@@ -117,11 +121,7 @@ impl Bounds {
                         .zip(sc.arg.iter().zip(sc.best.iter().zip(&sc.second)))
                         .map(|(&i, (&a, (&b, &s)))| {
                             // back from the scores to squared distances
-                            let base = if spherical {
-                                2.0
-                            } else {
-                                distance::norm_sq(row(i))
-                            };
+                            let base = if spherical { 2.0 } else { self.sq[i as usize] };
                             let w = if spherical { 2.0 } else { 1.0 };
                             let d1 = (base + w * b).max(0.0).sqrt();
                             let d2 = (base + w * s).max(0.0).sqrt();

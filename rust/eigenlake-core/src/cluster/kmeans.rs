@@ -261,6 +261,31 @@ mod tests {
         }
     }
 
+    /// Spherical k-means depends on directions only: rows scaled by arbitrary factors give
+    /// what their unit versions give (which are used without a copy).
+    #[test]
+    fn spherical_ignores_row_lengths() {
+        use rand::Rng;
+        let x = blobs(40, &[[1.0, 0.2, 0.0], [0.0, 1.0, 0.3], [0.2, 0.0, 1.0]], 4);
+        let unit = prepare(&x, 3, true).into_owned();
+        assert!(matches!(prepare(&unit, 3, true), Cow::Borrowed(_)));
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let scaled: Vec<f32> = unit
+            .chunks(3)
+            .flat_map(|r| {
+                let f: f32 = rng.random_range(0.1..10.0);
+                r.iter().map(move |v| v * f).collect::<Vec<_>>()
+            })
+            .collect();
+        let a = kmeans(&unit, 3, &params(3, true)).unwrap();
+        let b = kmeans(&scaled, 3, &params(3, true)).unwrap();
+        assert_eq!(a.labels, b.labels);
+        assert!((a.inertia - b.inertia).abs() <= 1e-4 * (1.0 + a.inertia));
+        for (p, q) in a.centroids.iter().zip(&b.centroids) {
+            assert!((p - q).abs() <= 1e-4, "{p} vs {q}");
+        }
+    }
+
     #[test]
     fn separates_blobs_both_metrics() {
         let x = blobs(50, &[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], 1);
