@@ -456,6 +456,23 @@ mod tests {
     }
 
     #[test]
+    fn both_top_k_lists_give_the_same_neighbours() {
+        // the sorted AVX-512 list (k ≤ 32) and the portable buffer-and-select one
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            use super::super::kdtree_kernels::kernels;
+            use super::super::topk::Top;
+            use super::super::topk_avx512::SortedTop;
+            for (n, dim, k) in [(900, 3, 20), (500, 6, 1), (700, 9, 32)] {
+                let tree = KdTree::new(&data(n, dim, 3), dim);
+                let a = tree.knn_with(k, kernels(), Top::new);
+                let b = tree.knn_with(k, kernels(), SortedTop::new);
+                assert!(a == b, "n {n}, dim {dim}, k {k}");
+            }
+        }
+    }
+
+    #[test]
     fn all_rows_equal() {
         let x = vec![0.5f32; 100 * 3];
         let pts = Points::new(&x, 3, Metric::Euclidean).unwrap();

@@ -28,6 +28,8 @@ pub(super) type RowsFn = fn(
 pub(super) struct Kernels {
     pub boxes: BoxFn,
     pub rows: RowsFn,
+    /// Keep each row's top-k sorted in AVX-512 registers (`topk_avx512`).
+    pub sorted_top: bool,
 }
 
 pub(super) fn kernels() -> Kernels {
@@ -36,15 +38,18 @@ pub(super) fn kernels() -> Kernels {
         Isa::Avx512 => Kernels {
             boxes: x86::boxes_avx512,
             rows: x86::rows_avx512,
+            sorted_top: true,
         },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => Kernels {
             boxes: x86::boxes_avx2,
             rows: x86::rows_avx2,
+            sorted_top: false,
         },
         _ => Kernels {
             boxes: boxes_scalar,
             rows: rows_scalar,
+            sorted_top: false,
         },
     }
 }

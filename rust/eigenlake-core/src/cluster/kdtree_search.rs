@@ -11,17 +11,28 @@ use rayon::prelude::*;
 
 use super::kdtree::{KdTree, LEAF_MARK};
 use super::kdtree_kernels::{kernels, Kernels, LEAF};
-use super::topk::{unkey, Top};
-
-/// Spare candidates a query may carry past a leaf before it is cut back to k.
-const CUT_SLACK: usize = 12;
+use super::topk::{unkey, Neighbours, Top};
 
 impl KdTree {
     /// The `k` nearest other rows of every row: original ids and squared euclidean
     /// distances, row-major in original row order, nearest first.
     pub(crate) fn knn_sq(&self, k: usize) -> (Vec<u32>, Vec<f32>) {
-        let n = self.idx.len();
         let kern = kernels();
+        #[cfg(target_arch = "x86_64")]
+        if kern.sorted_top && k <= super::topk_avx512::MAX_K {
+            return self.knn_with(k, kern, super::topk_avx512::SortedTop::new);
+        }
+        self.knn_with(k, kern, Top::new)
+    }
+
+    /// `knn_sq` with the top-k list made by `list`.
+    pub(super) fn knn_with<T: Neighbours>(
+        &self,
+        k: usize,
+        kern: Kernels,
+        list: fn(usize) -> T,
+    ) -> (Vec<u32>, Vec<f32>) {
+        let n = self.idx.len();
         // one output slice per leaf (leaves cover the tree positions in order)
         let leaves: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| self.nodes[i].kids[1] == LEAF_MARK)
@@ -36,7 +47,7 @@ impl KdTree {
             rest = tail;
         }
         parts.into_par_iter().for_each_init(
-            || Batch::new(self, kern, k),
+            || Batch::new(self, kern, (0..LEAF).map(|_| list(k)).collect()),
             |b, (l, out)| {
                 b.run(l);
                 for (o, top) in out.chunks_mut(k).zip(&mut b.tops[..b.m]) {
@@ -66,10 +77,10 @@ impl KdTree {
 }
 
 /// The queries of one leaf and their running top-k lists.
-struct Batch<'a> {
+struct Batch<'a, T> {
     tree: &'a KdTree,
     kern: Kernels,
-    tops: Vec<Top>,
+    tops: Vec<T>,
     /// Per query lane, its pruning bound (−1 on lanes without a query); `reach` is the
     /// largest: nodes whose box is farther from the query leaf's box are skipped.
     bounds: [f32; LEAF],
@@ -81,12 +92,12 @@ struct Batch<'a> {
     m: usize,
 }
 
-impl<'a> Batch<'a> {
-    fn new(tree: &'a KdTree, kern: Kernels, k: usize) -> Self {
+impl<'a, T: Neighbours> Batch<'a, T> {
+    fn new(tree: &'a KdTree, kern: Kernels, tops: Vec<T>) -> Self {
         Batch {
             tree,
             kern,
-            tops: (0..LEAF).map(|_| Top::new(k)).collect(),
+            tops,
             bounds: [-1.0; LEAF],
             reach: f32::INFINITY,
             dists: Box::new([[0.0; LEAF]; LEAF]),
@@ -100,7 +111,7 @@ impl<'a> Batch<'a> {
         let nd = self.tree.nodes[leaf];
         let m = (nd.end - nd.start) as usize;
         self.m = m;
-        self.tops[..m].iter_mut().for_each(Top::clear);
+        self.tops[..m].iter_mut().for_each(T::clear);
         self.bounds = [-1.0; LEAF];
         self.bounds[..m].fill(f32::INFINITY);
         self.reach = f32::INFINITY;
@@ -158,24 +169,19 @@ impl<'a> Batch<'a> {
         );
         let start = nd.start as usize;
         let lanes = u64::MAX >> (64 - (nd.end as usize - start));
+        let ids = &t.idx[start..nd.end as usize];
         let mut rows = sel;
         while rows != 0 {
             let j = rows.trailing_zeros() as usize;
             rows &= rows - 1;
-            let top = &mut self.tops[j];
             let mut hits = self.masks[j] & lanes;
-            while hits != 0 {
-                let lane = hits.trailing_zeros() as usize;
-                hits &= hits - 1;
-                let p = start + lane;
-                if p != q0 + j {
-                    top.push(self.dists[j][lane], t.idx[p]);
-                }
+            if node == self.leaf {
+                // no row is its own neighbour (query j is lane j of its own leaf)
+                hits &= !(1u64 << j);
             }
-            if top.keys.len() > top.k + CUT_SLACK {
-                top.cut();
-            }
-            self.bounds[j] = top.bound;
+            let top = &mut self.tops[j];
+            top.offer(&self.dists[j], hits, ids);
+            self.bounds[j] = top.bound();
         }
         self.reach = self.bounds[..m].iter().copied().fold(0.0, f32::max);
     }

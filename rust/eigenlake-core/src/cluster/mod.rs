@@ -19,6 +19,8 @@ mod principal;
 mod screen;
 pub mod silhouette;
 mod topk;
+#[cfg(target_arch = "x86_64")]
+mod topk_avx512;
 mod unionfind;
 
 pub use points::{Metric, Points};

@@ -1,8 +1,24 @@
 //! A bounded list of the k nearest neighbours of one row, as sortable words.
 
+use super::kdtree_kernels::LEAF;
+
 /// Relative allowance on the pruning bound: box distances are float sums, and a row
 /// exactly at the k-th distance with a smaller index must still be reached.
-const PRUNE_SLACK: f32 = 1e-5;
+pub(crate) const PRUNE_SLACK: f32 = 1e-5;
+
+/// Spare candidates a list may carry past a leaf before it is cut back to k.
+const CUT_SLACK: usize = 12;
+
+/// The running k nearest of one query row, fed a leaf at a time.
+pub(crate) trait Neighbours {
+    fn clear(&mut self);
+    /// Squared distance beyond which no row can enter (∞ until k rows are known).
+    fn bound(&self) -> f32;
+    /// Offer the lanes set in `hits` of one leaf: squared distances and original rows.
+    fn offer(&mut self, dists: &[f32; LEAF], hits: u64, ids: &[u32]);
+    /// The k nearest keys, nearest first.
+    fn finish(&mut self) -> &[u64];
+}
 
 /// A neighbour as one sortable word: squared distance bits (non-negative floats order as
 /// their bits) above the original row, so ties go to the smaller row.
@@ -84,6 +100,31 @@ impl Top {
         self.cut();
         self.keys.sort_unstable();
         &self.keys
+    }
+}
+
+impl Neighbours for Top {
+    fn clear(&mut self) {
+        Top::clear(self);
+    }
+
+    fn bound(&self) -> f32 {
+        self.bound
+    }
+
+    fn offer(&mut self, dists: &[f32; LEAF], mut hits: u64, ids: &[u32]) {
+        while hits != 0 {
+            let lane = hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            self.push(dists[lane], ids[lane]);
+        }
+        if self.keys.len() > self.k + CUT_SLACK {
+            self.cut();
+        }
+    }
+
+    fn finish(&mut self) -> &[u64] {
+        Top::finish(self)
     }
 }
 

@@ -1,0 +1,163 @@
+//! The k ≤ 32 nearest keys of one row kept sorted in AVX-512 registers' worth of memory.
+//!
+//! Each accepted candidate is placed with one compare, one lane shift and two blends per
+//! 8-key register, so the k-th key (the pruning bound) is exact after every candidate and
+//! there is no batch selection: on the anomaly tables the buffer-and-`select_nth` list of
+//! `topk` spent a quarter of the kNN time in its cuts.
+
+use std::arch::x86_64::*;
+
+use super::kdtree_kernels::LEAF;
+use super::topk::{key, unkey, Neighbours, PRUNE_SLACK};
+
+/// Keys per register and the most the list holds.
+const LANES: usize = 8;
+pub(crate) const MAX_K: usize = 32;
+
+#[repr(C, align(64))]
+pub(crate) struct SortedTop {
+    /// Ascending; slots past the keys found so far hold `u64::MAX`.
+    keys: [u64; MAX_K],
+    k: usize,
+    bound: f32,
+}
+
+impl SortedTop {
+    /// Only for `k ≤ MAX_K`, and only once the CPU is known to have AVX-512F.
+    pub(crate) fn new(k: usize) -> Self {
+        assert!((1..=MAX_K).contains(&k));
+        assert!(std::arch::is_x86_feature_detected!("avx512f"));
+        SortedTop {
+            keys: [u64::MAX; MAX_K],
+            k,
+            bound: f32::INFINITY,
+        }
+    }
+}
+
+impl Neighbours for SortedTop {
+    fn clear(&mut self) {
+        self.keys = [u64::MAX; MAX_K];
+        self.bound = f32::INFINITY;
+    }
+
+    fn bound(&self) -> f32 {
+        self.bound
+    }
+
+    fn offer(&mut self, dists: &[f32; LEAF], hits: u64, ids: &[u32]) {
+        if hits == 0 {
+            return;
+        }
+        assert!(ids.len() >= 64 - hits.leading_zeros() as usize);
+        // SAFETY: `new` checked the CPU for AVX-512F; `ids`
+        // covers every hit lane (asserted above).
+        unsafe {
+            match self.k.div_ceil(LANES) {
+                1 => offer::<1>(&mut self.keys, self.k - 1, dists, hits, ids.as_ptr()),
+                2 => offer::<2>(&mut self.keys, self.k - 1, dists, hits, ids.as_ptr()),
+                3 => offer::<3>(&mut self.keys, self.k - 1, dists, hits, ids.as_ptr()),
+                _ => offer::<4>(&mut self.keys, self.k - 1, dists, hits, ids.as_ptr()),
+            }
+        }
+        let kth = self.keys[self.k - 1];
+        if kth != u64::MAX {
+            self.bound = unkey(kth).0 * (1.0 + PRUNE_SLACK);
+        }
+    }
+
+    fn finish(&mut self) -> &[u64] {
+        &self.keys[..self.k]
+    }
+}
+
+/// Insert the hit lanes whose key is below the k-th (slot `kth`) into the sorted keys,
+/// `N` registers of which are live.
+#[target_feature(enable = "avx512f")]
+unsafe fn offer<const N: usize>(
+    keys: &mut [u64; MAX_K],
+    kth: usize,
+    dists: &[f32; LEAF],
+    mut hits: u64,
+    ids: *const u32,
+) {
+    let p = keys.as_mut_ptr() as *mut __m512i;
+    let mut r: [__m512i; N] = std::array::from_fn(|i| _mm512_load_si512(p.add(i)));
+    let (kreg, kidx) = (kth / LANES, _mm512_set1_epi64((kth % LANES) as i64));
+    let lane_of = |r: __m512i| {
+        _mm_cvtsi128_si64(_mm512_castsi512_si128(_mm512_permutexvar_epi64(kidx, r))) as u64
+    };
+    let mut worst = lane_of(r[kreg]);
+    while hits != 0 {
+        let lane = hits.trailing_zeros() as usize;
+        hits &= hits - 1;
+        let kv = key(dists[lane], *ids.add(lane));
+        if kv >= worst {
+            continue;
+        }
+        let v = _mm512_set1_epi64(kv as i64);
+        // every key above `kv` moves up one slot; the first of them gives its slot to `kv`
+        let (mut prev, mut carry) = (v, 0u8);
+        for reg in r.iter_mut() {
+            let cur = *reg;
+            let above = _mm512_cmpgt_epu64_mask(cur, v);
+            // [last lane of the previous register, lanes 0..7 of this one]
+            let shifted = _mm512_alignr_epi64::<7>(cur, prev);
+            let moved = (above << 1) | carry;
+            *reg = _mm512_mask_blend_epi64(moved, _mm512_mask_blend_epi64(above, cur, v), shifted);
+            prev = cur;
+            carry = above >> 7;
+        }
+        worst = lane_of(r[kreg]);
+    }
+    for (i, &reg) in r.iter().enumerate() {
+        _mm512_store_si512(p.add(i), reg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::distance::{kernels_for, Isa};
+
+    /// Leaves of random distances (many ties) offered in random order end as the k
+    /// smallest (distance, row) keys, for every register count.
+    #[test]
+    fn keeps_the_k_smallest_keys_sorted() {
+        if kernels_for(Isa::Avx512).is_none() {
+            eprintln!("no AVX-512F on this CPU: the sorted list is not used here");
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for round in 0..300 {
+            let k = 1 + round % MAX_K;
+            let mut top = SortedTop::new(k);
+            let mut all = Vec::new();
+            for leaf in 0..rng.random_range(1..6u32) {
+                let dists: [f32; LEAF] =
+                    std::array::from_fn(|_| rng.random_range(0..10) as f32 * 0.5);
+                let ids: Vec<u32> = (0..LEAF as u32).map(|l| leaf * 100 + l).collect();
+                let hits: u64 = rng.random::<u32>() as u64;
+                for l in (0..LEAF).filter(|&l| hits >> l & 1 == 1) {
+                    all.push(key(dists[l], ids[l]));
+                }
+                top.offer(&dists, hits, &ids);
+            }
+            all.sort_unstable();
+            all.truncate(k);
+            let got: Vec<u64> = top
+                .finish()
+                .iter()
+                .copied()
+                .filter(|&v| v != u64::MAX)
+                .collect();
+            assert_eq!(got, all, "round {round}, k {k}");
+            if all.len() == k {
+                assert_eq!(top.bound(), unkey(all[k - 1]).0 * (1.0 + PRUNE_SLACK));
+            }
+        }
+    }
+}
