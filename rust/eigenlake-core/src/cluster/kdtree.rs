@@ -4,9 +4,10 @@
 //! a tree prunes almost every pair instead. Cells split at the middle of their widest
 //! side (sparse tails of skewed features are cut off early rather than stretching every
 //! cell, as median splits do on the anomaly tables) until at most `LEAF` rows remain.
-//! Rows are stored in tree order, each leaf also as a column-major block padded to `LEAF`
-//! lanes, so one row against a leaf is `dim` vector steps. Queries are in `kdtree_search`,
-//! the SIMD leaf kernels in `kdtree_kernels`.
+//! The build moves only row ids; each leaf's rows are then copied once into a column-major
+//! block padded to `LEAF` lanes, so one row against a leaf is `dim` vector steps (and a
+//! query row is a lane of its own leaf's block). Queries are in `kdtree_search`, the SIMD
+//! leaf kernels in `kdtree_kernels`.
 
 use rayon::prelude::*;
 
@@ -14,6 +15,7 @@ use super::kdtree_kernels::LEAF;
 use super::points::{Metric, Points};
 use super::principal::{principal_axes, rotate};
 use super::topk::{key, unkey};
+use crate::distance;
 
 #[derive(Clone, Copy)]
 pub(super) struct Node {
@@ -28,8 +30,6 @@ pub(super) const LEAF_MARK: u32 = u32::MAX;
 
 pub(crate) struct KdTree {
     pub(super) dim: usize,
-    /// Rows in tree order, row-major.
-    pub(super) data: Vec<f32>,
     /// Original row of each tree position.
     pub(super) idx: Vec<u32>,
     pub(super) nodes: Vec<Node>,
@@ -37,33 +37,42 @@ pub(crate) struct KdTree {
     pub(super) dp: usize,
     /// Per node, the tight bounding box: `dp` lows then `dp` highs (padding lanes 0).
     pub(super) boxes: Vec<f32>,
-    /// Per leaf, `dim × LEAF` column-major, padded lanes far away (their distance is ∞).
+    /// Per leaf, its rows as `dim × LEAF` column-major, padded lanes far away (their
+    /// distance is ∞). The only copy of the rows the tree keeps.
     pub(super) blocks: Vec<f32>,
 }
 
 impl KdTree {
     pub(crate) fn new(x: &[f32], dim: usize) -> Self {
         let n = x.len() / dim;
-        let mut data = x.to_vec();
         let mut order: Vec<u32> = (0..n as u32).collect();
+        let root = bbox(x, dim, &order);
         let Sub {
             nodes,
             boxes,
             n_leaves,
-        } = build(&mut data, &mut order, dim, 0, 0);
+        } = build(x, &mut order, dim, 0, 0, root);
+        // leaves are numbered in tree order, so block b holds the b-th run of positions
+        let leaves: Vec<(usize, usize)> = nodes
+            .iter()
+            .filter(|nd| nd.kids[1] == LEAF_MARK)
+            .map(|nd| (nd.start as usize, nd.end as usize))
+            .collect();
         let mut blocks = vec![PAD; n_leaves as usize * dim * LEAF];
-        for nd in nodes.iter().filter(|nd| nd.kids[1] == LEAF_MARK) {
-            let b = &mut blocks[nd.kids[0] as usize * dim * LEAF..][..dim * LEAF];
-            for (lane, p) in (nd.start as usize..nd.end as usize).enumerate() {
-                for c in 0..dim {
-                    b[c * LEAF + lane] = data[p * dim + c];
+        blocks
+            .par_chunks_mut(dim * LEAF)
+            .zip(&leaves)
+            .for_each(|(b, &(s, e))| {
+                for (lane, &i) in order[s..e].iter().enumerate() {
+                    let row = &x[i as usize * dim..][..dim];
+                    for (c, &v) in row.iter().enumerate() {
+                        b[c * LEAF + lane] = v;
+                    }
                 }
-            }
-        }
+            });
         KdTree {
             dim,
             dp: pad4(dim),
-            data,
             idx: order,
             nodes,
             boxes,
@@ -121,27 +130,41 @@ struct Sub {
 /// Subtrees of at least this many rows build their two halves in parallel.
 const PAR_BUILD_ROWS: usize = 1024;
 
-/// Build the subtree over `rows` (row-major, reordered in place into tree order, with
-/// `order` their original ids) whose first row is tree position `base`.
+/// Tight bounding box of rows `idx` of `x`: `dp` lows then `dp` highs.
+fn bbox(x: &[f32], dim: usize, idx: &[u32]) -> Vec<f32> {
+    let dp = pad4(dim);
+    let mut bx = vec![0f32; 2 * dp];
+    let (lo, hi) = bx.split_at_mut(dp);
+    let first = &x[idx[0] as usize * dim..][..dim];
+    lo[..dim].copy_from_slice(first);
+    hi[..dim].copy_from_slice(first);
+    for &i in &idx[1..] {
+        let r = &x[i as usize * dim..][..dim];
+        for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(r) {
+            // plain compares (no NaN handling: rows are finite) so this vectorises
+            *l = if v < *l { v } else { *l };
+            *h = if v > *h { v } else { *h };
+        }
+    }
+    bx
+}
+
+/// Build the subtree over rows `order` of `x` (reordered in place into tree order),
+/// whose first row is tree position `base` and whose bounding box is `bx`.
 /// Splits at the middle of the widest side of the box (so sparse tails are cut off
 /// early instead of stretching every cell); at the median when that leaves a side empty,
 /// for small cells (`MEDIAN_BELOW`) and past `MIDPOINT_MAX_DEPTH`, which bounds the depth.
-fn build(rows: &mut [f32], order: &mut [u32], dim: usize, base: usize, depth: usize) -> Sub {
+/// Only row ids move; the rows are copied once, into the leaf blocks.
+fn build(
+    x: &[f32],
+    order: &mut [u32],
+    dim: usize,
+    base: usize,
+    depth: usize,
+    mut bx: Vec<f32>,
+) -> Sub {
     let len = order.len();
     let dp = pad4(dim);
-    let mut bx = vec![0f32; 2 * dp];
-    {
-        let (lo, hi) = bx.split_at_mut(dp);
-        lo[..dim].copy_from_slice(&rows[..dim]);
-        hi[..dim].copy_from_slice(&rows[..dim]);
-        for r in rows.chunks_exact(dim).skip(1) {
-            for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(r) {
-                // plain compares (no NaN handling: rows are finite) so this vectorises
-                *l = if v < *l { v } else { *l };
-                *h = if v > *h { v } else { *h };
-            }
-        }
-    }
     let mut node = Node {
         start: base as u32,
         end: (base + len) as u32,
@@ -160,44 +183,32 @@ fn build(rows: &mut [f32], order: &mut [u32], dim: usize, base: usize, depth: us
             wp.total_cmp(&wq).then(q.cmp(&p))
         })
         .unwrap_or(0);
+    let at = |i: u32| x[i as usize * dim + s];
     let mut mid = 0;
     if depth < MIDPOINT_MAX_DEPTH && len > MEDIAN_BELOW {
         let cut = bx[s] + 0.5 * (bx[dp + s] - bx[s]);
+        // branch-free partition: rows below the cut gather at the front
         for j in 0..len {
-            if rows[j * dim + s] < cut {
-                if j != mid {
-                    order.swap(mid, j);
-                    let (a, b) = rows.split_at_mut(j * dim);
-                    a[mid * dim..(mid + 1) * dim].swap_with_slice(&mut b[..dim]);
-                }
-                mid += 1;
-            }
+            let below = at(order[j]) < cut;
+            order.swap(j, mid);
+            mid += below as usize;
         }
     }
     if mid == 0 || mid == len {
         mid = len / 2;
-        let mut perm: Vec<u32> = (0..len as u32).collect();
-        let at = |i: &u32| rows[*i as usize * dim + s];
-        perm.select_nth_unstable_by(mid, |p, q| at(p).total_cmp(&at(q)));
-        let old_rows = rows.to_vec();
-        let old_order = order.to_vec();
-        for (t, &p) in perm.iter().enumerate() {
-            let p = p as usize;
-            order[t] = old_order[p];
-            rows[t * dim..(t + 1) * dim].copy_from_slice(&old_rows[p * dim..(p + 1) * dim]);
-        }
+        order.select_nth_unstable_by(mid, |&p, &q| at(p).total_cmp(&at(q)));
     }
-    let (rl, rr) = rows.split_at_mut(mid * dim);
     let (ol, or) = order.split_at_mut(mid);
+    let (bl, br) = (bbox(x, dim, ol), bbox(x, dim, or));
     let (left, right) = if len >= PAR_BUILD_ROWS {
         rayon::join(
-            || build(rl, ol, dim, base, depth + 1),
-            || build(rr, or, dim, base + mid, depth + 1),
+            || build(x, ol, dim, base, depth + 1, bl),
+            || build(x, or, dim, base + mid, depth + 1, br),
         )
     } else {
         (
-            build(rl, ol, dim, base, depth + 1),
-            build(rr, or, dim, base + mid, depth + 1),
+            build(x, ol, dim, base, depth + 1, bl),
+            build(x, or, dim, base + mid, depth + 1, br),
         )
     };
     // this node, then the left subtree, then the right one
@@ -256,34 +267,29 @@ pub(crate) fn knn_tree(pts: &Points, k: usize) -> (Vec<u32>, Vec<f32>) {
     } else {
         k
     };
-    let (found_ids, found_d) = tree.knn_sq(kk);
-    let (ids, mut d) = if rotated {
-        let mut ids = vec![0u32; n * k];
-        let mut d = vec![0f32; n * k];
-        d.par_chunks_mut(k)
-            .zip(ids.par_chunks_mut(k))
-            .enumerate()
-            .for_each_init(Vec::new, |v, (i, (dr, ir))| {
-                v.clear();
-                v.extend(
-                    found_ids[i * kk..(i + 1) * kk]
-                        .iter()
-                        .map(|&j| key(sq_dist(pts.row(i), pts.row(j as usize)), j)),
-                );
-                v.sort_unstable();
-                for ((dd, ii), &kv) in dr.iter_mut().zip(ir.iter_mut()).zip(v.iter()) {
-                    (*dd, *ii) = unkey(kv);
-                }
-            });
-        (ids, d)
-    } else {
-        (found_ids, found_d)
+    let metric = pts.metric;
+    let fin = |i: usize, keys: &[u64], ids: &mut [u32], dist: &mut [f32], v: &mut Vec<u64>| {
+        let keys = if rotated {
+            v.clear();
+            v.extend(keys.iter().map(|&kv| {
+                let j = unkey(kv).1;
+                key(distance::l2sq(pts.row(i), pts.row(j as usize)), j)
+            }));
+            v.sort_unstable();
+            &v[..]
+        } else {
+            keys
+        };
+        for ((o, d), &kv) in ids.iter_mut().zip(dist.iter_mut()).zip(keys) {
+            let (sq, j) = unkey(kv);
+            *o = j;
+            *d = match metric {
+                Metric::Euclidean => sq.sqrt(),
+                Metric::Cosine => 0.5 * sq,
+            };
+        }
     };
-    match pts.metric {
-        Metric::Euclidean => d.par_iter_mut().for_each(|v| *v = v.sqrt()),
-        Metric::Cosine => d.par_iter_mut().for_each(|v| *v *= 0.5),
-    }
-    (ids, d)
+    tree.knn_sq(kk, k, &fin)
 }
 
 /// Spare candidates per row when the tree is built on rotated rows (as the blocked
@@ -294,25 +300,6 @@ const ROTATED_SPARE: usize = 4;
 /// Measured (kNN CPU time, unrotated vs rotated): thyroid 6-d 7.2 vs 7.9 ms, shuttle 9-d
 /// 84 vs 96 ms, cardio 21-d 7.0 vs 6.5 ms, satellite 36-d 46 vs 33 ms.
 const ROTATE_MIN_DIM: usize = 12;
-
-/// Squared distance (eight running sums, so it vectorises).
-fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(&x, &y)| (x - y) * (x - y))
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            let t = x[l] - y[l];
-            acc[l] += t * t;
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
 
 #[cfg(test)]
 mod tests {
@@ -465,8 +452,14 @@ mod tests {
             use super::super::topk_avx512::SortedTop;
             for (n, dim, k) in [(900, 3, 20), (500, 6, 1), (700, 9, 32)] {
                 let tree = KdTree::new(&data(n, dim, 3), dim);
-                let a = tree.knn_with(k, kernels(), Top::new);
-                let b = tree.knn_with(k, kernels(), SortedTop::new);
+                let fin =
+                    |_: usize, keys: &[u64], ids: &mut [u32], d: &mut [f32], _: &mut Vec<u64>| {
+                        for ((o, dd), &kv) in ids.iter_mut().zip(d.iter_mut()).zip(keys) {
+                            (*dd, *o) = unkey(kv);
+                        }
+                    };
+                let a = tree.knn_with(k, k, kernels(), Top::new, &fin);
+                let b = tree.knn_with(k, k, kernels(), SortedTop::new, &fin);
                 assert!(a == b, "n {n}, dim {dim}, k {k}");
             }
         }

@@ -12,7 +12,7 @@ pub(super) const LEAF: usize = 32;
 /// `lo..hi` is at most the lane's bound (bit `j` = lane `j`).
 pub(super) type BoxFn = fn(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64;
 
-/// For each query `j` selected in `sel` (rows of `qs`, row-major, `dim` each): squared
+/// For each query `j` selected in `sel` (lane `j` of the query leaf's block `qs`): squared
 /// distances to the block's lanes into `dists[j]`, and `masks[j]` = lanes within `bounds[j]`.
 pub(super) type RowsFn = fn(
     block: &[f32],
@@ -86,7 +86,12 @@ fn rows_scalar(
         sel &= sel - 1;
         let acc = &mut dists[j];
         *acc = [0.0; LEAF];
-        for (col, &qc) in block.chunks_exact(LEAF).zip(&qs[j * dim..(j + 1) * dim]) {
+        for (col, qcol) in block
+            .chunks_exact(LEAF)
+            .zip(qs.chunks_exact(LEAF))
+            .take(dim)
+        {
+            let qc = qcol[j];
             for (a, &v) in acc.iter_mut().zip(col) {
                 let t = v - qc;
                 *a += t * t;
@@ -161,7 +166,7 @@ mod x86 {
         dists: &mut [[f32; LEAF]; LEAF],
         masks: &mut [u64; LEAF],
     ) {
-        assert!(block.len() >= dim * LEAF);
+        assert!(block.len() >= dim * LEAF && qs.len() >= dim * LEAF && sel >> LEAF == 0);
         while sel != 0 {
             // the next (up to) four selected rows; a short group repeats its last row
             let mut js = [0usize; ROWS512];
@@ -174,7 +179,6 @@ mod x86 {
             for r in got..ROWS512 {
                 js[r] = js[got - 1];
             }
-            assert!(js.iter().all(|&j| (j + 1) * dim <= qs.len()));
             let b = js.map(|j| _mm512_set1_ps(bounds[j]));
             let within = |acc: &[[__m512; 2]; ROWS512]| {
                 let mut any = 0u16;
@@ -197,8 +201,8 @@ mod x86 {
                     (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)))
                 };
                 for (a, &j) in acc.iter_mut().zip(&js) {
-                    // SAFETY: (j + 1) * dim <= qs.len(), checked above
-                    let v = _mm512_set1_ps(unsafe { *qs.get_unchecked(j * dim + c) });
+                    // SAFETY: j < LEAF (a lane of `sel`) and c < dim, so within dim × LEAF
+                    let v = _mm512_set1_ps(unsafe { *qs.get_unchecked(c * LEAF + j) });
                     let (t0, t1) = (_mm512_sub_ps(x0, v), _mm512_sub_ps(x1, v));
                     a[0] = _mm512_fmadd_ps(t0, t0, a[0]);
                     a[1] = _mm512_fmadd_ps(t1, t1, a[1]);
@@ -275,11 +279,13 @@ mod x86 {
                 })
             };
             let mut out = false;
-            for (c, (col, &qc)) in block
+            for (c, (col, qcol)) in block
                 .chunks_exact(LEAF)
-                .zip(&qs[j * dim..(j + 1) * dim])
+                .zip(qs.chunks_exact(LEAF))
+                .take(dim)
                 .enumerate()
             {
+                let qc = qcol[j];
                 if c % EXIT_EVERY == 0 && c > 0 && within(&a) == 0 {
                     out = true;
                     break;
@@ -369,9 +375,6 @@ mod tests {
         for dim in [1, 3, 9, 21] {
             let block: Vec<f32> = (0..dim * LEAF).map(|_| rnd()).collect();
             let qblock: Vec<f32> = (0..dim * LEAF).map(|_| rnd()).collect();
-            let qs: Vec<f32> = (0..LEAF * dim)
-                .map(|i| qblock[(i % dim) * LEAF + i / dim])
-                .collect();
             let lo: Vec<f32> = (0..dim).map(|_| rnd() - 1.0).collect();
             let hi: Vec<f32> = lo.iter().map(|l| l + 1.0).collect();
             let mut bounds = [0f32; LEAF];
@@ -382,11 +385,11 @@ mod tests {
             // 15 rows: three full groups of four and a short one
             let sel = 0xF0F0_5554u64;
             let (mut d0, mut m0) = (Box::new([[0f32; LEAF]; LEAF]), [0u64; LEAF]);
-            rows_scalar(&block, &qs, dim, sel, &bounds, &mut d0, &mut m0);
+            rows_scalar(&block, &qblock, dim, sel, &bounds, &mut d0, &mut m0);
             let b0 = boxes_scalar(&qblock, &lo, &hi, &bounds);
             for &(bf, rf) in &sets {
                 let (mut d1, mut m1) = (Box::new([[0f32; LEAF]; LEAF]), [0u64; LEAF]);
-                rf(&block, &qs, dim, sel, &bounds, &mut d1, &mut m1);
+                rf(&block, &qblock, dim, sel, &bounds, &mut d1, &mut m1);
                 assert_eq!(bf(&qblock, &lo, &hi, &bounds), b0, "boxes, dim {dim}");
                 for j in (0..LEAF).filter(|j| sel >> j & 1 == 1) {
                     assert_eq!(m1[j], m0[j], "mask of row {j}, dim {dim}");

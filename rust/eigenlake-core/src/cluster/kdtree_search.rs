@@ -11,68 +11,86 @@ use rayon::prelude::*;
 
 use super::kdtree::{KdTree, LEAF_MARK};
 use super::kdtree_kernels::{kernels, Kernels, LEAF};
-use super::topk::{unkey, Neighbours, Top};
+use super::topk::{Neighbours, Top};
+
+/// Turns a row's `kk` nearest keys (nearest first) into its `k` output slots: given the
+/// row's original id, the keys, the row's ids and distances, and a scratch vector.
+pub(crate) type Finish<'f> =
+    &'f (dyn Fn(usize, &[u64], &mut [u32], &mut [f32], &mut Vec<u64>) + Sync);
 
 impl KdTree {
-    /// The `k` nearest other rows of every row: original ids and squared euclidean
-    /// distances, row-major in original row order, nearest first.
-    pub(crate) fn knn_sq(&self, k: usize) -> (Vec<u32>, Vec<f32>) {
+    /// The `kk` nearest other rows of every row (squared euclidean, ties to the smaller
+    /// row), handed to `fin` to fill `k` ids and distances per row, in original row order.
+    pub(crate) fn knn_sq(&self, kk: usize, k: usize, fin: Finish) -> (Vec<u32>, Vec<f32>) {
         let kern = kernels();
         #[cfg(target_arch = "x86_64")]
-        if kern.sorted_top && k <= super::topk_avx512::MAX_K {
-            return self.knn_with(k, kern, super::topk_avx512::SortedTop::new);
+        if kern.sorted_top && kk <= super::topk_avx512::MAX_K {
+            return self.knn_with(kk, k, kern, super::topk_avx512::SortedTop::new, fin);
         }
-        self.knn_with(k, kern, Top::new)
+        self.knn_with(kk, k, kern, Top::new, fin)
     }
 
     /// `knn_sq` with the top-k list made by `list`.
     pub(super) fn knn_with<T: Neighbours>(
         &self,
+        kk: usize,
         k: usize,
         kern: Kernels,
         list: fn(usize) -> T,
+        fin: Finish,
     ) -> (Vec<u32>, Vec<f32>) {
         let n = self.idx.len();
-        // one output slice per leaf (leaves cover the tree positions in order)
         let leaves: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| self.nodes[i].kids[1] == LEAF_MARK)
             .collect();
-        let mut keys_t = vec![0u64; n * k];
-        let mut parts = Vec::with_capacity(leaves.len());
-        let mut rest = keys_t.as_mut_slice();
-        for &l in &leaves {
-            let nd = self.nodes[l];
-            let (head, tail) = rest.split_at_mut((nd.end - nd.start) as usize * k);
-            parts.push((l, head));
-            rest = tail;
-        }
-        parts.into_par_iter().for_each_init(
-            || Batch::new(self, kern, (0..LEAF).map(|_| list(k)).collect()),
-            |b, (l, out)| {
+        let mut ids = vec![0u32; n * k];
+        let mut dist = vec![0f32; n * k];
+        let out = Rows {
+            ids: ids.as_mut_ptr(),
+            dist: dist.as_mut_ptr(),
+            k,
+        };
+        leaves.par_iter().for_each_init(
+            || {
+                let tops = (0..LEAF).map(|_| list(kk)).collect();
+                (Batch::new(self, kern, tops), Vec::new())
+            },
+            |(b, scratch), &l| {
                 b.run(l);
-                for (o, top) in out.chunks_mut(k).zip(&mut b.tops[..b.m]) {
-                    o.copy_from_slice(top.finish());
+                let start = self.nodes[l].start as usize;
+                for (top, &i) in b.tops[..b.m].iter_mut().zip(&self.idx[start..]) {
+                    // SAFETY: `idx` is a permutation and every tree position lies in exactly
+                    // one leaf, so row `i` is written by this call only
+                    let (io, dout) = unsafe { out.row(i as usize) };
+                    fin(i as usize, top.finish(), io, dout, scratch);
                 }
             },
         );
-        // back to original row order
-        let mut pos = vec![0u32; n];
-        self.idx
-            .iter()
-            .enumerate()
-            .for_each(|(p, &i)| pos[i as usize] = p as u32);
-        let mut ids = vec![0u32; n * k];
-        let mut dist = vec![0f32; n * k];
-        ids.par_chunks_mut(k)
-            .zip(dist.par_chunks_mut(k))
-            .zip(&pos)
-            .for_each(|((io, dout), &p)| {
-                let row = &keys_t[p as usize * k..][..k];
-                for ((i, d), &key) in io.iter_mut().zip(dout.iter_mut()).zip(row) {
-                    (*d, *i) = unkey(key);
-                }
-            });
         (ids, dist)
+    }
+}
+
+/// The output rows, written straight in original order from the leaves' parallel tasks.
+struct Rows {
+    ids: *mut u32,
+    dist: *mut f32,
+    k: usize,
+}
+
+// SAFETY: tasks write disjoint rows (see `knn_with`); the buffers outlive the tasks.
+unsafe impl Sync for Rows {}
+
+impl Rows {
+    /// # Safety
+    /// `i` is in bounds and no other live reference to row `i` exists.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn row(&self, i: usize) -> (&mut [u32], &mut [f32]) {
+        unsafe {
+            (
+                std::slice::from_raw_parts_mut(self.ids.add(i * self.k), self.k),
+                std::slice::from_raw_parts_mut(self.dist.add(i * self.k), self.k),
+            )
+        }
     }
 }
 
@@ -150,8 +168,6 @@ impl<'a, T: Neighbours> Batch<'a, T> {
         let t = self.tree;
         let (dim, dp) = (t.dim, t.dp);
         let nd = t.nodes[node];
-        let q = t.nodes[self.leaf];
-        let (q0, m) = (q.start as usize, self.m);
         let (lo, hi) = t.boxes[2 * dp * node..][..2 * dp].split_at(dp);
         let sel = (self.kern.boxes)(t.block(self.leaf), &lo[..dim], &hi[..dim], &self.bounds);
         if sel == 0 {
@@ -160,7 +176,7 @@ impl<'a, T: Neighbours> Batch<'a, T> {
 
         (self.kern.rows)(
             t.block(node),
-            &t.data[q0 * dim..(q0 + m) * dim],
+            t.block(self.leaf),
             dim,
             sel,
             &self.bounds,
@@ -183,6 +199,6 @@ impl<'a, T: Neighbours> Batch<'a, T> {
             top.offer(&self.dists[j], hits, ids);
             self.bounds[j] = top.bound();
         }
-        self.reach = self.bounds[..m].iter().copied().fold(0.0, f32::max);
+        self.reach = self.bounds[..self.m].iter().copied().fold(0.0, f32::max);
     }
 }

@@ -72,7 +72,7 @@ impl Neighbours for SortedTop {
 }
 
 /// Insert the hit lanes whose key is below the k-th (slot `kth`) into the sorted keys,
-/// `N` registers of which are live.
+/// `N` registers of which are live (slots from k on are spare: sorted, but not results).
 #[target_feature(enable = "avx512f")]
 unsafe fn offer<const N: usize>(
     keys: &mut [u64; MAX_K],
@@ -87,7 +87,10 @@ unsafe fn offer<const N: usize>(
     let lane_of = |r: __m512i| {
         _mm_cvtsi128_si64(_mm512_castsi512_si128(_mm512_permutexvar_epi64(kidx, r))) as u64
     };
-    let mut worst = lane_of(r[kreg]);
+    // the k-th key as of this leaf: a candidate the leaf's earlier ones pushed past the
+    // k-th place still gets placed (beyond slot k, where it does no harm), which is cheaper
+    // than reading the k-th slot back after every insert (a serial lane extraction)
+    let worst = lane_of(r[kreg]);
     while hits != 0 {
         let lane = hits.trailing_zeros() as usize;
         hits &= hits - 1;
@@ -108,7 +111,6 @@ unsafe fn offer<const N: usize>(
             prev = cur;
             carry = above >> 7;
         }
-        worst = lane_of(r[kreg]);
     }
     for (i, &reg) in r.iter().enumerate() {
         _mm512_store_si512(p.add(i), reg);
