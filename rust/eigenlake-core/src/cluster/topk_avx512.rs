@@ -1,7 +1,7 @@
 //! The k ≤ 32 nearest keys of one row kept sorted in AVX-512 registers' worth of memory.
 //!
-//! Each accepted candidate is placed with one compare, one lane shift and two blends per
-//! 8-key register, so the k-th key (the pruning bound) is exact after every candidate and
+//! Each accepted candidate is placed with a min, a max and a lane shift per 8-key register
+//! (no masks, no chain between registers), so the k-th key (the pruning bound) is exact after every candidate and
 //! there is no batch selection: on the anomaly tables the buffer-and-`select_nth` list of
 //! `topk` spent a quarter of the kNN time in its cuts.
 
@@ -99,17 +99,17 @@ unsafe fn offer<const N: usize>(
             continue;
         }
         let v = _mm512_set1_epi64(kv as i64);
-        // every key above `kv` moves up one slot; the first of them gives its slot to `kv`
-        let (mut prev, mut carry) = (v, 0u8);
+        // slot i takes its left neighbour's key if that is above `kv` (it moves up), else
+        // min(own key, kv): the first key above `kv` gives way to it. In the sorted list
+        // that is max(min(own, kv), left neighbour), with 0 left of slot 0; each register
+        // reads only old keys, so the registers do not wait on each other.
+        let mut left = _mm512_setzero_si512();
         for reg in r.iter_mut() {
             let cur = *reg;
-            let above = _mm512_cmpgt_epu64_mask(cur, v);
-            // [last lane of the previous register, lanes 0..7 of this one]
-            let shifted = _mm512_alignr_epi64::<7>(cur, prev);
-            let moved = (above << 1) | carry;
-            *reg = _mm512_mask_blend_epi64(moved, _mm512_mask_blend_epi64(above, cur, v), shifted);
-            prev = cur;
-            carry = above >> 7;
+            // [last key of the register before, keys 0..7 of this one]
+            let shifted = _mm512_alignr_epi64::<7>(cur, left);
+            *reg = _mm512_max_epu64(_mm512_min_epu64(cur, v), shifted);
+            left = cur;
         }
     }
     for (i, &reg) in r.iter().enumerate() {
