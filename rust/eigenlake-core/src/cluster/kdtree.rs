@@ -13,7 +13,7 @@
 use rayon::prelude::*;
 
 use super::kdtree_kernels::LEAF;
-use super::points::{Metric, Points};
+use super::points::Metric;
 use super::principal::{principal_axes, rotate};
 use super::topk::{key, unkey};
 use crate::distance;
@@ -253,18 +253,18 @@ const MEDIAN_BELOW: usize = 8 * LEAF;
 /// Depth up to which cells are split at their middle (past it, at the median).
 const MIDPOINT_MAX_DEPTH: usize = 48;
 
-/// kNN of prepared rows (`Points`): ids and distances in the metric's units. Cosine rows
-/// are unit vectors, ranked by euclidean distance, reported as `1 − cos = ‖a − b‖² / 2`.
-pub(crate) fn knn_tree(pts: &Points, k: usize) -> (Vec<u32>, Vec<f32>) {
-    let dim = pts.dim;
+/// kNN of prepared rows (row-major, checked finite): ids and distances in the metric's
+/// units. Cosine rows must be unit vectors; they are ranked by euclidean distance and
+/// reported as `1 − cos = ‖a − b‖² / 2`.
+pub(crate) fn knn_tree(x: &[f32], dim: usize, k: usize, metric: Metric) -> (Vec<u32>, Vec<f32>) {
     let rotated = dim >= ROTATE_MIN_DIM;
     let tree = if rotated {
-        let rot = principal_axes(&pts.data, dim);
-        KdTree::new(&rotate(&pts.data, dim, &rot), dim)
+        KdTree::new(&rotate(x, dim, &principal_axes(x, dim)), dim)
     } else {
-        KdTree::new(&pts.data, dim)
+        KdTree::new(x, dim)
     };
-    let n = pts.data.len() / dim;
+    let row = |i: usize| &x[i * dim..(i + 1) * dim];
+    let n = x.len() / dim;
     // Rotated distances differ from the true ones by rounding, which can swap rows near the
     // k-th place: take a few spare candidates and rank them on the original rows.
     let kk = if rotated {
@@ -272,13 +272,12 @@ pub(crate) fn knn_tree(pts: &Points, k: usize) -> (Vec<u32>, Vec<f32>) {
     } else {
         k
     };
-    let metric = pts.metric;
     let fin = |i: usize, keys: &[u64], ids: &mut [u32], dist: &mut [f32], v: &mut Vec<u64>| {
         let keys = if rotated {
             v.clear();
             v.extend(keys.iter().map(|&kv| {
                 let j = unkey(kv).1;
-                key(distance::l2sq(pts.row(i), pts.row(j as usize)), j)
+                key(distance::l2sq(row(i), row(j as usize)), j)
             }));
             v.sort_unstable();
             &v[..]
@@ -312,6 +311,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
+    use crate::cluster::points::Points;
 
     /// Rows with a few exact duplicates and some heavy-tailed coordinates (the shape of
     /// the anomaly tables), values on a coarse grid so equal distances occur.
@@ -330,8 +330,30 @@ mod tests {
         x
     }
 
-    /// Scalar brute force in f64: per row, the k nearest others by (distance, row).
-    fn brute(pts: &Points) -> Vec<Vec<(f64, u32)>> {
+    /// The tree on rows prepared as `knn_rows` does (raw for euclidean, unit for cosine).
+    fn tree_knn(x: &[f32], dim: usize, k: usize, metric: Metric) -> (Vec<u32>, Vec<f32>) {
+        match metric {
+            Metric::Euclidean => knn_tree(x, dim, k, metric),
+            Metric::Cosine => {
+                let pts = Points::new(x, dim, metric).unwrap();
+                knn_tree(&pts.data, dim, k, metric)
+            }
+        }
+    }
+
+    /// Scalar brute force in f64 on the rows the tree is given (raw for euclidean, unit
+    /// for cosine): per row, the k nearest others by (distance, row).
+    fn brute(x: &[f32], dim: usize, metric: Metric) -> Vec<Vec<(f64, u32)>> {
+        let pts = match metric {
+            Metric::Euclidean => Points {
+                data: x.to_vec(),
+                dim,
+                n: x.len() / dim,
+                sq: vec![],
+                metric,
+            },
+            Metric::Cosine => Points::new(x, dim, metric).unwrap(),
+        };
         (0..pts.n)
             .map(|i| {
                 let mut v: Vec<(f64, u32)> = (0..pts.n)
@@ -357,9 +379,8 @@ mod tests {
     }
 
     fn check(x: &[f32], dim: usize, k: usize, metric: Metric) {
-        let pts = Points::new(x, dim, metric).unwrap();
-        let (ids, dist) = knn_tree(&pts, k);
-        let want = brute(&pts);
+        let (ids, dist) = tree_knn(x, dim, k, metric);
+        let want = brute(x, dim, metric);
         let tol = |d: f64| 1e-5 * (1.0 + d);
         for (i, w) in want.iter().enumerate() {
             for s in 0..k {
@@ -414,9 +435,8 @@ mod tests {
                 x.extend(c.iter().map(|&v| v + rng.random_range(-1e-2..1e-2)));
             }
         }
-        let pts = Points::new(&x, dim, Metric::Euclidean).unwrap();
-        let (ids, _) = knn_tree(&pts, k);
-        for (i, w) in brute(&pts).iter().enumerate() {
+        let (ids, _) = tree_knn(&x, dim, k, Metric::Euclidean);
+        for (i, w) in brute(&x, dim, Metric::Euclidean).iter().enumerate() {
             if w[k].0 - w[k - 1].0 <= 1e-3 * w[k].0 {
                 continue; // (nearly) tied at the k-th place: f32 cannot tell them apart
             }
@@ -473,8 +493,7 @@ mod tests {
     #[test]
     fn all_rows_equal() {
         let x = vec![0.5f32; 100 * 3];
-        let pts = Points::new(&x, 3, Metric::Euclidean).unwrap();
-        let (ids, dist) = knn_tree(&pts, 4);
+        let (ids, dist) = tree_knn(&x, 3, 4, Metric::Euclidean);
         assert!(dist.iter().all(|&d| d == 0.0));
         // ties go to the smaller rows
         assert_eq!(&ids[..4], &[1, 2, 3, 4]);

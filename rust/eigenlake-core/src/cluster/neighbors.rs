@@ -113,13 +113,19 @@ pub fn knn(x: &[f32], dim: usize, k: usize, metric: Metric) -> Result<Knn> {
 /// features), where it was built and benchmarked.
 pub(crate) const TREE_MAX_DIM: usize = 64;
 
-/// kNN of rows: the k-d tree for few features, else the blocked search.
+/// kNN of rows (checked by `check_matrix`): the k-d tree for few features, else the
+/// blocked search.
 pub(crate) fn knn_rows(x: &[f32], dim: usize, k: usize, metric: Metric) -> Result<Knn> {
     if dim <= TREE_MAX_DIM {
+        // euclidean rows go to the tree as they are (it only takes differences)
+        if metric == Metric::Euclidean {
+            let (ids, dist) = knn_tree(x, dim, k, metric);
+            return Ok(Knn { k, ids, dist });
+        }
         let pts = Points::new(x, dim, metric)?;
         // a zero row has cosine distance 1 to every row, which no euclidean view keeps
-        if metric == Metric::Euclidean || pts.sq.iter().all(|&s| s > 0.5) {
-            let (ids, dist) = knn_tree(&pts, k);
+        if pts.sq.iter().all(|&s| s > 0.5) {
+            let (ids, dist) = knn_tree(&pts.data, dim, k, metric);
             return Ok(Knn { k, ids, dist });
         }
     }
