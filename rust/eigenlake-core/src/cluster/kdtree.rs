@@ -34,7 +34,7 @@ pub(crate) struct KdTree {
     /// Original row of each tree position.
     pub(super) idx: Vec<u32>,
     pub(super) nodes: Vec<Node>,
-    /// `dim` rounded up to whole 4-lane groups (box distances run 4 lanes at a time).
+    /// `dim` rounded up to whole 4-lane groups (the box kernels' unit).
     pub(super) dp: usize,
     /// Per node, the tight bounding box: `dp` lows then `dp` highs (padding lanes 0).
     pub(super) boxes: Vec<f32>,
@@ -87,31 +87,10 @@ impl KdTree {
         &self.blocks[b * self.dim * LEAF..][..self.dim * LEAF]
     }
 
-    /// Squared distance between the boxes of nodes `a` and `b` (0 if they meet); stops
-    /// early once past `limit` (the caller only compares with it).
+    /// A node's box: `dp` lows then `dp` highs.
     #[inline]
-    pub(super) fn box_gap(&self, a: usize, b: usize, limit: f32) -> f32 {
-        let dp = self.dp;
-        let (alo, ahi) = self.boxes[2 * dp * a..][..2 * dp].split_at(dp);
-        let (blo, bhi) = self.boxes[2 * dp * b..][..2 * dp].split_at(dp);
-        let mut sum = 0.0;
-        for (((al, ah), bl), bh) in alo
-            .chunks_exact(4)
-            .zip(ahi.chunks_exact(4))
-            .zip(blo.chunks_exact(4))
-            .zip(bhi.chunks_exact(4))
-        {
-            let mut acc = [0f32; 4];
-            for c in 0..4 {
-                let t = (bl[c] - ah[c]).max(al[c] - bh[c]).max(0.0);
-                acc[c] = t * t;
-            }
-            sum += (acc[0] + acc[1]) + (acc[2] + acc[3]);
-            if sum > limit {
-                break;
-            }
-        }
-        sum
+    pub(super) fn bounds(&self, node: usize) -> &[f32] {
+        &self.boxes[2 * self.dp * node..][..2 * self.dp]
     }
 }
 

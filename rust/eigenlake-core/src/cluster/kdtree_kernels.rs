@@ -24,8 +24,13 @@ pub(super) type RowsFn = fn(
     masks: &mut [u64; LEAF],
 );
 
+/// Squared distance between two boxes (each `dp` lows then `dp` highs, `dp` a multiple of
+/// 4, padding lanes 0); may stop early once past `limit` (callers only compare with it).
+pub(super) type GapFn = fn(a: &[f32], b: &[f32], limit: f32) -> f32;
+
 #[derive(Clone, Copy)]
 pub(super) struct Kernels {
+    pub gap: GapFn,
     pub boxes: BoxFn,
     pub rows: RowsFn,
     /// Keep each row's top-k sorted in AVX-512 registers (`topk_avx512`).
@@ -36,22 +41,49 @@ pub(super) fn kernels() -> Kernels {
     match active().isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => Kernels {
+            gap: x86::gap_avx512,
             boxes: x86::boxes_avx512,
             rows: x86::rows_avx512,
             sorted_top: true,
         },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => Kernels {
+            gap: x86::gap_avx2,
             boxes: x86::boxes_avx2,
             rows: x86::rows_avx2,
             sorted_top: false,
         },
         _ => Kernels {
+            gap: gap_scalar,
             boxes: boxes_scalar,
             rows: rows_scalar,
             sorted_top: false,
         },
     }
+}
+
+fn gap_scalar(a: &[f32], b: &[f32], limit: f32) -> f32 {
+    let dp = a.len() / 2;
+    let (alo, ahi) = a.split_at(dp);
+    let (blo, bhi) = b.split_at(dp);
+    let mut sum = 0.0;
+    for (((al, ah), bl), bh) in alo
+        .chunks_exact(4)
+        .zip(ahi.chunks_exact(4))
+        .zip(blo.chunks_exact(4))
+        .zip(bhi.chunks_exact(4))
+    {
+        let mut acc = [0f32; 4];
+        for c in 0..4 {
+            let t = (bl[c] - ah[c]).max(al[c] - bh[c]).max(0.0);
+            acc[c] = t * t;
+        }
+        sum += (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        if sum > limit {
+            break;
+        }
+    }
+    sum
 }
 
 fn boxes_scalar(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64 {
@@ -150,6 +182,93 @@ mod x86 {
             a1 = _mm512_add_ps(a1, _mm512_mul_ps(t1, t1));
         }
         within(a0, a1)
+    }
+
+    /// 16 lanes at a time (the last group masked); no early exit: at most four steps for the
+    /// tree's dimensions, and a horizontal sum per step would cost more than it saves.
+    #[target_feature(enable = "avx512f")]
+    fn gap512(a: &[f32], b: &[f32], _limit: f32) -> f32 {
+        let dp = a.len() / 2;
+        assert!(b.len() == a.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let zero = _mm512_setzero_ps();
+        let mut acc = zero;
+        let mut c = 0;
+        while c < dp {
+            let m: __mmask16 = if dp - c >= 16 {
+                0xffff
+            } else {
+                (1u16 << (dp - c)) - 1
+            };
+            // SAFETY: lanes c..c + 16 are masked to c..dp, within each half of a and b
+            let (al, ah, bl, bh) = unsafe {
+                (
+                    _mm512_maskz_loadu_ps(m, pa.add(c)),
+                    _mm512_maskz_loadu_ps(m, pa.add(dp + c)),
+                    _mm512_maskz_loadu_ps(m, pb.add(c)),
+                    _mm512_maskz_loadu_ps(m, pb.add(dp + c)),
+                )
+            };
+            let t = _mm512_max_ps(
+                _mm512_max_ps(_mm512_sub_ps(bl, ah), _mm512_sub_ps(al, bh)),
+                zero,
+            );
+            acc = _mm512_fmadd_ps(t, t, acc);
+            c += 16;
+        }
+        _mm512_reduce_add_ps(acc)
+    }
+
+    /// 8 lanes at a time, then a last group of 4 (`dp` is a multiple of 4).
+    #[target_feature(enable = "avx2,fma")]
+    fn gap256(a: &[f32], b: &[f32], limit: f32) -> f32 {
+        let dp = a.len() / 2;
+        assert!(b.len() == a.len() && dp.is_multiple_of(4));
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut sum = 0.0;
+        let mut c = 0;
+        while c + 8 <= dp {
+            // SAFETY: c + 8 <= dp, within each half of a and b
+            let (al, ah, bl, bh) = unsafe {
+                (
+                    _mm256_loadu_ps(pa.add(c)),
+                    _mm256_loadu_ps(pa.add(dp + c)),
+                    _mm256_loadu_ps(pb.add(c)),
+                    _mm256_loadu_ps(pb.add(dp + c)),
+                )
+            };
+            let t = _mm256_max_ps(
+                _mm256_max_ps(_mm256_sub_ps(bl, ah), _mm256_sub_ps(al, bh)),
+                _mm256_setzero_ps(),
+            );
+            let t = _mm256_mul_ps(t, t);
+            let h = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps::<1>(t));
+            let h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            sum += _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps::<1>(h, h)));
+            if sum > limit {
+                return sum;
+            }
+            c += 8;
+        }
+        if c < dp {
+            // SAFETY: c + 4 == dp
+            let (al, ah, bl, bh) = unsafe {
+                (
+                    _mm_loadu_ps(pa.add(c)),
+                    _mm_loadu_ps(pa.add(dp + c)),
+                    _mm_loadu_ps(pb.add(c)),
+                    _mm_loadu_ps(pb.add(dp + c)),
+                )
+            };
+            let t = _mm_max_ps(
+                _mm_max_ps(_mm_sub_ps(bl, ah), _mm_sub_ps(al, bh)),
+                _mm_setzero_ps(),
+            );
+            let t = _mm_mul_ps(t, t);
+            let h = _mm_add_ps(t, _mm_movehl_ps(t, t));
+            sum += _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps::<1>(h, h)));
+        }
+        sum
     }
 
     /// Query rows measured at once: their accumulators are independent FMA chains, so the
@@ -312,7 +431,15 @@ mod x86 {
         }
     }
 
-    // SAFETY (all four): only chosen by `kernels` after the CPU check of `distance::active`.
+    // SAFETY (all six): only chosen by `kernels` after the CPU check of `distance::active`.
+    pub(super) fn gap_avx512(a: &[f32], b: &[f32], limit: f32) -> f32 {
+        unsafe { gap512(a, b, limit) }
+    }
+
+    pub(super) fn gap_avx2(a: &[f32], b: &[f32], limit: f32) -> f32 {
+        unsafe { gap256(a, b, limit) }
+    }
+
     pub(super) fn boxes_avx512(q: &[f32], lo: &[f32], hi: &[f32], b: &[f32; LEAF]) -> u64 {
         unsafe { boxes512(q, lo, hi, b) }
     }
@@ -359,10 +486,18 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         {
             if kernels_for(Isa::Avx2).is_some() {
-                sets.push((x86::boxes_avx2 as BoxFn, x86::rows_avx2 as RowsFn));
+                sets.push((
+                    x86::gap_avx2 as GapFn,
+                    x86::boxes_avx2 as BoxFn,
+                    x86::rows_avx2 as RowsFn,
+                ));
             }
             if kernels_for(Isa::Avx512).is_some() {
-                sets.push((x86::boxes_avx512 as BoxFn, x86::rows_avx512 as RowsFn));
+                sets.push((
+                    x86::gap_avx512 as GapFn,
+                    x86::boxes_avx512 as BoxFn,
+                    x86::rows_avx512 as RowsFn,
+                ));
             }
         }
         let mut s = 7u64;
@@ -372,7 +507,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
         };
-        for dim in [1, 3, 9, 21] {
+        for dim in [1, 3, 9, 21, 40] {
             let block: Vec<f32> = (0..dim * LEAF).map(|_| rnd()).collect();
             let qblock: Vec<f32> = (0..dim * LEAF).map(|_| rnd()).collect();
             let lo: Vec<f32> = (0..dim).map(|_| rnd() - 1.0).collect();
@@ -387,7 +522,25 @@ mod tests {
             let (mut d0, mut m0) = (Box::new([[0f32; LEAF]; LEAF]), [0u64; LEAF]);
             rows_scalar(&block, &qblock, dim, sel, &bounds, &mut d0, &mut m0);
             let b0 = boxes_scalar(&qblock, &lo, &hi, &bounds);
-            for &(bf, rf) in &sets {
+            // two boxes (dp lows, dp highs; padding lanes 0), overlapping in some columns
+            let dp = dim.div_ceil(4) * 4;
+            let mut ba = vec![0f32; 2 * dp];
+            let mut bb = vec![0f32; 2 * dp];
+            for c in 0..dim {
+                let (x, y) = (rnd(), rnd());
+                (ba[c], ba[dp + c]) = (x.min(y), x.max(y));
+                let (x, y) = (rnd(), rnd());
+                (bb[c], bb[dp + c]) = (x.min(y), x.max(y));
+            }
+            let g0 = gap_scalar(&ba, &bb, f32::INFINITY);
+            for &(gf, bf, rf) in &sets {
+                let g1 = gf(&ba, &bb, f32::INFINITY);
+                assert!(
+                    (g1 - g0).abs() <= 1e-5 * (1.0 + g0),
+                    "gap, dim {dim}: {g1} vs {g0}"
+                );
+                // stopping early may only happen past the limit
+                assert!(gf(&ba, &bb, 0.5 * g0) > 0.5 * g0 || g0 == 0.0);
                 let (mut d1, mut m1) = (Box::new([[0f32; LEAF]; LEAF]), [0u64; LEAF]);
                 rf(&block, &qblock, dim, sel, &bounds, &mut d1, &mut m1);
                 assert_eq!(bf(&qblock, &lo, &hi, &bounds), b0, "boxes, dim {dim}");

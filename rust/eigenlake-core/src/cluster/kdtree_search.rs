@@ -145,9 +145,10 @@ impl<'a, T: Neighbours> Batch<'a, T> {
             return;
         }
         let [l, r] = nd.kids.map(|c| c as usize);
+        let q = t.bounds(self.leaf);
         let (dl, dr) = (
-            t.box_gap(self.leaf, l, self.reach),
-            t.box_gap(self.leaf, r, self.reach),
+            (self.kern.gap)(q, t.bounds(l), self.reach),
+            (self.kern.gap)(q, t.bounds(r), self.reach),
         );
         let ((near, dn), (far, df)) = if dl <= dr {
             ((l, dl), (r, dr))

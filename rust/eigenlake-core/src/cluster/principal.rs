@@ -67,11 +67,12 @@ pub(crate) fn rotate(x: &[f32], dim: usize, axes: &Axes) -> Vec<f32> {
     out.par_chunks_mut(ROTATE_ROWS * dim)
         .zip(x.par_chunks(ROTATE_ROWS * dim))
         .for_each_init(Vec::new, |tmp, (o, xs)| {
-            tmp.clear();
-            tmp.extend(
-                xs.chunks_exact(dim)
-                    .flat_map(|r| r.iter().zip(&axes.centre).map(|(&v, &m)| v - m)),
-            );
+            tmp.resize(xs.len(), 0.0);
+            for (t, r) in tmp.chunks_exact_mut(dim).zip(xs.chunks_exact(dim)) {
+                for ((t, &v), &m) in t.iter_mut().zip(r).zip(&axes.centre) {
+                    *t = v - m;
+                }
+            }
             gemm_abt(tmp, &axes.rot, dim, o)
         });
     out
