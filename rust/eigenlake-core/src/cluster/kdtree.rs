@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use super::kdtree_kernels::LEAF;
 use super::points::Metric;
 use super::principal::{principal_axes, rotate};
-use super::topk::{key, unkey};
+use super::topk::{key, unkey, Prune};
 use crate::distance;
 
 #[derive(Clone, Copy)]
@@ -245,11 +245,13 @@ pub(crate) fn knn_tree(x: &[f32], dim: usize, k: usize, metric: Metric) -> (Vec<
     let row = |i: usize| &x[i * dim..(i + 1) * dim];
     let n = x.len() / dim;
     // Rotated distances differ from the true ones by rounding, which can swap rows near the
-    // k-th place: take a few spare candidates and rank them on the original rows.
-    let kk = if rotated {
-        (k + ROTATED_SPARE).min(n - 1)
+    // k-th place: take a few spare candidates and rank them on the original rows. The
+    // search is bounded by the k-th (not the last spare) plus the rounding allowance.
+    let (kk, prune) = if rotated {
+        let e = rotation_allowance(&tree);
+        ((k + ROTATED_SPARE).min(n - 1), Prune { rank: k, e })
     } else {
-        k
+        (k, Prune::exact(k))
     };
     let fin = |i: usize, keys: &[u64], ids: &mut [u32], dist: &mut [f32], v: &mut Vec<u64>| {
         let keys = if rotated {
@@ -272,7 +274,26 @@ pub(crate) fn knn_tree(x: &[f32], dim: usize, k: usize, metric: Metric) -> (Vec<
             };
         }
     };
-    tree.knn_sq(kk, k, &fin)
+    tree.knn_sq(kk, k, prune, &fin)
+}
+
+/// How far apart (euclidean) the rotated and the true distance of two rows can be, taken
+/// twice (the bound is a rotated k-th distance; a true neighbour must still pass it): each
+/// rotated coordinate is a `dim`-term dot product with a unit axis, off by at most about
+/// `dim·ε·‖v‖` (and as much again from the f32 axes), for `v` a centred row; `‖v‖` is at
+/// most the root box's farthest corner.
+fn rotation_allowance(tree: &KdTree) -> f32 {
+    let (dim, dp) = (tree.dim as f32, tree.dp);
+    let (lo, hi) = tree.bounds(0).split_at(dp);
+    let far: f32 = lo
+        .iter()
+        .zip(hi)
+        .map(|(l, h)| l.abs().max(h.abs()).powi(2))
+        .sum::<f32>()
+        .sqrt();
+    let per_row = (dim.sqrt() + 1.0) * dim * f32::EPSILON * far;
+    // two rows per distance, twice over, and a factor of 2 for the bounds' own slack
+    8.0 * per_row
 }
 
 /// Spare candidates per row when the tree is built on rotated rows (as the blocked
@@ -428,6 +449,32 @@ mod tests {
     }
 
     #[test]
+    fn rotation_allowance_covers_the_rounding_of_rotated_distances() {
+        // rows far from their centre in some directions: rotated rounding is largest there
+        let dim = 24;
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let x: Vec<f32> = (0..300 * dim)
+            .map(|i| rng.random_range(-1.0..1.0f32) * if i % 3 == 0 { 3e3 } else { 1.0 })
+            .collect();
+        let y = rotate(&x, dim, &principal_axes(&x, dim));
+        let e = rotation_allowance(&KdTree::new(&y, dim));
+        let dist = |v: &[f32], i: usize, j: usize| -> f64 {
+            (0..dim)
+                .map(|c| (v[i * dim + c] as f64 - v[j * dim + c] as f64).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        };
+        let mut worst = 0f64;
+        for i in 0..300 {
+            for j in 0..i {
+                worst = worst.max((dist(&y, i, j) - dist(&x, i, j)).abs());
+            }
+        }
+        // the allowance is four pair errors (see `rotation_allowance`)
+        assert!(worst > 0.0 && worst <= e as f64 / 4.0, "{worst} vs {e}");
+    }
+
+    #[test]
     fn fewer_rows_than_a_leaf_and_k_is_n_minus_1() {
         for (n, dim) in [(2, 3), (9, 2), (31, 5), (33, 7), (40, 20)] {
             check(&data(n, dim, 5), dim, n - 1, Metric::Euclidean);
@@ -452,7 +499,7 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512f") {
             use super::super::kdtree_kernels::kernels;
-            use super::super::topk::Top;
+            use super::super::topk::{Prune, Top};
             use super::super::topk_avx512::SortedTop;
             for (n, dim, k) in [(900, 3, 20), (500, 6, 1), (700, 9, 32)] {
                 let tree = KdTree::new(&data(n, dim, 3), dim);
@@ -462,8 +509,9 @@ mod tests {
                             (*dd, *o) = unkey(kv);
                         }
                     };
-                let a = tree.knn_with(k, k, kernels(), Top::new, &fin);
-                let b = tree.knn_with(k, k, kernels(), SortedTop::new, &fin);
+                let p = Prune::exact(k);
+                let a = tree.knn_with(k, kernels(), || Top::new(k, p), &fin);
+                let b = tree.knn_with(k, kernels(), || SortedTop::new(k, p), &fin);
                 assert!(a == b, "n {n}, dim {dim}, k {k}");
             }
         }

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::kdtree::{KdTree, LEAF_MARK};
 use super::kdtree_kernels::{kernels, Kernels, LEAF};
-use super::topk::{Neighbours, Top};
+use super::topk::{Neighbours, Prune, Top};
 
 /// Turns a row's `kk` nearest keys (nearest first) into its `k` output slots: given the
 /// row's original id, the keys, the row's ids and distances, and a scratch vector.
@@ -21,22 +21,29 @@ pub(crate) type Finish<'f> =
 impl KdTree {
     /// The `kk` nearest other rows of every row (squared euclidean, ties to the smaller
     /// row), handed to `fin` to fill `k` ids and distances per row, in original row order.
-    pub(crate) fn knn_sq(&self, kk: usize, k: usize, fin: Finish) -> (Vec<u32>, Vec<f32>) {
+    /// `prune` says how each list of `kk` bounds the search.
+    pub(crate) fn knn_sq(
+        &self,
+        kk: usize,
+        k: usize,
+        prune: Prune,
+        fin: Finish,
+    ) -> (Vec<u32>, Vec<f32>) {
         let kern = kernels();
         #[cfg(target_arch = "x86_64")]
         if kern.sorted_top && kk <= super::topk_avx512::MAX_K {
-            return self.knn_with(kk, k, kern, super::topk_avx512::SortedTop::new, fin);
+            let list = || super::topk_avx512::SortedTop::new(kk, prune);
+            return self.knn_with(k, kern, list, fin);
         }
-        self.knn_with(kk, k, kern, Top::new, fin)
+        self.knn_with(k, kern, || Top::new(kk, prune), fin)
     }
 
     /// `knn_sq` with the top-k list made by `list`.
     pub(super) fn knn_with<T: Neighbours>(
         &self,
-        kk: usize,
         k: usize,
         kern: Kernels,
-        list: fn(usize) -> T,
+        list: impl Fn() -> T + Sync,
         fin: Finish,
     ) -> (Vec<u32>, Vec<f32>) {
         let n = self.idx.len();
@@ -52,7 +59,7 @@ impl KdTree {
         };
         leaves.par_iter().for_each_init(
             || {
-                let tops = (0..LEAF).map(|_| list(kk)).collect();
+                let tops = (0..LEAF).map(|_| list()).collect();
                 (Batch::new(self, kern, tops), Vec::new())
             },
             |(b, scratch), &l| {

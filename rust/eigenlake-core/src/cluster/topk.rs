@@ -9,6 +9,33 @@ pub(crate) const PRUNE_SLACK: f32 = 1e-5;
 /// Spare candidates a list may carry past a leaf before it is cut back to k.
 const CUT_SLACK: usize = 12;
 
+/// How a list turns its keys into a pruning bound: from its `rank`-th nearest key (the
+/// list may keep spares past it), widened by `e`, an absolute allowance in euclidean units
+/// for distances measured on rotated rows (their rounding is proportional to the rows'
+/// size, not to the distance).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Prune {
+    pub(crate) rank: usize,
+    pub(crate) e: f32,
+}
+
+impl Prune {
+    /// Bound from the k-th key of a list of k, on exact distances.
+    pub(crate) fn exact(k: usize) -> Self {
+        Prune { rank: k, e: 0.0 }
+    }
+
+    #[inline]
+    pub(crate) fn bound(&self, sq: f32) -> f32 {
+        if self.e == 0.0 {
+            sq * (1.0 + PRUNE_SLACK)
+        } else {
+            let r = sq.sqrt() * (1.0 + PRUNE_SLACK) + self.e;
+            r * r
+        }
+    }
+}
+
 /// The running k nearest of one query row, fed a leaf at a time.
 pub(crate) trait Neighbours {
     fn clear(&mut self);
@@ -44,15 +71,18 @@ pub(crate) struct Top {
     /// The k-th key at the last cut: a candidate not below it can never enter (this drops
     /// rows tied with the k-th at a larger index, which the distance bound lets through).
     worst: u64,
+    prune: Prune,
 }
 
 impl Top {
-    pub(crate) fn new(k: usize) -> Self {
+    pub(crate) fn new(k: usize, prune: Prune) -> Self {
+        assert!((1..=k).contains(&prune.rank));
         Top {
             k,
             keys: Vec::with_capacity(Self::cap(k)),
             bound: f32::INFINITY,
             worst: u64::MAX,
+            prune,
         }
     }
 
@@ -92,7 +122,11 @@ impl Top {
         };
         self.keys.truncate(k);
         self.worst = kth;
-        self.bound = self.bound.min(unkey(kth).0 * (1.0 + PRUNE_SLACK));
+        let at_rank = match self.prune.rank {
+            r if r == k => kth,
+            r => *self.keys.select_nth_unstable(r - 1).1,
+        };
+        self.bound = self.bound.min(self.prune.bound(unkey(at_rank).0));
     }
 
     /// The k nearest, nearest first.
@@ -153,7 +187,7 @@ mod tests {
             for i in (1..cands.len()).rev() {
                 cands.swap(i, rng.random_range(0..=i));
             }
-            let mut top = Top::new(k);
+            let mut top = Top::new(k, Prune::exact(k));
             for (m, &(d, i)) in cands.iter().enumerate() {
                 // offered only while within the bound, as the searches do
                 if d <= top.bound {

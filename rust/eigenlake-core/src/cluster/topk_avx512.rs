@@ -8,7 +8,7 @@
 use std::arch::x86_64::*;
 
 use super::kdtree_kernels::LEAF;
-use super::topk::{key, unkey, Neighbours, PRUNE_SLACK};
+use super::topk::{key, unkey, Neighbours, Prune};
 
 /// Keys per register and the most the list holds.
 const LANES: usize = 8;
@@ -20,17 +20,19 @@ pub(crate) struct SortedTop {
     keys: [u64; MAX_K],
     k: usize,
     bound: f32,
+    prune: Prune,
 }
 
 impl SortedTop {
     /// Only for `k ≤ MAX_K`, and only once the CPU is known to have AVX-512F.
-    pub(crate) fn new(k: usize) -> Self {
-        assert!((1..=MAX_K).contains(&k));
+    pub(crate) fn new(k: usize, prune: Prune) -> Self {
+        assert!((1..=MAX_K).contains(&k) && (1..=k).contains(&prune.rank));
         assert!(std::arch::is_x86_feature_detected!("avx512f"));
         SortedTop {
             keys: [u64::MAX; MAX_K],
             k,
             bound: f32::INFINITY,
+            prune,
         }
     }
 }
@@ -60,9 +62,9 @@ impl Neighbours for SortedTop {
                 _ => offer::<4>(&mut self.keys, self.k - 1, dists, hits, ids.as_ptr()),
             }
         }
-        let kth = self.keys[self.k - 1];
-        if kth != u64::MAX {
-            self.bound = unkey(kth).0 * (1.0 + PRUNE_SLACK);
+        let at_rank = self.keys[self.prune.rank - 1];
+        if at_rank != u64::MAX {
+            self.bound = self.prune.bound(unkey(at_rank).0);
         }
     }
 
@@ -136,7 +138,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         for round in 0..300 {
             let k = 1 + round % MAX_K;
-            let mut top = SortedTop::new(k);
+            let mut top = SortedTop::new(k, Prune::exact(k));
             let mut all = Vec::new();
             for leaf in 0..rng.random_range(1..6u32) {
                 let dists: [f32; LEAF] =
@@ -158,7 +160,7 @@ mod tests {
                 .collect();
             assert_eq!(got, all, "round {round}, k {k}");
             if all.len() == k {
-                assert_eq!(top.bound(), unkey(all[k - 1]).0 * (1.0 + PRUNE_SLACK));
+                assert_eq!(top.bound(), Prune::exact(k).bound(unkey(all[k - 1]).0));
             }
         }
     }
