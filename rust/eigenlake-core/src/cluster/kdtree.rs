@@ -59,7 +59,8 @@ impl KdTree {
             .filter(|nd| nd.kids[1] == LEAF_MARK)
             .map(|nd| (nd.start as usize, nd.end as usize))
             .collect();
-        let mut blocks = vec![PAD; n_leaves as usize * dim * LEAF];
+        let mut blocks = Vec::with_capacity(n_leaves as usize * dim * LEAF);
+        blocks.par_extend(rayon::iter::repeat_n(PAD, n_leaves as usize * dim * LEAF));
         blocks
             .par_chunks_mut(dim * LEAF)
             .zip(&leaves)

@@ -50,8 +50,11 @@ impl KdTree {
         let leaves: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| self.nodes[i].kids[1] == LEAF_MARK)
             .collect();
-        let mut ids = vec![0u32; n * k];
-        let mut dist = vec![0f32; n * k];
+        // filled by both threads: fresh pages fault in (and zero) in parallel, not serially
+        let mut ids = Vec::with_capacity(n * k);
+        ids.par_extend(rayon::iter::repeat_n(0u32, n * k));
+        let mut dist = Vec::with_capacity(n * k);
+        dist.par_extend(rayon::iter::repeat_n(0f32, n * k));
         let out = Rows {
             ids: ids.as_mut_ptr(),
             dist: dist.as_mut_ptr(),
@@ -141,6 +144,8 @@ impl<'a, T: Neighbours> Batch<'a, T> {
         self.bounds[..m].fill(f32::INFINITY);
         self.reach = f32::INFINITY;
         self.leaf = leaf;
+        // the rows' own leaf first: it seeds every bound with near rows
+        self.scan(leaf);
         self.visit(0);
     }
 
@@ -148,7 +153,9 @@ impl<'a, T: Neighbours> Batch<'a, T> {
         let t = self.tree;
         let nd = t.nodes[node];
         if nd.kids[1] == LEAF_MARK {
-            self.scan(node);
+            if node != self.leaf {
+                self.scan(node);
+            }
             return;
         }
         let [l, r] = nd.kids.map(|c| c as usize);
@@ -207,6 +214,9 @@ impl<'a, T: Neighbours> Batch<'a, T> {
             top.offer(&self.dists[j], hits, ids);
             self.bounds[j] = top.bound();
         }
-        self.reach = self.bounds[..self.m].iter().copied().fold(0.0, f32::max);
+        // a plain compare (bounds are never NaN) so this vectorises
+        self.reach = self.bounds[..self.m]
+            .iter()
+            .fold(0f32, |r, &b| if b > r { b } else { r });
     }
 }
