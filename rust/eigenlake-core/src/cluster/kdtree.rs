@@ -413,6 +413,7 @@ mod tests {
     fn matches_brute_force_across_dims() {
         for (n, dim, k) in [
             (300, 1, 5),
+            (46, 13, 13),
             (500, 2, 20),
             (700, 7, 20),
             (400, 33, 10),
@@ -532,5 +533,16 @@ mod tests {
     fn cosine_as_half_squared_chord() {
         let x: Vec<f32> = data(400, 6, 9).iter().map(|v| v + 0.3).collect();
         check(&x, 6, 10, Metric::Cosine);
+    }
+
+    #[test]
+    fn rotated_spares_the_bound_never_lets_in() {
+        // a leaf of 14 rows far from the other 32: with k = 13 its rows find their k
+        // neighbours at home and the far leaf is pruned, so the spare slots stay empty
+        let (dim, mut rng) = (13, ChaCha8Rng::seed_from_u64(2));
+        let x: Vec<f32> = (0..46 * dim)
+            .map(|i| rng.random_range(-1.0..1.0f32) + if i / dim < 32 { 0.0 } else { 50.0 })
+            .collect();
+        check(&x, dim, 13, Metric::Euclidean);
     }
 }

@@ -43,7 +43,8 @@ pub(crate) trait Neighbours {
     fn bound(&self) -> f32;
     /// Offer the lanes set in `hits` of one leaf: squared distances and original rows.
     fn offer(&mut self, dists: &[f32; LEAF], hits: u64, ids: &[u32]);
-    /// The k nearest keys, nearest first.
+    /// The nearest keys found, nearest first: at least the pruning rank, at most k (spares
+    /// past the rank are kept only while they are within the bound).
     fn finish(&mut self) -> &[u64];
 }
 

@@ -69,7 +69,9 @@ impl Neighbours for SortedTop {
     }
 
     fn finish(&mut self) -> &[u64] {
-        &self.keys[..self.k]
+        // spares past the pruning rank may never have been offered
+        let filled = self.keys[..self.k].partition_point(|&kv| kv != u64::MAX);
+        &self.keys[..filled]
     }
 }
 
