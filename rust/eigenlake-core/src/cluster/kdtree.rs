@@ -12,7 +12,7 @@
 
 use rayon::prelude::*;
 
-use super::kdtree_kernels::LEAF;
+use super::kdtree_kernels::{kernels, Kernels, LEAF};
 use super::points::Metric;
 use super::principal::{principal_axes, rotate};
 use super::topk::{key, unkey, Prune};
@@ -47,12 +47,13 @@ impl KdTree {
     pub(crate) fn new(x: &[f32], dim: usize) -> Self {
         let n = x.len() / dim;
         let mut order: Vec<u32> = (0..n as u32).collect();
-        let root = bbox(x, dim, &order);
+        let kern = kernels();
+        let root = bbox(kern, x, dim, &order);
         let Sub {
             nodes,
             boxes,
             n_leaves,
-        } = build(x, &mut order, dim, 0, 0, root);
+        } = build(kern, x, &mut order, dim, 0, 0, root);
         // leaves are numbered in tree order, so block b holds the b-th run of positions
         let leaves: Vec<(usize, usize)> = nodes
             .iter()
@@ -111,22 +112,10 @@ struct Sub {
 /// Subtrees of at least this many rows build their two halves in parallel.
 const PAR_BUILD_ROWS: usize = 1024;
 
-/// Tight bounding box of rows `idx` of `x`: `dp` lows then `dp` highs.
-fn bbox(x: &[f32], dim: usize, idx: &[u32]) -> Vec<f32> {
-    let dp = pad4(dim);
-    let mut bx = vec![0f32; 2 * dp];
-    let (lo, hi) = bx.split_at_mut(dp);
-    let first = &x[idx[0] as usize * dim..][..dim];
-    lo[..dim].copy_from_slice(first);
-    hi[..dim].copy_from_slice(first);
-    for &i in &idx[1..] {
-        let r = &x[i as usize * dim..][..dim];
-        for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(r) {
-            // plain compares (no NaN handling: rows are finite) so this vectorises
-            *l = if v < *l { v } else { *l };
-            *h = if v > *h { v } else { *h };
-        }
-    }
+/// Tight bounding box of rows `idx` of `x`: `dp` lows then `dp` highs (padding lanes 0).
+fn bbox(kern: Kernels, x: &[f32], dim: usize, idx: &[u32]) -> Vec<f32> {
+    let mut bx = vec![0f32; 2 * pad4(dim)];
+    (kern.bbox)(x, dim, idx, &mut bx);
     bx
 }
 
@@ -137,6 +126,7 @@ fn bbox(x: &[f32], dim: usize, idx: &[u32]) -> Vec<f32> {
 /// for small cells (`MEDIAN_BELOW`) and past `MIDPOINT_MAX_DEPTH`, which bounds the depth.
 /// Only row ids move; the rows are copied once, into the leaf blocks.
 fn build(
+    kern: Kernels,
     x: &[f32],
     order: &mut [u32],
     dim: usize,
@@ -181,16 +171,16 @@ fn build(
         order.select_nth_unstable_by(mid, |&p, &q| at(p).total_cmp(&at(q)));
     }
     let (ol, or) = order.split_at_mut(mid);
-    let (bl, br) = (bbox(x, dim, ol), bbox(x, dim, or));
+    let (bl, br) = (bbox(kern, x, dim, ol), bbox(kern, x, dim, or));
     let (left, right) = if len >= PAR_BUILD_ROWS {
         rayon::join(
-            || build(x, ol, dim, base, depth + 1, bl),
-            || build(x, or, dim, base + mid, depth + 1, br),
+            || build(kern, x, ol, dim, base, depth + 1, bl),
+            || build(kern, x, or, dim, base + mid, depth + 1, br),
         )
     } else {
         (
-            build(x, ol, dim, base, depth + 1, bl),
-            build(x, or, dim, base + mid, depth + 1, br),
+            build(kern, x, ol, dim, base, depth + 1, bl),
+            build(kern, x, or, dim, base + mid, depth + 1, br),
         )
     };
     // this node, then the left subtree, then the right one

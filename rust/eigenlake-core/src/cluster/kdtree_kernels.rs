@@ -28,8 +28,13 @@ pub(super) type RowsFn = fn(
 /// 4, padding lanes 0); may stop early once past `limit` (callers only compare with it).
 pub(super) type GapFn = fn(a: &[f32], b: &[f32], limit: f32) -> f32;
 
+/// Bounding box of rows `idx` of row-major `x` into `out` (`dp` lows then `dp` highs, `dp`
+/// = `dim` rounded up to 4; padding lanes left 0).
+pub(super) type BboxFn = fn(x: &[f32], dim: usize, idx: &[u32], out: &mut [f32]);
+
 #[derive(Clone, Copy)]
 pub(super) struct Kernels {
+    pub bbox: BboxFn,
     pub gap: GapFn,
     pub boxes: BoxFn,
     pub rows: RowsFn,
@@ -41,6 +46,7 @@ pub(super) fn kernels() -> Kernels {
     match active().isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => Kernels {
+            bbox: x86::bbox_avx512,
             gap: x86::gap_avx512,
             boxes: x86::boxes_avx512,
             rows: x86::rows_avx512,
@@ -48,17 +54,36 @@ pub(super) fn kernels() -> Kernels {
         },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => Kernels {
+            bbox: bbox_scalar,
             gap: x86::gap_avx2,
             boxes: x86::boxes_avx2,
             rows: x86::rows_avx2,
             sorted_top: false,
         },
         _ => Kernels {
+            bbox: bbox_scalar,
             gap: gap_scalar,
             boxes: boxes_scalar,
             rows: rows_scalar,
             sorted_top: false,
         },
+    }
+}
+
+/// Also the AVX2 choice: the compiler's 4-lane version of this loop is as fast there.
+fn bbox_scalar(x: &[f32], dim: usize, idx: &[u32], out: &mut [f32]) {
+    let dp = out.len() / 2;
+    let (lo, hi) = out.split_at_mut(dp);
+    let first = &x[idx[0] as usize * dim..][..dim];
+    lo[..dim].copy_from_slice(first);
+    hi[..dim].copy_from_slice(first);
+    for &i in &idx[1..] {
+        let r = &x[i as usize * dim..][..dim];
+        for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(r) {
+            // plain compares (no NaN handling: rows are finite) so this vectorises
+            *l = if v < *l { v } else { *l };
+            *h = if v > *h { v } else { *h };
+        }
     }
 }
 
@@ -182,6 +207,39 @@ mod x86 {
             a1 = _mm512_add_ps(a1, _mm512_mul_ps(t1, t1));
         }
         within(a0, a1)
+    }
+
+    /// A row is `G` masked 16-lane loads; lows and highs stay in registers.
+    #[target_feature(enable = "avx512f")]
+    fn bbox512_g<const G: usize>(x: &[f32], dim: usize, idx: &[u32], out: &mut [f32]) {
+        let dp = out.len() / 2;
+        assert!(G * 16 >= dim && dp >= dim && !idx.is_empty());
+        assert!(idx.iter().all(|&i| (i as usize + 1) * dim <= x.len()));
+        let masks: [__mmask16; G] = std::array::from_fn(|g| {
+            let left = dim.saturating_sub(16 * g).min(16);
+            ((1u32 << left) - 1) as __mmask16
+        });
+        // SAFETY: each masked load reads lanes < dim of a row within `x` (asserted above)
+        let load = |i: u32, g: usize| unsafe {
+            _mm512_maskz_loadu_ps(masks[g], x.as_ptr().add(i as usize * dim + 16 * g))
+        };
+        let mut lo: [__m512; G] = std::array::from_fn(|g| load(idx[0], g));
+        let mut hi = lo;
+        for &i in &idx[1..] {
+            for g in 0..G {
+                let v = load(i, g);
+                lo[g] = _mm512_min_ps(lo[g], v);
+                hi[g] = _mm512_max_ps(hi[g], v);
+            }
+        }
+        let (ol, oh) = out.split_at_mut(dp);
+        for g in 0..G {
+            // SAFETY: lanes < dim, within dp
+            unsafe {
+                _mm512_mask_storeu_ps(ol.as_mut_ptr().add(16 * g), masks[g], lo[g]);
+                _mm512_mask_storeu_ps(oh.as_mut_ptr().add(16 * g), masks[g], hi[g]);
+            }
+        }
     }
 
     /// 16 lanes at a time (the last group masked); no early exit: at most four steps for the
@@ -431,7 +489,17 @@ mod x86 {
         }
     }
 
-    // SAFETY (all six): only chosen by `kernels` after the CPU check of `distance::active`.
+    // SAFETY (all seven): only chosen by `kernels` after the CPU check of `distance::active`.
+    pub(super) fn bbox_avx512(x: &[f32], dim: usize, idx: &[u32], out: &mut [f32]) {
+        match dim.div_ceil(16) {
+            1 => unsafe { bbox512_g::<1>(x, dim, idx, out) },
+            2 => unsafe { bbox512_g::<2>(x, dim, idx, out) },
+            3 => unsafe { bbox512_g::<3>(x, dim, idx, out) },
+            4 => unsafe { bbox512_g::<4>(x, dim, idx, out) },
+            _ => super::bbox_scalar(x, dim, idx, out),
+        }
+    }
+
     pub(super) fn gap_avx512(a: &[f32], b: &[f32], limit: f32) -> f32 {
         unsafe { gap512(a, b, limit) }
     }
@@ -477,6 +545,25 @@ mod x86 {
 mod tests {
     use super::*;
     use crate::distance::kernels_for;
+
+    #[test]
+    fn simd_bounding_boxes_match_scalar() {
+        #[cfg(target_arch = "x86_64")]
+        if kernels_for(Isa::Avx512).is_some() {
+            for dim in [1usize, 3, 9, 16, 21, 40, 64] {
+                let n = 50;
+                let x: Vec<f32> = (0..n * dim)
+                    .map(|i| ((i * 7919) % 1013) as f32 - 500.0)
+                    .collect();
+                let idx: Vec<u32> = (0..n as u32).filter(|i| i % 3 != 1).rev().collect();
+                let dp = dim.div_ceil(4) * 4;
+                let (mut a, mut b) = (vec![0f32; 2 * dp], vec![0f32; 2 * dp]);
+                bbox_scalar(&x, dim, &idx, &mut a);
+                x86::bbox_avx512(&x, dim, &idx, &mut b);
+                assert_eq!(a, b, "dim {dim}");
+            }
+        }
+    }
 
     /// Every SIMD version the CPU has agrees with the scalar one (masks exactly, away from
     /// the bound; distances to rounding), including early exits on far lanes.
