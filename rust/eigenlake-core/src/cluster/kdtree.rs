@@ -479,6 +479,23 @@ mod tests {
     }
 
     #[test]
+    fn enough_leaves_to_walk_the_tree() {
+        // past FLAT_MAX_LEAVES leaves the queries walk the tree instead of sorting leaves
+        let x = data(7000, 4, 12);
+        let tree = KdTree::new(&x, 4);
+        let leaves = tree
+            .nodes
+            .iter()
+            .filter(|nd| nd.kids[1] == LEAF_MARK)
+            .count();
+        assert!(
+            leaves > super::super::kdtree_search::FLAT_MAX_LEAVES,
+            "{leaves} leaves"
+        );
+        check(&x, 4, 12, Metric::Euclidean);
+    }
+
+    #[test]
     fn geometric_values_reach_the_median_fallback() {
         // each middle split peels off one row: past MIDPOINT_MAX_DEPTH it splits at medians
         let x: Vec<f32> = (0..300).map(|i| 0.9f32.powi(i)).collect();

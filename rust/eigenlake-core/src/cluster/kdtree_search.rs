@@ -63,7 +63,7 @@ impl KdTree {
         leaves.par_iter().for_each_init(
             || {
                 let tops = (0..LEAF).map(|_| list()).collect();
-                (Batch::new(self, kern, tops), Vec::new())
+                (Batch::new(self, kern, tops, &leaves), Vec::new())
             },
             |(b, scratch), &l| {
                 b.run(l);
@@ -118,11 +118,27 @@ struct Batch<'a, T> {
     /// The query leaf (node index) and its row count.
     leaf: usize,
     m: usize,
+    /// Every leaf, when there are few enough to visit in order of their box gap instead
+    /// of walking the tree (see `FLAT_MAX_LEAVES`); with room for their gaps.
+    flat: Option<Flat<'a>>,
 }
 
+/// All leaves (node indices) and a scratch list of (gap, leaf) to sort.
+type Flat<'a> = (&'a [usize], Vec<(f32, usize)>);
+
+/// Up to this many leaves, each query leaf measures its box gap to every leaf, sorts them
+/// and scans them nearest first until one is out of reach: the order is strictly by gap
+/// (the walk's depth-first order is not) and no inner node is visited; the L² gaps grow
+/// past what the walk costs. Measured (1 thread, walk vs flat): cardio 63 leaves 2.83 vs
+/// 2.71 ms, thyroid 133 leaves 3.03 vs 2.98 ms, satellite 223 leaves 14.8 vs 14.9 ms.
+pub(super) const FLAT_MAX_LEAVES: usize = 160;
+
 impl<'a, T: Neighbours> Batch<'a, T> {
-    fn new(tree: &'a KdTree, kern: Kernels, tops: Vec<T>) -> Self {
+    fn new(tree: &'a KdTree, kern: Kernels, tops: Vec<T>, leaves: &'a [usize]) -> Self {
+        let flat =
+            (leaves.len() <= FLAT_MAX_LEAVES).then(|| (leaves, Vec::with_capacity(leaves.len())));
         Batch {
+            flat,
             tree,
             kern,
             tops,
@@ -146,7 +162,28 @@ impl<'a, T: Neighbours> Batch<'a, T> {
         self.leaf = leaf;
         // the rows' own leaf first: it seeds every bound with near rows
         self.scan(leaf);
-        self.visit(0);
+        if let Some((leaves, mut order)) = self.flat.take() {
+            let t = self.tree;
+            let q = t.bounds(leaf);
+            order.clear();
+            order.extend(
+                leaves
+                    .iter()
+                    .filter(|&&l| l != leaf)
+                    .map(|&l| ((self.kern.gap)(q, t.bounds(l), self.reach), l)),
+            );
+            order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            for &(gap, l) in &order {
+                // sorted: every later leaf is at least as far
+                if gap > self.reach {
+                    break;
+                }
+                self.scan(l);
+            }
+            self.flat = Some((leaves, order));
+        } else {
+            self.visit(0);
+        }
     }
 
     fn visit(&mut self, node: usize) {
