@@ -347,7 +347,7 @@ mod x86 {
     ) {
         assert!(block.len() >= dim * LEAF && qs.len() >= dim * LEAF && sel >> LEAF == 0);
         while sel != 0 {
-            // the next (up to) four selected rows; a short group repeats its last row
+            // the next (up to) four selected rows; a short last group runs as its own size
             let mut js = [0usize; ROWS512];
             let mut got = 0;
             while got < ROWS512 && sel != 0 {
@@ -355,53 +355,69 @@ mod x86 {
                 sel &= sel - 1;
                 got += 1;
             }
-            for r in got..ROWS512 {
-                js[r] = js[got - 1];
+            let out = (&mut *dists, &mut *masks);
+            match got {
+                4 => group512::<4>(block, qs, dim, [js[0], js[1], js[2], js[3]], bounds, out),
+                3 => group512::<3>(block, qs, dim, [js[0], js[1], js[2]], bounds, out),
+                2 => group512::<2>(block, qs, dim, [js[0], js[1]], bounds, out),
+                _ => group512::<1>(block, qs, dim, [js[0]], bounds, out),
             }
-            let b = js.map(|j| _mm512_set1_ps(bounds[j]));
-            let within = |acc: &[[__m512; 2]; ROWS512]| {
-                let mut any = 0u16;
-                for (a, &br) in acc.iter().zip(&b) {
-                    any |= _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[0], br)
-                        | _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[1], br);
-                }
-                any != 0
-            };
-            let mut acc = [[_mm512_setzero_ps(); 2]; ROWS512];
-            let mut out = false;
-            for c in 0..dim {
-                if c % EXIT_EVERY == 0 && c > 0 && !within(&acc) {
-                    out = true;
-                    break;
-                }
-                // SAFETY: c < dim and the block holds dim × LEAF floats
-                let (x0, x1) = unsafe {
-                    let p = block.as_ptr().add(c * LEAF);
-                    (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)))
-                };
-                for (a, &j) in acc.iter_mut().zip(&js) {
-                    // SAFETY: j < LEAF (a lane of `sel`) and c < dim, so within dim × LEAF
-                    let v = _mm512_set1_ps(unsafe { *qs.get_unchecked(c * LEAF + j) });
-                    let (t0, t1) = (_mm512_sub_ps(x0, v), _mm512_sub_ps(x1, v));
-                    a[0] = _mm512_fmadd_ps(t0, t0, a[0]);
-                    a[1] = _mm512_fmadd_ps(t1, t1, a[1]);
-                }
+        }
+    }
+
+    /// `R` query rows (lanes `js` of the query block `qs`) against the 32 lanes of `block`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn group512<const R: usize>(
+        block: &[f32],
+        qs: &[f32],
+        dim: usize,
+        js: [usize; R],
+        bounds: &[f32; LEAF],
+        (dists, masks): (&mut [[f32; LEAF]; LEAF], &mut [u64; LEAF]),
+    ) {
+        assert!(block.len() >= dim * LEAF && qs.len() >= dim * LEAF);
+        assert!(js.iter().all(|&j| j < LEAF));
+        let b = js.map(|j| _mm512_set1_ps(bounds[j]));
+        let within = |acc: &[[__m512; 2]; R]| {
+            let mut any = 0u16;
+            for (a, &br) in acc.iter().zip(&b) {
+                any |= _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[0], br)
+                    | _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[1], br);
             }
-            for ((a, &j), &br) in acc.iter().zip(&js).zip(&b).take(got) {
-                if out {
+            any != 0
+        };
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        for c in 0..dim {
+            if c % EXIT_EVERY == 0 && c > 0 && !within(&acc) {
+                for &j in &js {
                     masks[j] = 0;
-                    continue;
                 }
-                let o = dists[j].as_mut_ptr();
-                // SAFETY: a row of `dists` holds LEAF = 32 floats
-                unsafe {
-                    _mm512_storeu_ps(o, a[0]);
-                    _mm512_storeu_ps(o.add(16), a[1]);
-                }
-                let m0 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[0], br) as u64;
-                let m1 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[1], br) as u64;
-                masks[j] = m0 | (m1 << 16);
+                return;
             }
+            // SAFETY: c < dim and the block holds dim × LEAF floats
+            let (x0, x1) = unsafe {
+                let p = block.as_ptr().add(c * LEAF);
+                (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)))
+            };
+            for (a, &j) in acc.iter_mut().zip(&js) {
+                // SAFETY: j < LEAF and c < dim (asserted), so within dim × LEAF
+                let v = _mm512_set1_ps(unsafe { *qs.get_unchecked(c * LEAF + j) });
+                let (t0, t1) = (_mm512_sub_ps(x0, v), _mm512_sub_ps(x1, v));
+                a[0] = _mm512_fmadd_ps(t0, t0, a[0]);
+                a[1] = _mm512_fmadd_ps(t1, t1, a[1]);
+            }
+        }
+        for ((a, &j), &br) in acc.iter().zip(&js).zip(&b) {
+            let o = dists[j].as_mut_ptr();
+            // SAFETY: a row of `dists` holds LEAF = 32 floats
+            unsafe {
+                _mm512_storeu_ps(o, a[0]);
+                _mm512_storeu_ps(o.add(16), a[1]);
+            }
+            let m0 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[0], br) as u64;
+            let m1 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[1], br) as u64;
+            masks[j] = m0 | (m1 << 16);
         }
     }
 
@@ -609,7 +625,16 @@ mod tests {
             // 15 rows: three full groups of four and a short one
             let sel = 0xF0F0_5554u64;
             let (mut d0, mut m0) = (Box::new([[0f32; LEAF]; LEAF]), [0u64; LEAF]);
-            rows_scalar(&block, &qblock, dim, sel, &bounds, &mut d0, &mut m0);
+            // the scalar reference for every row
+            rows_scalar(
+                &block,
+                &qblock,
+                dim,
+                u32::MAX as u64,
+                &bounds,
+                &mut d0,
+                &mut m0,
+            );
             let b0 = boxes_scalar(&qblock, &lo, &hi, &bounds);
             // two boxes (dp lows, dp highs; padding lanes 0), overlapping in some columns
             let dp = dim.div_ceil(4) * 4;
@@ -630,13 +655,16 @@ mod tests {
                 );
                 // stopping early may only happen past the limit
                 assert!(gf(&ba, &bb, 0.5 * g0) > 0.5 * g0 || g0 == 0.0);
-                let (mut d1, mut m1) = (Box::new([[0f32; LEAF]; LEAF]), [0u64; LEAF]);
-                rf(&block, &qblock, dim, sel, &bounds, &mut d1, &mut m1);
                 assert_eq!(bf(&qblock, &lo, &hi, &bounds), b0, "boxes, dim {dim}");
-                for j in (0..LEAF).filter(|j| sel >> j & 1 == 1) {
-                    assert_eq!(m1[j], m0[j], "mask of row {j}, dim {dim}");
-                    for l in (0..LEAF).filter(|l| m0[j] >> l & 1 == 1) {
-                        assert!((d1[j][l] - d0[j][l]).abs() <= 1e-5 * (1.0 + d0[j][l]));
+                // every group size: 4 + 4 + 4 + 3 rows, then 1, 2 and 5 rows
+                for part in [sel, 0x8000_0000, 0x0000_0101, 0x0101_0101 | 1 << 30] {
+                    let (mut d1, mut m1) = (Box::new([[0f32; LEAF]; LEAF]), [0u64; LEAF]);
+                    rf(&block, &qblock, dim, part, &bounds, &mut d1, &mut m1);
+                    for j in (0..LEAF).filter(|j| part >> j & 1 == 1) {
+                        assert_eq!(m1[j], m0[j], "mask of row {j}, dim {dim}");
+                        for l in (0..LEAF).filter(|l| m0[j] >> l & 1 == 1) {
+                            assert!((d1[j][l] - d0[j][l]).abs() <= 1e-5 * (1.0 + d0[j][l]));
+                        }
                     }
                 }
             }
