@@ -244,12 +244,14 @@ pub(crate) fn knn_tree(x: &[f32], dim: usize, k: usize, metric: Metric) -> (Vec<
     } else {
         (k, Prune::exact(k))
     };
+    // the kernel itself, not the checked wrapper: this runs k + spares times per row
+    let l2sq = distance::active().l2sq;
     let fin = |i: usize, keys: &[u64], ids: &mut [u32], dist: &mut [f32], v: &mut Vec<u64>| {
         let keys = if rotated {
             v.clear();
             v.extend(keys.iter().map(|&kv| {
                 let j = unkey(kv).1;
-                key(distance::l2sq(row(i), row(j as usize)), j)
+                key(l2sq(row(i), row(j as usize)), j)
             }));
             v.sort_unstable();
             &v[..]
