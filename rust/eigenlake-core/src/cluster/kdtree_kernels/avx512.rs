@@ -1,0 +1,235 @@
+//! AVX-512 kernels of the k-d tree search: a leaf's 32 lanes are two 16-lane registers.
+
+use std::arch::x86_64::*;
+
+use super::{EXIT_EVERY, LEAF};
+
+#[target_feature(enable = "avx512f")]
+fn boxes512(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64 {
+    let (mut a0, mut a1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    let zero = _mm512_setzero_ps();
+    // SAFETY: `bounds` holds LEAF = 32 floats
+    let (b0, b1) = unsafe {
+        (
+            _mm512_loadu_ps(bounds.as_ptr()),
+            _mm512_loadu_ps(bounds.as_ptr().add(16)),
+        )
+    };
+    let within = |a0, a1| {
+        _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a0, b0) as u64
+            | (_mm512_cmp_ps_mask::<_CMP_LE_OQ>(a1, b1) as u64) << 16
+    };
+    for (c, ((col, &l), &h)) in qblock.chunks_exact(LEAF).zip(lo).zip(hi).enumerate() {
+        if c % EXIT_EVERY == 0 && c > 0 && within(a0, a1) == 0 {
+            return 0;
+        }
+        let (l, h) = (_mm512_set1_ps(l), _mm512_set1_ps(h));
+        // SAFETY: `col` holds LEAF = 32 floats
+        let (x0, x1) = unsafe {
+            (
+                _mm512_loadu_ps(col.as_ptr()),
+                _mm512_loadu_ps(col.as_ptr().add(16)),
+            )
+        };
+        let t0 = _mm512_max_ps(
+            _mm512_max_ps(_mm512_sub_ps(l, x0), _mm512_sub_ps(x0, h)),
+            zero,
+        );
+        let t1 = _mm512_max_ps(
+            _mm512_max_ps(_mm512_sub_ps(l, x1), _mm512_sub_ps(x1, h)),
+            zero,
+        );
+        a0 = _mm512_add_ps(a0, _mm512_mul_ps(t0, t0));
+        a1 = _mm512_add_ps(a1, _mm512_mul_ps(t1, t1));
+    }
+    within(a0, a1)
+}
+
+/// A row is `G` masked 16-lane loads; lows and highs stay in registers.
+#[target_feature(enable = "avx512f")]
+fn bbox512_g<const G: usize>(x: &[f32], dim: usize, idx: &[u32], out: &mut [f32]) {
+    let dp = out.len() / 2;
+    assert!(G * 16 >= dim && dp >= dim && !idx.is_empty());
+    assert!(idx.iter().all(|&i| (i as usize + 1) * dim <= x.len()));
+    let masks: [__mmask16; G] = std::array::from_fn(|g| {
+        let left = dim.saturating_sub(16 * g).min(16);
+        ((1u32 << left) - 1) as __mmask16
+    });
+    // SAFETY: each masked load reads lanes < dim of a row within `x` (asserted above)
+    let load = |i: u32, g: usize| unsafe {
+        _mm512_maskz_loadu_ps(masks[g], x.as_ptr().add(i as usize * dim + 16 * g))
+    };
+    let mut lo: [__m512; G] = std::array::from_fn(|g| load(idx[0], g));
+    let mut hi = lo;
+    for &i in &idx[1..] {
+        for g in 0..G {
+            let v = load(i, g);
+            lo[g] = _mm512_min_ps(lo[g], v);
+            hi[g] = _mm512_max_ps(hi[g], v);
+        }
+    }
+    let (ol, oh) = out.split_at_mut(dp);
+    for g in 0..G {
+        // SAFETY: lanes < dim, within dp
+        unsafe {
+            _mm512_mask_storeu_ps(ol.as_mut_ptr().add(16 * g), masks[g], lo[g]);
+            _mm512_mask_storeu_ps(oh.as_mut_ptr().add(16 * g), masks[g], hi[g]);
+        }
+    }
+}
+
+/// 16 lanes at a time (the last group masked); no early exit: at most four steps for the
+/// tree's dimensions, and a horizontal sum per step would cost more than it saves.
+#[target_feature(enable = "avx512f")]
+fn gap512(a: &[f32], b: &[f32], _limit: f32) -> f32 {
+    let dp = a.len() / 2;
+    assert!(b.len() == a.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let zero = _mm512_setzero_ps();
+    let mut acc = zero;
+    let mut c = 0;
+    while c < dp {
+        let m: __mmask16 = if dp - c >= 16 {
+            0xffff
+        } else {
+            (1u16 << (dp - c)) - 1
+        };
+        // SAFETY: lanes c..c + 16 are masked to c..dp, within each half of a and b
+        let (al, ah, bl, bh) = unsafe {
+            (
+                _mm512_maskz_loadu_ps(m, pa.add(c)),
+                _mm512_maskz_loadu_ps(m, pa.add(dp + c)),
+                _mm512_maskz_loadu_ps(m, pb.add(c)),
+                _mm512_maskz_loadu_ps(m, pb.add(dp + c)),
+            )
+        };
+        let t = _mm512_max_ps(
+            _mm512_max_ps(_mm512_sub_ps(bl, ah), _mm512_sub_ps(al, bh)),
+            zero,
+        );
+        acc = _mm512_fmadd_ps(t, t, acc);
+        c += 16;
+    }
+    _mm512_reduce_add_ps(acc)
+}
+
+/// Query rows measured at once: their accumulators are independent FMA chains, so the
+/// adds do not wait on each other's latency (one row at a time ran at half rate).
+const ROWS512: usize = 4;
+
+#[target_feature(enable = "avx512f")]
+fn rows512(
+    block: &[f32],
+    qs: &[f32],
+    dim: usize,
+    mut sel: u64,
+    bounds: &[f32; LEAF],
+    dists: &mut [[f32; LEAF]; LEAF],
+    masks: &mut [u64; LEAF],
+) {
+    assert!(block.len() >= dim * LEAF && qs.len() >= dim * LEAF && sel >> LEAF == 0);
+    while sel != 0 {
+        // the next (up to) four selected rows; a short last group runs as its own size
+        let mut js = [0usize; ROWS512];
+        let mut got = 0;
+        while got < ROWS512 && sel != 0 {
+            js[got] = sel.trailing_zeros() as usize;
+            sel &= sel - 1;
+            got += 1;
+        }
+        let out = (&mut *dists, &mut *masks);
+        match got {
+            4 => group512::<4>(block, qs, dim, [js[0], js[1], js[2], js[3]], bounds, out),
+            3 => group512::<3>(block, qs, dim, [js[0], js[1], js[2]], bounds, out),
+            2 => group512::<2>(block, qs, dim, [js[0], js[1]], bounds, out),
+            _ => group512::<1>(block, qs, dim, [js[0]], bounds, out),
+        }
+    }
+}
+
+/// `R` query rows (lanes `js` of the query block `qs`) against the 32 lanes of `block`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn group512<const R: usize>(
+    block: &[f32],
+    qs: &[f32],
+    dim: usize,
+    js: [usize; R],
+    bounds: &[f32; LEAF],
+    (dists, masks): (&mut [[f32; LEAF]; LEAF], &mut [u64; LEAF]),
+) {
+    assert!(block.len() >= dim * LEAF && qs.len() >= dim * LEAF);
+    assert!(js.iter().all(|&j| j < LEAF));
+    let b = js.map(|j| _mm512_set1_ps(bounds[j]));
+    let within = |acc: &[[__m512; 2]; R]| {
+        let mut any = 0u16;
+        for (a, &br) in acc.iter().zip(&b) {
+            any |= _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[0], br)
+                | _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[1], br);
+        }
+        any != 0
+    };
+    let mut acc = [[_mm512_setzero_ps(); 2]; R];
+    for c in 0..dim {
+        if c % EXIT_EVERY == 0 && c > 0 && !within(&acc) {
+            for &j in &js {
+                masks[j] = 0;
+            }
+            return;
+        }
+        // SAFETY: c < dim and the block holds dim × LEAF floats
+        let (x0, x1) = unsafe {
+            let p = block.as_ptr().add(c * LEAF);
+            (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)))
+        };
+        for (a, &j) in acc.iter_mut().zip(&js) {
+            // SAFETY: j < LEAF and c < dim (asserted), so within dim × LEAF
+            let v = _mm512_set1_ps(unsafe { *qs.get_unchecked(c * LEAF + j) });
+            let (t0, t1) = (_mm512_sub_ps(x0, v), _mm512_sub_ps(x1, v));
+            a[0] = _mm512_fmadd_ps(t0, t0, a[0]);
+            a[1] = _mm512_fmadd_ps(t1, t1, a[1]);
+        }
+    }
+    for ((a, &j), &br) in acc.iter().zip(&js).zip(&b) {
+        let o = dists[j].as_mut_ptr();
+        // SAFETY: a row of `dists` holds LEAF = 32 floats
+        unsafe {
+            _mm512_storeu_ps(o, a[0]);
+            _mm512_storeu_ps(o.add(16), a[1]);
+        }
+        let m0 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[0], br) as u64;
+        let m1 = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a[1], br) as u64;
+        masks[j] = m0 | (m1 << 16);
+    }
+}
+
+// SAFETY (all four): only chosen by `kernels` after the CPU check of `distance::active`.
+pub(super) fn bbox_avx512(x: &[f32], dim: usize, idx: &[u32], out: &mut [f32]) {
+    match dim.div_ceil(16) {
+        1 => unsafe { bbox512_g::<1>(x, dim, idx, out) },
+        2 => unsafe { bbox512_g::<2>(x, dim, idx, out) },
+        3 => unsafe { bbox512_g::<3>(x, dim, idx, out) },
+        4 => unsafe { bbox512_g::<4>(x, dim, idx, out) },
+        _ => super::bbox_scalar(x, dim, idx, out),
+    }
+}
+
+pub(super) fn gap_avx512(a: &[f32], b: &[f32], limit: f32) -> f32 {
+    unsafe { gap512(a, b, limit) }
+}
+
+pub(super) fn boxes_avx512(q: &[f32], lo: &[f32], hi: &[f32], b: &[f32; LEAF]) -> u64 {
+    unsafe { boxes512(q, lo, hi, b) }
+}
+
+pub(super) fn rows_avx512(
+    block: &[f32],
+    qs: &[f32],
+    dim: usize,
+    sel: u64,
+    bounds: &[f32; LEAF],
+    dists: &mut [[f32; LEAF]; LEAF],
+    masks: &mut [u64; LEAF],
+) {
+    unsafe { rows512(block, qs, dim, sel, bounds, dists, masks) }
+}
