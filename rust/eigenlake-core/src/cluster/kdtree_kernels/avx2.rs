@@ -87,6 +87,11 @@ fn boxes256(qblock: &[f32], lo: &[f32], hi: &[f32], bounds: &[f32; LEAF]) -> u64
     within(&a)
 }
 
+/// Query rows measured at once: 2 rows × 4 registers are 8 independent FMA chains, enough
+/// to keep both FMA units busy (one row's 4 chains ran at half rate); 16 registers leave
+/// no room for 4 rows.
+const ROWS256: usize = 2;
+
 #[target_feature(enable = "avx2,fma")]
 fn rows256(
     block: &[f32],
@@ -97,44 +102,71 @@ fn rows256(
     dists: &mut [[f32; LEAF]; LEAF],
     masks: &mut [u64; LEAF],
 ) {
+    assert!(block.len() >= dim * LEAF && qs.len() >= dim * LEAF && sel >> LEAF == 0);
     while sel != 0 {
-        let j = sel.trailing_zeros() as usize;
+        let j0 = sel.trailing_zeros() as usize;
         sel &= sel - 1;
-        let mut a = [_mm256_setzero_ps(); 4];
-        let b = _mm256_set1_ps(bounds[j]);
-        let within = |a: &[__m256; 4]| {
-            a.iter().fold(0, |m, &x| {
-                m | _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(x, b))
-            })
-        };
-        let mut out = false;
-        for (c, (col, qcol)) in block
-            .chunks_exact(LEAF)
-            .zip(qs.chunks_exact(LEAF))
-            .take(dim)
-            .enumerate()
-        {
-            let qc = qcol[j];
-            if c % EXIT_EVERY == 0 && c > 0 && within(&a) == 0 {
-                out = true;
-                break;
-            }
-            let v = _mm256_set1_ps(qc);
-            for (r, acc) in a.iter_mut().enumerate() {
-                // SAFETY: `col` holds LEAF = 32 floats
-                let t = _mm256_sub_ps(unsafe { _mm256_loadu_ps(col.as_ptr().add(8 * r)) }, v);
-                *acc = _mm256_fmadd_ps(t, t, *acc);
+        let out = (&mut *dists, &mut *masks);
+        if sel == 0 {
+            group256::<1>(block, qs, dim, [j0], bounds, out);
+        } else {
+            let j1 = sel.trailing_zeros() as usize;
+            sel &= sel - 1;
+            group256::<ROWS256>(block, qs, dim, [j0, j1], bounds, out);
+        }
+    }
+}
+
+/// `R` query rows (lanes `js` of the query block `qs`) against the 32 lanes of `block`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn group256<const R: usize>(
+    block: &[f32],
+    qs: &[f32],
+    dim: usize,
+    js: [usize; R],
+    bounds: &[f32; LEAF],
+    (dists, masks): (&mut [[f32; LEAF]; LEAF], &mut [u64; LEAF]),
+) {
+    assert!(block.len() >= dim * LEAF && qs.len() >= dim * LEAF);
+    assert!(js.iter().all(|&j| j < LEAF));
+    let b = js.map(|j| _mm256_set1_ps(bounds[j]));
+    let within = |acc: &[[__m256; 4]; R]| {
+        let mut any = 0;
+        for (a, &br) in acc.iter().zip(&b) {
+            for &x in a {
+                any |= _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(x, br));
             }
         }
-        if out {
-            masks[j] = 0;
-            continue;
+        any != 0
+    };
+    let mut acc = [[_mm256_setzero_ps(); 4]; R];
+    for c in 0..dim {
+        if c % EXIT_EVERY == 0 && c > 0 && !within(&acc) {
+            for &j in &js {
+                masks[j] = 0;
+            }
+            return;
         }
+        // SAFETY: c < dim and the block holds dim × LEAF floats
+        let x: [__m256; 4] = std::array::from_fn(|r| unsafe {
+            _mm256_loadu_ps(block.as_ptr().add(c * LEAF + 8 * r))
+        });
+        for (a, &j) in acc.iter_mut().zip(&js) {
+            // SAFETY: j < LEAF and c < dim (asserted), so within dim × LEAF
+            let v = _mm256_set1_ps(unsafe { *qs.get_unchecked(c * LEAF + j) });
+            for (acc_r, &x_r) in a.iter_mut().zip(&x) {
+                let t = _mm256_sub_ps(x_r, v);
+                *acc_r = _mm256_fmadd_ps(t, t, *acc_r);
+            }
+        }
+    }
+    for ((a, &j), &br) in acc.iter().zip(&js).zip(&b) {
         let mut m = 0u64;
-        for (r, &acc) in a.iter().enumerate() {
+        for (r, &x) in a.iter().enumerate() {
             // SAFETY: a row of `dists` holds LEAF = 32 floats
-            unsafe { _mm256_storeu_ps(dists[j].as_mut_ptr().add(8 * r), acc) };
-            m |= (_mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(acc, b)) as u64 & 0xff) << (8 * r);
+            unsafe { _mm256_storeu_ps(dists[j].as_mut_ptr().add(8 * r), x) };
+            m |= (_mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(x, br)) as u64 & 0xff) << (8 * r);
         }
         masks[j] = m;
     }
