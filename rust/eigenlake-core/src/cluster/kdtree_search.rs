@@ -1,8 +1,10 @@
-//! Queries of the k-d tree (`kdtree`), a leaf at a time: the leaf's rows walk the tree
-//! together, nearer child first, entering a node only if its box is within the largest
-//! current k-th distance of those rows (box-to-box distance); each row then takes only
-//! the leaves whose box is within its own k-th distance, and of those only the lanes within
-//! it. The walk is shared by up to `LEAF` queries and the distances are SIMD blocks.
+//! Queries of the k-d tree (`kdtree`), a leaf at a time: the leaf's rows first scan their
+//! own leaf, then the other leaves nearest first — in a small tree by sorting all leaves by
+//! box-to-box gap, in a large one by walking the tree together, nearer child first — taking
+//! a leaf only if its box is within the largest current k-th distance of those rows; each
+//! row then takes only the leaves whose box is within its own k-th distance, and of those
+//! only the lanes within it. The order is shared by up to `LEAF` queries and the distances
+//! are SIMD blocks.
 //!
 //! Ties: neighbours are ordered by (distance, row), so the result is the one a stable
 //! brute-force sort gives, whatever order the tree visits rows in.

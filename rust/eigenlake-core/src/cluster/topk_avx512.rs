@@ -1,9 +1,9 @@
 //! The k ≤ 32 nearest keys of one row kept sorted in AVX-512 registers' worth of memory.
 //!
 //! Each accepted candidate is placed with a min, a max and a lane shift per 8-key register
-//! (no masks, no chain between registers), so the k-th key (the pruning bound) is exact after every candidate and
-//! there is no batch selection: on the anomaly tables the buffer-and-`select_nth` list of
-//! `topk` spent a quarter of the kNN time in its cuts.
+//! (no masks, no chain between registers), so the pruning bound is exact after every leaf
+//! and there is no batch selection: on the anomaly tables the buffer-and-`select_nth` list
+//! of `topk` spent a quarter of the kNN time in its cuts.
 
 use std::arch::x86_64::*;
 
@@ -52,8 +52,7 @@ impl Neighbours for SortedTop {
             return;
         }
         assert!(ids.len() >= 64 - hits.leading_zeros() as usize);
-        // SAFETY: `new` checked the CPU for AVX-512F; `ids`
-        // covers every hit lane (asserted above).
+        // SAFETY: `new` checked the CPU for AVX-512F; `ids` covers every hit lane (asserted)
         unsafe {
             match self.k.div_ceil(LANES) {
                 1 => offer::<1>(&mut self.keys, self.k - 1, dists, hits, ids.as_ptr()),
