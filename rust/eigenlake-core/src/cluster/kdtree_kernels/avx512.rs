@@ -208,26 +208,42 @@ fn span512<const R: usize>(
             *a = unsafe { [_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16))] };
         }
     }
-    for c in cols {
-        // SAFETY: c < cols.end and the block holds at least cols.end × LEAF floats
-        let (x0, x1) = unsafe {
-            let p = block.as_ptr().add(c * LEAF);
-            (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)))
-        };
-        for (a, &j) in acc.iter_mut().zip(&js) {
-            // SAFETY: j < LEAF and c < cols.end (asserted), so within the query block
-            let v = _mm512_set1_ps(unsafe { *qs.get_unchecked(c * LEAF + j) });
-            let (t0, t1) = (_mm512_sub_ps(x0, v), _mm512_sub_ps(x1, v));
-            a[0] = _mm512_fmadd_ps(t0, t0, a[0]);
-            a[1] = _mm512_fmadd_ps(t1, t1, a[1]);
-        }
-    }
+    columns(block, qs, &js, cols, &mut acc);
     for (a, &j) in acc.iter().zip(&js) {
         let o = dists[j].as_mut_ptr();
         // SAFETY: a row of `dists` holds LEAF = 32 floats
         unsafe {
             _mm512_storeu_ps(o, a[0]);
             _mm512_storeu_ps(o.add(16), a[1]);
+        }
+    }
+}
+
+/// Adds columns `cols` of query rows `js` (lanes of the query block `qs`) against the 32
+/// lanes of `block` to their sums `acc`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn columns<const R: usize>(
+    block: &[f32],
+    qs: &[f32],
+    js: &[usize; R],
+    cols: std::ops::Range<usize>,
+    acc: &mut [[__m512; 2]; R],
+) {
+    assert!(js.iter().all(|&j| j < LEAF));
+    assert!(block.len() >= cols.end * LEAF && qs.len() >= cols.end * LEAF);
+    for c in cols {
+        // SAFETY: c < cols.end and the block holds at least cols.end × LEAF floats
+        let (x0, x1) = unsafe {
+            let p = block.as_ptr().add(c * LEAF);
+            (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)))
+        };
+        for (a, &j) in acc.iter_mut().zip(js) {
+            // SAFETY: j < LEAF and c < cols.end (asserted), so within the query block
+            let v = _mm512_set1_ps(unsafe { *qs.get_unchecked(c * LEAF + j) });
+            let (t0, t1) = (_mm512_sub_ps(x0, v), _mm512_sub_ps(x1, v));
+            a[0] = _mm512_fmadd_ps(t0, t0, a[0]);
+            a[1] = _mm512_fmadd_ps(t1, t1, a[1]);
         }
     }
 }
@@ -285,25 +301,14 @@ fn group512<const R: usize>(
         any != 0
     };
     let mut acc = [[_mm512_setzero_ps(); 2]; R];
-    for c in 0..dim {
-        if c % EXIT_EVERY == 0 && c > 0 && !within(&acc) {
+    for c0 in (0..dim).step_by(EXIT_EVERY) {
+        if c0 > 0 && !within(&acc) {
             for &j in &js {
                 masks[j] = 0;
             }
             return;
         }
-        // SAFETY: c < dim and the block holds dim × LEAF floats
-        let (x0, x1) = unsafe {
-            let p = block.as_ptr().add(c * LEAF);
-            (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)))
-        };
-        for (a, &j) in acc.iter_mut().zip(&js) {
-            // SAFETY: j < LEAF and c < dim (asserted), so within dim × LEAF
-            let v = _mm512_set1_ps(unsafe { *qs.get_unchecked(c * LEAF + j) });
-            let (t0, t1) = (_mm512_sub_ps(x0, v), _mm512_sub_ps(x1, v));
-            a[0] = _mm512_fmadd_ps(t0, t0, a[0]);
-            a[1] = _mm512_fmadd_ps(t1, t1, a[1]);
-        }
+        columns(block, qs, &js, c0..(c0 + EXIT_EVERY).min(dim), &mut acc);
     }
     for ((a, &j), &br) in acc.iter().zip(&js).zip(&b) {
         let o = dists[j].as_mut_ptr();
