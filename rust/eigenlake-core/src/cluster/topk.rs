@@ -4,7 +4,7 @@ use super::kdtree_kernels::LEAF;
 
 /// Relative allowance on the pruning bound: box distances are float sums, and a row
 /// exactly at the k-th distance with a smaller index must still be reached.
-pub(crate) const PRUNE_SLACK: f32 = 1e-5;
+const PRUNE_SLACK: f32 = 1e-5;
 
 /// Spare candidates a list may carry past a leaf before it is cut back to k.
 const CUT_SLACK: usize = 12;
