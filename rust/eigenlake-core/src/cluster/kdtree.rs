@@ -505,12 +505,13 @@ mod tests {
     }
 
     #[test]
-    fn both_top_k_lists_give_the_same_neighbours() {
-        // the sorted AVX-512 list (k ≤ 32) and the portable buffer-and-select one
+    fn every_top_k_list_gives_the_same_neighbours() {
+        // the sorted AVX-512 and AVX2 lists (k ≤ 32) and the portable buffer-and-select one
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        {
             use super::super::kdtree_kernels::kernels;
             use super::super::topk::{Prune, Top};
+            use super::super::topk_avx2::SortedTop256;
             use super::super::topk_avx512::SortedTop;
             for (n, dim, k) in [(900, 3, 20), (500, 6, 1), (700, 9, 32)] {
                 let tree = KdTree::new(&data(n, dim, 3), dim);
@@ -522,8 +523,14 @@ mod tests {
                     };
                 let p = Prune::exact(k);
                 let a = tree.knn_with(k, kernels(), || Top::new(k, p), &fin);
-                let b = tree.knn_with(k, kernels(), || SortedTop::new(k, p), &fin);
-                assert!(a == b, "n {n}, dim {dim}, k {k}");
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    let b = tree.knn_with(k, kernels(), || SortedTop::new(k, p), &fin);
+                    assert!(a == b, "AVX-512 list: n {n}, dim {dim}, k {k}");
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    let b = tree.knn_with(k, kernels(), || SortedTop256::new(k, p), &fin);
+                    assert!(a == b, "AVX2 list: n {n}, dim {dim}, k {k}");
+                }
             }
         }
     }

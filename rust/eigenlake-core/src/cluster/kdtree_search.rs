@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use super::kdtree::{KdTree, LEAF_MARK};
 use super::kdtree_kernels::{kernels, Kernels, LEAF};
 use super::topk::{Neighbours, Prune, Top};
+use crate::distance::Isa;
 
 /// Turns a row's `kk` nearest keys (nearest first) into its `k` output slots: given the
 /// row's original id, the keys, the row's ids and distances, and a scratch vector.
@@ -33,9 +34,16 @@ impl KdTree {
     ) -> (Vec<u32>, Vec<f32>) {
         let kern = kernels();
         #[cfg(target_arch = "x86_64")]
-        if kern.sorted_top && kk <= super::topk_avx512::MAX_K {
-            let list = || super::topk_avx512::SortedTop::new(kk, prune);
-            return self.knn_with(k, kern, list, fin);
+        match kern.sorted_top {
+            Isa::Avx512 if kk <= super::topk_avx512::MAX_K => {
+                let list = || super::topk_avx512::SortedTop::new(kk, prune);
+                return self.knn_with(k, kern, list, fin);
+            }
+            Isa::Avx2 if kk <= super::topk_avx2::MAX_K => {
+                let list = || super::topk_avx2::SortedTop256::new(kk, prune);
+                return self.knn_with(k, kern, list, fin);
+            }
+            _ => {}
         }
         self.knn_with(k, kern, || Top::new(kk, prune), fin)
     }

@@ -53,8 +53,9 @@ pub(super) struct Kernels {
     pub gap: GapFn,
     pub boxes: BoxFn,
     pub rows: RowsFn,
-    /// Keep each row's top-k sorted in AVX-512 registers (`topk_avx512`).
-    pub sorted_top: bool,
+    /// Keep each row's top-k sorted in registers (`topk_avx512`, `topk_avx2`) of this ISA
+    /// (`Scalar`: the portable buffer-and-select list of `topk`).
+    pub sorted_top: Isa,
 }
 
 pub(super) fn kernels() -> Kernels {
@@ -65,7 +66,7 @@ pub(super) fn kernels() -> Kernels {
             gap: avx512::gap_avx512,
             boxes: avx512::boxes_avx512,
             rows: avx512::rows_avx512,
-            sorted_top: true,
+            sorted_top: Isa::Avx512,
         },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => Kernels {
@@ -73,14 +74,14 @@ pub(super) fn kernels() -> Kernels {
             gap: avx2::gap_avx2,
             boxes: avx2::boxes_avx2,
             rows: avx2::rows_avx2,
-            sorted_top: false,
+            sorted_top: Isa::Avx2,
         },
         _ => Kernels {
             bbox: bbox_scalar,
             gap: gap_scalar,
             boxes: boxes_scalar,
             rows: rows_scalar,
-            sorted_top: false,
+            sorted_top: Isa::Scalar,
         },
     }
 }
