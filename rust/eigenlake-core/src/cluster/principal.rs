@@ -52,11 +52,10 @@ pub(crate) fn principal_axes(x: &[f32], dim: usize) -> Axes {
     let (vals, vecs) = jacobi(cov, dim);
     let mut order: Vec<usize> = (0..dim).collect();
     order.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]));
-    // eigenvectors are the columns of `vecs`
+    // eigenvectors are the rows of `vecs`
     let rot = order
         .iter()
-        .flat_map(|&c| (0..dim).map(move |r| (r, c)))
-        .map(|(r, c)| vecs[r * dim + c] as f32)
+        .flat_map(|&c| vecs[c * dim..(c + 1) * dim].iter().map(|&v| v as f32))
         .collect();
     Axes { rot, centre }
 }
@@ -78,10 +77,13 @@ pub(crate) fn rotate(x: &[f32], dim: usize, axes: &Axes) -> Vec<f32> {
     out
 }
 
-/// Eigenvalues and eigenvectors (columns) of a symmetric matrix by cyclic Jacobi rotations.
+/// Eigenvalues and eigenvectors (the rows of the second result) of a symmetric matrix by
+/// cyclic Jacobi rotations. A rotation changes only rows and columns p and q: the rows are
+/// updated (contiguous, so they vectorise) and copied into the columns; the eigenvectors
+/// are kept as rows for the same reason.
 fn jacobi(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut v = vec![0f64; n * n];
-    (0..n).for_each(|i| v[i * n + i] = 1.0);
+    let mut vt = vec![0f64; n * n];
+    (0..n).for_each(|i| vt[i * n + i] = 1.0);
     for _ in 0..SWEEPS {
         let off: f64 = (0..n)
             .flat_map(|p| (p + 1..n).map(move |q| (p, q)))
@@ -93,37 +95,41 @@ fn jacobi(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
         }
         for p in 0..n {
             for q in p + 1..n {
-                let apq = a[p * n + q];
+                let (app, aqq, apq) = (a[p * n + p], a[q * n + q], a[p * n + q]);
                 // already negligible against its diagonal pair: the rotation would not
                 // move the axes noticeably (later sweeps mostly take this branch)
-                if apq.abs() <= SKIP_BELOW * (a[p * n + p] * a[q * n + q]).abs().sqrt() {
+                if apq.abs() <= SKIP_BELOW * (app * aqq).abs().sqrt() {
                     continue;
                 }
                 // the rotation that zeroes a[p][q]
-                let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+                let theta = (aqq - app) / (2.0 * apq);
                 let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
                 let t = if theta == 0.0 { 1.0 } else { t };
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
+                rotate_rows(&mut a, n, p, q, c, s);
                 for k in 0..n {
-                    let (akp, akq) = (a[k * n + p], a[k * n + q]);
-                    a[k * n + p] = c * akp - s * akq;
-                    a[k * n + q] = s * akp + c * akq;
+                    (a[k * n + p], a[k * n + q]) = (a[p * n + k], a[q * n + k]);
                 }
-                for k in 0..n {
-                    let (apk, aqk) = (a[p * n + k], a[q * n + k]);
-                    a[p * n + k] = c * apk - s * aqk;
-                    a[q * n + k] = s * apk + c * aqk;
-                }
-                for k in 0..n {
-                    let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
-                    v[k * n + p] = c * vkp - s * vkq;
-                    v[k * n + q] = s * vkp + c * vkq;
-                }
+                // the 2 × 2 block of Jᵀ A J (the row pass above saw only one side)
+                let (cc, ss, cs) = (c * c, s * s, c * s);
+                a[p * n + p] = cc * app - 2.0 * cs * apq + ss * aqq;
+                a[q * n + q] = ss * app + 2.0 * cs * apq + cc * aqq;
+                let pq = (cc - ss) * apq + cs * (app - aqq);
+                (a[p * n + q], a[q * n + p]) = (pq, pq);
+                rotate_rows(&mut vt, n, p, q, c, s);
             }
         }
     }
-    ((0..n).map(|i| a[i * n + i]).collect(), v)
+    ((0..n).map(|i| a[i * n + i]).collect(), vt)
+}
+
+/// Rows p and q of the row-major `n × n` matrix `m` ← (c·p − s·q, s·p + c·q).
+fn rotate_rows(m: &mut [f64], n: usize, p: usize, q: usize, c: f64, s: f64) {
+    let (lo, hi) = m.split_at_mut(q * n);
+    for (x, y) in lo[p * n..(p + 1) * n].iter_mut().zip(&mut hi[..n]) {
+        (*x, *y) = (c * *x - s * *y, s * *x + c * *y);
+    }
 }
 
 #[cfg(test)]
@@ -163,5 +169,12 @@ mod tests {
         let y = rotate(&x, 5, &axes);
         let var = |c: usize| y.chunks(5).map(|r| r[c] * r[c]).sum::<f32>();
         assert!((0..4).all(|c| var(c) >= var(c + 1)));
+        // principal axes decorrelate: the rotated rows' covariance is diagonal
+        let cov = |a: usize, b: usize| y.chunks(5).map(|r| r[a] * r[b]).sum::<f32>();
+        for a in 0..5 {
+            for b in 0..a {
+                assert!(cov(a, b).abs() <= 1e-3 * var(0), "{a} {b}: {}", cov(a, b));
+            }
+        }
     }
 }
