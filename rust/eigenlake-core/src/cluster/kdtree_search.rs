@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use super::kdtree::{KdTree, LEAF_MARK};
 use super::kdtree_kernels::{kernels, Kernels, LEAF};
 use super::topk::{Neighbours, Prune, Top};
+#[cfg(target_arch = "x86_64")]
 use crate::distance::Isa;
 
 /// Turns a row's `kk` nearest keys (nearest first) into its `k` output slots: given the

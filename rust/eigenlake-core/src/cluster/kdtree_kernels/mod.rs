@@ -55,6 +55,7 @@ pub(super) struct Kernels {
     pub rows: RowsFn,
     /// Keep each row's top-k sorted in registers (`topk_avx512`, `topk_avx2`) of this ISA
     /// (`Scalar`: the portable buffer-and-select list of `topk`).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub sorted_top: Isa,
 }
 
