@@ -163,12 +163,46 @@ impl Neighbours for Top {
     }
 }
 
+/// Test oracle for any `Neighbours` list: leaves of random distances (many ties) offered in
+/// random order, for every k up to `max_k`, end as the k smallest (distance, row) keys,
+/// nearest first, bounded by the k-th.
+#[cfg(test)]
+pub(crate) fn check_list<T: Neighbours>(make: impl Fn(usize) -> T, max_k: usize, seed: u64) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    for round in 0..300 {
+        let k = 1 + round % max_k;
+        let mut top = make(k);
+        let mut all = Vec::new();
+        for leaf in 0..rng.random_range(1..6u32) {
+            let dists: [f32; LEAF] = std::array::from_fn(|_| rng.random_range(0..10) as f32 * 0.5);
+            let ids: Vec<u32> = (0..LEAF as u32).map(|l| leaf * 100 + l).collect();
+            let hits: u64 = rng.random::<u32>() as u64;
+            for l in (0..LEAF).filter(|&l| hits >> l & 1 == 1) {
+                all.push(key(dists[l], ids[l]));
+            }
+            top.offer(&dists, hits, &ids);
+        }
+        all.sort_unstable();
+        all.truncate(k);
+        assert_eq!(top.finish(), all.as_slice(), "round {round}, k {k}");
+        if all.len() == k {
+            assert_eq!(top.bound(), Prune::exact(k).bound(unkey(all[k - 1]).0));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
+
+    #[test]
+    fn offered_leaf_by_leaf_keeps_the_k_smallest_keys() {
+        check_list(|k| Top::new(k, Prune::exact(k)), 40, 3);
+    }
 
     /// Whatever the order candidates arrive in (many tied distances, cuts at every size),
     /// the list ends as the k smallest (distance, row) pairs in order.

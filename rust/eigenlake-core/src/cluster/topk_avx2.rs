@@ -119,41 +119,17 @@ unsafe fn offer<const N: usize>(
 
 #[cfg(test)]
 mod tests {
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
-
     use super::*;
+    use crate::cluster::topk::check_list;
     use crate::distance::{kernels_for, Isa};
 
-    /// As `topk_avx512`'s test: leaves of random distances (many ties) offered in random
-    /// order end as the k smallest (distance, row) keys, for every register count.
+    /// Every register count (k up to 32), against the shared oracle.
     #[test]
     fn keeps_the_k_smallest_keys_sorted() {
         if kernels_for(Isa::Avx2).is_none() {
             eprintln!("no AVX2 on this CPU: the sorted list is not used here");
             return;
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
-        for round in 0..300 {
-            let k = 1 + round % MAX_K;
-            let mut top = SortedTop256::new(k, Prune::exact(k));
-            let mut all = Vec::new();
-            for leaf in 0..rng.random_range(1..6u32) {
-                let dists: [f32; LEAF] =
-                    std::array::from_fn(|_| rng.random_range(0..10) as f32 * 0.5);
-                let ids: Vec<u32> = (0..LEAF as u32).map(|l| leaf * 100 + l).collect();
-                let hits: u64 = rng.random::<u32>() as u64;
-                for l in (0..LEAF).filter(|&l| hits >> l & 1 == 1) {
-                    all.push(key(dists[l], ids[l]));
-                }
-                top.offer(&dists, hits, &ids);
-            }
-            all.sort_unstable();
-            all.truncate(k);
-            assert_eq!(top.finish(), all.as_slice(), "round {round}, k {k}");
-            if all.len() == k {
-                assert_eq!(top.bound(), Prune::exact(k).bound(unkey(all[k - 1]).0));
-            }
-        }
+        check_list(|k| SortedTop256::new(k, Prune::exact(k)), MAX_K, 5);
     }
 }
