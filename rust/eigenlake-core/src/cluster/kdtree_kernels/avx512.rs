@@ -117,6 +117,19 @@ fn gap512(a: &[f32], b: &[f32], _limit: f32) -> f32 {
 /// adds do not wait on each other's latency (one row at a time ran at half rate).
 const ROWS512: usize = 4;
 
+/// The next (up to) four rows of `rows`, taken out of it, and how many there are: a short
+/// last group runs as its own size rather than repeating a row.
+fn next_rows(rows: &mut u64) -> ([usize; ROWS512], usize) {
+    let mut js = [0usize; ROWS512];
+    let mut got = 0;
+    while got < ROWS512 && *rows != 0 {
+        js[got] = rows.trailing_zeros() as usize;
+        *rows &= *rows - 1;
+        got += 1;
+    }
+    (js, got)
+}
+
 /// Columns measured before a row is checked for any lane still within its bound; rows
 /// with none are dropped one by one and the rest finish in one go (partial sums only grow,
 /// and on rotated rows the first columns hold most of the distance). Cardio: 44% of the
@@ -148,14 +161,7 @@ fn rows512(
         let c1 = if c0 == 0 { FIRST_SPAN } else { dim };
         let mut rows = alive;
         while rows != 0 {
-            // the next (up to) four rows; a short last group runs as its own size
-            let mut js = [0usize; ROWS512];
-            let mut got = 0;
-            while got < ROWS512 && rows != 0 {
-                js[got] = rows.trailing_zeros() as usize;
-                rows &= rows - 1;
-                got += 1;
-            }
+            let (js, got) = next_rows(&mut rows);
             let d = &mut *dists;
             match got {
                 4 => span512::<4>(block, qs, js, c0..c1, d),
@@ -260,14 +266,7 @@ fn rows512_whole(
     masks: &mut [u64; LEAF],
 ) {
     while sel != 0 {
-        // the next (up to) four selected rows; a short last group runs as its own size
-        let mut js = [0usize; ROWS512];
-        let mut got = 0;
-        while got < ROWS512 && sel != 0 {
-            js[got] = sel.trailing_zeros() as usize;
-            sel &= sel - 1;
-            got += 1;
-        }
+        let (js, got) = next_rows(&mut sel);
         let out = (&mut *dists, &mut *masks);
         match got {
             4 => group512::<4>(block, qs, dim, [js[0], js[1], js[2], js[3]], bounds, out),
