@@ -223,16 +223,42 @@ const MEDIAN_BELOW: usize = 8 * LEAF;
 /// Depth up to which cells are split at their middle (past it, at the median).
 const MIDPOINT_MAX_DEPTH: usize = 48;
 
+/// What the kNN of rotated rows reports (see `knn_tree`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Measure {
+    /// Every row's neighbours re-ranked on the original rows: distances as measured
+    /// directly.
+    Exact,
+    /// Re-ranked only where rounding could change the neighbour set; elsewhere the
+    /// distances are the rotated ones, off by rounding (~1e-7 relative, proved within
+    /// `row_rounding`). For LOF, whose scores carry far larger tolerances.
+    SetExact,
+}
+
 /// kNN of prepared rows (row-major, checked finite): ids and distances in the metric's
 /// units. Cosine rows must be unit vectors; they are ranked by euclidean distance and
 /// reported as `1 − cos = ‖a − b‖² / 2`.
-pub(crate) fn knn_tree(x: &[f32], dim: usize, k: usize, metric: Metric) -> (Vec<u32>, Vec<f32>) {
+pub(crate) fn knn_tree(
+    x: &[f32],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+    measure: Measure,
+) -> (Vec<u32>, Vec<f32>) {
     let rotated = dim >= ROTATE_MIN_DIM;
+    // per row, how far its rotated copy can be from the original (euclidean)
+    let mut err = Vec::new();
     let tree = if rotated {
-        KdTree::new(&rotate(x, dim, &principal_axes(x, dim)), dim)
+        let y = rotate(x, dim, &principal_axes(x, dim));
+        if measure == Measure::SetExact {
+            let c = row_rounding(dim);
+            err = y.chunks_exact(dim).map(|r| c * norm(r)).collect();
+        }
+        KdTree::new(&y, dim)
     } else {
         KdTree::new(x, dim)
     };
+    let err_far = err.iter().fold(0f32, |a, &b| a.max(b));
     let row = |i: usize| &x[i * dim..(i + 1) * dim];
     let n = x.len() / dim;
     // Rotated distances differ from the true ones by rounding, which can swap rows near the
@@ -247,13 +273,14 @@ pub(crate) fn knn_tree(x: &[f32], dim: usize, k: usize, metric: Metric) -> (Vec<
     // the kernel itself, not the checked wrapper: this runs k + spares times per row
     let l2sq = distance::active().l2sq;
     let fin = |i: usize, keys: &[u64], ids: &mut [u32], dist: &mut [f32], v: &mut Vec<u64>| {
-        let keys = if rotated {
+        let certain = !err.is_empty() && set_is_certain(keys, k, kk, err[i], &err, err_far);
+        let keys = if rotated && !certain {
             v.clear();
             v.extend(keys.iter().map(|&kv| {
                 let j = unkey(kv).1;
                 key(l2sq(row(i), row(j as usize)), j)
             }));
-            v.sort_unstable();
+            insertion_sort(v);
             &v[..]
         } else {
             keys
@@ -268,6 +295,64 @@ pub(crate) fn knn_tree(x: &[f32], dim: usize, k: usize, metric: Metric) -> (Vec<
         }
     };
     tree.knn_sq(kk, k, prune, &fin)
+}
+
+fn norm(r: &[f32]) -> f32 {
+    r.iter().map(|v| v * v).sum::<f32>().sqrt()
+}
+
+/// Whether a row's first `k` keys (rotated squared distances, nearest first, of a list of
+/// up to `kk`) are its true k nearest whatever the rotation's rounding: every row outside
+/// them must be farther than every row inside by more than the two rows' errors can close.
+/// Rows in the list have their own error (`err`); a row past a full list is at least as
+/// far as its last key, with any row's error (`err_far`); rows the search pruned were past
+/// the bound's allowance, which already covers any two rows' errors.
+fn set_is_certain(keys: &[u64], k: usize, kk: usize, err_i: f32, err: &[f32], far: f32) -> bool {
+    if keys.len() < k {
+        return false;
+    }
+    let at = |p: usize| {
+        let (sq, j) = unkey(keys[p]);
+        (sq.sqrt(), err[j as usize])
+    };
+    let (dk, _) = at(k - 1);
+    let inside = keys[..k]
+        .iter()
+        .map(|&kv| err[unkey(kv).1 as usize])
+        .fold(0f32, f32::max);
+    // the distances themselves are f32 sums of `dim` squares: a relative allowance
+    let reach = dk * (1.0 + CERTAIN_SLACK) + 2.0 * err_i + inside;
+    let spares_clear = (k..keys.len()).all(|p| {
+        let (d, e) = at(p);
+        d > reach + e
+    });
+    let full = keys.len() >= kk;
+    spares_clear && (!full || at(keys.len() - 1).0 > reach + far)
+}
+
+/// Relative allowance for the rounding of a squared-distance sum of f32 terms (taken on
+/// the distance, generously: `dim·ε` is below 1e-5 for the tree's ≤ 64 features).
+const CERTAIN_SLACK: f32 = 1e-5;
+
+/// A rotated row's distance from its exact image, per unit of its norm (twice the bound
+/// `rotation_allowance` argues for a row: a margin for the centring's own rounding).
+fn row_rounding(dim: usize) -> f32 {
+    let d = dim as f32;
+    2.0 * (d.sqrt() + 1.0) * d * f32::EPSILON
+}
+
+/// Sorts keys that are already nearly in order (exact distances re-ranking rotated ones
+/// swap only near-ties): one compare per key when nothing moves.
+fn insertion_sort(v: &mut [u64]) {
+    for i in 1..v.len() {
+        let kv = v[i];
+        let mut j = i;
+        while j > 0 && v[j - 1] > kv {
+            v[j] = v[j - 1];
+            j -= 1;
+        }
+        v[j] = kv;
+    }
 }
 
 /// How far apart (euclidean) the rotated and the true distance of two rows can be, taken
@@ -325,14 +410,26 @@ mod tests {
 
     /// The tree on rows prepared as `knn_rows` does (raw for euclidean, unit for cosine).
     fn tree_knn(x: &[f32], dim: usize, k: usize, metric: Metric) -> (Vec<u32>, Vec<f32>) {
+        tree_knn_as(x, dim, k, metric, Measure::Exact)
+    }
+
+    fn tree_knn_as(
+        x: &[f32],
+        dim: usize,
+        k: usize,
+        metric: Metric,
+        measure: Measure,
+    ) -> (Vec<u32>, Vec<f32>) {
         match metric {
-            Metric::Euclidean => knn_tree(x, dim, k, metric),
+            Metric::Euclidean => knn_tree(x, dim, k, metric, measure),
             Metric::Cosine => {
                 let pts = Points::new(x, dim, metric).unwrap();
-                knn_tree(&pts.data, dim, k, metric)
+                knn_tree(&pts.data, dim, k, metric, measure)
             }
         }
     }
+
+    const MEASURES: [Measure; 2] = [Measure::Exact, Measure::SetExact];
 
     /// Scalar brute force in f64 on the rows the tree is given (raw for euclidean, unit
     /// for cosine): per row, the k nearest others by (distance, row).
@@ -372,7 +469,13 @@ mod tests {
     }
 
     fn check(x: &[f32], dim: usize, k: usize, metric: Metric) {
-        let (ids, dist) = tree_knn(x, dim, k, metric);
+        for measure in MEASURES {
+            check_as(x, dim, k, metric, measure);
+        }
+    }
+
+    fn check_as(x: &[f32], dim: usize, k: usize, metric: Metric, measure: Measure) {
+        let (ids, dist) = tree_knn_as(x, dim, k, metric, measure);
         let want = brute(x, dim, metric);
         let tol = |d: f64| 1e-5 * (1.0 + d);
         for (i, w) in want.iter().enumerate() {
@@ -429,17 +532,94 @@ mod tests {
                 x.extend(c.iter().map(|&v| v + rng.random_range(-1e-2..1e-2)));
             }
         }
-        let (ids, _) = tree_knn(&x, dim, k, Metric::Euclidean);
-        for (i, w) in brute(&x, dim, Metric::Euclidean).iter().enumerate() {
-            if w[k].0 - w[k - 1].0 <= 1e-3 * w[k].0 {
-                continue; // (nearly) tied at the k-th place: f32 cannot tell them apart
+        // (`SetExact` re-ranks exactly the rows whose set the rounding could change)
+        let want = brute(&x, dim, Metric::Euclidean);
+        for measure in MEASURES {
+            let (ids, _) = tree_knn_as(&x, dim, k, Metric::Euclidean, measure);
+            for (i, w) in want.iter().enumerate() {
+                if w[k].0 - w[k - 1].0 <= 1e-3 * w[k].0 {
+                    continue; // (nearly) tied at the k-th place: f32 cannot tell them apart
+                }
+                let mut got: Vec<u32> = ids[i * k..(i + 1) * k].to_vec();
+                let mut want: Vec<u32> = w[..k].iter().map(|p| p.1).collect();
+                got.sort_unstable();
+                want.sort_unstable();
+                assert_eq!(got, want, "row {i}, {measure:?}");
             }
-            let mut got: Vec<u32> = ids[i * k..(i + 1) * k].to_vec();
-            let mut want: Vec<u32> = w[..k].iter().map(|p| p.1).collect();
-            got.sort_unstable();
-            want.sort_unstable();
-            assert_eq!(got, want, "row {i}");
         }
+    }
+
+    #[test]
+    fn a_set_is_certain_only_when_no_rounding_can_swap_rows_across_the_kth() {
+        // k = 2 of a list of up to 4: rotated distances 1, 2, then spares; every row's
+        // rounding 0.1 unless set otherwise
+        let keys = |d: &[f32]| -> Vec<u64> {
+            d.iter()
+                .enumerate()
+                .map(|(j, &v)| key(v * v, j as u32))
+                .collect()
+        };
+        let err = [0.1f32; 8];
+        // inside reaches 2 + 0.2 (query) + 0.1 (inside): spares at 2.5+ clear it
+        assert!(set_is_certain(
+            &keys(&[1.0, 2.0, 2.5, 3.0]),
+            2,
+            4,
+            0.1,
+            &err,
+            0.1
+        ));
+        // a spare within the errors of the k-th
+        assert!(!set_is_certain(
+            &keys(&[1.0, 2.0, 2.35, 3.0]),
+            2,
+            4,
+            0.1,
+            &err,
+            0.1
+        ));
+        // a spare's own larger error
+        let mut big = err;
+        big[2] = 0.3;
+        assert!(!set_is_certain(
+            &keys(&[1.0, 2.0, 2.5, 3.0]),
+            2,
+            4,
+            0.1,
+            &big,
+            0.3
+        ));
+        // an inside row's larger error
+        let mut big = err;
+        big[0] = 0.3;
+        assert!(!set_is_certain(
+            &keys(&[1.0, 2.0, 2.5, 3.0]),
+            2,
+            4,
+            0.1,
+            &big,
+            0.3
+        ));
+        // a full list: unseen rows past the last key may have any row's error
+        assert!(!set_is_certain(
+            &keys(&[1.0, 2.0, 2.5, 2.6]),
+            2,
+            4,
+            0.1,
+            &err,
+            0.5
+        ));
+        // not full: the rest were pruned with the allowance, so only the spares count
+        assert!(set_is_certain(
+            &keys(&[1.0, 2.0, 2.5]),
+            2,
+            4,
+            0.1,
+            &err,
+            0.5
+        ));
+        // fewer than k
+        assert!(!set_is_certain(&keys(&[1.0]), 2, 4, 0.1, &err, 0.1));
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod assign;
 pub mod dbscan;
 mod hamerly;
 mod init;
-mod kdtree;
+pub(crate) mod kdtree;
 mod kdtree_kernels;
 mod kdtree_search;
 pub mod kmeans;

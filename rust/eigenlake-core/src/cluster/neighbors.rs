@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::kdtree::knn_tree;
+use super::kdtree::{knn_tree, Measure};
 use super::layout::{margin, to_euclid, Layout};
 use super::points::{check_matrix, Metric, Points, COL_BLOCK, ROW_BLOCK};
 use super::screen::{group_bounds, visit_tile, Scratch, Screen};
@@ -103,7 +103,7 @@ pub fn knn(x: &[f32], dim: usize, k: usize, metric: Metric) -> Result<Knn> {
             format!("must be in 1..={} (n - 1, self excluded), got {k}", n - 1),
         ));
     }
-    knn_rows(x, dim, k, metric)
+    knn_rows(x, dim, k, metric, Measure::Exact)
 }
 
 /// At or below this many features the k-d tree answers kNN. Measured (single thread,
@@ -113,19 +113,25 @@ pub fn knn(x: &[f32], dim: usize, k: usize, metric: Metric) -> Result<Knn> {
 /// features), where it was built and benchmarked.
 pub(crate) const TREE_MAX_DIM: usize = 64;
 
-/// kNN of rows (checked by `check_matrix`): the k-d tree for few features, else the
-/// blocked search.
-pub(crate) fn knn_rows(x: &[f32], dim: usize, k: usize, metric: Metric) -> Result<Knn> {
+/// kNN of rows (checked by `check_matrix`): the k-d tree for few features (measuring as
+/// `measure` says), else the blocked search.
+pub(crate) fn knn_rows(
+    x: &[f32],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+    measure: Measure,
+) -> Result<Knn> {
     if dim <= TREE_MAX_DIM {
         // euclidean rows go to the tree as they are (it only takes differences)
         if metric == Metric::Euclidean {
-            let (ids, dist) = knn_tree(x, dim, k, metric);
+            let (ids, dist) = knn_tree(x, dim, k, metric, measure);
             return Ok(Knn { k, ids, dist });
         }
         let pts = Points::new(x, dim, metric)?;
         // a zero row has cosine distance 1 to every row, which no euclidean view keeps
         if pts.sq.iter().all(|&s| s > 0.5) {
-            let (ids, dist) = knn_tree(&pts.data, dim, k, metric);
+            let (ids, dist) = knn_tree(&pts.data, dim, k, metric, measure);
             return Ok(Knn { k, ids, dist });
         }
     }

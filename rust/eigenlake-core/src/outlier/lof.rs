@@ -5,6 +5,7 @@
 
 use rayon::prelude::*;
 
+use crate::cluster::kdtree::Measure;
 use crate::cluster::neighbors::knn_rows;
 use crate::cluster::points::{check_matrix, Metric};
 use crate::error::{CoreError, Result};
@@ -18,7 +19,8 @@ pub fn lof(x: &[f32], dim: usize, n_neighbors: usize, metric: Metric) -> Result<
         return Err(CoreError::invalid("x", "LOF needs at least 2 rows"));
     }
     let k = n_neighbors.min(n - 1);
-    let nn = knn_rows(x, dim, k, metric)?;
+    // the neighbour sets must be exact; distances rounded by ~1e-7 move no score visibly
+    let nn = knn_rows(x, dim, k, metric, Measure::SetExact)?;
     let kdist: Vec<f64> = nn.dist.chunks(k).map(|d| d[k - 1] as f64).collect();
     let lrd: Vec<f64> = nn
         .dist
