@@ -5,6 +5,7 @@
 
 use rayon::prelude::*;
 
+use super::kdtree_kernels::kernels;
 use crate::gemm::gemm_abt;
 
 /// Rows sampled for the covariance (any orthonormal basis keeps the search exact; the
@@ -60,9 +61,21 @@ pub(crate) fn principal_axes(x: &[f32], dim: usize) -> Axes {
     Axes { rot, centre }
 }
 
-/// Rows of `x` in the rotated basis (`(x − centre) · Rᵀ`).
+/// Rows of `x` in the rotated basis (`(x − centre) · Rᵀ`): by the tree's rotation kernel
+/// where there is one (on AVX-512 twice as fast as the GEMM for 21 features: the GEMM
+/// packs both sides for a product only `dim` deep), else by the GEMM.
 pub(crate) fn rotate(x: &[f32], dim: usize, axes: &Axes) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
+    if let Some(kernel) = kernels().rotate {
+        // Rᵀ: row c holds coordinate c of every axis
+        let rt: Vec<f32> = (0..dim * dim)
+            .map(|i| axes.rot[(i % dim) * dim + i / dim])
+            .collect();
+        out.par_chunks_mut(ROTATE_ROWS * dim)
+            .zip(x.par_chunks(ROTATE_ROWS * dim))
+            .for_each(|(o, xs)| kernel(xs, dim, &axes.centre, &rt, o));
+        return out;
+    }
     out.par_chunks_mut(ROTATE_ROWS * dim)
         .zip(x.par_chunks(ROTATE_ROWS * dim))
         .for_each_init(Vec::new, |tmp, (o, xs)| {
