@@ -249,7 +249,9 @@ pub(crate) fn knn_tree(
     // per row, how far its rotated copy can be from the original (euclidean)
     let mut err = Vec::new();
     let tree = if rotated {
-        let y = rotate(x, dim, &principal_axes(x, dim));
+        // the axes are serial; the rotation after them is parallel
+        let axes = crate::threads::keeping_a_worker_awake(|| principal_axes(x, dim));
+        let y = rotate(x, dim, &axes);
         if measure == Measure::SetExact {
             let c = row_rounding(dim);
             err = y.chunks_exact(dim).map(|r| c * norm(r)).collect();
