@@ -48,12 +48,11 @@ impl KdTree {
         let n = x.len() / dim;
         let mut order: Vec<u32> = (0..n as u32).collect();
         let kern = kernels();
-        let root = bbox(kern, x, dim, &order);
         let Sub {
             nodes,
             boxes,
             n_leaves,
-        } = build(kern, x, &mut order, dim, 0, 0, root);
+        } = build(kern, x, &mut order, dim, 0, 0);
         // leaves are numbered in tree order, so block b holds the b-th run of positions
         let leaves: Vec<(usize, usize)> = nodes
             .iter()
@@ -120,7 +119,7 @@ fn bbox(kern: Kernels, x: &[f32], dim: usize, idx: &[u32]) -> Vec<f32> {
 }
 
 /// Build the subtree over rows `order` of `x` (reordered in place into tree order),
-/// whose first row is tree position `base` and whose bounding box is `bx`.
+/// whose first row is tree position `base`.
 /// Splits at the middle of the widest side of the box (so sparse tails are cut off
 /// early instead of stretching every cell); at the median when that leaves a side empty,
 /// for small cells (`MEDIAN_BELOW`) and past `MIDPOINT_MAX_DEPTH`, which bounds the depth.
@@ -132,8 +131,9 @@ fn build(
     dim: usize,
     base: usize,
     depth: usize,
-    mut bx: Vec<f32>,
 ) -> Sub {
+    // each subtree boxes its own rows: the two halves of a parallel split do so at once
+    let mut bx = bbox(kern, x, dim, order);
     let len = order.len();
     let dp = pad4(dim);
     let mut node = Node {
@@ -171,16 +171,15 @@ fn build(
         order.select_nth_unstable_by(mid, |&p, &q| at(p).total_cmp(&at(q)));
     }
     let (ol, or) = order.split_at_mut(mid);
-    let (bl, br) = (bbox(kern, x, dim, ol), bbox(kern, x, dim, or));
     let (left, right) = if len >= PAR_BUILD_ROWS {
         rayon::join(
-            || build(kern, x, ol, dim, base, depth + 1, bl),
-            || build(kern, x, or, dim, base + mid, depth + 1, br),
+            || build(kern, x, ol, dim, base, depth + 1),
+            || build(kern, x, or, dim, base + mid, depth + 1),
         )
     } else {
         (
-            build(kern, x, ol, dim, base, depth + 1, bl),
-            build(kern, x, or, dim, base + mid, depth + 1, br),
+            build(kern, x, ol, dim, base, depth + 1),
+            build(kern, x, or, dim, base + mid, depth + 1),
         )
     };
     // this node, then the left subtree, then the right one
