@@ -232,7 +232,9 @@ impl<'a, T: Neighbours> Batch<'a, T> {
         let (dim, dp) = (t.dim, t.dp);
         let nd = t.nodes[node];
         let (lo, hi) = t.boxes[2 * dp * node..][..2 * dp].split_at(dp);
-        let sel = (self.kern.boxes)(t.block(self.leaf), &lo[..dim], &hi[..dim], &self.bounds);
+        // the box's first `box_cols` sides: a lower bound on the distance all the same
+        let bc = t.box_cols;
+        let sel = (self.kern.boxes)(t.block(self.leaf), &lo[..bc], &hi[..bc], &self.bounds);
         if sel == 0 {
             return;
         }
