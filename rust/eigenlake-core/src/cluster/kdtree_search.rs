@@ -135,7 +135,9 @@ struct Batch<'a, T> {
 }
 
 /// All leaves (node indices) and a scratch list of (gap, leaf) to sort.
-type Flat<'a> = (&'a [usize], Vec<(f32, usize)>);
+/// A (gap, leaf) pair is one sortable word: gaps are sums of squares (never negative),
+/// whose bits order as their values.
+type Flat<'a> = (&'a [usize], Vec<u64>);
 
 /// Up to this many leaves, each query leaf measures its box gap to every leaf, sorts them
 /// and scans them nearest first until one is out of reach: the order is strictly by gap
@@ -177,14 +179,13 @@ impl<'a, T: Neighbours> Batch<'a, T> {
             let t = self.tree;
             let q = t.bounds(leaf);
             order.clear();
-            order.extend(
-                leaves
-                    .iter()
-                    .filter(|&&l| l != leaf)
-                    .map(|&l| ((self.kern.gap)(q, t.bounds(l), self.reach), l)),
-            );
-            order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            for &(gap, l) in &order {
+            order.extend(leaves.iter().filter(|&&l| l != leaf).map(|&l| {
+                let gap = (self.kern.gap)(q, t.bounds(l), self.reach);
+                (gap.to_bits() as u64) << 32 | l as u64
+            }));
+            order.sort_unstable();
+            for &w in &order {
+                let (gap, l) = (f32::from_bits((w >> 32) as u32), w as u32 as usize);
                 // sorted: every later leaf is at least as far
                 if gap > self.reach {
                     break;
