@@ -124,6 +124,9 @@ struct Batch<'a, T> {
     /// largest: nodes whose box is farther from the query leaf's box are skipped.
     bounds: [f32; LEAF],
     reach: f32,
+    /// Per query lane, the squared distance at its list's pruning rank.
+    kth: [f32; LEAF],
+    prune: Prune,
     dists: Box<[[f32; LEAF]; LEAF]>,
     masks: [u64; LEAF],
     /// The query leaf (node index) and its row count.
@@ -148,6 +151,7 @@ pub(super) const FLAT_MAX_LEAVES: usize = 160;
 
 impl<'a, T: Neighbours> Batch<'a, T> {
     fn new(tree: &'a KdTree, kern: Kernels, tops: Vec<T>, leaves: &'a [usize]) -> Self {
+        let prune = tops[0].prune();
         let flat =
             (leaves.len() <= FLAT_MAX_LEAVES).then(|| (leaves, Vec::with_capacity(leaves.len())));
         Batch {
@@ -157,6 +161,8 @@ impl<'a, T: Neighbours> Batch<'a, T> {
             tops,
             bounds: [-1.0; LEAF],
             reach: f32::INFINITY,
+            kth: [f32::INFINITY; LEAF],
+            prune,
             dists: Box::new([[0.0; LEAF]; LEAF]),
             masks: [0; LEAF],
             leaf: 0,
@@ -171,6 +177,7 @@ impl<'a, T: Neighbours> Batch<'a, T> {
         self.tops[..m].iter_mut().for_each(T::clear);
         self.bounds = [-1.0; LEAF];
         self.bounds[..m].fill(f32::INFINITY);
+        self.kth = [f32::INFINITY; LEAF];
         self.reach = f32::INFINITY;
         self.leaf = leaf;
         // the rows' own leaf first: it seeds every bound with near rows
@@ -261,12 +268,16 @@ impl<'a, T: Neighbours> Batch<'a, T> {
                 // no row is its own neighbour (query j is lane j of its own leaf)
                 hits &= !(1u64 << j);
             }
-            let top = &mut self.tops[j];
-            top.offer(&self.dists[j], hits, ids);
-            self.bounds[j] = top.bound();
+            if hits != 0 {
+                let top = &mut self.tops[j];
+                top.offer(&self.dists[j], hits, ids);
+                self.kth[j] = top.kth();
+            }
         }
+        let m = self.m;
+        self.prune.bounds(&self.kth[..m], &mut self.bounds[..m]);
         // a plain compare (bounds are never NaN) so this vectorises
-        self.reach = self.bounds[..self.m]
+        self.reach = self.bounds[..m]
             .iter()
             .fold(0f32, |r, &b| if b > r { b } else { r });
     }

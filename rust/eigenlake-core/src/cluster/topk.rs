@@ -25,6 +25,14 @@ impl Prune {
         Prune { rank: k, e: 0.0 }
     }
 
+    /// `bound` of each k-th distance in `kth`, into `out`: one pass over a leaf's rows
+    /// after their offers (the square roots vectorise, and no offer waits on one).
+    pub(crate) fn bounds(&self, kth: &[f32], out: &mut [f32]) {
+        for (o, &sq) in out.iter_mut().zip(kth) {
+            *o = self.bound(sq);
+        }
+    }
+
     #[inline]
     pub(crate) fn bound(&self, sq: f32) -> f32 {
         if self.e == 0.0 {
@@ -39,8 +47,11 @@ impl Prune {
 /// The running k nearest of one query row, fed a leaf at a time.
 pub(crate) trait Neighbours {
     fn clear(&mut self);
-    /// Squared distance beyond which no row can enter (∞ until k rows are known).
-    fn bound(&self) -> f32;
+    /// How the list's keys bound the search.
+    fn prune(&self) -> Prune;
+    /// Squared distance of the key at the pruning rank (∞ until that many are known);
+    /// `prune().bound` of it is the distance beyond which no row can enter.
+    fn kth(&self) -> f32;
     /// Offer the lanes set in `hits` of one leaf: squared distances and original rows.
     fn offer(&mut self, dists: &[f32; LEAF], hits: u64, ids: &[u32]);
     /// The nearest keys found, nearest first: at least the pruning rank, at most k (spares
@@ -67,8 +78,8 @@ pub(crate) fn unkey(key: u64) -> (f32, u32) {
 pub(crate) struct Top {
     pub(crate) k: usize,
     pub(crate) keys: Vec<u64>,
-    /// Lanes and boxes beyond this squared distance are skipped (∞ until k rows are known).
-    pub(crate) bound: f32,
+    /// Squared distance at the pruning rank as of the last cut (∞ until k rows are known).
+    pub(crate) kth: f32,
     /// The k-th key at the last cut: a candidate not below it can never enter (this drops
     /// rows tied with the k-th at a larger index, which the distance bound lets through).
     worst: u64,
@@ -81,7 +92,7 @@ impl Top {
         Top {
             k,
             keys: Vec::with_capacity(Self::cap(k)),
-            bound: f32::INFINITY,
+            kth: f32::INFINITY,
             worst: u64::MAX,
             prune,
         }
@@ -93,7 +104,7 @@ impl Top {
 
     pub(crate) fn clear(&mut self) {
         self.keys.clear();
-        self.bound = f32::INFINITY;
+        self.kth = f32::INFINITY;
         self.worst = u64::MAX;
     }
 
@@ -106,7 +117,7 @@ impl Top {
         self.keys.push(kv);
         // first k known: a finite bound; buffer full: back to k
         if self.keys.len() == Self::cap(self.k)
-            || (self.keys.len() == self.k && self.bound == f32::INFINITY)
+            || (self.keys.len() == self.k && self.kth == f32::INFINITY)
         {
             self.cut();
         }
@@ -127,7 +138,7 @@ impl Top {
             r if r == k => kth,
             r => *self.keys.select_nth_unstable(r - 1).1,
         };
-        self.bound = self.bound.min(self.prune.bound(unkey(at_rank).0));
+        self.kth = self.kth.min(unkey(at_rank).0);
     }
 
     /// The k nearest, nearest first.
@@ -143,8 +154,12 @@ impl Neighbours for Top {
         Top::clear(self);
     }
 
-    fn bound(&self) -> f32 {
-        self.bound
+    fn prune(&self) -> Prune {
+        self.prune
+    }
+
+    fn kth(&self) -> f32 {
+        self.kth
     }
 
     fn offer(&mut self, dists: &[f32; LEAF], mut hits: u64, ids: &[u32]) {
@@ -187,7 +202,7 @@ pub(crate) fn check_list<T: Neighbours>(make: impl Fn(usize) -> T, max_k: usize,
         all.truncate(k);
         assert_eq!(top.finish(), all.as_slice(), "round {round}, k {k}");
         if all.len() == k {
-            assert_eq!(top.bound(), Prune::exact(k).bound(unkey(all[k - 1]).0));
+            assert_eq!(top.kth(), unkey(all[k - 1]).0);
         }
     }
 }
@@ -225,7 +240,7 @@ mod tests {
             let mut top = Top::new(k, Prune::exact(k));
             for (m, &(d, i)) in cands.iter().enumerate() {
                 // offered only while within the bound, as the searches do
-                if d <= top.bound {
+                if d <= Prune::exact(k).bound(top.kth) {
                     top.push(d, i);
                 }
                 if m % 7 == 0 && top.keys.len() > k {

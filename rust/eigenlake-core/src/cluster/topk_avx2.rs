@@ -19,7 +19,6 @@ pub(crate) struct SortedTop256 {
     /// Ascending; slots past the keys found so far hold `EMPTY`.
     keys: [u64; MAX_K],
     k: usize,
-    bound: f32,
     prune: Prune,
 }
 
@@ -31,7 +30,6 @@ impl SortedTop256 {
         SortedTop256 {
             keys: [EMPTY; MAX_K],
             k,
-            bound: f32::INFINITY,
             prune,
         }
     }
@@ -40,11 +38,17 @@ impl SortedTop256 {
 impl Neighbours for SortedTop256 {
     fn clear(&mut self) {
         self.keys = [EMPTY; MAX_K];
-        self.bound = f32::INFINITY;
     }
 
-    fn bound(&self) -> f32 {
-        self.bound
+    fn prune(&self) -> Prune {
+        self.prune
+    }
+
+    fn kth(&self) -> f32 {
+        match self.keys[self.prune.rank - 1] {
+            EMPTY => f32::INFINITY,
+            kv => unkey(kv).0,
+        }
     }
 
     fn offer(&mut self, dists: &[f32; LEAF], hits: u64, ids: &[u32]) {
@@ -66,10 +70,6 @@ impl Neighbours for SortedTop256 {
                 7 => offer::<7>(keys, worst, dists, hits, ids.as_ptr()),
                 _ => offer::<8>(keys, worst, dists, hits, ids.as_ptr()),
             }
-        }
-        let at_rank = self.keys[self.prune.rank - 1];
-        if at_rank != EMPTY {
-            self.bound = self.prune.bound(unkey(at_rank).0);
         }
     }
 

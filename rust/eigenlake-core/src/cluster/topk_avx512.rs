@@ -19,7 +19,6 @@ pub(crate) struct SortedTop {
     /// Ascending; slots past the keys found so far hold `u64::MAX`.
     keys: [u64; MAX_K],
     k: usize,
-    bound: f32,
     prune: Prune,
 }
 
@@ -31,7 +30,6 @@ impl SortedTop {
         SortedTop {
             keys: [u64::MAX; MAX_K],
             k,
-            bound: f32::INFINITY,
             prune,
         }
     }
@@ -40,11 +38,17 @@ impl SortedTop {
 impl Neighbours for SortedTop {
     fn clear(&mut self) {
         self.keys = [u64::MAX; MAX_K];
-        self.bound = f32::INFINITY;
     }
 
-    fn bound(&self) -> f32 {
-        self.bound
+    fn prune(&self) -> Prune {
+        self.prune
+    }
+
+    fn kth(&self) -> f32 {
+        match self.keys[self.prune.rank - 1] {
+            u64::MAX => f32::INFINITY,
+            kv => unkey(kv).0,
+        }
     }
 
     fn offer(&mut self, dists: &[f32; LEAF], hits: u64, ids: &[u32]) {
@@ -60,10 +64,6 @@ impl Neighbours for SortedTop {
                 3 => offer::<3>(&mut self.keys, self.k - 1, dists, hits, ids.as_ptr()),
                 _ => offer::<4>(&mut self.keys, self.k - 1, dists, hits, ids.as_ptr()),
             }
-        }
-        let at_rank = self.keys[self.prune.rank - 1];
-        if at_rank != u64::MAX {
-            self.bound = self.prune.bound(unkey(at_rank).0);
         }
     }
 
