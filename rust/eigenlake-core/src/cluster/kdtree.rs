@@ -576,66 +576,26 @@ mod tests {
                 .collect()
         };
         let err = [0.1f32; 8];
+        let certain =
+            |d: &[f32], err: &[f32], far: f32| set_is_certain(&keys(d), 2, 4, 0.1, err, far);
         // inside reaches 2 + 0.2 (query) + 0.1 (inside): spares at 2.5+ clear it
-        assert!(set_is_certain(
-            &keys(&[1.0, 2.0, 2.5, 3.0]),
-            2,
-            4,
-            0.1,
-            &err,
-            0.1
-        ));
+        assert!(certain(&[1.0, 2.0, 2.5, 3.0], &err, 0.1));
         // a spare within the errors of the k-th
-        assert!(!set_is_certain(
-            &keys(&[1.0, 2.0, 2.35, 3.0]),
-            2,
-            4,
-            0.1,
-            &err,
-            0.1
-        ));
+        assert!(!certain(&[1.0, 2.0, 2.35, 3.0], &err, 0.1));
         // a spare's own larger error
         let mut big = err;
         big[2] = 0.3;
-        assert!(!set_is_certain(
-            &keys(&[1.0, 2.0, 2.5, 3.0]),
-            2,
-            4,
-            0.1,
-            &big,
-            0.3
-        ));
+        assert!(!certain(&[1.0, 2.0, 2.5, 3.0], &big, 0.3));
         // an inside row's larger error
         let mut big = err;
         big[0] = 0.3;
-        assert!(!set_is_certain(
-            &keys(&[1.0, 2.0, 2.5, 3.0]),
-            2,
-            4,
-            0.1,
-            &big,
-            0.3
-        ));
+        assert!(!certain(&[1.0, 2.0, 2.5, 3.0], &big, 0.3));
         // a full list: unseen rows past the last key may have any row's error
-        assert!(!set_is_certain(
-            &keys(&[1.0, 2.0, 2.5, 2.6]),
-            2,
-            4,
-            0.1,
-            &err,
-            0.5
-        ));
+        assert!(!certain(&[1.0, 2.0, 2.5, 2.6], &err, 0.5));
         // not full: the rest were pruned with the allowance, so only the spares count
-        assert!(set_is_certain(
-            &keys(&[1.0, 2.0, 2.5]),
-            2,
-            4,
-            0.1,
-            &err,
-            0.5
-        ));
+        assert!(certain(&[1.0, 2.0, 2.5], &err, 0.5));
         // fewer than k
-        assert!(!set_is_certain(&keys(&[1.0]), 2, 4, 0.1, &err, 0.1));
+        assert!(!certain(&[1.0], &err, 0.1));
     }
 
     #[test]
