@@ -91,12 +91,18 @@ pub fn keeping_a_worker_awake<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if rayon::current_num_threads() < 2 {
         return f();
     }
+    // set when `f` returns or unwinds: `join` waits for the spinner before passing a panic on
+    struct Done<'a>(&'a AtomicBool);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
     let done = AtomicBool::new(false);
     let (r, ()) = rayon::join(
         || {
-            let r = f();
-            done.store(true, Ordering::Release);
-            r
+            let _done = Done(&done);
+            f()
         },
         || {
             while !done.load(Ordering::Acquire) {
@@ -158,6 +164,10 @@ mod tests {
             }
             // and from outside any pool
             assert_eq!(keeping_a_worker_awake(|| 7), 7);
+            // a panic in `f` reaches the caller (the spinner is released, not left waiting)
+            let caught = pool
+                .install(|| std::panic::catch_unwind(|| keeping_a_worker_awake(|| panic!("in f"))));
+            assert!(caught.is_err(), "{n} threads");
         }
     }
 }
