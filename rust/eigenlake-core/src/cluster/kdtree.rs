@@ -9,6 +9,11 @@
 //! block padded to `LEAF` lanes, so one row against a leaf is `dim` vector steps (and a
 //! query row is a lane of its own leaf's block). Queries are in `kdtree_search`, the SIMD
 //! leaf kernels in `kdtree_kernels`.
+//! From `ROTATE_MIN_DIM` features on, the tree holds the rows rotated onto their principal
+//! axes (`principal`); rotated distances differ from the true ones by rounding, so each row's
+//! list carries spare candidates that are re-ranked on the original rows — for every row
+//! (`Measure::Exact`, the `knn` API) or only where a proved rounding bound says the set
+//! could change (`Measure::SetExact`, LOF).
 
 use rayon::prelude::*;
 
