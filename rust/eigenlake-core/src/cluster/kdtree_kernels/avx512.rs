@@ -382,7 +382,7 @@ pub(super) fn rows_avx512(
 }
 
 /// Rows rotated at once: `G` accumulators each, all sharing the axes' loads.
-const ROTATE_ROWS: usize = 4;
+const ROTATE_GROUP: usize = 4;
 
 /// `(x − centre)·Rᵀ` for every row of `x`, with `rt` = Rᵀ row-major (`rt[c]` holds
 /// coordinate `c` of every axis): a centred row is a sum of `rt`'s rows scaled by its
@@ -395,10 +395,10 @@ fn rotate512_g<const G: usize>(x: &[f32], dim: usize, centre: &[f32], rt: &[f32]
         let left = dim.saturating_sub(16 * g).min(16);
         ((1u32 << left) - 1) as __mmask16
     });
-    let mut v = [[0f32; 64]; ROTATE_ROWS];
+    let mut v = [[0f32; 64]; ROTATE_GROUP];
     for (xs, os) in x
-        .chunks(ROTATE_ROWS * dim)
-        .zip(out.chunks_mut(ROTATE_ROWS * dim))
+        .chunks(ROTATE_GROUP * dim)
+        .zip(out.chunks_mut(ROTATE_GROUP * dim))
     {
         let r = xs.len() / dim;
         for (vr, row) in v.iter_mut().zip(xs.chunks_exact(dim)) {
@@ -406,7 +406,7 @@ fn rotate512_g<const G: usize>(x: &[f32], dim: usize, centre: &[f32], rt: &[f32]
                 *t = a - m;
             }
         }
-        let mut acc = [[_mm512_setzero_ps(); G]; ROTATE_ROWS];
+        let mut acc = [[_mm512_setzero_ps(); G]; ROTATE_GROUP];
         for (c, axes_c) in rt.chunks_exact(dim).enumerate() {
             // SAFETY: lanes masked to < dim within `axes_c`
             let a: [__m512; G] = std::array::from_fn(|g| unsafe {
