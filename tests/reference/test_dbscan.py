@@ -11,6 +11,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import pairwise_distances
 
 from eigenlake import _core
+from tests_paths import news_embeddings
 
 
 def test_sklearn_boundaries_case() -> None:
@@ -83,8 +84,8 @@ def safe_eps(x: np.ndarray, q: float, metric: str) -> float:
     return eps
 
 
-def test_matches_sklearn_on_news_embeddings(shared_data) -> None:  # type: ignore[no-untyped-def]
-    x = np.load(shared_data / "news_minilm384.npy")[:3000].astype(np.float32)
+def test_matches_sklearn_on_news_embeddings() -> None:
+    x = news_embeddings()[:3000]
     for eps, ms in [(0.3, 5), (0.45, 10)]:
         labels, core = _core.dbscan(x, eps, ms, "cosine")
         sk = DBSCAN(eps=eps, min_samples=ms, metric="cosine", algorithm="brute").fit(x)

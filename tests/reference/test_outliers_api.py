@@ -27,14 +27,8 @@ def rows_of(result: dict) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def cardio(shared_data: Path) -> np.ndarray:
-    x = (
-        np.load(shared_data / "anomaly" / "cardio.npz")["X"]
-        if (shared_data / "anomaly").is_dir()
-        else None
-    )
-    if x is None:
-        x = np.load(shared_data / "cardio.npz")["X"]
+def cardio(test_data: Path) -> np.ndarray:
+    x = np.load(test_data / "cardio.npz")["X"]
     return x.astype(np.float32)
 
 

@@ -13,13 +13,14 @@ from sklearn.metrics import normalized_mutual_info_score
 from eigenlake.analysis.snapshot import Snapshot
 from eigenlake.analysis.topics import run_topics
 from eigenlake.errors import ValidationError
+from tests_paths import news_embeddings
 
 
 @pytest.fixture(scope="module")
-def news(shared_data: Path) -> tuple[Snapshot, list[str]]:
-    with gzip.open(shared_data / "news.tsv.gz", "rt", encoding="utf-8", newline="") as f:
+def news(test_data: Path) -> tuple[Snapshot, list[str]]:
+    with gzip.open(test_data / "news.tsv.gz", "rt", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
-    x = np.load(shared_data / "news_minilm384.npy")
+    x = news_embeddings()
     snap = Snapshot(uuids=[r["id"] for r in rows], vectors=x, metadata=rows)
     return snap, [r["label"] for r in rows]
 
