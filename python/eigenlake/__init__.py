@@ -18,6 +18,7 @@ from .errors import (
     EigenlakeError,
     NetworkError,
     NotFoundError,
+    StorageError,
     ValidationError,
 )
 
@@ -84,4 +85,5 @@ __all__ = [
     "ValidationError",
     "APIError",
     "NetworkError",
+    "StorageError",
 ]

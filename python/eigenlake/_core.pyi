@@ -1,8 +1,15 @@
 """Typed stubs of the compiled module ``eigenlake._core`` (rust/eigenlake-py).
 
-Conventions: every matrix is a C-contiguous float32 NumPy array of shape (n, d);
-masks are bool arrays of length n (True = may be returned / used); row ids are int64.
-Heavy calls release the GIL and run on the shared rayon pool.
+Conventions: a matrix is a 2-D NumPy array of shape (n, d) of any real dtype (float16/32/64,
+integers) in any memory order (C, Fortran, strided views); it is read as float32, zero-copy
+when it already is C-contiguous float32, else converted once. Other dtypes (bool, complex,
+strings, objects), other ranks and non-arrays raise ValueError naming the argument, as do
+NaN or infinity (or float64 values beyond the float32 range) in any matrix but a search's
+``data``, which is not scanned (it is read again by every query). Masks are 1-D bool arrays of
+length n (True = may be returned / used); labels are 1-D integer arrays; row ids are int64.
+Integer arguments (k, ef, ...) take any int in 0..=2**64-1; others raise ValueError.
+Heavy calls release the GIL and run on the shared rayon pool. A fault inside the core (a
+Rust panic) raises ``InternalError`` ("internal error in the compute core: ...").
 """
 
 from typing import Any
@@ -13,26 +20,38 @@ import numpy.typing as npt
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
+# any real dtype and memory order (see above)
+Matrix = npt.NDArray[Any]
+Ints = npt.NDArray[Any]
 
 __version__: str
 
 def build_info() -> dict[str, Any]: ...
-def set_num_threads(n: int) -> None: ...
+def set_num_threads(n: int) -> None:
+    """Resize the pool (0 = the default); at most 4096 threads."""
+
 def num_threads() -> int: ...
+
+class InternalError(RuntimeError):
+    """A fault inside the compute core (a bug, not bad input)."""
+
+def _panic_for_tests(message: str, inline: bool = False) -> None:
+    """Test hook: panic inside core work (pool or inline); raises ``InternalError``."""
 
 # ---- search (rust/eigenlake-py/src/search.rs) -------------------------------------------
 # metric: "ip" (inner product, larger = nearer; cosine on normalised vectors) or
 # "l2" (squared euclidean, smaller = nearer).
 
 def flat_topk(
-    data: F32, queries: F32, k: int, metric: str = "ip", mask: Mask | None = None
+    data: Matrix, queries: Matrix, k: int, metric: str = "ip", mask: Mask | None = None
 ) -> tuple[I64, F32]:
-    """Exact top-k for each query row: (ids (q, k), scores (q, k)) best first.
+    """Exact top-k for each query row: (ids (q, w), scores (q, w)) best first, w = min(k, n).
 
-    Scores are inner products for "ip", squared distances for "l2". Rows where fewer than
-    k candidates pass the mask are padded with id -1 and score -inf ("ip") / +inf ("l2").
-    Equal scores are ordered by smaller id. Bad shapes, dtypes or a non-contiguous input
-    raise ValueError naming the argument.
+    k is clamped to the n rows of ``data`` (any k up to 2**64-1 is fine: nothing is sized
+    by it). Scores are inner products for "ip", squared distances for "l2". Where fewer
+    than w rows pass the mask, the row is padded with id -1 and score -inf ("ip") / +inf
+    ("l2"). Equal scores are ordered by smaller id. Bad shapes or dtypes raise ValueError
+    naming the argument.
     """
 
 class Hnsw:
@@ -43,16 +62,17 @@ class Hnsw:
     still route but are never returned. A masked search that lets few rows through is
     answered by an exact scan of those rows. ``save`` writes a checked binary file;
     ``load`` of a damaged file raises RuntimeError. Answers are shaped and padded like
-    ``flat_topk``'s.
+    ``flat_topk``'s, with n = ``len(self)``: k and ef are clamped to the graph. ``add``
+    refuses NaN or infinity in the rows it indexes.
     """
 
     def __init__(
         self, dim: int, metric: str = "ip", m: int = 16, ef_construction: int = 200, seed: int = 0
     ) -> None: ...
-    def add(self, data: F32, start: int) -> None: ...
+    def add(self, data: Matrix, start: int) -> None: ...
     def mark_deleted(self, row: int) -> None: ...
     def search(
-        self, data: F32, queries: F32, k: int, ef: int = 64, mask: Mask | None = None
+        self, data: Matrix, queries: Matrix, k: int, ef: int = 64, mask: Mask | None = None
     ) -> tuple[I64, F32]: ...
     def save(self, path: str) -> None: ...
     @staticmethod
@@ -65,7 +85,7 @@ class Hnsw:
 # metric: "cosine" (distance 1 - cos; inputs are normalised internally) or "euclidean".
 
 def kmeans(
-    x: F32,
+    x: Matrix,
     k: int,
     *,
     max_iter: int = 50,
@@ -73,7 +93,7 @@ def kmeans(
     n_init: int = 1,
     seed: int = 0,
     spherical: bool = True,
-    init: F32 | None = None,
+    init: Matrix | None = None,
 ) -> tuple[I64, F32, float, int]:
     """(labels (n,), centroids (k, d), inertia, iterations run).
 
@@ -87,7 +107,7 @@ def kmeans(
     """
 
 def minibatch_kmeans(
-    x: F32,
+    x: Matrix,
     k: int,
     *,
     batch_size: int = 4096,
@@ -99,7 +119,7 @@ def minibatch_kmeans(
     replacement, per-centroid learning rate 1/count; labels and inertia from a final full
     assignment. Returns as ``kmeans`` (iterations = batches)."""
 
-def dbscan(x: F32, eps: float, min_samples: int, metric: str = "cosine") -> tuple[I64, Mask]:
+def dbscan(x: Matrix, eps: float, min_samples: int, metric: str = "cosine") -> tuple[I64, Mask]:
     """(labels (n,), -1 = noise; core-sample mask (n,)). scikit-learn semantics.
 
     ``eps`` inclusive (distance <= eps), ``min_samples`` counts the point itself; clusters
@@ -107,30 +127,31 @@ def dbscan(x: F32, eps: float, min_samples: int, metric: str = "cosine") -> tupl
     that reaches it (the same labels as ``sklearn.cluster.DBSCAN``). O(n) extra memory.
     """
 
-def kdist(x: F32, k: int, metric: str = "cosine") -> F32:
+def kdist(x: Matrix, k: int, metric: str = "cosine") -> F32:
     """Distance from each row to its k-th nearest neighbour, the row itself counted first."""
 
-def knee(values: F32) -> int:
+def knee(values: npt.NDArray[Any]) -> int:
     """Index of the knee of a sorted curve (largest distance to the chord joining its ends,
     both axes scaled to [0, 1]); 0 for curves shorter than 3 or flat."""
 
-def knn(x: F32, k: int, metric: str = "cosine") -> tuple[I64, F32]:
+def knn(x: Matrix, k: int, metric: str = "cosine") -> tuple[I64, F32]:
     """k nearest other rows of each row (self excluded): (ids (n, k), distances (n, k))."""
 
 def silhouette(
-    x: F32, labels: I64, metric: str = "cosine", sample_size: int | None = None, seed: int = 0
+    x: Matrix, labels: Ints, metric: str = "cosine", sample_size: int | None = None, seed: int = 0
 ) -> float:
     """Mean silhouette (scikit-learn's ``silhouette_score``), exact.
 
     Every distinct label is a cluster, -1 included (drop noise before calling); points of
     size-1 clusters score 0; needs 2 <= number of labels <= n - 1 (else ValueError).
+    Cosine costs O(n·k·d) (cluster sums of the unit rows), euclidean O(n²·d).
     ``sample_size``: the score of a seeded random subset of that many rows.
     """
 
-def silhouette_samples(x: F32, labels: I64, metric: str = "cosine") -> F32:
+def silhouette_samples(x: Matrix, labels: Ints, metric: str = "cosine") -> F32:
     """Silhouette of every row, conventions as ``silhouette``."""
 
-def lof(x: F32, n_neighbors: int = 20, metric: str = "cosine") -> npt.NDArray[np.float64]:
+def lof(x: Matrix, n_neighbors: int = 20, metric: str = "cosine") -> npt.NDArray[np.float64]:
     """scikit-learn's ``negative_outlier_factor_`` (more negative = more outlying).
 
     Same as ``LocalOutlierFactor(n_neighbors, metric=metric, algorithm="brute")``:

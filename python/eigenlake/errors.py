@@ -6,6 +6,8 @@ Each class also subclasses the builtin a user would naturally catch, so
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EigenlakeError(Exception):
     """Base class of every error EigenLake raises on purpose."""
@@ -53,6 +55,38 @@ class NetworkError(EigenlakeError, ConnectionError):
     status_code = 503
 
 
+class StorageError(EigenlakeError, OSError):
+    """The stored files of an index are damaged (HTTP 500): never read as absence.
+
+    ``filename`` is the damaged file. Nothing is created or repaired over it: restore the
+    index directory from a backup, or delete the index (its records are lost).
+    """
+
+    status_code = 500
+
+    def __init__(
+        self, message: str = "", *, filename: str | None = None, status_code: int | None = None
+    ) -> None:
+        super().__init__(message, status_code=status_code)
+        self.filename = filename
+
+    def __str__(self) -> str:
+        return self.message  # OSError would print "[Errno None] None: <filename>"
+
+    def __reduce__(self) -> Any:
+        # OSError's pickling drops ``filename`` (a slot) when args hold only the message
+        return (type(self), (self.message,), {**self.__dict__, "filename": self.filename})
+
+    @classmethod
+    def damaged(cls, path: str, problem: str) -> StorageError:
+        """The error for the file ``path`` and what is wrong with it, with what to do."""
+        return cls(
+            f"damaged index storage: {path}: {problem}; restore the index directory from "
+            "a backup, or delete the index to start over (its records are lost)",
+            filename=path,
+        )
+
+
 __all__ = [
     "EigenlakeError",
     "AuthenticationError",
@@ -61,4 +95,5 @@ __all__ = [
     "ValidationError",
     "APIError",
     "NetworkError",
+    "StorageError",
 ]

@@ -16,12 +16,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ._args import MAX_FILTER_DEPTH, TOO_DEEP, check_nesting, short_repr
 from .errors import ValidationError
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _ORDERED = ("$gt", "$gte", "$lt", "$lte")
 _COMPARE = ("$eq", "$ne", *_ORDERED)
 _FIELD_OPS = (*_COMPARE, "$in", "$nin", "$exists", "$contains")
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class PropertyInfo(Protocol):
@@ -81,30 +83,40 @@ Node = And | Or | Not | Compare | InSet | Exists | Contains
 
 
 def parse(raw: Mapping[str, Any] | None, props: Mapping[str, PropertyInfo]) -> Node | None:
-    """Typed tree of a filter dict, or None for "no filter" (None or ``{}``)."""
+    """Typed tree of a filter dict, or None for "no filter" (None or ``{}``).
+
+    Every problem is a ``ValidationError`` whose message starts with ``filter:`` and names
+    the property or operator at fault."""
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        raise ValidationError(f"a filter must be a dict, got {type(raw).__name__}")
+        raise ValidationError(f"filter must be a dict, got {type(raw).__name__}")
     if not raw:
         return None
-    return _parse_doc(raw, props)
+    check_nesting(raw)  # before anything recursive sees it
+    try:
+        return _parse_doc(raw, props, 0)
+    except ValidationError as e:
+        raise ValidationError(f"filter: {e.message}") from None
 
 
-def _parse_doc(raw: Mapping[str, Any], props: Mapping[str, PropertyInfo]) -> Node:
+def _parse_doc(raw: Mapping[str, Any], props: Mapping[str, PropertyInfo], depth: int) -> Node:
+    """``depth``: how many logical operators enclose ``raw``."""
     if not isinstance(raw, Mapping) or not raw:
-        raise ValidationError(f"filter clause must be a non-empty dict, got {raw!r}")
+        raise ValidationError(f"a clause must be a non-empty dict, got {short_repr(raw)}")
     parts: list[Node] = []
     for key, value in raw.items():
+        if key in ("$and", "$or", "$not") and depth >= MAX_FILTER_DEPTH:
+            raise ValidationError(TOO_DEEP)  # checked before going a level deeper
         if key in ("$and", "$or"):
             if not isinstance(value, (list, tuple)) or not value:
                 raise ValidationError(f"{key} takes a non-empty list of filters")
-            children = tuple(_parse_doc(v, props) for v in value)
+            children = tuple(_parse_doc(v, props, depth + 1) for v in value)
             parts.append(And(children) if key == "$and" else Or(children))
         elif key == "$not":
-            parts.append(Not(_parse_doc(value, props)))
+            parts.append(Not(_parse_doc(value, props, depth + 1)))
         elif isinstance(key, str) and key.startswith("$"):
-            raise ValidationError(f"unknown logical operator {key!r}")
+            raise ValidationError(f"unknown logical operator {short_repr(key)}")
         else:
             parts.append(_parse_field(key, value, props))
     return parts[0] if len(parts) == 1 else And(tuple(parts))
@@ -113,7 +125,7 @@ def _parse_doc(raw: Mapping[str, Any], props: Mapping[str, PropertyInfo]) -> Nod
 def _parse_field(name: str, cond: Any, props: Mapping[str, PropertyInfo]) -> Node:
     info = props.get(name)
     if info is None:
-        raise ValidationError(f"filter on unknown property {name!r}")
+        raise ValidationError(f"unknown property {short_repr(name)}")
     if not info.filterable:
         raise ValidationError(f"property {name!r} is not filterable")
     is_ops = isinstance(cond, Mapping) and cond and all(str(k).startswith("$") for k in cond)
@@ -125,7 +137,7 @@ def _parse_field(name: str, cond: Any, props: Mapping[str, PropertyInfo]) -> Nod
 def _parse_op(name: str, info: PropertyInfo, op: str, value: Any) -> Node:
     kind = info.kind
     if op not in _FIELD_OPS:
-        raise ValidationError(f"property {name!r}: unknown operator {op!r}")
+        raise ValidationError(f"property {name!r}: unknown operator {short_repr(op)}")
     if op == "$exists":
         if not isinstance(value, bool):
             raise ValidationError(f"property {name!r}: $exists takes true or false")
@@ -151,36 +163,42 @@ def _parse_op(name: str, info: PropertyInfo, op: str, value: Any) -> Node:
 
 def _coerce(name: str, kind: str, value: Any, op: str) -> Any:
     """The filter value in the representation the columns hold, or a ValidationError."""
-    bad = ValidationError(f"property {name!r}: {op} value {value!r} does not fit a {kind} property")
     if isinstance(value, np.generic):
         value = value.item()
     if kind in ("integer", "number"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad
+            raise _misfit(name, kind, value, op)
+        if isinstance(value, float) and value != value:  # NaN equals nothing, orders nothing
+            raise ValidationError(f"property {name!r}: {op} value NaN matches nothing")
+        if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+            # no stored value is out there (integers are 64-bit), and NumPy cannot compare
+            raise ValidationError(
+                f"property {name!r}: {op} value {short_repr(value)} is outside the 64-bit range"
+            )
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise bad
+            raise _misfit(name, kind, value, op)
         return value
     if kind == "string":
         if not isinstance(value, str):
-            raise bad
+            raise _misfit(name, kind, value, op)
         return value
-    if kind == "datetime":
+    if kind in ("datetime", "date"):
         try:
-            return datetime_key(value)
-        except (TypeError, ValueError):
-            raise bad from None
-    if kind == "date":
-        try:
-            return date_key(value)
-        except (TypeError, ValueError):
-            raise bad from None
-    if kind == "any":
-        if isinstance(value, (bool, int, float, str)):
-            return value
-        raise bad
-    raise bad
+            return datetime_key(value) if kind == "datetime" else date_key(value)
+        except (TypeError, ValueError, OverflowError):
+            raise _misfit(name, kind, value, op) from None
+    if kind == "any" and isinstance(value, (bool, int, float, str)):
+        return value
+    raise _misfit(name, kind, value, op)
+
+
+def _misfit(name: str, kind: str, value: Any, op: str) -> ValidationError:
+    # built only when raised: a repr of every filter value would cost on every query
+    return ValidationError(
+        f"property {name!r}: {op} value {short_repr(value)} does not fit a property of type {kind}"
+    )
 
 
 def datetime_key(value: Any) -> int:

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from .errors import ValidationError
+from .schema import describe_value
 
 # Fixed namespace so the same document id gives the same uuid on every machine.
 EIGENLAKE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "eigenlake.dev")
@@ -19,13 +20,18 @@ def canonical_id(value: Any, where: str = "id") -> str:
         raise ValidationError(f"{where}: id must be a uuid string, got {type(value).__name__}")
     try:
         return str(uuid.UUID(value))
-    except ValueError:
-        raise ValidationError(f"{where}: id {value!r} is not a valid uuid") from None
+    except ValueError:  # repr: a lone surrogate is shown escaped, never put in an answer
+        raise ValidationError(f"{where}: id {describe_value(value)} is not a valid uuid") from None
 
 
 def derived_id(namespace: str, index: str, key: Any) -> str:
     """uuid5 of ``<namespace>/<index>/<key>``: re-sending a document gives the same uuid."""
-    return str(uuid.uuid5(EIGENLAKE_NAMESPACE, f"{namespace}/{index}/{key}"))
+    try:
+        return str(uuid.uuid5(EIGENLAKE_NAMESPACE, f"{namespace}/{index}/{key}"))
+    except UnicodeEncodeError:  # validated properties have none; this guards other callers
+        raise ValidationError(
+            f"record id {describe_value(key)} contains a lone surrogate (not valid Unicode)"
+        ) from None
 
 
 def new_id() -> str:

@@ -200,7 +200,7 @@ def test_multiscale_shape(cookbook: dict[str, Any]) -> None:
 
 def test_agent_shape(cookbook: dict[str, Any]) -> None:
     res = cookbook["agent"]
-    assert res["action"] == "cluster" and res["filter"] is None
+    assert res["action"] == "cluster" and res["filter"] == {}
     assert res["clusters"] and all(
         isinstance(c["summary"], str) and c["count"] > 0 for c in res["clusters"]
     )

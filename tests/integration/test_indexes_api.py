@@ -75,19 +75,24 @@ def test_client_is_ready(client):
     assert client.ready() is True
 
 
-def test_names_too_long_for_a_directory_are_rejected(client):
-    # 60 mathematical letters: 4 UTF-8 bytes each, 12 once percent-encoded: 720 bytes
-    fancy = "\U0001d4e3" * 60
-    for kind, kwargs in (
-        ("namespace", {"namespace": fancy, "index": "x"}),
-        ("index", {"namespace": "tests", "index": "a" * 201}),
+def test_names_follow_the_rule(client):
+    # 1-128 ASCII letters, digits, "_", "-", "."; not starting with "."
+    for kind, kwargs, problem in (
+        ("index", {"namespace": "tests", "index": "a" * 129}, "too long"),
+        ("namespace", {"namespace": "\U0001d4e3" * 3, "index": "x"}, ""),
+        ("namespace", {"namespace": "a/b", "index": "x"}, ""),
+        ("index", {"namespace": "tests", "index": ".hidden"}, ""),
+        ("index", {"namespace": "tests", "index": "x y"}, ""),
     ):
-        with pytest.raises(ValidationError, match=f"{kind} is too long"):
+        with pytest.raises(ValidationError, match=f"{kind}.*{problem}"):
             client.indexes.create_or_get(dimensions=3, **kwargs)
     # the longest allowed name works and round-trips through list()
-    idx = client.indexes.create_or_get(namespace="tests", index="b" * 200, dimensions=3)
+    idx = client.indexes.create_or_get(namespace="tests", index="b" * 128, dimensions=3)
     assert idx is not None
-    assert {"namespace": "tests", "index": "b" * 200} in client.indexes.list()
-    # opening or dropping a name that is too long finds nothing; it does not fail validation
+    assert {"namespace": "tests", "index": "b" * 128} in client.indexes.list()
+    odd = client.indexes.create_or_get(namespace="a.b-c_D9", index="x.deleted-3", dimensions=3)
+    assert odd is not None
+    assert {"namespace": "a.b-c_D9", "index": "x.deleted-3"} in client.indexes.list()
+    # opening a name that could not be created finds nothing; it does not fail validation
     with pytest.raises(NotFoundError):
         client.indexes.open(namespace="tests", index="a" * 201)

@@ -12,6 +12,7 @@ from eigenlake import filters as F
 from eigenlake import schema as s
 from eigenlake.embedded.cache import Cache
 from eigenlake.embedded.validate import CompiledSchema
+from eigenlake.errors import ValidationError
 
 SCHEMA, _ = (
     s.SchemaBuilder()
@@ -126,3 +127,75 @@ def test_mask_equals_naive_evaluation(rows, flt):
     want = [naive(flt, r) for r in rows]
     assert got == want
     assert [F.matches(node, r) for r in rows] == want
+
+
+junk_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.sampled_from([2**1100, -(2**1100), 2**63, -(2**63) - 1]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=4),
+    st.sampled_from(DAYS + ["2024-13-01", "not a day", "\ud800"]),
+)
+junk_values = st.recursive(
+    junk_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from([*values, "$and", "$or", "$not", "$in", "$gt", "$bogus", "nope"]),
+            inner,
+            max_size=3,
+        ),
+    ),
+    max_leaves=10,
+)
+OPS = ["$eq", "$ne", *ORDERED, "$in", "$nin", "$exists", "$contains", "$regex"]
+extremes = st.sampled_from(
+    [2**1100, -(2**1100), 2**63, 2**64, float("nan"), float("inf"), 10**5000, "5", [1], None]
+)
+junk_filters = st.one_of(
+    # a valid shape with an extreme value: numbers NumPy cannot compare, NaN, huge reprs
+    st.builds(
+        lambda p, op, v: {p: {op: [v] if op in ("$in", "$nin") else v}},
+        st.sampled_from(["n", "x", "day"]),
+        st.sampled_from(["$eq", "$ne", *ORDERED, "$in", "$nin"]),
+        extremes,
+    ),
+    junk_values,
+    st.dictionaries(
+        st.sampled_from(list(values)),
+        st.one_of(junk_values, st.dictionaries(st.sampled_from(OPS), junk_values, max_size=2)),
+        max_size=3,
+    ),
+    st.recursive(
+        st.dictionaries(st.sampled_from(list(values)), junk_scalars, min_size=1, max_size=2),
+        lambda inner: st.one_of(
+            st.builds(lambda xs: {"$and": xs}, st.lists(inner, max_size=3)),
+            st.builds(lambda xs: {"$or": xs}, st.lists(inner, max_size=3)),
+            st.builds(lambda x: {"$not": x}, inner),
+        ),
+        max_leaves=6,
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(record, min_size=1, max_size=8), junk_filters)
+def test_any_filter_is_parsed_or_refused_and_evaluates(rows, flt):
+    """Whatever a caller passes as a filter: a ValidationError that says "filter", or a
+    tree both evaluators run on without error (never a TypeError, OverflowError...)."""
+    cache = Cache(2, False, COMP.props)
+    cache.append(
+        [f"u{i}" for i in range(len(rows))],
+        list(range(1, len(rows) + 1)),
+        np.ones((len(rows), 2), np.float32),
+        rows,
+    )
+    try:
+        node = F.parse(flt, COMP.props)
+    except ValidationError as e:
+        assert str(e).startswith("filter")
+        return
+    got = F.mask(node, cache, cache.n).tolist()
+    assert got == [F.matches(node, r) for r in rows]

@@ -7,6 +7,8 @@ import pytest
 from sklearn.cluster import DBSCAN, KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
+from eigenlake.analysis._params import MAX_AUTO_TUNE_CLUSTERS, MAX_NUM_CLUSTERS
+from eigenlake.analysis.autotune import SILHOUETTE_SAMPLE_SIZE
 from eigenlake.analysis.cluster import run_cluster
 from eigenlake.analysis.snapshot import Snapshot
 from eigenlake.errors import ValidationError
@@ -99,11 +101,74 @@ def test_auto_tune_picks_the_true_k_by_silhouette() -> None:
     assert adjusted_rand_score(y, labels_of(res, len(x))) == 1.0
 
 
-def test_auto_tune_samples_silhouette_for_large_n() -> None:
+def test_auto_tune_samples_the_euclidean_silhouette_for_large_n() -> None:
     x, _, _ = blobs([1200, 1000], dim=8)
-    res = run_cluster(snap(x), auto_tune=True, min_clusters=2, max_clusters=3)
-    assert res["parameters"]["silhouette_sample_size"] == 2000
+    res = run_cluster(
+        snap(x), auto_tune=True, min_clusters=2, max_clusters=3, distance_metric="euclidean"
+    )
+    assert res["parameters"]["silhouette_sample_size"] == SILHOUETTE_SAMPLE_SIZE
     assert res["parameters"]["num_clusters"] == 2
+
+
+def test_auto_tune_cosine_silhouette_is_exact_for_large_n() -> None:
+    """Cosine silhouettes come from cluster sums (O(n·k·d)): exact at any size, no sample
+    (they used to be estimated on 2,000 sampled rows above 2,000)."""
+    x, _, _ = blobs([1400, 900, 700], dim=12, spread=0.3, seed=4)
+    assert len(x) > SILHOUETTE_SAMPLE_SIZE
+    res = run_cluster(snap(x), auto_tune=True, min_clusters=2, max_clusters=5)
+    p = res["parameters"]
+    assert p["silhouette_sample_size"] is None
+    got = labels_of(res, len(x))
+    exact = silhouette_score(x, got, metric="cosine")
+    assert res["silhouette"] == pytest.approx(exact, rel=1e-4)
+    # every k's score is exact too: rerun k-means at that k and ask scikit-learn
+    for s in p["scores"]:
+        fixed = run_cluster(snap(x), num_clusters=s["num_clusters"])
+        assert fixed["parameters"]["silhouette_sample_size"] is None
+        labels = labels_of(fixed, len(x))
+        assert s["silhouette"] == pytest.approx(
+            silhouette_score(x, labels, metric="cosine"), rel=1e-4
+        )
+
+
+def test_dbscan_cosine_silhouette_is_exact_for_large_n() -> None:
+    x, _, _ = blobs([1300, 1100], dim=8, spread=0.05, seed=2)
+    res = run_cluster(snap(x), algorithm="dbscan", dbscan_eps=0.05, dbscan_min_samples=5)
+    assert res["parameters"]["silhouette_sample_size"] is None
+    got = labels_of(res, len(x))
+    kept = got >= 0
+    assert res["silhouette"] == pytest.approx(
+        silhouette_score(x[kept], got[kept], metric="cosine"), rel=1e-4
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"auto_tune": True, "max_clusters": MAX_AUTO_TUNE_CLUSTERS + 1}, "max_clusters"),
+        ({"auto_tune": True, "max_clusters": 10**9}, "max_clusters"),
+        ({"auto_tune": True, "min_clusters": 10**9, "max_clusters": 10**9}, "min_clusters"),
+        ({"max_clusters": 10**18}, "max_clusters"),
+        ({"num_clusters": MAX_NUM_CLUSTERS + 1}, "num_clusters"),
+        ({"num_clusters": 2**64}, "num_clusters"),
+    ],
+)
+def test_cluster_counts_beyond_the_caps_are_refused(kwargs: dict, name: str) -> None:
+    """auto_tune with max_clusters=10**9 used to try every k up to n-1 (~n^3 time)."""
+    x, _, _ = blobs([5, 5])
+    with pytest.raises(ValidationError, match=rf"{name} must be <= \d+") as info:
+        run_cluster(snap(x), **kwargs)
+    assert "MAX_" in str(info.value)
+
+
+def test_auto_tune_at_the_cap_is_accepted_and_capped_at_the_rows() -> None:
+    x, y, _ = blobs([6, 6, 6])
+    res = run_cluster(snap(x), auto_tune=True, max_clusters=MAX_AUTO_TUNE_CLUSTERS)
+    assert [s["num_clusters"] for s in res["parameters"]["scores"]] == list(range(2, 18))
+    assert res["parameters"]["num_clusters"] == 3
+    assert adjusted_rand_score(y, labels_of(res, len(x))) == 1.0
+    res = run_cluster(snap(x), num_clusters=MAX_NUM_CLUSTERS)
+    assert res["parameters"]["num_clusters"] <= len(x)
 
 
 def test_dbscan_matches_sklearn_with_given_eps() -> None:

@@ -65,7 +65,7 @@ def test_matches_numpy_on_clustered(metric: str, nq: int) -> None:
 def test_errors_name_the_argument() -> None:
     data = np.zeros((5, 3), dtype=np.float32)
     with pytest.raises(ValueError, match="`data`"):
-        _core.flat_topk(data.astype(np.float64), data, 1)
+        _core.flat_topk(data.astype(np.complex64), data, 1)
     with pytest.raises(ValueError, match="`queries`"):
         _core.flat_topk(data, np.zeros((2, 4), np.float32), 1)
     with pytest.raises(ValueError, match="`queries`"):
@@ -76,9 +76,40 @@ def test_errors_name_the_argument() -> None:
         _core.flat_topk(data, data, 1, "ip", np.ones(4, bool))
     with pytest.raises(ValueError, match="`mask`"):
         _core.flat_topk(data, data, 1, "ip", np.ones(5, np.int8))
-    with pytest.raises(ValueError, match="C-contiguous"):
-        _core.flat_topk(np.zeros((5, 6), np.float32)[:, ::2], data, 1)
-    with pytest.raises(ValueError, match="`k`"):
-        _core.flat_topk(data, data, 2**62)
-    with pytest.raises(OverflowError):
-        _core.flat_topk(data, data, -1)
+    # a negative k used to be an OverflowError: every bad k is a ValueError naming it
+    for k in (-1, 2**64):
+        with pytest.raises(ValueError, match="`k`"):
+            _core.flat_topk(data, data, k)
+
+
+def test_k_beyond_the_rows_is_clamped_to_them() -> None:
+    """A k past the rows (up to 2**64-1) answers all rows, best first: (q, n), not (q, k)
+    (2**62 used to be refused, 10**18 to abort the process allocating the answer)."""
+    rng = np.random.default_rng(5)
+    data = rng.standard_normal((30, 8)).astype(np.float32)
+    queries = rng.standard_normal((4, 8)).astype(np.float32)
+    for metric in ("ip", "l2"):
+        want_ids, want_scores = brute(data, queries, 30, metric)
+        for k in (31, 2**62, 10**18, 2**64 - 1):
+            for q in (queries, queries[:1]):
+                ids, scores = _core.flat_topk(data, q, k, metric)
+                assert ids.shape == scores.shape == (len(q), 30)
+                np.testing.assert_array_equal(ids, want_ids[: len(q)])
+                np.testing.assert_allclose(scores, want_scores[: len(q)], rtol=1e-5, atol=1e-5)
+
+
+def test_any_layout_and_real_dtype_is_read_as_c_order_float32() -> None:
+    """A Fortran-ordered `data` used to be read as if C-ordered (wrong ids); strided views
+    were refused. Every layout and dtype now gives the NumPy answer."""
+    rng = np.random.default_rng(6)
+    data = rng.standard_normal((200, 12)).astype(np.float32)
+    queries = rng.standard_normal((9, 12)).astype(np.float32)
+    wide = np.zeros((200, 24), np.float32)
+    wide[:, ::2] = data
+    for metric in ("ip", "l2"):
+        want_ids, want_scores = brute(data, queries, 10, metric)
+        for d in (np.asfortranarray(data), wide[:, ::2], data.astype(np.float64)):
+            for q in (np.asfortranarray(queries), queries.astype(np.float64)):
+                ids, scores = _core.flat_topk(d, q, 10, metric)
+                np.testing.assert_array_equal(ids, want_ids)
+                np.testing.assert_allclose(scores, want_scores, rtol=1e-4, atol=1e-4)

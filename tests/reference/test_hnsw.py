@@ -166,5 +166,17 @@ def test_errors() -> None:
         h.mark_deleted(4)
     with pytest.raises(ValueError, match="`data`"):
         h.search(x[:2], x, 1)
+    # k past the graph's rows: as wide as the graph (ef too is clamped to it)
     ids, _ = h.search(x, x, 6)
-    assert ids[:, 4:].tolist() == [[-1, -1]] * 4
+    assert ids.shape == (4, 4)
+    ids, _ = h.search(x, x, 2**64 - 1, ef=2**64 - 1)
+    assert ids.shape == (4, 4)
+    assert sorted(ids[0].tolist()) == [0, 1, 2, 3]
+    h.mark_deleted(1)
+    ids, _ = h.search(x, x, 10**18)
+    assert ids.shape == (4, 4) and (ids[:, 3] == -1).all() and (ids != 1).all()
+    for bad in (-1, 2**64):
+        with pytest.raises(ValueError, match="`k`"):
+            h.search(x, x, bad)
+    with pytest.raises(ValueError, match="`ef`"):
+        h.search(x, x, 1, ef=0)

@@ -141,10 +141,12 @@ def test_minibatch_invalid_batch_size() -> None:
         _core.minibatch_kmeans(x, 2, batch_size=0)
 
 
-def test_fortran_order_is_rejected_not_transposed() -> None:
-    x = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(6, 2))
-    with pytest.raises(ValueError, match="C-contiguous"):
-        _core.kmeans(x, 2)
+def test_fortran_order_is_read_as_rows_not_transposed() -> None:
+    x = np.random.default_rng(3).random((60, 5), dtype=np.float32)
+    want = _core.kmeans(np.ascontiguousarray(x), 3, seed=1)
+    got = _core.kmeans(np.asfortranarray(x), 3, seed=1)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
 
 
 def test_heavy_calls_release_the_gil() -> None:

@@ -89,8 +89,36 @@ def test_small_inputs_cap_neighbours() -> None:
         ({"contamination": 0.9}, "contamination"),
         ({"contamination": "most"}, "contamination"),
         ({"distance_metric": "l1"}, "distance_metric"),
+        ({"n_neighbors": True}, "n_neighbors"),
+        ({"n_neighbors": 2**64}, "n_neighbors"),
+        ({"contamination": np.array([0.1, 0.2])}, "contamination"),  # was a bare ValueError
+        ({"return_all": "yes"}, "return_all"),
+        ({"return_all": 1}, "return_all"),
+        ({"max_results": -1}, "max_results"),
+        ({"max_results": True}, "max_results"),
+        ({"limit": 0}, "limit"),
     ],
 )
 def test_bad_parameters_name_the_parameter(kwargs: dict, name: str) -> None:
     with pytest.raises(ValidationError, match=name):
         run_outliers(snap(np.eye(5)), **kwargs)
+
+
+def test_return_all_lists_every_record_ranked() -> None:
+    rng = np.random.default_rng(3)
+    x = np.vstack([rng.standard_normal((40, 3)) * 0.1, [[5, 5, 5], [-4, 6, 0]]])
+    flagged = run_outliers(snap(x), n_neighbors=5, distance_metric="euclidean")
+    every = run_outliers(snap(x), n_neighbors=5, distance_metric="euclidean", return_all=True)
+    assert len(every["outliers"]) == len(x) and every["outlier_count"] == flagged["outlier_count"]
+    scores = [o["score"] for o in every["outliers"]]
+    assert scores == sorted(scores, reverse=True)
+    n_flagged = flagged["outlier_count"]
+    assert rows_of(every)[:2] == [40, 41] and rows_of(flagged) == rows_of(every)[:n_flagged]
+    assert [o["is_outlier"] for o in every["outliers"]] == [True] * n_flagged + [False] * (
+        len(x) - n_flagged
+    )
+    cut = run_outliers(
+        snap(x), n_neighbors=5, distance_metric="euclidean", return_all=True, max_results=7
+    )
+    assert rows_of(cut) == rows_of(every)[:7] and cut["parameters"]["max_results"] == 7
+    assert cut["parameters"]["return_all"] is True

@@ -74,3 +74,37 @@ def test_sample_size_is_seeded_estimate() -> None:
     a = _core.silhouette(x, y, "cosine", sample_size=500, seed=3)
     assert a == _core.silhouette(x, y, "cosine", sample_size=500, seed=3)
     assert a == pytest.approx(silhouette_score(x, y, metric="cosine"), abs=0.03)
+
+
+def test_cosine_is_exact_beyond_the_sampling_size() -> None:
+    """The cosine path sums each cluster's unit rows (mean distance to a cluster =
+    1 - x·mean), so it is exact at any n: scikit-learn's exact score on 5,000 rows."""
+    x, y = make_blobs(5000, centers=5, n_features=12, cluster_std=3.0, random_state=7)
+    x, y = x.astype(np.float32), y.astype(np.int64)
+    assert _core.silhouette(x, y, "cosine") == pytest.approx(
+        silhouette_score(x, y, metric="cosine"), rel=1e-5
+    )
+
+
+def test_cosine_cost_is_linear_in_rows() -> None:
+    """O(n·k·d): 400,000 rows take well under a second (an O(n^2·d) pass would take
+    minutes). Oracle: the same score computed with NumPy from the cluster means."""
+    import time
+
+    x, y = make_blobs(400_000, centers=6, n_features=8, random_state=3)
+    x, y = x.astype(np.float32), y.astype(np.int64)
+    t = time.perf_counter()
+    got = _core.silhouette(x, y, "cosine")
+    assert time.perf_counter() - t < 20.0
+    u = x.astype(np.float64)
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    sizes = np.bincount(y)
+    sums = np.stack([u[y == c].sum(0) for c in range(len(sizes))])
+    dist_sum = sizes[None, :] - u @ sums.T  # Σ_j (1 - x·x_j) per cluster, self term 0
+    own = dist_sum[np.arange(len(y)), y]
+    a = own / (sizes[y] - 1)
+    other = dist_sum / sizes[None, :]
+    other[np.arange(len(y)), y] = np.inf
+    b = other.min(1)
+    want = np.mean((b - a) / np.maximum(a, b))
+    assert got == pytest.approx(want, abs=1e-5)

@@ -66,3 +66,20 @@ def test_text_fields_are_required() -> None:
         run_topics(snap, text_fields=[])
     with pytest.raises(ValidationError, match="min_topics"):
         run_topics(snap, text_fields=["t"], min_topics=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"max_topics": 10**9}, "max_topics"),
+        ({"num_topics": 10**9}, "num_topics"),
+        ({"num_topics": 2**64}, "num_topics"),
+        ({"max_iterations": 2**64}, "max_iterations"),
+    ],
+)
+def test_topic_counts_are_capped(kwargs: dict, name: str) -> None:
+    # before the caps, max_topics=10**9 tried every k up to n-1 (hours on a few thousand rows)
+    x = np.eye(4, dtype=np.float32)
+    snap = Snapshot(uuids=list("abcd"), vectors=x, metadata=[{"text": "a b"}] * 4)
+    with pytest.raises(ValidationError, match=name):
+        run_topics(snap, text_fields=["text"], **kwargs)

@@ -274,5 +274,9 @@ class FakeStore:
     def list(self) -> list[dict[str, str]]:
         return [{"namespace": ns, "index": name} for ns, name in sorted(self.indexes_)]
 
+    def delete(self, *, namespace: str, index: str, **_: Any) -> dict[str, bool]:
+        self.open(namespace=namespace, index=index).delete()
+        return {"deleted": True}
+
     def close(self) -> None:
         self.closed = True

@@ -200,3 +200,185 @@ def test_retried_delete_that_finds_nothing_succeeded_before() -> None:
     )
     with pytest.raises(NotFoundError):
         t2.delete("/r/1", gone={"deleted": 1})
+
+
+def test_search_get_of_a_missing_record_raises_not_found(url: str) -> None:
+    """The wire answers 404 (API.md, "Additions"); records.get keeps answering None."""
+    with eigenlake.connect(url=url, api_key="k") as client:
+        idx = client.indexes.create_or_get(namespace="ns", index="missing", dimensions=3)
+        with pytest.raises(NotFoundError):
+            idx.search.get("nope")
+        assert idx.records.get("nope") is None
+
+
+def _recording() -> tuple[Transport, list[httpx.Request]]:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"action": "none", "filter": None, "query": "q"})
+
+    return Transport("http://x", transport=httpx.MockTransport(handler)), sent
+
+
+def test_bad_read_arguments_are_refused_before_sending() -> None:
+    """Refused here with the Python argument's name (``top_k`` on the wire); a filter too
+    deep to encode is a ValidationError, not a RecursionError from json.dumps."""
+    from eigenlake.remote.index import RemoteIndex
+
+    t, sent = _recording()
+    idx = RemoteIndex(t, "ns", "i")
+    deep: dict = {"a": 1}
+    for _ in range(10_000):
+        deep = {"$not": deep}
+    cases = [
+        ("limit", lambda: idx.search.nearest(vector=[1, 0, 0], limit=True)),
+        ("limit", lambda: idx.search.nearest(vector=[1, 0, 0], limit=2**64)),
+        ("after", lambda: idx.search.nearest(vector=[1, 0, 0], after=1.5)),
+        ("filter", lambda: idx.search.nearest(vector=[1, 0, 0], filter=deep)),
+        ("limit", lambda: idx.records.list(limit="5")),
+        ("after", lambda: idx.records.list(after=7)),
+        ("filter", lambda: idx.records.list(filter=deep)),
+        ("offset", lambda: idx.search.list(offset=-1)),
+        ("page_size", lambda: idx.search.iterate(page_size=0)),
+        ("limit", lambda: idx.records.remove_many(filter={"a": 1}, limit=-1)),
+        ("on_missing", lambda: idx.records.remove_many(filter={"a": 1}, on_missing="x")),
+        ("limit", lambda: idx.manage.remove_by_filter(filter={"a": 1}, limit=True)),
+        ("filter", lambda: idx.search.cluster(filter=deep)),
+        ("filter", lambda: idx.agent.query("q", filter=deep)),
+    ]
+    for name, call in cases:
+        with pytest.raises(ValidationError, match=name):
+            call()
+    assert sent == []
+
+
+def test_agent_filter_null_from_a_server_becomes_a_dict() -> None:
+    from eigenlake.remote.index import RemoteIndex
+
+    t, sent = _recording()
+    assert RemoteIndex(t, "ns", "i").agent.query("q")["filter"] == {}
+    assert len(sent) == 1
+
+
+def test_bad_write_input_is_refused_before_sending() -> None:
+    """What the client would convert (booleans read as 1/0, ``properties=0`` sent as {},
+    ``int(True)``) or fail to encode (a 10,000-deep value) is refused here, as in
+    embedded mode, with a ValidationError naming the argument or property."""
+    from eigenlake.remote.client import RemoteIndexes
+    from eigenlake.remote.index import RemoteIndex
+
+    t, sent = _recording()
+    idx = RemoteIndex(t, "ns", "i")
+    deep: object = 1
+    for i in range(10_000):
+        deep = [deep] if i % 2 else {"k": deep}
+    ok = "00000000-0000-4000-8000-000000000001"
+    cases = [
+        ("vector", lambda: idx.records.add(properties={}, vector=[True, False, 0.0])),
+        ("vector", lambda: idx.records.add(properties={}, vector=np.array(["1", "0", "0"]))),
+        ("vector", lambda: idx.records.add(properties={}, vector=[10**400, 0, 0])),
+        ("vector", lambda: idx.records.update(ok, vector=np.ones(3, dtype=bool))),
+        ("vector", lambda: idx.search.nearest(vector=[1, True, 0])),
+        ("vector", lambda: idx.records.add_vectors(np.ones((2, 3), dtype=bool))),
+        ("vectors", lambda: idx.records.add_vectors(None)),
+        ("vectors", lambda: idx.records.add_vectors(5)),
+        ("vectors", lambda: idx.records.add_vectors(np.ones(3))),
+        ("records", lambda: idx.records.add_many(None)),
+        ("records", lambda: idx.records.add_many("abc")),
+        ("records", lambda: idx.records.add_many({"properties": {}, "vector": [1, 0, 0]})),
+        ("records", lambda: idx.records.add_many([5])),
+        ("batch_size", lambda: idx.records.add_many([], batch_size="5")),
+        ("on_error", lambda: idx.records.add_many([], on_error="ignore")),
+        ("properties", lambda: idx.records.replace(id=ok, properties=0)),
+        ("properties", lambda: idx.records.add(properties=[], vector=[1, 0, 0])),
+        ("'d'", lambda: idx.records.add(properties={"d": deep}, vector=[1, 0, 0])),
+        ("'d'", lambda: idx.records.update(ok, properties={"d": deep})),
+        ("'s'", lambda: idx.records.add(properties={"s": {1, 2}}, vector=[1, 0, 0])),
+        ("'o'", lambda: idx.records.add(properties={"o": {1: "x"}}, vector=[1, 0, 0])),
+        ("names", lambda: idx.records.add(properties={1: "x"}, vector=[1, 0, 0])),
+        ("id", lambda: idx.records.remove("a\ud800")),
+        ("id", lambda: idx.records.exists(5)),
+        ("id", lambda: idx.search.get("a\ud800")),
+        ("namespace", lambda: RemoteIndexes(t).open(namespace="a\ud800", index="i")),
+        ("namespace", lambda: RemoteIndexes(t).delete(namespace=5, index="i")),
+        ("index", lambda: RemoteIndexes(t).ref(namespace="ns", index="")),
+        ("batch_size", lambda: idx.batch.with_size(batch_size=0)),
+        ("batch_size", lambda: idx.batch.with_size(batch_size="10")),
+        ("max_workers", lambda: idx.batch.with_size(max_workers=True)),
+        ("on_error", lambda: idx.batch.with_size(on_error="ignore")),
+    ]
+    indexes = RemoteIndexes(t)
+    for dims in (True, "3", 3.0, 0, np.int64(3)):
+        cases.append(
+            (
+                "dimensions",
+                lambda d=dims: indexes.create_or_get(namespace="a", index="b", dimensions=d),
+            )
+        )
+    for shards in (True, 0, "2"):
+        cases.append(
+            (
+                "shard_count",
+                lambda s=shards: indexes.create_or_get(
+                    namespace="a", index="b", dimensions=3, shard_count=s
+                ),
+            )
+        )
+    cases.append(
+        (
+            "schema",
+            lambda: indexes.create_or_get(namespace="a", index="b", dimensions=3, schema=deep),
+        )
+    )
+    for name, call in cases:
+        with pytest.raises(ValidationError, match=name):
+            call()
+    assert sent == []
+
+
+def test_a_body_json_cannot_carry_is_a_validation_error() -> None:
+    t, sent = _recording()
+    deep: object = 1
+    for _ in range(10_000):
+        deep = [deep]
+    loop: list[object] = []
+    loop.append(loop)
+    for body, words in (
+        (deep, "nests too deeply"),
+        ({"x": object()}, "not valid JSON"),
+        (loop, "JSON"),
+    ):
+        with pytest.raises(ValidationError, match=words):
+            t.post("/x", json=body)
+    assert sent == []
+
+
+def test_add_many_continue_keeps_positions_of_records_refused_before_sending() -> None:
+    """Refused here or by the server, each failed record is reported at its position in
+    the caller's list, and the server's "record n" is renumbered to it."""
+    from eigenlake.remote.index import RemoteIndex
+
+    bodies: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        import json
+
+        body = json.loads(request.content)
+        bodies.append(body)
+        failed = [{"uuid": None, "error": "record 1: property 'n': not finite", "position": 1}]
+        return httpx.Response(200, json={"uuids": ["u0", "u2"], "failed_objects": failed})
+
+    idx = RemoteIndex(Transport("http://x", transport=httpx.MockTransport(handler)), "ns", "i")
+    good = {"properties": {}, "vector": [1, 0, 0]}
+    result = idx.records.add_many(
+        [good, "x", {"properties": {"n": 1}, "vector": [1, 0, 0]}, {"vector": [True, 0, 0]}, good],
+        on_error="continue",
+    )
+    assert len(bodies) == 1 and len(bodies[0]["objects"]) == 3
+    assert list(result) == ["u0", "u2"]
+    got = [(f.position, f.error.split(":")[0]) for f in result.failed_records]
+    assert got == [(1, "record 1"), (2, "record 2"), (3, "record 3")]
+    with pytest.raises(ValidationError, match="record 1"):
+        idx.records.add_many([good, "x"])
+    assert len(bodies) == 1

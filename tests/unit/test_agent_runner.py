@@ -72,7 +72,7 @@ def test_cookbook_agent_call(index: Any) -> None:
         algorithm="dbscan",
         dbscan_min_samples=5,
     )
-    assert res["action"] == "cluster" and res["filter"] is None
+    assert res["action"] == "cluster" and res["filter"] == {}
     assert len(res["clusters"]) == 3
     assert sum(c["count"] for c in res["clusters"]) + res["noise_count"] == 90
     # Summaries come from the string properties that describe groups (not ids or sequences).
@@ -129,7 +129,7 @@ def test_mode_forces_the_action(index: Any) -> None:
 
 def test_unknown_request_is_answered_with_none(index: Any) -> None:
     res = ask(index, "hello there")
-    assert res["action"] == "none" and res["filter"] is None
+    assert res["action"] == "none" and res["filter"] == {}
     assert "no action" in res["explanation"] and "clusters" not in res
 
 
@@ -163,11 +163,23 @@ def test_a_plugged_planner_is_used(index: Any) -> None:
         ({"mode": "summarise"}, "mode"),
         ({"limit": 0}, "limit"),
         ({"failure_values": "failed"}, "failure_values"),
+        ({"limit": True}, "limit"),
+        ({"filter": ["x"]}, "filter"),
+        ({"algorithm": "hdbscan"}, "algorithm"),
+        ({"num_clusters": 2.0}, "num_clusters"),
+        ({"auto_tune": "no"}, "auto_tune"),
+        ({"min_clusters": True}, "min_clusters"),
+        ({"dbscan_eps": float("nan")}, "dbscan_eps"),
+        ({"dbscan_min_samples": -1}, "dbscan_min_samples"),
+        ({"time_field": ["created_at"]}, "time_field"),
+        ({"recent_days": 10**6}, "recent_days"),  # past year 1: an OverflowError before
     ],
 )
 def test_bad_arguments(index: Any, kwargs: dict, name: str) -> None:
     with pytest.raises(ValidationError, match=name):
         ask(index, "cluster", **kwargs)
+    with pytest.raises(ValidationError, match=name):  # also when no clustering runs
+        ask(index, "show human proteins", **kwargs)
     with pytest.raises(ValidationError, match="query"):
         ask(index, "  ")
 
@@ -209,3 +221,13 @@ def test_an_invalid_planned_filter_is_answered_not_raised(index: Any) -> None:
     assert res["action"] == "none" and "sequence" in res["explanation"]
     with pytest.raises(ValidationError, match="sequence"):
         ask(index, "show human proteins", filter={"sequence": "MK"})
+
+
+def test_a_window_before_year_one_is_answered_not_raised(index: Any) -> None:
+    res = ask(index, "show records from the last 9999999999 days")
+    assert res["action"] == "none" and res["filter"] == {} and "year 1" in res["explanation"]
+
+
+def test_limit_none_takes_every_matching_record(index: Any) -> None:
+    res = ask(index, "show human proteins", limit=None)
+    assert res["count"] == 30

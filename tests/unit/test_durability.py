@@ -149,3 +149,46 @@ def test_index_dropped_and_recreated_by_another_client(tmp_path: Path) -> None:
         ib = b.indexes.create_or_get(namespace="d", index="k", dimensions=DIM)
         uid = ib.records.add(properties={"i": 2, "tag": "new"}, vector=_vec(2))
         assert [o["uuid"] for o in ia.records.list(limit=10)["objects"]] == [uid]
+
+
+# Creates and opens the same fresh indexes as other processes do, from a common start time.
+RACER = textwrap.dedent(
+    """
+    import sys, time, eigenlake
+    path, start, names = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+    while time.time() < start:
+        pass
+    with eigenlake.connect(path=path) as c:
+        for k in range(names):
+            c.indexes.create_or_get(namespace="race", index=f"x{k}", dimensions=16)
+            try:  # maybe being created by another process right now
+                c.indexes.open(namespace="race", index=f"x{k + 1}")
+            except eigenlake.NotFoundError:
+                pass
+    """
+)
+
+
+def test_racing_creators_never_see_damage(tmp_path: Path) -> None:
+    """An index is created whole (under a temporary name, then linked), so processes
+    creating and opening it at once never meet a half-made database (StorageError)."""
+    import time
+
+    path = tmp_path / "store"
+    start = time.time() + 1.5  # past every interpreter's start-up
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(path), str(start), "40"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    with eigenlake.connect(path=path) as client:
+        names = {i["index"] for i in client.indexes.list() if i["namespace"] == "race"}
+        assert names == {f"x{k}" for k in range(40)}
+        assert not [n for n in os.listdir(path / "race" / "x0") if ".creating-" in n]

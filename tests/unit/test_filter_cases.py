@@ -8,6 +8,7 @@ import pytest
 from eigenlake import ValidationError
 from eigenlake import filters as F
 from eigenlake import schema as s
+from eigenlake._args import MAX_FILTER_DEPTH
 from eigenlake.embedded.cache import Cache
 from eigenlake.embedded.validate import CompiledSchema
 
@@ -105,6 +106,16 @@ def test_hand_cases(raw, want):
         ({"at": {"$gt": "not a date"}}, "at"),
         ({"$xor": []}, "$xor"),
         ({"org": {"$exists": 1}}, "org"),
+        ({"n": {"$gt": float("nan")}}, "NaN"),
+        ({"n": {"$lt": 2**63}}, "64-bit"),
+        ({"x": {"$gt": 2**1100}}, "64-bit"),  # once an OverflowError in the mask
+        ({"x": {"$in": [1.5, -(2**70)]}}, "x"),
+        ({"at": {"$gt": 2**70}}, "at"),
+        ({"$and": {"n": 1}}, "$and"),
+        ({"$or": []}, "$or"),
+        ({"$not": [{"n": 1}]}, "clause"),
+        ({"n": {"$in": [[1]]}}, "n"),
+        ({"tags": {"$contains": {"a": 1}}}, "tags"),
     ],
 )
 def test_errors_name_the_problem(raw, named):
@@ -118,3 +129,37 @@ def test_parse_gives_a_typed_tree():
     assert node == F.And(
         (F.Compare("org", "string", "$eq", "human"), F.Compare("n", "integer", "$gte", 2))
     )
+
+
+def test_errors_say_filter_and_stay_short():
+    with pytest.raises(ValidationError) as err:
+        F.parse({"org": {"$eq": "x" * 100_000}, "n": {"$gt": "y" * 100_000}}, COMP.props)
+    assert str(err.value).startswith("filter: ") and len(str(err.value)) < 300
+    with pytest.raises(ValidationError, match="^filter must be a dict"):
+        F.parse([{"n": 1}], COMP.props)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="filter"):
+        F.parse({"n": {"$eq": 10**5000}}, COMP.props)  # repr() refuses ints this long
+
+
+def _nested(depth: int, op: str = "$not") -> dict:
+    flt: dict = {"n": {"$gte": 0}}
+    for _ in range(depth):
+        flt = {op: flt} if op == "$not" else {op: [flt]}
+    return flt
+
+
+@pytest.mark.parametrize("op", ["$not", "$and", "$or"])
+def test_nesting_depth_is_bounded(op):
+    """A 10,000-level filter was a RecursionError; the depth is checked level by level."""
+    assert F.parse(_nested(MAX_FILTER_DEPTH, op), COMP.props) is not None
+    for depth in (MAX_FILTER_DEPTH + 1, 10_000):
+        with pytest.raises(ValidationError, match=f"filter: .*deeper than {MAX_FILTER_DEPTH}"):
+            F.parse(_nested(depth, op), COMP.props)
+
+
+def test_deep_values_inside_a_condition_are_refused_without_recursing():
+    value: list = [1]
+    for _ in range(10_000):
+        value = [value]
+    with pytest.raises(ValidationError, match="filter"):
+        F.parse({"n": {"$in": value}}, COMP.props)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import eigenlake
 
@@ -125,3 +126,107 @@ def test_hnsw_settings_come_from_index_options(tmp_path: Path) -> None:
                 client.indexes.create_or_get(
                     namespace="h", index="bad", dimensions=DIM, index_options=bad
                 )
+
+
+def _graph_files(directory: str) -> list[str]:
+    return sorted(n for n in os.listdir(directory) if n.startswith("hnsw"))
+
+
+def _built(client, name: str, data: np.ndarray):  # type: ignore[no-untyped-def]
+    """Index ``h/<name>`` over ``data`` with its graph built and saved."""
+    idx = client.indexes.create_or_get(
+        namespace="h", index=name, dimensions=DIM, index_options={"exact_threshold": 200}
+    )
+    uids = idx.records.add_many([{"properties": {"i": i}, "vector": v} for i, v in enumerate(data)])
+    idx.search.nearest(vector=data[0], limit=1)
+    idx._ann.wait()
+    idx.close()  # saves the graph
+    assert _graph_files(idx._dir)
+    return idx, uids
+
+
+def _recall(idx, data: np.ndarray, uids: list[str], queries: np.ndarray) -> float:  # type: ignore[no-untyped-def]
+    pos = {u: i for i, u in enumerate(uids)}
+    everyone = np.ones(len(data), bool)
+    hits = 0
+    for q in queries:
+        got = {pos[h["uuid"]] for h in idx.search.nearest(vector=q, limit=10)["results"]}
+        hits += len(got & _exact(data, q, everyone, 10))
+    return hits / (10 * len(queries))
+
+
+def test_a_graph_copied_from_another_index_is_refused(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    path = str(tmp_path / "store")
+    a_data, b_data = _data(seed=1), _data(seed=2)
+    queries = np.random.default_rng(3).standard_normal((20, DIM)).astype("f4")
+    with eigenlake.connect(path=path) as client:
+        a, _ = _built(client, "a", a_data)
+        b, b_uids = _built(client, "b", b_data)
+    # same dimensions, same rows count and seqs: only the index id tells them apart
+    for name in _graph_files(b._dir):
+        os.remove(os.path.join(b._dir, name))
+    for name in _graph_files(a._dir):
+        shutil.copy(os.path.join(a._dir, name), os.path.join(b._dir, name))
+    with eigenlake.connect(path=path) as client:
+        b = client.indexes.open(namespace="h", index="b")
+        adopted = b._ann is not None
+        # adopted, a's links over b's vectors found 0.4 of the true neighbours
+        assert _recall(b, b_data, b_uids, queries) == 1.0  # exact scans while it rebuilds
+        assert not adopted and "saved for another index" in caplog.text
+        b._ann.wait()
+        assert len(b._ann.graph) == N
+        # a graph of its own (0.9: the parallel build is not bit-reproducible)
+        assert _recall(b, b_data, b_uids, queries) >= 0.9
+    with eigenlake.connect(path=path) as client:  # the rebuilt graph is its own: kept
+        b = client.indexes.open(namespace="h", index="b")
+        assert b._ann is not None and len(b._ann.graph) == N
+        assert _recall(b, b_data, b_uids, queries) >= 0.9
+
+
+@pytest.mark.parametrize("header", ["[]", "5", '"x"', "null", '{"token": 5}', '{"token": "../x"}'])
+def test_a_graph_header_that_is_no_graph_header_is_rebuilt(tmp_path: Path, header: str) -> None:
+    path = str(tmp_path / "store")
+    data = _data()
+    queries = np.random.default_rng(1).standard_normal((20, DIM)).astype("f4")
+    with eigenlake.connect(path=path) as client:
+        idx, uids = _built(client, "g", data)
+    with open(os.path.join(idx._dir, "hnsw.json"), "w") as f:
+        f.write(header)
+    with eigenlake.connect(path=path) as client:
+        idx = client.indexes.open(namespace="h", index="g")
+        assert idx._ann is None
+        assert _recall(idx, data, uids, queries) == 1.0
+        idx._ann.wait()
+        assert len(idx._ann.graph) == N
+        assert _recall(idx, data, uids, queries) >= 0.9
+
+
+def test_a_graph_newer_than_its_database_is_refused_and_removed(tmp_path: Path) -> None:
+    import shutil
+
+    path = str(tmp_path / "store")
+    data = _data()
+    with eigenlake.connect(path=path) as client:
+        idx = client.indexes.create_or_get(
+            namespace="h", index="g", dimensions=DIM, index_options={"exact_threshold": 200}
+        )
+        idx.records.add_many([{"properties": {"i": i}, "vector": v} for i, v in enumerate(data)])
+        idx.close()
+        backup = tmp_path / "backup.sqlite"
+        shutil.copy(idx._db_path, backup)
+        more = _data(seed=6)[:100]
+        idx.records.add_many(
+            [{"properties": {"i": N + i}, "vector": v} for i, v in enumerate(more)]
+        )
+        idx.search.nearest(vector=data[0], limit=1)
+        idx._ann.wait()
+        idx.close()  # a graph over N + 100 rows
+    shutil.copy(backup, idx._db_path)  # the database restored from before the last 100
+    with eigenlake.connect(path=path) as client:
+        idx = client.indexes.open(namespace="h", index="g")
+        # the graph covers seqs this database never issued: refused and removed, so it
+        # cannot pass once new records take those seqs
+        assert idx._ann is None and _graph_files(idx._dir) == []
+        assert idx.records.list(limit=2000)["objects"].__len__() == N

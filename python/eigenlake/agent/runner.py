@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..analysis._params import check_choice, check_int, check_text_fields
+from .._args import (
+    MAX_INT,
+    check_bool,
+    check_choice,
+    check_filter_arg,
+    check_int,
+    check_number,
+    check_str,
+    short_repr,
+)
+from ..analysis._params import check_text_fields
 from ..analysis.cluster import run_cluster
 from ..analysis.outliers import run_outliers
 from ..analysis.topics import run_topics
@@ -16,6 +26,10 @@ from .rules import RuleBasedPlanner, combine
 
 MODES = ("auto", "cluster", "filter", "outliers", "topics")
 DEFAULT_FAILURE_VALUES = ["failure", "failed", "error"]
+ALGORITHMS = ("kmeans", "dbscan")
+# "recent" reaches back this far at most: a century is any record's lifetime, and much
+# further runs past year 1, where datetime arithmetic overflows.
+MAX_RECENT_DAYS = 36_525
 # A string property whose values are mostly distinct (ids, sequences) makes no keywords.
 MAX_SUMMARY_DISTINCT_RATIO = 0.5
 
@@ -33,7 +47,7 @@ def run_query(
     query: str,
     *,
     filter: dict[str, Any] | None = None,
-    limit: int = 1000,
+    limit: int | None = 1000,
     mode: str = "auto",
     algorithm: str = "kmeans",
     num_clusters: int | None = None,
@@ -58,16 +72,28 @@ def run_query(
     """
     if not isinstance(query, str) or not query.strip():
         raise ValidationError("query must be a non-empty string")
+    # Every argument is checked here, before anything runs: an analysis the plan does not
+    # reach (e.g. clustering settings on a listing) must not hide a bad value.
     mode = check_choice("mode", mode, MODES)
-    limit = check_int("limit", limit, minimum=1) or 1
-    recent_days = check_int("recent_days", recent_days, minimum=1) or 1
+    check_filter_arg(filter)
+    limit = check_int("limit", limit, minimum=1, maximum=MAX_INT, optional=True)
+    algorithm = check_choice("algorithm", algorithm, ALGORITHMS)
+    num_clusters = check_int("num_clusters", num_clusters, minimum=1, optional=True)
+    auto_tune = check_bool("auto_tune", auto_tune)
+    min_clusters = check_int("min_clusters", min_clusters, minimum=2) or 2
+    max_clusters = check_int("max_clusters", max_clusters, minimum=2) or 2
+    dbscan_eps = check_number("dbscan_eps", dbscan_eps, optional=True, positive=True)
+    dbscan_min_samples = check_int("dbscan_min_samples", dbscan_min_samples, minimum=1) or 1
+    time_field = check_str("time_field", time_field) or ""
+    failure_field = check_str("failure_field", failure_field) or ""
+    recent_days = check_int("recent_days", recent_days, minimum=1, maximum=MAX_RECENT_DAYS) or 1
     fields = check_text_fields(text_fields)
     if failure_values is not None and not (
         isinstance(failure_values, list) and all(isinstance(v, str) for v in failure_values)
     ):
-        raise ValidationError(f"failure_values must be a list of strings, got {failure_values!r}")
-    if filter is not None and not isinstance(filter, dict):
-        raise ValidationError(f"filter must be a filter dict, got {filter!r}")
+        raise ValidationError(
+            f"failure_values must be a list of strings, got {short_repr(failure_values)}"
+        )
 
     ctx = build_context(
         index,
@@ -80,7 +106,8 @@ def run_query(
     plan = (planner or _default_planner).plan(query, ctx)
     if plan.action not in ACTIONS:
         raise ValidationError(f"planner returned unknown action {plan.action!r}")
-    answer: dict[str, Any] = {"query": query, "action": plan.action, "filter": plan.filter}
+    # the answer's filter is always a filter dict: {} when nothing was inferred
+    answer: dict[str, Any] = {"query": query, "action": plan.action, "filter": plan.filter or {}}
     if plan.unresolved:
         answer.update(
             action="none",
@@ -106,7 +133,7 @@ def run_query(
         return answer
     if len(snap) == 0:
         explanation += "; no records match this filter"
-    answer.update(action=action, filter=flt, explanation=explanation, count=len(snap))
+    answer.update(action=action, filter=flt or {}, explanation=explanation, count=len(snap))
     if action == "filter":
         answer["objects"] = [
             {"uuid": u, "metadata": m} for u, m in zip(snap.uuids, snap.metadata, strict=True)

@@ -43,7 +43,11 @@ def time_windows(req: Request, ctx: PlanContext, unresolved: list[str]) -> list[
                 "(set time_field=...)"
             )
             continue
-        since = ctx.now - dt.timedelta(days=days)
+        try:
+            since = ctx.now - dt.timedelta(days=days)
+        except OverflowError:  # "the last 99999999 years": before year 1
+            unresolved.append(f"'{phrase}' reaches back before the year 1")
+            continue
         value = since.date().isoformat() if field.type == "date" else since.isoformat()
         out.append(
             Condition({field.name: {"$gte": value}}, f"{field.name} >= {value} ('{phrase}')")

@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._args import MAX_INT
 from ..errors import ValidationError
 
 METRICS = ("cosine", "euclidean")
+
+# Most clusters one k-means run may be asked for (``num_clusters``, ``num_topics``). Each
+# iteration costs O(n·k·d) and the answer lists every cluster; beyond a few thousand groups
+# k-means is the wrong tool (use DBSCAN or a finer filter). Any k is also capped at the rows.
+MAX_NUM_CLUSTERS = 10_000
+# Most clusters ``auto_tune`` may try (``max_clusters``, so also ``min_clusters``). It runs
+# one k-means and one silhouette per k in [min_clusters, max_clusters], so its cost grows
+# with the square of max_clusters: 256 is already ~33,000 k-means "cluster-runs" (sum of k).
+MAX_AUTO_TUNE_CLUSTERS = 256
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
@@ -16,7 +26,16 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     return str(value)
 
 
-def check_int(name: str, value: Any, *, minimum: int, optional: bool = False) -> int | None:
+def check_int(
+    name: str,
+    value: Any,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+    why: str = "",
+    optional: bool = False,
+) -> int | None:
+    """``value`` as an int in [minimum, maximum]; ``why`` explains the maximum."""
     if value is None and optional:
         return None
     # bool is an int subclass; True as a cluster count is a mistake, not 1.
@@ -24,6 +43,10 @@ def check_int(name: str, value: Any, *, minimum: int, optional: bool = False) ->
         raise ValidationError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise ValidationError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is None:  # no cap of its own: still one the core's integers can hold
+        maximum, why = MAX_INT, " (the largest count accepted anywhere)"
+    if value > maximum:
+        raise ValidationError(f"{name} must be <= {maximum}{why}, got {value}")
     return value
 
 

@@ -5,8 +5,14 @@ Decisions (see the API contract for the shape):
   ties go to the cluster whose first member comes first, so ids are deterministic per seed.
 - k-means without ``num_clusters`` and without ``auto_tune`` uses ``DEFAULT_NUM_CLUSTERS``
   (8, scikit-learn's default); any k is capped at the number of rows.
+- ``num_clusters`` is at most ``MAX_NUM_CLUSTERS`` (10,000); larger values are refused.
 - ``auto_tune`` tries every k in [min_clusters, max_clusters] (capped at n-1) and keeps the
-  best silhouette; silhouettes are estimated on a seeded sample above 2,000 rows.
+  best silhouette. ``max_clusters`` (and so ``min_clusters``) is at most
+  ``MAX_AUTO_TUNE_CLUSTERS`` (256): the cost grows with its square, so larger values are
+  refused rather than run for hours. Cosine silhouettes are exact at every size (O(n·k·d)
+  from cluster sums); euclidean ones (O(n^2·d)) are estimated on a seeded sample of
+  ``autotune.SILHOUETTE_SAMPLE_SIZE`` rows above that many (``silhouette_sample_size``,
+  None when exact).
 - DBSCAN without ``dbscan_eps`` tries candidates from the sorted k-distance curve (its knee
   and quantiles; k = ``dbscan_min_samples``, the row itself counted, as in DBSCAN's core-point
   test) and keeps the best silhouette x coverage (see ``autotune.auto_eps``).
@@ -24,6 +30,8 @@ from .. import _core
 from ..errors import ValidationError
 from . import autotune
 from ._params import (
+    MAX_AUTO_TUNE_CLUSTERS,
+    MAX_NUM_CLUSTERS,
     METRICS,
     check_bool,
     check_choice,
@@ -67,12 +75,20 @@ def run_cluster(
     """
     algorithm = check_choice("algorithm", algorithm, ("kmeans", "dbscan"))
     metric = check_choice("distance_metric", distance_metric, METRICS)
-    k_requested = check_int("num_clusters", num_clusters, minimum=1, optional=True)
+    k_requested = check_int(
+        "num_clusters",
+        num_clusters,
+        minimum=1,
+        maximum=MAX_NUM_CLUSTERS,
+        why=" (MAX_NUM_CLUSTERS)",
+        optional=True,
+    )
     max_iterations = check_int("max_iterations", max_iterations, minimum=1) or 1
     n_reps = check_int("representatives_per_cluster", representatives_per_cluster, minimum=0) or 0
     auto_tune = check_bool("auto_tune", auto_tune)
-    min_k = check_int("min_clusters", min_clusters, minimum=2) or 2
-    max_k = check_int("max_clusters", max_clusters, minimum=2) or 2
+    # checked with or without auto_tune: the same call must not turn invalid with a flag
+    min_k = _tune_bound("min_clusters", min_clusters)
+    max_k = _tune_bound("max_clusters", max_clusters)
     if max_k < min_k:
         raise ValidationError(f"max_clusters ({max_k}) must be >= min_clusters ({min_k})")
     eps = check_positive_float("dbscan_eps", dbscan_eps, optional=True)
@@ -123,6 +139,11 @@ def run_cluster(
         "silhouette": silhouette,
         "parameters": params,
     }
+
+
+def _tune_bound(name: str, value: Any) -> int:
+    why = " (MAX_AUTO_TUNE_CLUSTERS: auto_tune runs k-means once per k up to it)"
+    return check_int(name, value, minimum=2, maximum=MAX_AUTO_TUNE_CLUSTERS, why=why) or 2
 
 
 def _rows(

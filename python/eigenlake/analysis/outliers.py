@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from .._args import check_bool, check_choice, check_int, short_repr
 from ..errors import ValidationError
-from ._params import METRICS, check_choice, check_int
+from ._params import METRICS
 from .snapshot import Snapshot
 
 AUTO_OFFSET = -1.5
@@ -32,14 +33,17 @@ def run_outliers(
     filter: dict[str, Any] | None = None,
     limit: int | None = None,
 ) -> dict[str, Any]:
-    """Rank records by LOF; ``outliers`` holds the flagged ones (every record if ``return_all``).
+    """Rank records by LOF; ``outliers`` holds the flagged ones, most outlying first
+    (``return_all=True``: every analysed record with its score and ``is_outlier``).
 
-    ``max_results`` cuts the ranked list; ``filter``/``limit`` are applied by the caller
-    when it takes the snapshot (``limit`` is re-applied here).
+    ``max_results`` cuts the ranked list (``outlier_count`` still counts every flagged
+    record); ``filter``/``limit`` are applied by the caller when it takes the snapshot
+    (``limit`` is re-applied here).
     """
     k = check_int("n_neighbors", n_neighbors, minimum=1) or 1
     metric = check_choice("distance_metric", distance_metric, METRICS)
     max_results = check_int("max_results", max_results, minimum=0, optional=True)
+    return_all = check_bool("return_all", return_all)
     limit = check_int("limit", limit, minimum=1, optional=True)
     _check_contamination(contamination)
 
@@ -50,6 +54,8 @@ def run_outliers(
         "distance_metric": metric,
         "num_records": n,
         "offset": None,
+        "return_all": return_all,
+        "max_results": max_results,
     }
     if n < 2:  # LOF needs at least one neighbour
         return {"outliers": [], "outlier_count": 0, "parameters": params}
@@ -85,9 +91,9 @@ def run_outliers(
 
 
 def _check_contamination(value: Any) -> None:
-    if value == "auto":
+    if isinstance(value, str) and value == "auto":  # not `value == "auto"`: arrays broadcast
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 0.5:
         raise ValidationError(
-            f'contamination must be "auto" or a number in (0, 0.5], got {value!r}'
+            f'contamination must be "auto" or a number in (0, 0.5], got {short_repr(value)}'
         )

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from .._args import check_bool, check_int
 from ..errors import ValidationError
-from ._params import check_bool, check_int, check_text_fields
+from ._params import MAX_AUTO_TUNE_CLUSTERS, MAX_NUM_CLUSTERS, check_text_fields
 from .autotune import silhouette
 from .cluster import DEFAULT_NUM_CLUSTERS, run_cluster
 from .ctfidf import record_text
@@ -47,7 +48,7 @@ def run_topics(
     fields = check_text_fields(text_fields)
     if not fields:
         raise ValidationError("text_fields must name at least one text property")
-    k = check_int("num_topics", num_topics, minimum=1, optional=True)
+    k = check_int("num_topics", num_topics, minimum=1, maximum=MAX_NUM_CLUSTERS, optional=True)
     auto_tune = check_bool("auto_tune", auto_tune) and k is None
     min_k = _renamed("min_topics", min_topics)
     max_k = _renamed("max_topics", max_topics)
@@ -57,6 +58,10 @@ def run_topics(
     seed = check_int("seed", seed, minimum=0) or 0
     limit = check_int("limit", limit, minimum=1, optional=True)
     bigrams = check_bool("bigrams", bigrams)
+    top_words = check_int("top_words", top_words, minimum=1) or 1
+    representatives_per_topic = (
+        check_int("representatives_per_topic", representatives_per_topic, minimum=0) or 0
+    )
     scores: list[dict[str, Any]] = []
     run_seed = seed
     requested = k
@@ -114,7 +119,7 @@ def run_topics(
 
 def _renamed(name: str, value: Any) -> int:
     """Check a topics-named bound here so the error names it, not the clustering one."""
-    return check_int(name, value, minimum=2) or 2
+    return check_int(name, value, minimum=2, maximum=MAX_AUTO_TUNE_CLUSTERS) or 2
 
 
 def _pick_num_topics(

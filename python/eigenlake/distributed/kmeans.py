@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..analysis import autotune
-from ..analysis._params import METRICS, check_bool, check_choice, check_int, check_text_fields
+from ..analysis._params import (
+    MAX_NUM_CLUSTERS,
+    METRICS,
+    check_bool,
+    check_choice,
+    check_int,
+    check_text_fields,
+)
 from ..analysis.cluster import DEFAULT_NUM_CLUSTERS, KEYWORDS_PER_CLUSTER, SUMMARY_WORDS
 from ..analysis.ctfidf import top_keywords
 from ..errors import ValidationError
@@ -54,7 +61,9 @@ def run_kmeans(
     if check_bool("auto_tune", auto_tune):
         raise ValidationError("auto_tune is not distributed yet; pass num_clusters")
     metric = check_choice("distance_metric", distance_metric, METRICS)
-    k_req = check_int("num_clusters", num_clusters, minimum=1, optional=True)
+    k_req = check_int(
+        "num_clusters", num_clusters, minimum=1, maximum=MAX_NUM_CLUSTERS, optional=True
+    )
     max_iter = check_int("max_iterations", max_iterations, minimum=1) or 1
     n_reps = check_int("representatives_per_cluster", representatives_per_cluster, minimum=0) or 0
     limit = check_int("limit", limit, minimum=1, optional=True)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._args import check_filter_arg, check_limit, check_offset, cursor_text
 from ..errors import ValidationError
 from ..ids import canonical_id
 from ..vectors import as_vector
@@ -35,16 +36,24 @@ class ShardedSearch:
         The cursor holds the page offset and the (distance, uuid) of the last hit, like the
         embedded one, so pages never repeat a record.
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValidationError(f"limit must be a positive integer, got {limit!r}")
+        limit = check_limit(limit)  # the embedded checks, so both modes refuse alike
+        check_filter_arg(filter)
+        after = cursor_text(after, "nearest")
         q = as_vector(vector, self._index.dimensions, "query")
         key = query_key(q, filter)
         offset, last = 0, None
-        if after not in (None, ""):
+        if after is not None:
             cur = decode_cursor(after, "nearest")
             if not isinstance(cur, dict) or cur.get("h") != key:
                 raise ValidationError("after: this cursor belongs to another query or filter")
-            offset, last = int(cur["o"]), (float(cur["d"]), canonical_id(cur["u"]))
+            try:
+                offset = check_offset(cur.get("o"), "after (its offset)")
+                last = (float(cur["d"]), canonical_id(cur["u"]))
+            except (ValueError, KeyError, TypeError):
+                raise ValidationError(
+                    f"after {after[:40]!r} is not a cursor returned by nearest()"
+                ) from None
+            # (each shard's own search is bounded by its rows, whatever the offset)
         # one more than the page so we know whether another page exists
         per_shard = offset + limit + 1
         hits = merge_hits(self._index._call("nearest", q, per_shard, filter, with_vector))

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from .._args import MAX_INT, check_limit, cursor_text
 from ..embedded import ingest
 from ..embedded.ingest import AddManyResult, FailedRecord
 from ..embedded.validate import CompiledSchema, _spec
@@ -311,13 +312,17 @@ class ShardedRecords:
     ) -> dict[str, Any]:
         """A page in (shard sequence, shard) order; ``next_after`` holds every shard's
         position, so paging on returns each record exactly once."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValidationError(f"limit must be a positive integer, got {limit!r}")
+        limit = check_limit(limit)  # the embedded checks, so both modes refuse alike
+        after = cursor_text(after, "list")
         n = self._index.num_shards
         cursors = [0] * n
-        if after not in (None, ""):
+        if after is not None:
             cursors = decode_cursor(after, "list")
-            if not (isinstance(cursors, builtins.list) and len(cursors) == n):
+            if not (
+                isinstance(cursors, builtins.list)
+                and len(cursors) == n
+                and all(type(c) is int and 0 <= c <= MAX_INT for c in cursors)
+            ):
                 raise ValidationError(f"after {after!r} is not a cursor of this {n}-shard index")
         refs = [
             s.list_page.remote(

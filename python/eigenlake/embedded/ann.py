@@ -9,8 +9,11 @@ the rows that came after.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import logging
 import os
+import re
 import threading
 import uuid
 from typing import Any
@@ -26,6 +29,10 @@ SAVE_GROWTH = 0.05  # save again once the graph grew by this fraction
 HNSW_DEFAULTS = {"m": 16, "ef_construction": 200, "ef_search": 64}
 _HNSW_MIN = {"m": 2, "ef_construction": 1, "ef_search": 1}
 DEFAULT_EXACT_THRESHOLD = 20_000
+_TOKEN = re.compile(r"[0-9a-f]{32}")  # uuid4().hex: also keeps the file names in the directory
+# directory -> id of the index open there (see `bind_index`)
+_INDEX_UIDS: dict[str, str] = {}
+log = logging.getLogger("eigenlake")
 
 
 def hnsw_params(index_options: dict[str, Any] | None) -> dict[str, int]:
@@ -65,7 +72,8 @@ def has_hnsw() -> bool:
 def exact_topk(
     data: np.ndarray, queries: np.ndarray, k: int, metric: str, mask: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``_core.flat_topk``: best-first ids (-1 padded) and ip / squared-l2 scores."""
+    """``_core.flat_topk``: best-first ids (-1 padded) and ip / squared-l2 scores, shaped
+    (queries, min(k, rows))."""
     ids, scores = _core.flat_topk(data, queries, k, metric, mask)
     return np.asarray(ids), np.asarray(scores)
 
@@ -87,9 +95,9 @@ def numpy_topk(
         key = scores
     if mask is not None:
         key = np.where(mask[None, :], key, np.inf)
-    kk = min(k, key.shape[1])
-    ids = np.full((len(queries), k), -1, dtype=np.int64)
-    out = np.zeros((len(queries), k), dtype=np.float32)
+    kk = min(k, key.shape[1])  # as the core: never wider than the rows
+    ids = np.full((len(queries), kk), -1, dtype=np.int64)
+    out = np.zeros((len(queries), kk), dtype=np.float32)
     if kk == 0:
         return ids, out
     part = np.argpartition(key, kk - 1, axis=1)[:, :kk]
@@ -148,6 +156,7 @@ class AnnState:
         # the thread keeps its own references: the cache may reallocate meanwhile
         dead = np.flatnonzero(~alive).tolist()
         covered_seqs = seqs[: len(data)].copy()
+        uid = _INDEX_UIDS.get(directory)  # now: the index open here when the rows were taken
 
         def run() -> None:
             try:
@@ -163,7 +172,7 @@ class AnnState:
                 return
             if rows - self.saved_rows > max(1, int(SAVE_GROWTH * rows)):
                 try:
-                    save_graph(directory, self.graph, covered_seqs[:rows])
+                    save_graph(directory, self.graph, covered_seqs[:rows], index_uid=uid)
                     self.saved_rows = rows
                 except OSError:
                     pass  # e.g. the index was dropped meanwhile; the links are rebuilt
@@ -225,15 +234,35 @@ class Compaction:
         self._thread.join()
 
 
-def save_graph(directory: str, graph: Any, seqs: np.ndarray) -> None:
+def bind_index(directory: str, index_uid: str) -> None:
+    """Record the id of the index open in ``directory``: saves and loads that are not
+    given one (a background catch-up, a test) tie graphs to it."""
+    _INDEX_UIDS[directory] = index_uid
+
+
+def seqs_digest(seqs: np.ndarray) -> str:
+    """Checksum of the seqs a graph covers (what its row ``i`` is in the store)."""
+    raw = np.ascontiguousarray(seqs, dtype="<i8").tobytes()
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def save_graph(
+    directory: str, graph: Any, seqs: np.ndarray, *, index_uid: str | None = None
+) -> None:
     """Write links and covered seqs under a fresh token, then switch ``hnsw.json`` to it
-    atomically (a concurrent reader sees the old pair or the new pair, never a mix)."""
+    atomically (a concurrent reader sees the old pair or the new pair, never a mix).
+
+    The header names the index (its random id) and the rows (count and checksum of the
+    seqs), so a graph copied from another index or left from another life is refused."""
+    uid = index_uid or _INDEX_UIDS.get(directory)
     token = uuid.uuid4().hex
+    seqs = np.asarray(seqs, dtype=np.int64)
     graph.save(os.path.join(directory, f"hnsw-{token}.bin"))
-    np.save(os.path.join(directory, f"hnsw-{token}.npy"), np.asarray(seqs, dtype=np.int64))
+    np.save(os.path.join(directory, f"hnsw-{token}.npy"), seqs)
+    header = {"token": token, "rows": len(seqs), "index_uid": uid, "seqs": seqs_digest(seqs)}
     tmp = os.path.join(directory, f"{HNSW_META}.{token}")
     with open(tmp, "w") as f:
-        json.dump({"token": token, "rows": len(seqs)}, f)
+        json.dump(header, f)
     os.replace(tmp, os.path.join(directory, HNSW_META))
     for name in os.listdir(directory):
         if name.startswith("hnsw-") and token not in name:
@@ -249,20 +278,76 @@ def drop_graph(directory: str) -> None:
                 os.remove(os.path.join(directory, name))
 
 
-def load_graph(directory: str, dim: int) -> tuple[Any, np.ndarray] | None:
-    """(graph, covered seqs) when a usable saved graph exists, else None."""
-    if not has_hnsw():
+def load_graph(
+    directory: str, dim: int, *, index_uid: str | None = None, next_seq: Any = None
+) -> tuple[Any, np.ndarray] | None:
+    """(graph, covered seqs) when a usable saved graph of this index exists, else None
+    (the caller rebuilds). ``next_seq``: the store's counter; a graph covering seqs not
+    issued yet belongs to a later state of the index (its database was restored)."""
+    uid = index_uid or _INDEX_UIDS.get(directory)
+    if not has_hnsw() or uid is None:
+        return None  # no index open here to check it against: judge (and discard) nothing
+    meta_path = os.path.join(directory, HNSW_META)
+    try:
+        with open(meta_path) as f:
+            meta = json.load(f)
+    except FileNotFoundError:
+        return None  # no graph saved yet
+    except (OSError, ValueError) as e:
+        log.warning(
+            "hnsw graph of %s ignored (rebuilt): unreadable %s: %s", directory, HNSW_META, e
+        )
+        return None
+    token = meta.get("token") if isinstance(meta, dict) else None
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+        log.warning(
+            "hnsw graph of %s ignored (rebuilt): %s is not a graph header", directory, HNSW_META
+        )
         return None
     try:
-        with open(os.path.join(directory, HNSW_META)) as f:
-            meta = json.load(f)
-        token = meta["token"]
         graph = _core.Hnsw.load(os.path.join(directory, f"hnsw-{token}.bin"))
         seqs = np.load(os.path.join(directory, f"hnsw-{token}.npy"))
-    except (OSError, ValueError, KeyError, RuntimeError):
+    except (OSError, ValueError, RuntimeError):
         return None  # missing, half-replaced by another process, or unreadable: rebuild
-    if len(graph) != len(seqs) or graph.dim != dim or meta.get("rows") != len(seqs):
-        return None
-    if len(seqs) > 1 and not bool(np.all(seqs[1:] > seqs[:-1])):
+    problem = _mismatch(meta, graph, seqs, dim, uid, next_seq)
+    if problem is not None:
+        log.warning("hnsw graph of %s refused (rebuilt): %s", directory, problem)
+        _discard(directory, token)
         return None
     return graph, seqs
+
+
+def _mismatch(
+    meta: dict[str, Any], graph: Any, seqs: np.ndarray, dim: int, uid: str, next_seq: Any
+) -> str | None:
+    """Why the loaded graph does not belong to this index's rows, or None."""
+    if meta.get("index_uid") != uid:
+        return "it was saved for another index (or before graphs named their index)"
+    if seqs.ndim != 1 or seqs.dtype != np.int64:
+        return "its seqs file holds no list of seqs"
+    rows = meta.get("rows")
+    if len(graph) != len(seqs) or rows != len(seqs):
+        return f"it covers {len(graph)} rows, its seqs file {len(seqs)}, its header {rows!r}"
+    if graph.dim != dim:
+        return f"it has {graph.dim} dimensions, the index {dim}"
+    if meta.get("seqs") != seqs_digest(seqs):
+        return "its seqs file does not match its header's checksum"
+    if len(seqs) > 1 and not bool(np.all(seqs[1:] > seqs[:-1])):
+        return "its seqs are not increasing"
+    if len(seqs) and isinstance(next_seq, int) and (seqs[0] < 1 or int(seqs[-1]) >= next_seq):
+        return "it covers seqs the index has not issued (its database is older than the graph)"
+    return None
+
+
+def _discard(directory: str, token: str) -> None:
+    """Remove a refused graph, so it cannot pass later (e.g. once the seqs it covers are
+    issued); the header only while it still names that graph (not a newer save)."""
+    for name in (f"hnsw-{token}.bin", f"hnsw-{token}.npy"):
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(directory, name))
+    meta_path = os.path.join(directory, HNSW_META)
+    with contextlib.suppress(OSError, ValueError):
+        with open(meta_path) as f:
+            current = json.load(f)
+        if isinstance(current, dict) and current.get("token") == token:
+            os.remove(meta_path)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._args import check_int
 from ..ids import canonical_id, new_ids
+from .ingest import check_mode
 from .records import FailedRecord
 
 if TYPE_CHECKING:
@@ -19,6 +21,10 @@ class Batch:
     def with_size(
         self, *, batch_size: int = 200, max_workers: int = 1, on_error: str = "continue"
     ) -> BatchWriter:
+        # checked now: a bad setting found at the first flush would lose the buffered adds
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("max_workers", max_workers, minimum=1)
+        check_mode("on_error", on_error, ("raise", "continue"))
         return BatchWriter(self._index, batch_size=batch_size, on_error=on_error)
 
 

@@ -252,6 +252,17 @@ class Cache:
         for name, col in self.columns.items():
             col.write(row, [props.get(name)])
 
+    def duplicate_uuids(self) -> list[str]:
+        """Uuids held by more than one live row: only damaged storage gives any."""
+        seen: set[str] = set()
+        dups: dict[str, None] = {}  # first-seen order
+        for row in np.flatnonzero(self.alive_mask()).tolist():
+            uid = self.uuids[row]
+            if uid in seen:
+                dups[uid] = None
+            seen.add(uid)
+        return list(dups)
+
     def alive_mask(self) -> np.ndarray:
         return self.alive[: self.n]
 

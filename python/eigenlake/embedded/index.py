@@ -23,7 +23,7 @@ from ..analysis.snapshot import Snapshot
 from ..errors import NotFoundError
 from . import ann
 from .cache import Cache, copy_props
-from .store import Store
+from .store import Store, check_no_leftovers
 from .validate import CompiledSchema
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class Index:
         self._db_path = os.path.join(directory, DB_FILE)
         self._lock = threading.RLock()
         self._store: Store | None = None
+        self._uid = ""  # the index's random id (meta.index_uid): its saved graphs carry it
         self._dv = -1
         self._inode = -1
         self._closed = False
@@ -123,14 +124,20 @@ class Index:
             if not same_file:  # deleted (and maybe re-created) by another client or process
                 self._drop_handles()
         if self._store is None:
-            if not os.path.exists(self._db_path):
-                raise self._missing()
-            self._inode = os.stat(self._db_path).st_ino
-            self._store = Store(self._db_path)
-            if self._store.get_meta("settings") is None:
-                self._store.close()
-                self._store = None
-                raise self._missing()
+            try:
+                inode = os.stat(self._db_path).st_ino
+                store = Store(self._db_path)  # StorageError when the file is not a whole index
+            except FileNotFoundError:
+                check_no_leftovers(self._dir, self._db_path)
+                raise self._missing() from None
+            try:
+                self._uid = store.index_uid()
+            except BaseException:
+                store.close()
+                raise
+            self._inode = inode
+            self._store = store
+            ann.bind_index(self._dir, self._uid)
         return self._store
 
     def _sync(self) -> Store:
@@ -233,12 +240,23 @@ class Index:
             self._schema = CompiledSchema(config.get("schema"), non_filterable)
 
     def _reload(self, store: Store) -> None:
+        try:
+            store.verify()  # cheap; another process may have damaged it since we opened
+            self._reload_rows(store)
+        except sqlite3.DatabaseError as e:
+            if not isinstance(e, sqlite3.OperationalError):  # malformed pages met in a scan
+                raise store.damaged(f"cannot be read ({e})") from e
+            raise
+
+    def _reload_rows(self, store: Store) -> None:
         self.config = store.get_meta("settings")
         non_filterable = _non_filterable(self.config.get("index_options"))
         self._schema = CompiledSchema(self.config.get("schema"), non_filterable)
         self._save_graph()  # keep the links built so far; the reload may pick them up
         self._ann = None
-        saved = ann.load_graph(self._dir, self.dimensions)
+        saved = ann.load_graph(
+            self._dir, self.dimensions, index_uid=self._uid, next_seq=store.get_meta("next_seq")
+        )
         if saved is not None:
             graph, seqs = saved
             if self._adopt_graph(store, graph, seqs, saved_rows=len(seqs)):
@@ -259,6 +277,7 @@ class Index:
         if not wanted:
             for chunk in store.scan(_LOAD_CHUNK):
                 loader.add_chunk(chunk)
+            self._check_unique(store, cache)
             return cache
         for row in (r for chunk in store.scan(_LOAD_CHUNK) for r in chunk):
             seq = row[0]
@@ -274,9 +293,20 @@ class Index:
             loader.placeholder(wanted[j])
             j, dead = j + 1, dead + 1
         loader.flush()
+        self._check_unique(store, cache)
         if wanted and dead > 0.2 * len(wanted):
             return None  # too many holes: rebuild the graph instead
         return cache
+
+    @staticmethod
+    def _check_unique(store: Store, cache: Cache) -> None:
+        """Writers keep uuids unique (under the write lock), so a uuid stored twice is
+        damage; cheap to see: the uuid map then holds fewer entries than live rows."""
+        if cache.live_count == int(np.count_nonzero(cache.alive_mask())):
+            return
+        dups = cache.duplicate_uuids()
+        shown = ", ".join(repr(u) for u in dups[:3]) + (" ..." if len(dups) > 3 else "")
+        raise store.damaged(f"{len(dups)} uuid(s) stored in more than one record: {shown}")
 
     def _save_config(self, store: Store) -> None:
         self.config["schema"] = self._schema.source or None
@@ -301,7 +331,9 @@ class Index:
         if state is None or state.building:
             return  # a running build saves its links itself when it finishes
         if state.covered > state.saved_rows:
-            ann.save_graph(self._dir, state.graph, self._cache.seq[: state.covered])
+            ann.save_graph(
+                self._dir, state.graph, self._cache.seq[: state.covered], index_uid=self._uid
+            )
             state.saved_rows = state.covered
 
     # ---- rows -> records ----------------------------------------------------------------

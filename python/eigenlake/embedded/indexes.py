@@ -15,35 +15,46 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from ..errors import ConflictError, NotFoundError, ValidationError
+from ..schema import describe_value
 from .index import DB_FILE, Index
-from .store import Store
+from .options import check_create, check_name
+from .store import check_no_leftovers
+from .store import create as create_db
 
 _METRICS = ("cosine", "euclidean")
 
 
-# A name becomes one directory name, percent-encoded; file systems cap those at 255 bytes
-# and a drop renames the directory with a ~40-byte suffix first.
-MAX_NAME_BYTES = 200
+# A dropped index's directory is first renamed to a tomb in its namespace directory. The
+# "@" makes the name one no index can have: names are percent-encoded ("@" -> "%40").
+TOMB_PREFIX = ".deleted@"
+
+
+# What a file system allows in one directory name (bytes); longer names cannot exist.
+NAME_MAX = 255
 
 
 def _segment(kind: str, name: Any, *, creating: bool = False) -> str:
-    if not isinstance(name, str) or not name:
-        raise ValidationError(f"{kind} must be a non-empty string, got {name!r}")
-    seg = quote(name, safe="")
-    # checked on create only: an index made before the limit can still be opened and dropped
-    if creating and len(seg) > MAX_NAME_BYTES:
-        raise ValidationError(
-            f"{kind} is too long: {len(seg)} bytes once percent-encoded, at most "
-            f"{MAX_NAME_BYTES} (letters, digits and '-._~' count 1 byte, other characters 3-12)"
-        )
+    # the names rule (options.check_name) applies on create only: an index made before it
+    # can still be opened and dropped
+    if creating:
+        check_name(kind, name)
+    elif not isinstance(name, str) or not name:
+        raise ValidationError(f"{kind} must be a non-empty string, got {describe_value(name)}")
+    try:
+        seg = quote(name, safe="")
+    except UnicodeEncodeError:  # a lone surrogate: no directory (or URL) can hold it
+        raise ValidationError(f"{kind} {describe_value(name)} is not valid Unicode") from None
     if seg in (".", ".."):
         seg = seg.replace(".", "%2E")
+    if len(seg) > NAME_MAX:  # no directory can hold it, so no index (old or new) has it
+        raise NotFoundError(f"{kind} {describe_value(name)} does not exist (name too long)")
     return seg
 
 
 def drop_index_dir(directory: str) -> None:
     # rename first so a concurrent open never sees a half-deleted directory
-    tomb = f"{directory}.deleted-{os.getpid()}-{time.time_ns()}"
+    parent = os.path.dirname(directory)
+    tomb = os.path.join(parent, f"{TOMB_PREFIX}{os.getpid()}-{time.time_ns()}")
     os.rename(directory, tomb)
     shutil.rmtree(tomb, ignore_errors=True)
 
@@ -81,6 +92,14 @@ class Indexes:
         shard_count: int = 1,
         record_id_property: str | None = "document_id",
     ) -> Index:
+        # refused before anything touches the disk (the names: below, when the index is new)
+        check_create(
+            dimensions=dimensions,
+            schema=schema,
+            index_options=index_options,
+            shard_count=shard_count,
+            record_id_property=record_id_property,
+        )
         wanted = _settings(
             namespace, index, dimensions, schema, index_options, shard_count, record_id_property
         )
@@ -88,18 +107,16 @@ class Indexes:
         if not os.path.isdir(directory):
             self._dir(namespace, index, creating=True)  # a new name must fit a directory
         os.makedirs(directory, exist_ok=True)
-        store = Store(os.path.join(directory, DB_FILE))
-        try:
-            with store.transaction():
-                current = store.get_meta("settings")
-                if current is None:
-                    store.set_meta("settings", wanted)
-                    store.set_meta("next_seq", 1)
-                else:
-                    _check_compatible(current, wanted, schema is not None)
-        finally:
-            store.close()
-        return self._get(namespace, index)
+        db_path = os.path.join(directory, DB_FILE)
+        if not os.path.exists(db_path):
+            # never create over the remains of an index whose database went missing
+            check_no_leftovers(directory, db_path)
+            create_db(db_path, wanted)
+        # opened in full (settings, rows): a damaged index raises StorageError here too
+        idx = self.open(namespace=namespace, index=index)
+        with idx._lock:
+            _check_compatible(idx.config, wanted, schema is not None)
+        return idx
 
     def open(self, *, namespace: str, index: str) -> Index:
         idx = self._get(namespace, index)
@@ -124,7 +141,9 @@ class Indexes:
             if not os.path.isdir(ns_dir):
                 continue
             for name in sorted(os.listdir(ns_dir)):
-                if os.path.exists(os.path.join(ns_dir, name, DB_FILE)) and ".deleted-" not in name:
+                if name.startswith(TOMB_PREFIX):  # being dropped (or a drop's leftovers)
+                    continue
+                if os.path.exists(os.path.join(ns_dir, name, DB_FILE)):
                     out.append({"namespace": unquote(ns), "index": unquote(name)})
         return out
 

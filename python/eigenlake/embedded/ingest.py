@@ -7,6 +7,7 @@ rows (invisible past ``n``) and adopted only after the transaction commits.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ import numpy as np
 
 from ..errors import ConflictError, EigenlakeError, ValidationError
 from ..ids import canonical_id, derived_id, new_ids
+from ..schema import describe_value, is_utf8
 from ..vectors import as_vector, bad_rows, stack_vectors
 from .validate import PropSpec
 from .validate_batch import validate_batch
@@ -148,7 +150,9 @@ def _prepare(
     schema = index._schema
     id_prop = index.config.get("record_id_property")
     if all(type(r) is dict for r in records):
-        fast = validate_batch(schema, [r.get("properties") or {} for r in records], pending)
+        # only None means "no properties": 0, "" or [] are refused by the per-record path
+        sent = [r.get("properties") for r in records]
+        fast = validate_batch(schema, [{} if p is None else p for p in sent], pending)
     else:
         fast = None
     fresh = iter(new_ids(len(records)))
@@ -156,9 +160,12 @@ def _prepare(
     for i, rec in enumerate(records):
         try:
             if not isinstance(rec, dict):
-                raise ValidationError(f"record {i}: expected a dict, got {type(rec).__name__}")
+                raise ValidationError(
+                    f"record {i}: each item of records must be a dict with 'properties' and "
+                    f"'vector', got {type(rec).__name__} {describe_value(rec)}"
+                )
             given = rec.get("id", rec.get("uuid"))
-            where = f"record {i}" if given is None else f"record {i} (id {given})"
+            where = f"record {i}" if given is None else f"record {i} (id {_shown(given)})"
             if fast is not None:
                 props = fast[i]
             else:
@@ -232,8 +239,17 @@ def _dedupe_call(
     return out
 
 
+def _shown(given: Any) -> str:
+    """An id as given, for messages and ``FailedRecord.id``: a lone surrogate escaped (an
+    answer could not carry it), anything long or odd cut short."""
+    text = str(given) if isinstance(given, (str, uuid.UUID)) else None
+    if text is not None and len(text) <= 64 and is_utf8(text):
+        return text
+    return describe_value(given)
+
+
 def _failed_id(rec: Any) -> str | None:
     if isinstance(rec, dict):
         given = rec.get("id", rec.get("uuid"))
-        return None if given is None else str(given)
+        return None if given is None else _shown(given)
     return None

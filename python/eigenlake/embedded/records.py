@@ -12,8 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._args import (
+    MAX_INT,
+    check_bool,
+    check_filter_arg,
+    check_int,
+    check_limit,
+    cursor_text,
+    short_repr,
+)
 from ..errors import NotFoundError, ValidationError
 from ..ids import canonical_id
+from ..schema import describe_value
 from ..vectors import as_vector, bad_rows
 from .ingest import DUPLICATE_MODES, AddManyResult, FailedRecord, check_mode, ingest
 from .validate import PropSpec
@@ -55,21 +65,32 @@ class Records:
     ) -> AddManyResult:
         """Store records; ``batch_size``/``max_workers`` are accepted for API parity (one
         transaction per call keeps "nothing of a failing call is stored")."""
-        return ingest(self._index, list(records), on_duplicate=on_duplicate, on_error=on_error)
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("max_workers", max_workers, minimum=1)
+        recs = _listed(records, "records", "record dicts with 'properties' and 'vector'")
+        return ingest(self._index, recs, on_duplicate=on_duplicate, on_error=on_error)
 
     def add_vectors(
         self, vectors: Any, *, batch_size: int = 500, max_workers: int = 1
     ) -> AddManyResult:
         """Records of only ``{"id"?, "vector"}`` (or a bare list / 2-D array of vectors)."""
-        if isinstance(vectors, np.ndarray) and vectors.ndim == 2:
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("max_workers", max_workers, minimum=1)
+        if isinstance(vectors, np.ndarray):
+            if vectors.ndim != 2:  # a 1-D array is one vector, not a batch of numbers
+                raise ValidationError(
+                    f"vectors must be a 2-D array (one row per record) or a list of vectors,"
+                    f" got an array of shape {vectors.shape}"
+                )
             recs: list[dict[str, Any]] = [{"vector": v} for v in vectors]
         else:
-            recs = [v if isinstance(v, dict) else {"vector": v} for v in vectors]
+            items = _listed(vectors, "vectors", "vectors or {'id', 'vector'} dicts")
+            recs = [v if isinstance(v, dict) else {"vector": v} for v in items]
         for i, r in enumerate(recs):
             extra = set(r) - {"id", "uuid", "vector"}
             if extra:
                 raise ValidationError(
-                    f"record {i}: add_vectors takes id and vector only, got {sorted(extra)}"
+                    f"record {i}: add_vectors takes id and vector only, got {sorted(extra, key=str)!r}"
                 )
         return ingest(self._index, recs, on_duplicate="error", on_error="raise")
 
@@ -90,7 +111,8 @@ class Records:
         self, *, id: str, properties: dict[str, Any] | None = None, vector: Any = None
     ) -> dict[str, Any]:
         """Replace the properties (and the vector when given) of an existing record."""
-        return self._modify(id, properties or {}, vector, merge=False)
+        # only None means "no properties": 0 or [] are mistakes the schema check names
+        return self._modify(id, {} if properties is None else properties, vector, merge=False)
 
     def _modify(
         self, id: str, properties: dict[str, Any] | None, vector: Any, *, merge: bool
@@ -164,9 +186,11 @@ class Records:
         **_: Any,
     ) -> dict[str, int]:
         """Remove the records matching ``filter`` (at most ``limit``, oldest first)."""
+        limit = check_int("limit", limit, minimum=0, maximum=MAX_INT, optional=True)
         check_mode("on_missing", on_missing, ("skip", "error"))
         if filter is None:
             raise ValidationError("remove_many needs a filter; manage.delete() drops the index")
+        check_filter_arg(filter)
         index = self._index
         with index._lock:
             index._sync()
@@ -176,9 +200,9 @@ class Records:
                 rows = np.flatnonzero(index._filter_mask(node))
                 rows = rows[np.argsort(cache.seq[rows], kind="stable")]
                 if limit is not None:
-                    rows = rows[: max(int(limit), 0)]
+                    rows = rows[:limit]
                 if len(rows) == 0 and on_missing == "error":
-                    raise NotFoundError(f"no record matches the filter {filter!r}")
+                    raise NotFoundError(f"no record matches the filter {short_repr(filter, 200)}")
                 store.delete_seqs([int(s) for s in cache.seq[rows]])
             cache.kill([cache.uuids[r] for r in rows.tolist()])
         return {"deleted": len(rows)}
@@ -190,6 +214,8 @@ class Records:
     ) -> dict[str, Any] | None:
         """The record, or None. ``return_metadata`` adds its properties as ``metadata``,
         ``return_data`` its vector."""
+        return_data = check_bool("return_data", return_data)
+        return_metadata = check_bool("return_metadata", return_metadata)
         index = self._index
         uid = canonical_id(id)
         with index._lock:
@@ -217,10 +243,13 @@ class Records:
         with_vector: bool = False,
         with_properties: bool = True,
     ) -> dict[str, Any]:
-        """A page of matching records in row-sequence order; ``next_after`` pages on."""
-        if not isinstance(limit, int) or limit < 1:
-            raise ValidationError(f"limit must be a positive integer, got {limit!r}")
+        """A page of matching records in row-sequence order; ``next_after`` pages on.
+        ``limit`` is at most ``MAX_LIMIT``; page on with ``after`` for more."""
+        limit = check_limit(limit)
+        check_filter_arg(filter)
         start = _parse_cursor(after)
+        with_vector = check_bool("with_vector", with_vector)
+        with_properties = check_bool("with_properties", with_properties)
         index = self._index
         with index._lock:
             index._sync()
@@ -240,10 +269,28 @@ class Records:
         return {"objects": objects, "next_after": next_after}
 
 
+def _listed(value: Any, name: str, items: str) -> list[Any]:
+    """An iterable argument as a list. A string, a mapping, a number or None is a
+    mistake (iterating "abc" or a dict's keys would only fail later, on each item)."""
+    if (
+        value is None
+        or isinstance(value, (str, bytes, bytearray, dict))
+        or not isinstance(value, Iterable)
+    ):
+        hint = " (wrap a single record in a list)" if isinstance(value, dict) else ""
+        raise ValidationError(
+            f"{name} must be a list (or other iterable) of {items}, got "
+            f"{type(value).__name__} {describe_value(value)}{hint}"
+        )
+    return list(value)
+
+
 def _parse_cursor(after: Any) -> int:
-    if after is None or after == "":
+    """The sequence number a ``list()`` cursor holds: decimal digits only (no sign, spaces,
+    underscores or float text that ``int()`` would accept), within the 53-bit range."""
+    text = cursor_text(after, "list")
+    if text is None:
         return 0
-    try:
-        return int(after)
-    except (TypeError, ValueError):
-        raise ValidationError(f"after {after!r} is not a cursor returned by list()") from None
+    if not (text.isascii() and text.isdigit() and len(text) <= 16 and int(text) <= MAX_INT):
+        raise ValidationError(f"after {text[:40]!r} is not a cursor returned by list()")
+    return int(text)

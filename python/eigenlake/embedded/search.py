@@ -13,6 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._args import (
+    MAX_INT,
+    check_bool,
+    check_filter_arg,
+    check_int,
+    check_limit,
+    check_offset,
+    cursor_text,
+    short_repr,
+)
 from ..errors import ValidationError
 from ..ids import canonical_id
 from ..vectors import query_row
@@ -42,9 +52,19 @@ class Search:
 
         The cursor holds the (distance, uuid) of the last hit: the next page starts strictly
         after it, so pages never repeat a record even when the graph search is approximate.
+        ``limit`` is at most ``MAX_LIMIT``; page on with ``after`` for more.
         """
-        if not isinstance(limit, int) or limit < 1:
-            raise ValidationError(f"limit must be a positive integer, got {limit!r}")
+        limit = check_limit(limit)
+        check_filter_arg(filter)
+        after = cursor_text(after, "nearest")
+        with_vector = check_bool("with_vector", with_vector)
+        return self._nearest(vector, limit, filter, after, with_vector)
+
+    def _nearest(
+        self, vector: Any, limit: int, filter: Any, after: str | None, with_vector: bool
+    ) -> dict[str, Any]:
+        """``nearest`` without the ``MAX_LIMIT`` bound: a shard of a sharded index is asked
+        for offset + limit + 1 hits. Memory stays bounded by the rows the filter keeps."""
         index = self._index
         with index._lock:
             index._sync()
@@ -54,7 +74,9 @@ class Search:
             qhash = _query_hash(q, filter)
             offset, last = _decode_cursor(after, qhash)
             mask, kept = self._mask(node)
-            k = offset + limit + 1
+            # Never ask the kernels for more rows than can pass: a cursor's offset (or a
+            # large limit) would otherwise size their buffers past what exists.
+            k = min(offset + limit + 1, kept)
             while True:
                 ids, scores = self._topk(q, k, mask, kept)
                 hits, found = self._hits(ids[0].tolist(), scores[0].tolist(), cosine)
@@ -62,9 +84,9 @@ class Search:
                     hits = [h for h in hits if (h[0], h[1]) > last]
                 # records added nearer than the cursor since the last page push the page
                 # past the k fetched: fetch more rather than end the paging early
-                if len(hits) > limit or found < k or k >= index._cache.live_count:
+                if len(hits) > limit or found < k or k >= kept:
                     break
-                k *= 2
+                k = min(2 * k, kept)
             page = hits[:limit]
             results = self._results(page, with_vector)
             next_after = None
@@ -123,8 +145,8 @@ class Search:
         metric = "ip" if index.metric == "cosine" else "l2"
         options = index.config.get("index_options")
         threshold = ann.exact_threshold(options)
-        if kept == 0:  # empty index or nothing passes the filter
-            return np.full((1, k), -1, dtype=np.int64), np.zeros((1, k), dtype=np.float32)
+        if kept == 0 or k == 0:  # empty index or nothing passes the filter
+            return np.full((1, 0), -1, dtype=np.int64), np.zeros((1, 0), dtype=np.float32)
         # graph search pays off on large collections unless the filter keeps few rows
         use_graph = (
             ann.has_hnsw() and cache.live_count > threshold and kept > max(threshold // 4, 8 * k)
@@ -145,6 +167,9 @@ class Search:
     # ---- reads --------------------------------------------------------------------------
 
     def get(self, id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
+        """The record, or None when it does not exist (over HTTP, ``GET …/search/object/{id}``
+        answers 404 instead, and the clients raise ``NotFoundError``)."""
+        with_vector = check_bool("with_vector", with_vector)
         return self._index.records.get(id, return_data=with_vector, return_metadata=True)
 
     def list(
@@ -157,8 +182,11 @@ class Search:
         newest_first: bool = True,
     ) -> dict[str, Any]:
         """A page by position: ``next_offset`` is always ``offset + len(objects)``."""
-        if limit < 0 or offset < 0:
-            raise ValidationError("limit and offset must be >= 0")
+        limit = check_limit(limit)
+        offset = check_offset(offset)
+        with_vector = check_bool("with_vector", with_vector)
+        with_properties = check_bool("with_properties", with_properties)
+        newest_first = check_bool("newest_first", newest_first)
         index = self._index
         with index._lock:
             index._sync()
@@ -177,7 +205,16 @@ class Search:
         """Every record once, oldest first (cursor paging, so concurrent appends are seen).
 
         A record whose vector is updated meanwhile moves to a new sequence number; the
-        uuids seen so far keep it from being yielded twice."""
+        uuids seen so far keep it from being yielded twice. The arguments are checked
+        when called, not at the first ``next()``."""
+        page_size = check_limit(page_size, "page_size")
+        with_vector = check_bool("with_vector", with_vector)
+        with_properties = check_bool("with_properties", with_properties)
+        return self._iterate(page_size, with_vector, with_properties)
+
+    def _iterate(
+        self, page_size: int, with_vector: bool, with_properties: bool
+    ) -> Iterator[dict[str, Any]]:
         after = None
         seen: set[str] = set()
         while True:
@@ -201,7 +238,7 @@ class Search:
         self,
         *,
         filter: dict[str, Any] | None = None,
-        limit: int = 1000,
+        limit: int | None = 1000,
         algorithm: str = "kmeans",
         num_clusters: int | None = None,
         distance_metric: str = "cosine",
@@ -216,7 +253,7 @@ class Search:
     ) -> dict[str, Any]:
         from ..analysis.cluster import run_cluster  # type: ignore[import-not-found,unused-ignore]
 
-        snap = self._index._snapshot(filter, limit)
+        snap = self._rows(filter, limit)
         return dict(
             run_cluster(
                 snap,
@@ -240,20 +277,27 @@ class Search:
         self,
         *,
         filter: dict[str, Any] | None = None,
-        limit: int = 1000,
+        limit: int | None = 1000,
         n_neighbors: int = 20,
         contamination: float | str = "auto",
         distance_metric: str = "cosine",
+        return_all: bool = False,
+        max_results: int | None = None,
     ) -> dict[str, Any]:
+        """LOF scores; ``outliers`` lists the flagged records, most outlying first
+        (``return_all=True``: every analysed record with its score; ``max_results`` cuts
+        the list)."""
         from ..analysis.outliers import run_outliers  # type: ignore[import-not-found,unused-ignore]
 
-        snap = self._index._snapshot(filter, limit)
+        snap = self._rows(filter, limit)
         return dict(
             run_outliers(
                 snap,
                 n_neighbors=n_neighbors,
                 contamination=contamination,
                 distance_metric=distance_metric,
+                return_all=return_all,
+                max_results=max_results,
                 filter=filter,
                 limit=limit,
             )
@@ -266,12 +310,12 @@ class Search:
         num_topics: int | None = None,
         auto_tune: bool = True,
         filter: dict[str, Any] | None = None,
-        limit: int = 1000,
+        limit: int | None = 1000,
         top_words: int = 10,
     ) -> dict[str, Any]:
         from ..analysis.topics import run_topics  # type: ignore[import-not-found,unused-ignore]
 
-        snap = self._index._snapshot(filter, limit)
+        snap = self._rows(filter, limit)
         return dict(
             run_topics(
                 snap,
@@ -279,8 +323,16 @@ class Search:
                 num_topics=num_topics,
                 auto_tune=auto_tune,
                 top_words=top_words,
+                limit=limit,
             )
         )
+
+    def _rows(self, filter: Any, limit: Any) -> Any:
+        """The snapshot an analysis runs over; ``filter`` and ``limit`` are checked first,
+        so a bad one is refused before any rows are gathered (``limit=None``: all)."""
+        check_filter_arg(filter)
+        limit = check_int("limit", limit, minimum=1, optional=True)
+        return self._index._snapshot(filter, limit)
 
 
 def _pick(items: builtins.list[Any], rows: builtins.list[int]) -> builtins.list[Any]:
@@ -305,15 +357,34 @@ def _encode_cursor(offset: int, dist: float, uuid: str, qhash: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(after: Any, qhash: str) -> tuple[int, tuple[float, str] | None]:
-    if after is None or after == "":
+def _decode_cursor(after: str | None, qhash: str) -> tuple[int, tuple[float, str] | None]:
+    """(offset, (distance, uuid) of the last hit) of a cursor ``_encode_cursor`` made.
+
+    Every field is checked: a hand-made cursor is refused, never trusted to size a search
+    (the offset is also capped by the rows that exist, see ``_nearest``)."""
+    if after is None:
         return 0, None
+    bad = ValidationError(f"after {short_repr(after)} is not a cursor returned by nearest()")
     try:
-        text = str(after)
-        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        offset, last = int(data["o"]), (float(data["d"]), canonical_id(data["u"]))
-    except (ValueError, KeyError, TypeError):
-        raise ValidationError(f"after {after!r} is not a cursor returned by nearest()") from None
+        data = json.loads(base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)))
+    except (ValueError, TypeError, RecursionError):  # RecursionError: "[[[[..." nesting
+        raise bad from None
+    if not isinstance(data, dict):
+        raise bad
+    offset, dist, uid = data.get("o"), data.get("d"), data.get("u")
+    try:
+        offset = check_int("after (its offset)", offset, minimum=0, maximum=MAX_INT)
+    except ValidationError:
+        raise bad from None
+    if isinstance(dist, bool) or not isinstance(dist, (int, float)) or dist != dist:
+        raise bad
+    if not isinstance(uid, str):
+        raise bad
+    try:
+        uid = canonical_id(uid)
+    except ValueError:
+        raise bad from None
     if data.get("h") != qhash:
         raise ValidationError("after: this cursor belongs to another query or filter")
-    return offset, last
+    assert offset is not None
+    return offset, (float(dist), uid)

@@ -6,17 +6,29 @@ survives ``kill -9`` and power loss. ``seq`` is the row sequence: strictly incre
 reused (kept in ``meta.next_seq``), the cursor of ``records.list``.
 
 Uuids are unique without a SQL index: every writer holds the write lock (``BEGIN
-IMMEDIATE``) while it checks them against a cache reloaded if anyone else committed.
+IMMEDIATE``) while it checks them against a cache reloaded if anyone else committed; a
+duplicate can only come from damage, and the cache load reports it.
+
+A database is created whole under a temporary name and linked into place (``create``), so
+an ``index.sqlite`` that is empty, lacks its tables or its settings is damage, reported as
+:class:`~eigenlake.errors.StorageError`, never taken for a missing index.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
+
+from ..errors import StorageError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -27,16 +39,105 @@ CREATE TABLE IF NOT EXISTS records (
     props TEXT NOT NULL
 );
 """
+_COLUMNS = {"meta": {"key", "value"}, "records": {"seq", "uuid", "vector", "props"}}
+_MAGIC = b"SQLite format 3\x00"
+# a database being created (see `create`): not yet the index's, never damage
+CREATING = ".creating-"
+UID_KEY = "index_uid"
 
 
 class Store:
-    def __init__(self, path: str) -> None:
-        # autocommit mode: transactions are explicit (BEGIN IMMEDIATE) so locks are predictable
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
-        self.conn.execute("PRAGMA busy_timeout=60000")
-        _retry_locked(lambda: self.conn.execute("PRAGMA journal_mode=WAL"))
-        self.conn.execute("PRAGMA synchronous=FULL")
-        _retry_locked(lambda: self.conn.executescript(_SCHEMA))
+    """An index's database. ``create=False`` (opening an existing index) never creates or
+    repairs anything: a file that is not a whole index raises ``StorageError``."""
+
+    def __init__(self, path: str, *, create: bool = False) -> None:
+        self.path = path
+        if not create:
+            _check_header(path)
+        # mode=rw: a file removed meanwhile is an error, not silently re-created empty
+        uri = f"file:{quote(path)}?mode={'rwc' if create else 'rw'}"
+        try:
+            # autocommit mode: transactions are explicit (BEGIN IMMEDIATE) so locks are
+            # predictable
+            self.conn = sqlite3.connect(
+                uri, uri=True, isolation_level=None, check_same_thread=False, timeout=60
+            )
+        except sqlite3.OperationalError:
+            if not create and not os.path.exists(path):
+                raise FileNotFoundError(errno.ENOENT, "no such file", path) from None
+            raise
+        try:
+            self.conn.execute("PRAGMA busy_timeout=60000")
+            _retry_locked(lambda: self.conn.execute("PRAGMA journal_mode=WAL"))
+            self.conn.execute("PRAGMA synchronous=FULL")
+            if create:
+                _retry_locked(lambda: self.conn.executescript(_SCHEMA))
+            else:
+                self.verify()
+        except BaseException as e:
+            self.conn.close()
+            if _is_damage(e):
+                raise self.damaged(f"cannot be read as an SQLite database ({e})") from e
+            raise
+
+    def damaged(self, problem: str) -> StorageError:
+        return StorageError.damaged(self.path, problem)
+
+    def verify(self) -> None:
+        """Raise ``StorageError`` unless the database holds a whole index: both tables,
+        the settings and a sequence counter ahead of every record. Cheap (no scan)."""
+        try:
+            tables = {
+                row[0]
+                for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            for table, columns in _COLUMNS.items():
+                if table not in tables:
+                    raise self.damaged(f"its table {table!r} is missing")
+                have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+                if not columns <= have:
+                    raise self.damaged(f"table {table!r} lacks column(s) {sorted(columns - have)}")
+            # one statement, one snapshot: a writer committing between two reads would
+            # make the counter look behind its records
+            raw_settings, raw_next, last = self.conn.execute(
+                "SELECT (SELECT value FROM meta WHERE key = 'settings'),"
+                " (SELECT value FROM meta WHERE key = 'next_seq'),"
+                " (SELECT MAX(seq) FROM records)"
+            ).fetchone()
+        except sqlite3.DatabaseError as e:
+            if not _is_damage(e):
+                raise
+            raise self.damaged(f"cannot be read as an SQLite database ({e})") from e
+        settings = _json(raw_settings)
+        dims = settings.get("dimensions") if isinstance(settings, dict) else None
+        if not _positive_int(dims):
+            raise self.damaged(
+                "its settings (table 'meta', key 'settings') are missing or unreadable"
+            )
+        next_seq = _json(raw_next)
+        if not _positive_int(next_seq):
+            raise self.damaged(
+                "its sequence counter (table 'meta', key 'next_seq') is missing or unreadable"
+            )
+        if last is not None and (not isinstance(last, int) or last >= next_seq):
+            raise self.damaged(f"its records reach seq {last!r}, past its counter {next_seq}")
+
+    def index_uid(self) -> str:
+        """The random id the index got at creation (ties its saved graph to it); an index
+        made before ids existed gets one now."""
+        uid = self.get_meta(UID_KEY)
+        if isinstance(uid, str) and uid:
+            return uid
+        try:
+            with self.transaction():
+                uid = self.get_meta(UID_KEY)
+                if not (isinstance(uid, str) and uid):
+                    uid = uuid.uuid4().hex
+                    self.set_meta(UID_KEY, uid)
+        except sqlite3.OperationalError:
+            # e.g. a read-only store: an id for this session only (saved graphs are rebuilt)
+            return uuid.uuid4().hex
+        return str(uid)
 
     def close(self) -> None:
         self.conn.close()
@@ -110,6 +211,97 @@ class Store:
         cur = self.conn.execute("SELECT seq, uuid, vector, props FROM records ORDER BY seq")
         while rows := cur.fetchmany(chunk):
             yield rows
+
+
+def create(path: str, settings: dict[str, Any]) -> None:
+    """Create the index database at ``path`` whole: built under a temporary name, then
+    linked into place, so no reader ever sees a half-made one. When another process
+    linked its own first, that one stands (the caller checks its settings)."""
+    tmp = f"{path}{CREATING}{os.getpid()}-{uuid.uuid4().hex}"
+    try:
+        store = Store(tmp, create=True)
+        try:
+            with store.transaction():
+                store.set_meta("settings", settings)
+                store.set_meta("next_seq", 1)
+                store.set_meta(UID_KEY, uuid.uuid4().hex)
+        finally:
+            store.close()  # the last connection checkpoints the WAL into the file (synced)
+        try:
+            os.link(tmp, path)  # unlike rename, never replaces a database linked meanwhile
+        except FileExistsError:
+            return
+        except OSError:  # no hard links on this file system
+            if os.path.exists(path):
+                return
+            os.rename(tmp, path)
+        _fsync_dir(os.path.dirname(path))
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp + suffix)
+
+
+def check_no_leftovers(directory: str, path: str) -> None:
+    """The database ``path`` is missing: fine when its directory is gone or empty (the
+    index does not exist), damage when the directory still holds the index's other files
+    (write-ahead log, graph)."""
+    try:
+        names = os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    others = sorted(name for name in names if CREATING not in name)
+    if os.path.basename(path) in others:
+        return  # linked into place meanwhile by a creator
+    if others:
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        raise StorageError.damaged(path, f"is missing while its directory holds {shown}")
+
+
+def _check_header(path: str) -> None:
+    """``StorageError`` for a file SQLite would take for a new empty database (0 bytes)
+    or that is not SQLite at all; ``FileNotFoundError`` when it is missing."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_MAGIC))
+    except IsADirectoryError:
+        raise StorageError.damaged(path, "is a directory, not a database file") from None
+    if not head:
+        raise StorageError.damaged(path, "is empty (0 bytes)")
+    if head != _MAGIC:
+        raise StorageError.damaged(path, "is not an SQLite database (wrong file header)")
+
+
+def _is_damage(exc: BaseException) -> bool:
+    """SQLite errors that mean a bad file ("not a database", "malformed"); operational
+    ones (locked, busy, I/O) are not."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
+def _json(raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make a new directory entry survive power loss (not all systems can)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _retry_locked(step: Callable[[], Any], seconds: float = 60.0) -> None:

@@ -2,6 +2,12 @@
 
 A JSON-Schema dict (from ``SchemaBuilder`` or hand-written) is compiled once per index into
 closures, so validating a record is a dict walk with one call per property.
+
+Whatever is stored must read back as JSON, so every value is refused that JSON (or UTF-8)
+cannot carry, at any depth: a string or a property name with a lone surrogate, NaN and
+infinities, integers outside 64 bits, and values nested more than ``MAX_PROPERTY_DEPTH``
+arrays/objects deep (checked with an explicit stack, so a hostile value cannot exhaust the
+interpreter's).
 """
 
 from __future__ import annotations
@@ -16,44 +22,29 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
+from ..schema import _Bad, describe_value, is_utf8, property_kind
+from ..schema import parse_date as parse_date  # re-exported: moved to eigenlake.schema
+from ..schema import parse_datetime as parse_datetime
 
 Checker = Callable[[Any], Any]
 KINDS = ("string", "integer", "number", "boolean", "datetime", "date", "array")
 _INT64_MAX = 2**63 - 1
+# The most arrays/objects a free-form property value may nest (Elasticsearch's mapping
+# depth limit is 20, its bool queries' 30; filters here stop at 32 too).
+MAX_PROPERTY_DEPTH = 32
+_SURROGATE = "string contains a lone surrogate (not valid Unicode, cannot be stored)"
 
 
 class PropertyError(Exception):
     """A problem with one value; the caller adds the record and property to the message."""
 
 
-def parse_datetime(value: str) -> dt.datetime:
-    """ISO-8601 instant; a missing offset means UTC."""
-    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
-    parsed = dt.datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed
-
-
-def parse_date(value: str) -> dt.date:
-    return dt.date.fromisoformat(value)
-
-
 def kind_of(prop_schema: dict[str, Any]) -> str:
     """The EigenLake kind of a JSON-Schema property fragment."""
-    typ = prop_schema.get("type", "string")
-    if isinstance(typ, list):  # ["string", "null"] style
-        typ = next((t for t in typ if t != "null"), "string")
-    if typ == "string":
-        fmt = prop_schema.get("format")
-        if fmt == "date-time":
-            return "datetime"
-        if fmt == "date":
-            return "date"
-        return "string"
-    if typ in ("integer", "number", "boolean", "array"):
-        return str(typ)
-    raise ValidationError(f"unsupported property type {typ!r} in schema")
+    try:
+        return property_kind(prop_schema)
+    except _Bad as e:
+        raise ValidationError(f"schema: {e}") from None
 
 
 def infer_kind(value: Any) -> dict[str, Any] | None:
@@ -103,16 +94,22 @@ def _base_checker(kind: str, prop_schema: dict[str, Any]) -> Checker:
 def _check_string(v: Any) -> str:
     if not isinstance(v, str):
         raise PropertyError(f"expected a string, got {type(v).__name__}")
+    if not is_utf8(v):
+        raise PropertyError(_SURROGATE)
+    return v
+
+
+def _int64(v: int) -> int:
+    # JSON readers other than Python's (JavaScript, the Rust core) lose or refuse the rest
+    if not -_INT64_MAX - 1 <= v <= _INT64_MAX:
+        raise PropertyError("integer outside the 64-bit range")
     return v
 
 
 def _check_integer(v: Any) -> int:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
         raise PropertyError(f"expected an integer, got {type(v).__name__}")
-    v = int(v)
-    if not -_INT64_MAX - 1 <= v <= _INT64_MAX:
-        raise PropertyError("integer outside the 64-bit range")
-    return v
+    return _int64(int(v))
 
 
 def _check_number(v: Any) -> float | int:
@@ -120,9 +117,9 @@ def _check_number(v: Any) -> float | int:
         raise PropertyError(f"expected a number, got {type(v).__name__}")
     if isinstance(v, (float, np.floating)):
         if not math.isfinite(v):
-            raise PropertyError("expected a finite number")
+            raise PropertyError("expected a finite number (JSON has no NaN or infinity)")
         return float(v)
-    return int(v)
+    return _int64(int(v))
 
 
 def _check_boolean(v: Any) -> bool:
@@ -159,7 +156,15 @@ def _check_json_scalar(v: Any) -> Any:
     t = _scalar_type(v)
     if t is None:
         raise PropertyError(f"unsupported array element {type(v).__name__}")
-    return {"boolean": bool, "integer": int, "number": float, "string": str}[t](v)
+    return _SCALAR_CHECKS[t](v)
+
+
+_SCALAR_CHECKS: dict[str, Checker] = {
+    "boolean": _check_boolean,
+    "integer": _check_integer,
+    "number": _check_number,
+    "string": _check_string,
+}
 
 
 def _check_array(v: Any, item_check: Checker) -> list[Any]:
@@ -181,40 +186,52 @@ def compile_checker(prop_schema: dict[str, Any]) -> Checker:
     kind = kind_of(prop_schema)
     base = _base_checker(kind, prop_schema)
     checks: list[Callable[[Any], None]] = []
+    # messages are made once here; a value is shown (cut short) only when it fails
     enum = prop_schema.get("enum")
     if enum is not None:
         allowed = list(enum)
-        checks.append(lambda v: _require(v in allowed, f"{v!r} is not one of {allowed}"))
+        m_enum = f"is not one of {describe_value(allowed, 200)}"
+        checks.append(lambda v: _require(v in allowed, m_enum, v))
     lo, hi = prop_schema.get("minimum"), prop_schema.get("maximum")
     if lo is not None:
-        checks.append(lambda v: _require(v >= lo, f"{v!r} is below the minimum {lo}"))
+        m_lo = f"is below the minimum {lo}"
+        checks.append(lambda v: _require(v >= lo, m_lo, v))
     if hi is not None:
-        checks.append(lambda v: _require(v <= hi, f"{v!r} is above the maximum {hi}"))
+        m_hi = f"is above the maximum {hi}"
+        checks.append(lambda v: _require(v <= hi, m_hi, v))
     min_len, max_len = prop_schema.get("minLength"), prop_schema.get("maxLength")
     if min_len is not None:
-        checks.append(lambda v: _require(len(v) >= min_len, f"shorter than {min_len} characters"))
+        m_short = f"shorter than {min_len} characters"
+        checks.append(lambda v: _require(len(v) >= min_len, m_short))
     if max_len is not None:
-        checks.append(lambda v: _require(len(v) <= max_len, f"longer than {max_len} characters"))
+        m_long = f"longer than {max_len} characters"
+        checks.append(lambda v: _require(len(v) <= max_len, m_long))
     pattern = prop_schema.get("pattern")
     if pattern is not None:
-        rx = re.compile(pattern)
-        checks.append(lambda v: _require(rx.search(v) is not None, f"does not match {pattern!r}"))
+        try:
+            rx = re.compile(pattern)
+        except (re.error, RecursionError, OverflowError) as e:  # only in pre-check schemas
+            raise ValidationError(f"schema: pattern {describe_value(pattern)}: {e}") from None
+        m_match = f"does not match {describe_value(pattern, 200)}"
+        checks.append(lambda v: _require(rx.search(v) is not None, m_match))
     min_items, max_items = prop_schema.get("minItems"), prop_schema.get("maxItems")
     if min_items is not None:
-        checks.append(lambda v: _require(len(v) >= min_items, f"fewer than {min_items} items"))
+        m_few = f"fewer than {min_items} items"
+        checks.append(lambda v: _require(len(v) >= min_items, m_few))
     if max_items is not None:
-        checks.append(lambda v: _require(len(v) <= max_items, f"more than {max_items} items"))
+        m_many = f"more than {max_items} items"
+        checks.append(lambda v: _require(len(v) <= max_items, m_many))
     if prop_schema.get("uniqueItems"):
         checks.append(lambda v: _require(_unique(v), "items are not unique"))
     fmt_lo, fmt_hi = prop_schema.get("formatMinimum"), prop_schema.get("formatMaximum")
     if kind in ("datetime", "date") and (fmt_lo is not None or fmt_hi is not None):
         parse = parse_datetime if kind == "datetime" else parse_date
         if fmt_lo is not None:
-            lo_v = parse(fmt_lo)
-            checks.append(lambda v: _require(parse(v) >= lo_v, f"{v!r} is before {fmt_lo}"))
+            lo_v, m_before = parse(fmt_lo), f"is before {fmt_lo}"
+            checks.append(lambda v: _require(parse(v) >= lo_v, m_before, v))
         if fmt_hi is not None:
-            hi_v = parse(fmt_hi)
-            checks.append(lambda v: _require(parse(v) <= hi_v, f"{v!r} is after {fmt_hi}"))
+            hi_v, m_after = parse(fmt_hi), f"is after {fmt_hi}"
+            checks.append(lambda v: _require(parse(v) <= hi_v, m_after, v))
     if not checks:
         return base
 
@@ -227,9 +244,13 @@ def compile_checker(prop_schema: dict[str, Any]) -> Checker:
     return check
 
 
-def _require(ok: bool, problem: str) -> None:
+_UNSHOWN = object()
+
+
+def _require(ok: bool, problem: str, value: Any = _UNSHOWN) -> None:
     if not ok:
-        raise PropertyError(problem)
+        shown = "" if value is _UNSHOWN else f"{describe_value(value)} "
+        raise PropertyError(shown + problem)
 
 
 def _unique(items: list[Any]) -> bool:
@@ -304,7 +325,15 @@ class CompiledSchema:
         specs = self.props
         for name, value in props.items():
             if not isinstance(name, str):
-                raise ValidationError(f"{where}: property names must be strings, got {name!r}")
+                raise ValidationError(
+                    f"{where}: property names must be strings, got {type(name).__name__}"
+                    f" {describe_value(name)}"
+                )
+            if not is_utf8(name):
+                raise ValidationError(
+                    f"{where}: property name {name!r} contains a lone surrogate (not valid"
+                    " Unicode, cannot be stored)"
+                )
             spec = specs.get(name) or pending.get(name)
             if value is None:
                 if name in self.required:
@@ -324,7 +353,10 @@ class CompiledSchema:
                             " (integer, number, boolean, string or an array of one of these)"
                         )
                     # untypeable value (dict, mixed list): stored, neither typed nor filterable
-                    out[name] = _plain(value, where, name)
+                    try:
+                        out[name] = free_form(value)
+                    except PropertyError as e:
+                        raise ValidationError(f"{where}: property {name!r}: {e}") from None
                     continue
                 spec = _spec(name, fragment, True)
                 pending[name] = spec
@@ -339,19 +371,53 @@ class CompiledSchema:
         return out
 
 
-def _plain(value: Any, where: str, name: str) -> Any:
-    """JSON-safe copy of a free-form value (open schemas only)."""
-    import json
+def free_form(value: Any) -> Any:
+    """A JSON-safe copy of a free-form value (open schemas only): lists for tuples and
+    arrays, Python scalars for NumPy ones. Walked with an explicit stack, so depth is
+    bounded by ``MAX_PROPERTY_DEPTH``, not by the interpreter's recursion limit; raises
+    ``PropertyError`` naming where inside the value the problem is."""
+    root: list[Any] = [None]
+    # (value, container to write into, key or position there, depth, path for messages)
+    stack: list[tuple[Any, Any, Any, int, str]] = [(value, root, 0, 0, "")]
+    while stack:
+        v, parent, key, depth, path = stack.pop()
+        if isinstance(v, np.ndarray):
+            v = v.tolist()
+        if isinstance(v, (dict, list, tuple)):
+            if depth >= MAX_PROPERTY_DEPTH:
+                raise PropertyError(f"nested more than {MAX_PROPERTY_DEPTH} arrays/objects deep")
+            if isinstance(v, dict):
+                obj: dict[str, Any] = {}
+                for k, item in v.items():
+                    if not isinstance(k, str):
+                        raise PropertyError(
+                            f"{path or 'value'}: object keys must be strings, got "
+                            f"{type(k).__name__} {describe_value(k)}"
+                        )
+                    if not is_utf8(k):
+                        raise PropertyError(f"{path or 'value'}: key {k!r}: {_SURROGATE}")
+                    obj[k] = None  # keeps the key order; filled when its value is popped
+                    stack.append((item, obj, k, depth + 1, f"{path}[{describe_value(k, 40)}]"))
+                parent[key] = obj
+            else:
+                arr: list[Any] = [None] * len(v)
+                for i, item in enumerate(v):
+                    stack.append((item, arr, i, depth + 1, f"{path}[{i}]"))
+                parent[key] = arr
+            continue
+        try:
+            parent[key] = _free_scalar(v)
+        except PropertyError as e:
+            raise PropertyError(f"{path}: {e}" if path else str(e)) from None
+    return root[0]
 
-    try:
-        return json.loads(json.dumps(value, default=_np_default))
-    except (TypeError, ValueError) as e:
-        raise ValidationError(f"{where}: property {name!r}: not JSON-serialisable ({e})") from None
 
-
-def _np_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(type(o).__name__)
+def _free_scalar(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    t = _scalar_type(v)
+    if t is None:
+        raise PropertyError(f"{type(v).__name__} is not a JSON value")
+    return _SCALAR_CHECKS[t](v)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..schema import is_utf8
 from .validate import _INT64_MAX, CompiledSchema, PropertyError, PropSpec, _spec
 
 _NONE = type(None)
@@ -43,6 +44,9 @@ def validate_batch(
     if not all(type(p) is dict for p in props_list):
         return None
     keys: set[str] = set().union(*[p.keys() for p in props_list]) if props_list else set()
+    # one join + encode finds a non-string key or a lone surrogate in any key
+    if not all(type(k) is str for k in keys) or not is_utf8("".join(keys)):
+        return None
     new_keys = keys - schema.props.keys()
     if new_keys and not schema.additional:
         return None  # the per-record path names the undeclared property
@@ -67,8 +71,13 @@ def validate_batch(
             floats = [v for v in present if type(v) is float]
             if floats and not bool(np.isfinite(np.array(floats)).all()):
                 return None
+            ints = [v for v in present if type(v) is int]
+            if ints and not _in_int64(ints):
+                return None
         elif spec.kind == "integer" and present and not _in_int64(present):
             return None
+        elif spec.kind == "string" and not is_utf8("".join(present)):
+            return None  # a lone surrogate somewhere in the column
         if spec.fragment.keys() - _PLAIN_KEYS:  # constraints: check each value
             try:
                 for v in present:

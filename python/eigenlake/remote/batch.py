@@ -6,6 +6,8 @@ import uuid
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._args import check_choice, check_int
+from ..ids import canonical_id
 from .results import FailedRecord
 
 if TYPE_CHECKING:
@@ -20,7 +22,12 @@ class RemoteBatch:
     def with_size(
         self, *, batch_size: int = 200, max_workers: int = 1, on_error: str = "continue"
     ) -> BatchWriter:
-        return BatchWriter(self, max(1, int(batch_size)), on_error)
+        # checked now, as embedded: a bad setting found at the first flush would lose the
+        # buffered adds
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("max_workers", max_workers, minimum=1)
+        check_choice("on_error", on_error, ("raise", "continue"))
+        return BatchWriter(self, int(batch_size), on_error)
 
 
 class BatchWriter:
@@ -49,8 +56,9 @@ class BatchWriter:
             self.flush()
         self._owner.failed_records = list(self.failed_records)
 
-    def add(self, *, properties: dict[str, Any], vector: Any, id: str | None = None) -> str:
-        rid = str(id) if id is not None else str(uuid.uuid4())
+    def add(self, *, properties: dict[str, Any] | None = None, vector: Any, id: Any = None) -> str:
+        """Buffer one record; returns its uuid (a new uuid4 when none is given)."""
+        rid = canonical_id(id) if id is not None else str(uuid.uuid4())
         self._buffer.append({"properties": properties, "vector": vector, "id": rid})
         if len(self._buffer) >= self._size:
             self.flush()

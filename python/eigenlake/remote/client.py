@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
+from ..embedded.options import check_create
 from ..errors import EigenlakeError
 from .http import Transport
 from .index import RemoteIndex
@@ -25,13 +26,23 @@ class RemoteIndexes:
         shard_count: int = 1,
         record_id_property: str = "document_id",
     ) -> RemoteIndex:
+        # Checked here by the embedded store's own checks (the server runs them too), so a
+        # bad setting is refused with the embedded message, and a schema too deep to
+        # encode is refused as a schema; sent as given, never int()-ed (True is not 1).
+        check_create(
+            dimensions=dimensions,
+            schema=schema,
+            index_options=index_options,
+            shard_count=shard_count,
+            record_id_property=record_id_property,
+        )
         body = {
             "namespace": namespace,
             "index": index,
-            "dimensions": int(dimensions),
+            "dimensions": dimensions,
             "schema": schema,
             "index_options": index_options,
-            "shard_count": int(shard_count),
+            "shard_count": shard_count,
             "record_id_property": record_id_property,
         }
         # Get-or-create gives the same answer when repeated, so it may be retried.

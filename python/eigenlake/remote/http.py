@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -17,8 +18,11 @@ from ..errors import (
     EigenlakeError,
     NetworkError,
     NotFoundError,
+    StorageError,
     ValidationError,
 )
+from ..ids import canonical_id
+from ..schema import is_utf8
 
 _BY_STATUS: dict[int, type[EigenlakeError]] = {
     401: AuthenticationError,
@@ -29,6 +33,9 @@ _BY_STATUS: dict[int, type[EigenlakeError]] = {
     413: ValidationError,
     422: ValidationError,
 }
+# Classes a status cannot tell apart, named by the server's ``x-eigenlake-error`` header
+# (see ``server/errors.py``): damaged storage is a 500 like any internal error.
+_BY_NAME: dict[str, type[EigenlakeError]] = {"StorageError": StorageError}
 
 
 def _plain(obj: Any) -> Any:
@@ -42,6 +49,38 @@ def _plain(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
+def encode(body: Any) -> bytes:
+    """A request body as JSON, encoded once for all attempts.
+
+    NaN/Infinity pass through (the server's JSON reader accepts them) so the store refuses
+    them with the same message as in embedded mode; lone surrogates are sent escaped
+    (``ensure_ascii``) for the same reason. What cannot be encoded at all is a
+    ``ValidationError``, not a ``RecursionError``/``TypeError`` from ``json.dumps``: the
+    write methods check property values first, naming the property, so this is the
+    last guard (a schema or an agent argument nested thousands deep, say).
+    """
+    try:
+        text = json.dumps(body, separators=(",", ":"), allow_nan=True, default=_plain)
+    except RecursionError:
+        raise ValidationError(
+            "request body: a value nests too deeply to encode as JSON (a property value"
+            " may nest at most 32 arrays/objects, a filter 32 levels)"
+        ) from None
+    except (TypeError, ValueError) as exc:  # no JSON form; a circular reference
+        raise ValidationError(f"request body is not valid JSON: {exc}") from None
+    return text.encode("utf-8")
+
+
+def path_id(id: Any) -> str:
+    """A record id as a URL path segment. What cannot be a uuid string there (a number, a
+    lone surrogate, which a URL cannot carry) is refused as embedded mode refuses it."""
+    if isinstance(id, uuid.UUID):
+        return str(id)
+    if not isinstance(id, str) or not is_utf8(id):
+        canonical_id(id)  # raises: not a uuid string / not a valid uuid
+    return quote(str(id), safe="")
+
+
 def error_for(resp: httpx.Response) -> EigenlakeError:
     try:
         payload = resp.json()
@@ -51,7 +90,9 @@ def error_for(resp: httpx.Response) -> EigenlakeError:
     message = (
         str(detail) if detail is not None else (resp.text.strip() or f"HTTP {resp.status_code}")
     )
-    cls = _BY_STATUS.get(resp.status_code, APIError)
+    cls = _BY_NAME.get(resp.headers.get("x-eigenlake-error", "")) or _BY_STATUS.get(
+        resp.status_code, APIError
+    )
     return cls(message, status_code=resp.status_code)
 
 
@@ -89,13 +130,7 @@ class Transport:
         a retried delete finds nothing (an earlier attempt deleted it, its answer lost)."""
         attempts = self.retries + 1 if idempotent else 1
         if "json" in kwargs:
-            # Encoded here, once for all attempts; NaN/Infinity pass through (Python's JSON
-            # reader on the server accepts them) so the store rejects them with the same
-            # message as in embedded mode instead of the client failing to encode.
-            body = json.dumps(
-                kwargs.pop("json"), separators=(",", ":"), allow_nan=True, default=_plain
-            )
-            kwargs["content"] = body.encode()
+            kwargs["content"] = encode(kwargs.pop("json"))
             kwargs["headers"] = {"content-type": "application/json"}
         for attempt in range(attempts):
             last = attempt == attempts - 1

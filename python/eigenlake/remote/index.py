@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from ..errors import ValidationError
+from ..schema import describe_value
 from .batch import RemoteBatch
 from .http import Transport
-from .records import RemoteRecords
-from .search import RemoteSearch
+from .records import RemoteRecords, check_remove_args
+from .search import RemoteSearch, check_filter
 
 
 class RemoteSettings:
@@ -46,6 +48,7 @@ class RemoteManage:
         on_missing: str = "skip",
         background: bool = False,
     ) -> dict[str, Any]:
+        check_remove_args(filter, limit, on_missing, background)
         body = {
             "where": filter,
             "limit_object_ids": limit,
@@ -64,9 +67,13 @@ class RemoteAgent:
 
     def query(self, query: str, **kwargs: Any) -> dict[str, Any]:
         """Same keyword arguments as the embedded ``agent.query``."""
+        check_filter(kwargs.get("filter"))
         resp: dict[str, Any] = self._i.t.post(
             f"{self._i.path}/agent/query", json={"query": query, **kwargs}, idempotent=True
         )
+        # always a filter dict, also from a server that answers null for "none inferred"
+        if isinstance(resp, dict) and resp.get("filter") is None:
+            resp["filter"] = {}
         return resp
 
 
@@ -75,7 +82,7 @@ class RemoteIndex:
         self.t = transport
         self.namespace = namespace
         self.name = name
-        self.path = f"/v1/indexes/{quote(namespace, safe='')}/{quote(name, safe='')}"
+        self.path = f"/v1/indexes/{_segment('namespace', namespace)}/{_segment('index', name)}"
         self.records = RemoteRecords(self)
         self.search = RemoteSearch(self)
         self.settings = RemoteSettings(self)
@@ -85,3 +92,16 @@ class RemoteIndex:
 
     def __repr__(self) -> str:
         return f"RemoteIndex({self.namespace!r}, {self.name!r})"
+
+
+def _segment(kind: str, name: Any) -> str:
+    """A namespace or index name as a URL path segment, refused as embedded mode refuses
+    it when it cannot be one (not a string, empty, a lone surrogate); "." and ".." are
+    escaped so the URL is not normalised to another route."""
+    if not isinstance(name, str) or not name:
+        raise ValidationError(f"{kind} must be a non-empty string, got {describe_value(name)}")
+    try:
+        seg = quote(name, safe="")
+    except UnicodeEncodeError:  # a lone surrogate: no URL can hold it
+        raise ValidationError(f"{kind} {describe_value(name)} is not valid Unicode") from None
+    return seg.replace(".", "%2E") if seg in (".", "..") else seg

@@ -3,43 +3,193 @@
 from __future__ import annotations
 
 import builtins
+import datetime
+import re
 import time
+import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from ..errors import ValidationError
+import numpy as np
+
+from .._args import (
+    MAX_INT,
+    check_bool,
+    check_choice,
+    check_int,
+    check_limit,
+    check_listed,
+    cursor_text,
+)
+from ..embedded.validate import MAX_PROPERTY_DEPTH
+from ..errors import EigenlakeError, ValidationError
+from ..schema import describe_value, is_utf8
+from .http import path_id
 from .results import AddManyResult, FailedRecord
-from .vectors import rows, to_list
+from .search import check_filter
+from .vectors import matrix_rows, to_list, to_lists
 
 if TYPE_CHECKING:
     from .index import RemoteIndex
 
 # ~40 MB of JSON per request: below the server's default body limit (64 MiB).
 _VALUES_PER_REQUEST = 2_000_000
+DUPLICATE_MODES = ("error", "replace", "skip")
+ERROR_MODES = ("raise", "continue")
+# Leaves JSON (and the transport's encoder) carries as they are; anything else is walked.
+_PLAIN = (str, int, float, bool, type(None))
+_PLAIN_TYPES = frozenset(_PLAIN)
+# What the transport encodes besides JSON's own values (see http._plain).
+_ENCODED = (np.generic, datetime.date, uuid.UUID)
 
 
-def _record(item: Any) -> dict[str, Any]:
+# ---- checks made before a request is sent ------------------------------------------------
+# The server refuses whatever the embedded store refuses, with the same message; these are
+# the inputs that would otherwise not reach it as given: converted on the way (a boolean
+# vector read as 1/0, properties=0 sent as {}, int keys as strings), or failing to encode
+# (a value nested thousands deep, an object JSON has no form for).
+
+
+def _value_problem(value: Any) -> str | None:
+    """What makes a property value unsendable, worded as the embedded check words it:
+    nested more than ``MAX_PROPERTY_DEPTH`` arrays/objects (walked with an explicit stack,
+    as ``json.dumps`` would exhaust the interpreter's on a 10,000-deep value), an object
+    key that is not a string, or a leaf that has no JSON form."""
+    # (value, depth, trail): trail is (parent trail, key) or None, rendered only on error
+    stack: list[tuple[Any, int, Any]] = [(value, 0, None)]
+    while stack:
+        v, depth, trail = stack.pop()
+        if isinstance(v, _PLAIN):
+            continue
+        if isinstance(v, np.ndarray):
+            v = v.tolist()
+        if isinstance(v, (dict, list, tuple)):
+            if depth >= MAX_PROPERTY_DEPTH:
+                return f"nested more than {MAX_PROPERTY_DEPTH} arrays/objects deep"
+            if isinstance(v, dict):
+                for k, item in v.items():
+                    if not isinstance(k, str):
+                        return (
+                            f"{_path(trail) or 'value'}: object keys must be strings, got "
+                            f"{type(k).__name__} {describe_value(k)}"
+                        )
+                    stack.append((item, depth + 1, (trail, describe_value(k, 40))))
+            else:
+                stack.extend((item, depth + 1, (trail, str(i))) for i, item in enumerate(v))
+            continue
+        if isinstance(v, _ENCODED):
+            continue
+        path = _path(trail)
+        return f"{path + ': ' if path else ''}{type(v).__name__} is not a JSON value"
+    return None
+
+
+def _path(trail: Any) -> str:
+    keys: builtins.list[str] = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    return "".join(f"[{k}]" for k in reversed(keys))
+
+
+def checked_properties(props: Any, where: str, *, optional: bool = False) -> Any:
+    """``props`` as sent: None is no properties ({}; kept None when ``optional``, as
+    update's "no change"); anything else must be a dict whose values can be sent."""
+    if props is None:
+        return None if optional else {}
+    if not isinstance(props, dict):
+        raise ValidationError(f"{where}: properties must be a dict, got {type(props).__name__}")
+    for name, value in props.items():
+        if not isinstance(name, str):
+            raise ValidationError(
+                f"{where}: property names must be strings, got {type(name).__name__}"
+                f" {describe_value(name)}"
+            )
+        if type(value) in _PLAIN_TYPES:
+            continue
+        problem = _value_problem(value)
+        if problem is not None:
+            raise ValidationError(f"{where}: property {name!r}: {problem}")
+    return props
+
+
+def _shown(given: Any) -> str:
+    """An id as given, for messages and ``FailedRecord.id`` (as embedded shows it)."""
+    text = str(given) if isinstance(given, (str, uuid.UUID)) else None
+    if text is not None and len(text) <= 64 and is_utf8(text):
+        return text
+    return describe_value(given)
+
+
+def _given_id(item: dict[str, Any]) -> Any:
+    return item.get("id", item.get("uuid"))
+
+
+def _failed_id(item: Any) -> str | None:
+    given = _given_id(item) if isinstance(item, dict) else None
+    return None if given is None else _shown(given)
+
+
+def _record(item: Any, i: int) -> dict[str, Any]:
+    """The body of one record of ``add_many`` but its vector (checked by ``_with_vectors``)."""
     if not isinstance(item, dict):
         raise ValidationError(
-            f"a record must be a dict with 'properties' and 'vector', got {type(item).__name__}"
+            f"record {i}: each item of records must be a dict with 'properties' and "
+            f"'vector', got {type(item).__name__} {describe_value(item)}"
         )
-    out: dict[str, Any] = {
-        "properties": item.get("properties") or {},
-        "vector": to_list(item.get("vector")),
-    }
-    rid = item.get("id", item.get("uuid"))
+    rid = _given_id(item)
+    where = f"record {i}" if rid is None else f"record {i} (id {_shown(rid)})"
+    out: dict[str, Any] = {"properties": checked_properties(item.get("properties"), where)}
     if rid is not None:
         out["uuid"] = str(rid)
     return out
 
 
-def _vector_item(item: Any) -> dict[str, Any]:
-    if isinstance(item, dict):
-        out = {"vector": to_list(item.get("vector"))}
-        rid = item.get("id", item.get("uuid"))
-        return {**out, "uuid": str(rid)} if rid is not None else out
-    return {"vector": to_list(item)}
+def _vector_item(item: dict[str, Any], i: int) -> dict[str, Any]:
+    """The body of one record of ``add_vectors`` but its vector."""
+    extra = set(item) - {"id", "uuid", "vector"}
+    if extra:
+        raise ValidationError(
+            f"record {i}: add_vectors takes id and vector only, got {sorted(extra, key=str)!r}"
+        )
+    rid = _given_id(item)
+    return {} if rid is None else {"uuid": str(rid)}
+
+
+def _with_vectors(
+    recs: builtins.list[Any],
+    bodies: dict[int, dict[str, Any]],
+    errors: dict[int, ValidationError],
+    on_error: str,
+) -> builtins.list[tuple[int, dict[str, Any]]]:
+    """``(position, body)`` of the records whose vector is numbers too (as embedded mode,
+    after every record's properties were checked); the others go into ``errors``."""
+    keep = builtins.list(bodies)
+    vectors = to_lists([recs[i].get("vector") for i in keep], keep)
+    items = []
+    for i, vector in zip(keep, vectors, strict=True):
+        if isinstance(vector, ValidationError):
+            if on_error == "raise":
+                raise vector
+            errors[i] = vector
+        else:
+            bodies[i]["vector"] = vector
+            items.append((i, bodies[i]))
+    return items
+
+
+_RECORD_NO = re.compile(r"(^|repeats )record (\d+)")
+
+
+def _renumbered(message: str, positions: builtins.list[int]) -> str:
+    """A server message about "record n" of one request, numbered as in the caller's list
+    (a request holds a slice of it, without the records refused before sending)."""
+
+    def sub(m: re.Match[str]) -> str:
+        n = int(m.group(2))
+        return f"{m.group(1)}record {positions[n] if n < len(positions) else n}"
+
+    return _RECORD_NO.sub(sub, message)
 
 
 class RemoteRecords:
@@ -49,8 +199,8 @@ class RemoteRecords:
     def _url(self, suffix: str) -> str:
         return f"{self._i.path}/records/{suffix}"
 
-    def _rec_url(self, id: str) -> str:
-        return self._url(quote(str(id), safe=""))
+    def _rec_url(self, id: Any) -> str:
+        return self._url(path_id(id))
 
     def add(
         self,
@@ -60,10 +210,12 @@ class RemoteRecords:
         id: str | None = None,
         on_duplicate: str = "error",
     ) -> str:
+        check_choice("on_duplicate", on_duplicate, DUPLICATE_MODES)
+        rec = _record({"properties": properties, "id": id}, 0)
         body = {
-            "properties": properties or {},
-            "vector": to_list(vector),
-            "uuid": None if id is None else str(id),
+            **rec,
+            "vector": to_list(vector, "record 0"),
+            "uuid": rec.get("uuid"),
             "on_duplicate": on_duplicate,
         }
         # A retry is harmless only when a second attempt cannot store a second record.
@@ -84,51 +236,100 @@ class RemoteRecords:
 
         Each request is one transaction on the server, so a call that fits in one request
         keeps the embedded rule: with ``on_error="raise"`` nothing of a failing call is stored.
+        With ``on_error="continue"`` a record refused before sending is a failed record (at
+        its position), as in embedded mode, and the others are sent.
         """
-        items = [_record(r) for r in rows(records)]
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("max_workers", max_workers, minimum=1)
+        recs = check_listed(records, "records", "record dicts with 'properties' and 'vector'")
+        check_choice("on_duplicate", on_duplicate, DUPLICATE_MODES)
+        check_choice("on_error", on_error, ERROR_MODES)
+        bodies: dict[int, dict[str, Any]] = {}
+        errors: dict[int, ValidationError] = {}
+        for i, rec in enumerate(recs):
+            try:
+                bodies[i] = _record(rec, i)
+            except ValidationError as e:
+                if on_error == "raise":
+                    raise
+                errors[i] = e
+        items = _with_vectors(recs, bodies, errors, on_error)
+        failed = [FailedRecord(_failed_id(recs[i]), str(e), i) for i, e in sorted(errors.items())]
         opts = {"on_duplicate": on_duplicate, "on_error": on_error}
-        return self._send("insert-many", "objects", items, batch_size, opts)
+        return self._send("insert-many", "objects", items, failed, int(batch_size), opts)
 
     def add_vectors(
         self, vectors: Any, *, batch_size: int = 500, max_workers: int = 1
     ) -> AddManyResult:
-        items = [_vector_item(v) for v in rows(vectors)]
-        return self._send("insert-vectors", "vectors", items, batch_size, {})
+        """Records of only ``{"id"?, "vector"}`` (or a bare list / 2-D array of vectors)."""
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("max_workers", max_workers, minimum=1)
+        items: builtins.list[tuple[int, dict[str, Any]]]
+        if isinstance(vectors, np.ndarray):
+            if vectors.ndim != 2:  # a 1-D array is one vector, not a batch of numbers
+                raise ValidationError(
+                    f"vectors must be a 2-D array (one row per record) or a list of vectors,"
+                    f" got an array of shape {vectors.shape}"
+                )
+            rows = matrix_rows(vectors)
+            if rows is not None:
+                items = [(i, {"vector": row}) for i, row in enumerate(rows)]
+            else:  # not numbers: refused by the row check, with its message
+                items = [(i, {"vector": to_list(v, f"record {i}")}) for i, v in enumerate(vectors)]
+        else:
+            listed = check_listed(vectors, "vectors", "vectors or {'id', 'vector'} dicts")
+            recs = [v if isinstance(v, dict) else {"vector": v} for v in listed]
+            bodies = {i: _vector_item(r, i) for i, r in enumerate(recs)}
+            items = _with_vectors(recs, bodies, {}, "raise")
+        return self._send("insert-vectors", "vectors", items, [], int(batch_size), {})
 
     def _send(
         self,
         route: str,
         key: str,
-        items: builtins.list[dict[str, Any]],
+        items: builtins.list[tuple[int, dict[str, Any]]],
+        failed: builtins.list[FailedRecord],
         batch_size: int,
         opts: dict[str, Any],
     ) -> AddManyResult:
-        if batch_size < 1:
-            raise ValidationError("batch_size must be >= 1")
-        dims = len(items[0]["vector"]) if items else 1
+        """``items`` (position in the caller's list, body) in requests of bounded size;
+        ``failed``: the records refused before sending."""
+        dims = len(items[0][1]["vector"]) if items else 1
         per_request = max(batch_size, _VALUES_PER_REQUEST // max(dims, 1))
         uuids: builtins.list[str] = []
-        failed: builtins.list[FailedRecord] = []
+        failed = list(failed)
         for start in range(0, len(items), per_request):
-            body = {key: items[start : start + per_request], "batch_size": batch_size, **opts}
-            resp = self._i.t.post(self._url(route), json=body) or {}
+            chunk = items[start : start + per_request]
+            positions = [pos for pos, _ in chunk]
+            body = {key: [item for _, item in chunk], "batch_size": batch_size, **opts}
+            try:
+                resp = self._i.t.post(self._url(route), json=body) or {}
+            except EigenlakeError as e:
+                message = _renumbered(str(e), positions)
+                if message == str(e):
+                    raise
+                raise type(e)(message, status_code=e.status_code) from None
             uuids += [str(u) for u in resp.get("uuids") or []]
             for f in resp.get("failed_objects") or []:
                 pos = f.get("position")
-                at = None if pos is None else start + int(pos)
-                failed.append(FailedRecord(f.get("uuid"), str(f.get("error") or ""), at))
+                at = positions[pos] if isinstance(pos, int) and 0 <= pos < len(chunk) else None
+                error = _renumbered(str(f.get("error") or ""), positions)
+                failed.append(FailedRecord(f.get("uuid"), error, at))
+        failed.sort(key=lambda f: -1 if f.position is None else f.position)
         return AddManyResult(uuids, failed)
 
     def get(
         self, id: str, *, return_data: bool = True, return_metadata: bool = True
     ) -> dict[str, Any] | None:
+        check_bool("return_data", return_data)
+        check_bool("return_metadata", return_metadata)
         body = {"uuid": str(id), "return_data": return_data, "return_metadata": return_metadata}
         resp = self._i.t.post(self._url("get-by-id"), json=body, idempotent=True)
         obj: dict[str, Any] | None = resp["object"]
         return obj
 
     def exists(self, id: str) -> bool:
-        return bool(self._i.t.get(self._url(f"exists/{quote(str(id), safe='')}"))["exists"])
+        return bool(self._i.t.get(self._url(f"exists/{path_id(id)}"))["exists"])
 
     def remove(self, id: str) -> dict[str, Any]:
         resp: dict[str, Any] = self._i.t.delete(self._rec_url(id), gone={"deleted": 1})
@@ -144,6 +345,7 @@ class RemoteRecords:
         wait: bool = True,
     ) -> dict[str, Any]:
         """``{"deleted": n}``; ``background=True`` runs a server job (awaited unless ``wait=False``)."""
+        check_remove_args(filter, limit, on_missing, background)
         body = {
             "where": filter,
             "limit": limit,
@@ -170,18 +372,26 @@ class RemoteRecords:
     def update(
         self, id: str, *, properties: dict[str, Any] | None = None, vector: Any = None
     ) -> dict[str, Any]:
-        body = {"properties": properties, "vector": None if vector is None else to_list(vector)}
-        resp: dict[str, Any] = self._i.t.patch(self._rec_url(id), json=body)
+        url = self._rec_url(id)
+        where = f"record {_shown(id)}"
+        body = {
+            "properties": checked_properties(properties, where, optional=True),
+            "vector": None if vector is None else to_list(vector, where),
+        }
+        resp: dict[str, Any] = self._i.t.patch(url, json=body)
         return resp
 
     def replace(
         self, *, id: str, properties: dict[str, Any] | None = None, vector: Any = None
     ) -> dict[str, Any]:
+        url = self._rec_url(id)
+        where = f"record {_shown(id)}"
+        # only None means "no properties": 0 or [] are mistakes, refused (not sent as {})
         body = {
-            "properties": properties or {},
-            "vector": None if vector is None else to_list(vector),
+            "properties": checked_properties(properties, where),
+            "vector": None if vector is None else to_list(vector, where),
         }
-        resp: dict[str, Any] = self._i.t.put(self._rec_url(id), json=body)
+        resp: dict[str, Any] = self._i.t.put(url, json=body)
         return resp
 
     def list(
@@ -193,6 +403,11 @@ class RemoteRecords:
         with_vector: bool = False,
         with_properties: bool = True,
     ) -> dict[str, Any]:
+        limit = check_limit(limit)
+        check_filter(filter)
+        after = cursor_text(after, "list")
+        check_bool("with_vector", with_vector)
+        check_bool("with_properties", with_properties)
         body = {
             "where": filter,
             "limit": limit,
@@ -204,3 +419,13 @@ class RemoteRecords:
             self._url("get-by-filter"), json=body, idempotent=True
         )
         return resp
+
+
+def check_remove_args(filter: Any, limit: Any, on_missing: Any, background: Any) -> None:
+    """What embedded ``remove_many`` refuses, refused before the request is sent."""
+    check_int("limit", limit, minimum=0, maximum=MAX_INT, optional=True)
+    check_choice("on_missing", on_missing, ("skip", "error"))
+    if filter is None:
+        raise ValidationError("remove_many needs a filter; manage.delete() drops the index")
+    check_filter(filter)
+    check_bool("background", background)

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
+from .._args import (
+    check_bool,
+    check_filter_arg,
+    check_limit,
+    check_nesting,
+    check_offset,
+    cursor_text,
+)
+from .http import path_id
 from .vectors import to_list
 
 if TYPE_CHECKING:
@@ -32,7 +40,16 @@ class RemoteSearch:
         after: str | None = None,
         with_vector: bool = False,
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"vector": to_list(vector), "top_k": limit, "filter": filter}
+        # Checked here too, so the error names the Python argument (``top_k`` on the wire).
+        limit = check_limit(limit)
+        check_filter(filter)
+        after = cursor_text(after, "nearest")
+        with_vector = check_bool("with_vector", with_vector)
+        body: dict[str, Any] = {
+            "vector": to_list(vector, "query"),
+            "top_k": limit,
+            "filter": filter,
+        }
         if after is not None:
             body["after"] = after
         if with_vector:
@@ -41,16 +58,25 @@ class RemoteSearch:
 
     def cluster(self, **kwargs: Any) -> dict[str, Any]:
         """Same keyword arguments as the embedded ``search.cluster``."""
+        check_filter(kwargs.get("filter"))
         return self._post("cluster", kwargs)
 
     def outliers(self, **kwargs: Any) -> dict[str, Any]:
+        """Same keyword arguments as the embedded ``search.outliers`` (``return_all``,
+        ``max_results`` included)."""
+        check_filter(kwargs.get("filter"))
         return self._post("outliers", kwargs)
 
     def topics(self, **kwargs: Any) -> dict[str, Any]:
+        check_filter(kwargs.get("filter"))
         return self._post("topics", kwargs)
 
     def get(self, id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
-        path = f"{self._i.path}/search/object/{quote(str(id), safe='')}"
+        """The record. A missing one is a 404 on the wire (``GET …/search/object/{id}``),
+        so this raises ``NotFoundError``, as the PyPI client does (API.md, "Additions");
+        embedded ``search.get`` returns None. ``records.get`` returns None in both modes."""
+        with_vector = check_bool("with_vector", with_vector)
+        path = f"{self._i.path}/search/object/{path_id(id)}"
         resp: dict[str, Any] | None = self._i.t.get(
             path, params={"include_vector": _b(with_vector)}
         )
@@ -65,6 +91,14 @@ class RemoteSearch:
         with_properties: bool = True,
         newest_first: bool = True,
     ) -> dict[str, Any]:
+        limit = check_limit(limit)
+        offset = check_offset(offset)
+        for name, flag in (
+            ("with_vector", with_vector),
+            ("with_properties", with_properties),
+            ("newest_first", newest_first),
+        ):
+            check_bool(name, flag)
         params = {
             "limit": limit,
             "offset": offset,
@@ -78,7 +112,16 @@ class RemoteSearch:
     def iterate(
         self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
     ) -> Iterator[dict[str, Any]]:
-        """Every record once, oldest first, by cursor (as embedded: appends are seen)."""
+        """Every record once, oldest first, by cursor (as embedded: appends are seen).
+        The arguments are checked when called, not at the first ``next()``."""
+        page_size = check_limit(page_size, "page_size")
+        check_bool("with_vector", with_vector)
+        check_bool("with_properties", with_properties)
+        return self._iterate(page_size, with_vector, with_properties)
+
+    def _iterate(
+        self, page_size: int, with_vector: bool, with_properties: bool
+    ) -> Iterator[dict[str, Any]]:
         after = None
         while True:
             page = self._i.records.list(
@@ -91,6 +134,13 @@ class RemoteSearch:
             after = page.get("next_after")
             if after is None:
                 return
+
+
+def check_filter(value: Any, name: str = "filter") -> None:
+    """A filter argument before it is sent: a dict or None, not nested so deep that
+    encoding it would exhaust the stack (the server checks everything else)."""
+    check_filter_arg(value, name)
+    check_nesting(value, name)
 
 
 def _b(flag: bool) -> str:

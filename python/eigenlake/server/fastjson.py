@@ -11,7 +11,6 @@ error middleware, it would be re-raised to uvicorn, which then drops the keep-al
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -20,12 +19,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from ..errors import EigenlakeError
 from .errors import error_response, status_for
 
 _HANDLED = (EigenlakeError, HTTPException, RequestValidationError)
+_TOO_DEEP = (
+    "request body: JSON nests too deeply to parse (a filter may nest at most 32 levels, "
+    "a property value at most 32)"
+)
 
 
 class FastJSONRoute(APIRoute):
@@ -37,8 +40,12 @@ class FastJSONRoute(APIRoute):
                 body = await request.body()
                 # NaN/Infinity allowed, as json.loads does; the store rejects them.
                 if body:
-                    with contextlib.suppress(ValueError):
+                    try:
                         request._json = pydantic_core.from_json(body, allow_inf_nan=True)
+                    except ValueError as exc:
+                        # json.loads would recurse on and fail with no word of why
+                        if "recursion limit" in str(exc):
+                            return JSONResponse({"detail": _TOO_DEEP}, status_code=400)
             try:
                 return await handler(request)
             except _HANDLED:

@@ -5,16 +5,27 @@ Unknown fields are rejected (422) so a typo does not silently fall back to a def
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_DIMENSIONS = 65_536
+from .._args import MAX_INT, MAX_LIMIT
+from ..embedded.options import MAX_DIMENSIONS
+
 Vector = list[float]
+# Vectors of writes hold numbers only: a lax float reads "1" or true as 1.0 (ints pass).
+StrictVector = list[Annotated[float, Field(strict=True)]]
 Filter = dict[str, Any]
 OnDuplicate = Literal["error", "replace", "skip"]
 OnError = Literal["raise", "continue"]
 OnMissing = Literal["skip", "error"]
+# Integers of the read routes are strict: in lax mode pydantic reads `true` as 1, `"5"` as 5
+# and `2.0` as 2, which the embedded API refuses. Each is bounded so a huge value is a 422
+# naming the field, not a 500 from a kernel (bounds: eigenlake/_args.py).
+PageSize = Annotated[int, Field(strict=True, ge=1, le=MAX_LIMIT)]
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_INT)]
+Positive = Annotated[int, Field(strict=True, ge=1, le=MAX_INT)]
+AtLeastTwo = Annotated[int, Field(strict=True, ge=2, le=MAX_INT)]
 
 
 class Body(BaseModel):
@@ -25,16 +36,17 @@ class CreateIndex(Body):
     namespace: str = Field(min_length=1)
     index: str = Field(min_length=1)
     # Qdrant's limit too; a larger value would make the store allocate gigabytes up front.
-    dimensions: int = Field(gt=0, le=MAX_DIMENSIONS)
+    # Strict: `true` is not 1 and "3" is not 3.
+    dimensions: int = Field(strict=True, gt=0, le=MAX_DIMENSIONS)
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     index_options: dict[str, Any] | None = None
-    shard_count: int = Field(default=1, ge=1)
+    shard_count: int = Field(default=1, strict=True, ge=1)
     record_id_property: str = "document_id"
 
 
 class Insert(Body):
     properties: dict[str, Any] = Field(default_factory=dict)
-    vector: Vector
+    vector: StrictVector
     uuid: str | None = None
     on_duplicate: OnDuplicate = "error"
     batch_size: int = Field(default=500, ge=1)
@@ -43,7 +55,7 @@ class Insert(Body):
 
 class NewRecord(Body):
     properties: dict[str, Any] = Field(default_factory=dict)
-    vector: Vector
+    vector: StrictVector
     uuid: str | None = None
 
 
@@ -56,7 +68,7 @@ class InsertMany(Body):
 
 
 class NewVector(Body):
-    vector: Vector
+    vector: StrictVector
     uuid: str | None = None
 
 
@@ -68,90 +80,95 @@ class InsertVectors(Body):
 
 class GetById(Body):
     uuid: str
-    return_data: bool = True
-    return_metadata: bool = True
+    return_data: bool = Field(default=True, strict=True)
+    return_metadata: bool = Field(default=True, strict=True)
 
 
 class Patch(Body):
     properties: dict[str, Any] | None = None
-    vector: Vector | None = None
+    vector: StrictVector | None = None
 
 
 class Put(Body):
     properties: dict[str, Any] = Field(default_factory=dict)
-    vector: Vector | None = None
+    vector: StrictVector | None = None
 
 
 class DeleteMany(Body):
     where: Filter
-    limit: int | None = Field(default=None, ge=0)
-    delete_patent_rows: bool = False  # spelled as the PyPI client sends it
+    limit: Count | None = None
+    delete_patent_rows: bool = Field(default=False, strict=True)  # spelled as the client does
     on_missing_keys: OnMissing = "skip"
-    batch_size: int = Field(default=500, ge=1)
-    background: bool = False
+    batch_size: Positive = 500
+    background: bool = Field(default=False, strict=True)
 
 
 class DeleteByFilter(Body):
     where: Filter
-    limit_object_ids: int | None = Field(default=None, ge=0)
-    delete_sql_metadata_rows: bool = False
+    limit_object_ids: Count | None = None
+    delete_sql_metadata_rows: bool = Field(default=False, strict=True)
     on_missing_keys: OnMissing = "skip"
-    batch_size: int = Field(default=500, ge=1)
-    background: bool = False
+    batch_size: Positive = 500
+    background: bool = Field(default=False, strict=True)
 
 
 class GetByFilter(Body):
     where: Filter | None = None
-    limit: int = Field(default=100, ge=0)
+    limit: PageSize = 100
     after: str | None = None
-    include_vector: bool = False
-    include_properties: bool = True
+    include_vector: bool = Field(default=False, strict=True)
+    include_properties: bool = Field(default=True, strict=True)
     on_missing_keys: OnMissing = "skip"
 
 
 class NearVector(Body):
     vector: Vector
-    top_k: int = Field(default=10, ge=0)
+    top_k: PageSize = 10
     filter: Filter | None = None
     after: str | None = None
-    include_vector: bool = False
+    include_vector: bool = Field(default=False, strict=True)
 
 
 class Cluster(Body):
     filter: Filter | None = None
-    limit: int = Field(default=1000, ge=1)
+    limit: Positive | None = 1000  # None: every matching record (API.md, "Additions")
     algorithm: Literal["kmeans", "dbscan"] = "kmeans"
-    num_clusters: int | None = Field(default=None, ge=1)
+    num_clusters: Positive | None = None
     distance_metric: Literal["cosine", "euclidean"] = "cosine"
     text_fields: list[str] | None = None
-    max_iterations: int = Field(default=50, ge=1)
-    representatives_per_cluster: int = Field(default=3, ge=0)
-    auto_tune: bool = False
-    min_clusters: int = Field(default=2, ge=1)
-    max_clusters: int = Field(default=8, ge=1)
-    dbscan_eps: float | None = Field(default=None, gt=0)
-    dbscan_min_samples: int = Field(default=5, ge=1)
+    max_iterations: Positive = 50
+    representatives_per_cluster: Count = 3
+    auto_tune: bool = Field(default=False, strict=True)
+    min_clusters: AtLeastTwo = 2
+    max_clusters: AtLeastTwo = 8
+    dbscan_eps: float | None = Field(default=None, gt=0, allow_inf_nan=False, strict=True)
+    dbscan_min_samples: Positive = 5
+
+
+# The agent's modes: eigenlake.agent.runner.MODES.
+AgentMode = Literal["auto", "cluster", "filter", "outliers", "topics"]
 
 
 class AgentQuery(Body):
     query: str
     filter: Filter | None = None
-    limit: int = Field(default=1000, ge=1)
-    mode: Literal["auto", "cluster", "filter"] = "auto"
+    limit: Positive | None = 1000
+    mode: AgentMode = "auto"
     algorithm: Literal["kmeans", "dbscan"] = "kmeans"
-    num_clusters: int | None = Field(default=None, ge=1)
+    num_clusters: Positive | None = None
     text_fields: list[str] | None = None
-    auto_tune: bool = False
-    min_clusters: int = Field(default=2, ge=1)
-    max_clusters: int = Field(default=8, ge=1)
-    dbscan_eps: float | None = Field(default=None, gt=0)
-    dbscan_min_samples: int = Field(default=5, ge=1)
+    auto_tune: bool = Field(default=False, strict=True)
+    min_clusters: AtLeastTwo = 2
+    max_clusters: AtLeastTwo = 8
+    dbscan_eps: float | None = Field(default=None, gt=0, allow_inf_nan=False, strict=True)
+    dbscan_min_samples: Positive = 5
     time_field: str = "created_at"
     failure_field: str = "status"
     failure_values: list[str] | None = None
-    recent_days: int = Field(default=7, ge=0)
+    recent_days: Positive = 7
 
 
 def empty_to_none(d: Filter | None) -> Filter | None:
-    """The PyPI client sends `{}` for "no filter"."""
-    return d or None
+    """The PyPI client sends `{}` for "no filter". Anything else passes as it is (an
+    untyped body's `[]` or `0` is refused by the store, not read as "no filter")."""
+    return None if isinstance(d, dict) and not d else d

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from ..embedded.options import check_create
 from .deps import ApiKey, Ref, State
 from .fastjson import FastJSONRoute
 from .models import CreateIndex
@@ -31,6 +32,14 @@ def describe(namespace: str, name: str, idx: Any, *, wire: bool = False) -> dict
 @router.post("/get-or-create")
 def get_or_create(body: CreateIndex, state: State, x_api_key: ApiKey = None) -> dict[str, Any]:
     state.keys.check(x_api_key, body.namespace)
+    # the store checks these too; here they hold whatever client serves (422, never a 500)
+    check_create(
+        dimensions=body.dimensions,
+        schema=body.schema_,
+        index_options=body.index_options,
+        shard_count=body.shard_count,
+        record_id_property=body.record_id_property,
+    )
     with state.lock:
         idx = state.client.indexes.create_or_get(
             namespace=body.namespace,
@@ -70,5 +79,6 @@ def delete_index(
     # ensure_remote / drop_keys_table are accepted for the PyPI client; a local store has
     # neither a remote copy nor a separate keys table.
     with ref.state.lock:
-        ref.index().manage.delete()
+        # through the client, not an opened index: a damaged index can still be dropped
+        ref.state.client.indexes.delete(namespace=ref.namespace, index=ref.name)
     return {"deleted": True}

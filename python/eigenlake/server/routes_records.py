@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
+from .._args import MAX_INT
 from ..errors import NotFoundError
 from .deps import Ref, accepted
 from .fastjson import FastJSONRoute
@@ -48,8 +49,13 @@ def _failed(result: Any) -> list[dict[str, Any]]:
 
 @router.post("/records/insert-many")
 def insert_many(ref: Ref, body: InsertMany) -> dict[str, Any]:
+    # an empty uuid is passed on (and refused like on insert), not read as "no uuid"
     records = [
-        {"properties": o.properties, "vector": o.vector, **({"id": o.uuid} if o.uuid else {})}
+        {
+            "properties": o.properties,
+            "vector": o.vector,
+            **({"id": o.uuid} if o.uuid is not None else {}),
+        }
         for o in body.objects
     ]
     result = ref.call(
@@ -70,7 +76,9 @@ def insert_many(ref: Ref, body: InsertMany) -> dict[str, Any]:
 
 @router.post("/records/insert-vectors")
 def insert_vectors(ref: Ref, body: InsertVectors) -> dict[str, Any]:
-    items = [{"vector": v.vector, **({"id": v.uuid} if v.uuid else {})} for v in body.vectors]
+    items = [
+        {"vector": v.vector, **({"id": v.uuid} if v.uuid is not None else {})} for v in body.vectors
+    ]
     result = ref.call(lambda idx: idx.records.add_vectors(items, batch_size=body.batch_size))
     uuids = [str(u) for u in result] if result is not None else []
     return {"uuids": uuids, "failed_objects": _failed(result)}
@@ -92,7 +100,9 @@ def exists(ref: Ref, record_id: str) -> dict[str, Any]:
 
 
 @router.delete("/records/{record_id}")
-def remove(ref: Ref, record_id: str, batch_size: int = 500) -> dict[str, Any]:
+def remove(
+    ref: Ref, record_id: str, batch_size: Annotated[int, Query(ge=1, le=MAX_INT)] = 500
+) -> dict[str, Any]:
     out: dict[str, Any] = ref.call(lambda idx: idx.records.remove(record_id)) or {"deleted": 1}
     return out
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from starlette.responses import Response
 
-from ..errors import APIError, ValidationError
+from .._args import MAX_INT, MAX_LIMIT
+from ..errors import APIError, NotFoundError, ValidationError
 from .deps import Ref
 from .fastjson import FastJSONRoute, json_response
 from .models import AgentQuery, Cluster, NearVector, empty_to_none
@@ -68,20 +69,24 @@ def topics(ref: Ref, body: dict[str, Any] = Body(default_factory=dict)) -> dict[
 
 @router.get("/search/object/{record_id}")
 def get_object(ref: Ref, record_id: str, include_vector: bool = False) -> Any:
-    return ref.call(lambda idx: idx.search.get(record_id, with_vector=include_vector))
+    obj = ref.call(lambda idx: idx.search.get(record_id, with_vector=include_vector))
+    if obj is None:
+        # 404, so the PyPI client and ours raise NotFoundError (API.md, "Additions"); the
+        # embedded search.get answers None, and get-by-id keeps {"object": null}
+        raise NotFoundError(f"record {record_id} does not exist in {ref.namespace}/{ref.name}")
+    return obj
 
 
 @router.get("/search/objects")
 def list_objects(
     ref: Ref,
-    limit: int = 100,
-    offset: int = 0,
+    # query strings are text: lax ints here, bounded as in the embedded search.list
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     include_vector: bool = False,
     include_properties: bool = True,
     newest_first: bool = True,
 ) -> dict[str, Any]:
-    if limit < 0 or offset < 0:
-        raise ValidationError("limit and offset must be >= 0")
     page: dict[str, Any] = ref.call(
         lambda idx: idx.search.list(
             limit=limit,

@@ -62,7 +62,8 @@ pub fn pinned() -> bool {
 
 /// The current pool (cheap clone of an `Arc`).
 pub fn pool() -> Arc<ThreadPool> {
-    slot().read().expect("pool lock poisoned").clone()
+    // the slot only ever holds a whole Arc: a panic elsewhere cannot leave it half-written
+    slot().read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Run `f` inside the pool, so rayon iterators in it use the pool's threads.
@@ -73,7 +74,8 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 /// Replace the pool with one of `n` threads (`0` = the default).
 pub fn set_num_threads(n: usize) {
     let n = if n == 0 { default_threads() } else { n };
-    *slot().write().expect("pool lock poisoned") = Arc::new(build(n));
+    let pool = Arc::new(build(n)); // built before the lock is taken: a failure poisons nothing
+    *slot().write().unwrap_or_else(|e| e.into_inner()) = pool;
 }
 
 pub fn num_threads() -> usize {

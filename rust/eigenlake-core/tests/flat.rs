@@ -39,6 +39,10 @@ fn run(n: usize, nq: usize, dim: usize, k: usize, metric: Metric, masked: bool) 
     let queries: Vec<f32> = (0..nq * dim).map(|_| rng.random_range(-1.0..1.0)).collect();
     let mask: Option<Vec<bool>> = masked.then(|| (0..n).map(|_| rng.random_bool(0.3)).collect());
     let r = flat_topk(&data, &queries, dim, k, metric, mask.as_deref()).unwrap();
+    // the answer is k wide, or as wide as the rows when k exceeds them
+    assert_eq!(r.k, k.min(n));
+    assert_eq!(r.ids.len(), nq * r.k);
+    let k = r.k;
     for q in 0..nq {
         let want = brute(
             &data,
@@ -82,7 +86,10 @@ fn matches_brute_force() {
         for masked in [false, true] {
             run(3000, 37, 33, 10, metric, masked); // batched path, partial tiles
             run(2500, 2, 384, 7, metric, masked); // gemv path
-            run(20, 5, 8, 30, metric, masked); // k > n: padding
+            run(20, 5, 8, 30, metric, masked); // k > n: clamped to n
+            run(20, 5, 8, usize::MAX, metric, masked); // k far beyond any allocation
+            run(3000, 37, 33, 1 << 60, metric, masked); // batched path, huge k
+            run(2500, 2, 16, 10usize.pow(18), metric, masked); // gemv path, huge k
         }
     }
 }
@@ -105,5 +112,22 @@ fn hand_case_and_errors() {
     assert_eq!(r.ids, vec![2, 1, -1]);
     assert_eq!(r.scores[..2], [1.0, 2.0]);
     assert!(flat_topk(&data, &[1.0, 0.0], 2, 1, Metric::L2, Some(&[true])).is_err());
+    // k beyond the rows: as wide as the rows, masked-out rows still padded
+    let r = flat_topk(
+        &data,
+        &[1.0, 0.0],
+        2,
+        usize::MAX,
+        Metric::L2,
+        Some(&[false, true, true]),
+    )
+    .unwrap();
+    assert_eq!((r.k, r.ids.clone()), (3, vec![2, 1, -1]));
+    assert_eq!(r.scores[2], f32::INFINITY);
+    // no rows, or k = 0: an empty answer, not an error
+    let r = flat_topk(&[], &[1.0, 0.0], 2, usize::MAX, Metric::InnerProduct, None).unwrap();
+    assert_eq!((r.k, r.ids.len()), (0, 0));
+    let r = flat_topk(&data, &[1.0, 0.0], 2, 0, Metric::InnerProduct, None).unwrap();
+    assert_eq!((r.k, r.ids.len()), (0, 0));
     assert!(flat_topk(&data, &[1.0], 0, 1, Metric::L2, None).is_err());
 }

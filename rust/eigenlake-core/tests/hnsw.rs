@@ -148,8 +148,9 @@ fn deterministic_single_threaded_and_persisted() {
 #[test]
 fn empty_index_and_bad_input() {
     let h = Hnsw::new(4, Metric::InnerProduct, 8, 50, 0).unwrap();
+    // an empty graph has nothing to return: an answer of width 0
     let r = h.search(&[], &[1.0, 0.0, 0.0, 0.0], 3, 10, None).unwrap();
-    assert_eq!(r.ids, vec![-1, -1, -1]);
+    assert_eq!((r.k, r.ids.len()), (0, 0));
     assert!(Hnsw::new(0, Metric::L2, 16, 200, 0).is_err());
     assert!(Hnsw::new(4, Metric::L2, 1, 200, 0).is_err());
     let mut h = Hnsw::new(4, Metric::L2, 8, 50, 0).unwrap();
@@ -161,6 +162,60 @@ fn empty_index_and_bad_input() {
     let r = h
         .search(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 3.0, 4.0], 2, 10, None)
         .unwrap();
-    assert_eq!(r.ids, vec![0, -1]);
+    assert_eq!((r.k, r.ids.clone()), (1, vec![0]));
     assert_eq!(r.scores[0], 0.0);
+    // a tombstoned row still takes its column: padded, not dropped
+    h.mark_deleted(0).unwrap();
+    let r = h
+        .search(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 3.0, 4.0], 2, 10, None)
+        .unwrap();
+    assert_eq!((r.k, r.ids.clone()), (1, vec![-1]));
+}
+
+/// k and ef far beyond any allocation (up to usize::MAX): clamped to the graph, the answer
+/// equals the exact one (the whole graph is the beam), and masks and tombstones still pad.
+#[test]
+fn huge_k_and_ef_are_clamped_to_the_graph() {
+    let (n, nq) = (300, 6);
+    let all = clustered(n + nq, DIM, 5, 4);
+    let (data, queries) = all.split_at(n * DIM);
+    for metric in [Metric::InnerProduct, Metric::L2] {
+        let mut h = build(data, metric);
+        let exact = flat_topk(data, queries, DIM, n, metric, None).unwrap();
+        for (k, ef) in [
+            (usize::MAX, 64),
+            (10usize.pow(18), usize::MAX),
+            (1 << 40, 1 << 40),
+        ] {
+            let r = h.search(data, queries, k, ef, None).unwrap();
+            assert_eq!(r.k, n);
+            assert_eq!(r.ids.len(), nq * n);
+            // the beam spans the graph: all but the odd unreachable node, ranked as exact
+            let rc = recall(&r.ids, &exact.ids, n);
+            assert!(rc > 0.98, "{metric:?} k={k}: {rc}");
+            for q in 0..nq {
+                let row = &r.ids[q * n..(q + 1) * n];
+                let found: Vec<i64> = row.iter().copied().filter(|&i| i >= 0).collect();
+                let ranked: Vec<i64> = exact.ids[q * n..(q + 1) * n]
+                    .iter()
+                    .copied()
+                    .filter(|i| found.contains(i))
+                    .collect();
+                assert_eq!(found, ranked, "{metric:?} query {q}");
+            }
+            // a lone query takes the inline path
+            let one = h.search(data, &queries[..DIM], k, ef, None).unwrap();
+            assert_eq!((one.k, one.ids.len()), (n, n));
+        }
+        // masked: width still n, the rows the mask drops are padding
+        let mask: Vec<bool> = (0..n).map(|i| i % 3 == 0).collect();
+        h.mark_deleted(3).unwrap();
+        let live: Vec<bool> = (0..n).map(|i| mask[i] && i != 3).collect();
+        let r = h
+            .search(data, queries, usize::MAX, 64, Some(&mask))
+            .unwrap();
+        let want = flat_topk(data, queries, DIM, n, metric, Some(&live)).unwrap();
+        assert_eq!(r.k, n);
+        assert_eq!(r.ids, want.ids);
+    }
 }

@@ -6,14 +6,12 @@ use eigenlake_core::cluster::minibatch::{minibatch_kmeans as core_minibatch, Min
 use eigenlake_core::cluster::{dbscan as db, knee as kn, neighbors, silhouette as sil, Metric};
 use eigenlake_core::outlier::lof as core_lof;
 use numpy::ndarray::Array2;
-use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
-};
+use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::errors::to_py;
-use crate::util::detach;
+use crate::arrays::{float_vector, int_vector, matrix, same_len, Matrix, Values};
+use crate::util::{arg, detach, detach_inline};
 
 type F32Matrix<'py> = Bound<'py, PyArray2<f32>>;
 type Labels<'py> = Bound<'py, PyArray1<i64>>;
@@ -24,44 +22,15 @@ type KMeansOut<'py> = (
     usize,
 );
 
-/// `(slice, n, dim)` of a C-contiguous 2-D float32 array.
-fn matrix<'a>(name: &str, x: &'a PyReadonlyArray2<'_, f32>) -> PyResult<(&'a [f32], usize, usize)> {
-    let (n, d) = (x.shape()[0], x.shape()[1]);
-    // `as_slice` also accepts Fortran order, which would silently transpose the rows
-    let s = x
-        .as_slice()
-        .ok()
-        .filter(|_| x.is_c_contiguous())
-        .ok_or_else(|| {
-            PyValueError::new_err(format!("{name} must be a C-contiguous float32 array"))
-        })?;
-    if n == 0 || d == 0 {
-        return Err(PyValueError::new_err(format!(
-            "{name} must have at least one row and one column, got shape ({n}, {d})"
-        )));
-    }
-    Ok((s, n, d))
+/// The analysed matrix `x`: at least one row and one column, every value finite.
+fn points<'py>(x: &Bound<'py, PyAny>) -> PyResult<Matrix<'py>> {
+    matrix(x, "x", 1, Values::Finite)
 }
 
-fn vector<'a, T: numpy::Element>(
-    name: &str,
-    v: &'a PyReadonlyArray1<'_, T>,
-    n: usize,
-) -> PyResult<&'a [T]> {
-    let s = v
-        .as_slice()
-        .map_err(|_| PyValueError::new_err(format!("{name} must be a contiguous array")))?;
-    if s.len() != n {
-        return Err(PyValueError::new_err(format!(
-            "{name} has length {}, expected {n} (one per row of x)",
-            s.len()
-        )));
-    }
-    Ok(s)
-}
+const METRICS: [(&str, Metric); 2] = [("cosine", Metric::Cosine), ("euclidean", Metric::Euclidean)];
 
 fn metric(s: &str) -> PyResult<Metric> {
-    Metric::parse(s).map_err(to_py)
+    crate::util::metric(s, &METRICS)
 }
 
 fn labels_out(py: Python<'_>, l: Vec<u32>) -> Bound<'_, PyArray1<i64>> {
@@ -87,25 +56,28 @@ fn kmeans_out(py: Python<'_>, r: KMeansResult, k: usize, d: usize) -> PyResult<K
 #[allow(clippy::too_many_arguments)]
 fn kmeans<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f32>,
-    k: usize,
-    max_iter: usize,
+    x: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = arg::k)] k: usize,
+    #[pyo3(from_py_with = arg::max_iter)] max_iter: usize,
     tol: f64,
-    n_init: usize,
-    seed: u64,
+    #[pyo3(from_py_with = arg::n_init)] n_init: usize,
+    #[pyo3(from_py_with = arg::seed)] seed: u64,
     spherical: bool,
-    init: Option<PyReadonlyArray2<'py, f32>>,
+    init: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<KMeansOut<'py>> {
-    let (xs, _, d) = matrix("x", &x)?;
-    let init_s = match &init {
+    let x = points(x)?;
+    let d = x.cols();
+    let init = match init.filter(|c| !c.is_none()) {
         Some(c) => {
-            let (s, ck, cd) = matrix("init", c)?;
-            if ck != k || cd != d {
+            let c = matrix(c, "init", 1, Values::Finite)?;
+            if c.rows() != k || c.cols() != d {
                 return Err(PyValueError::new_err(format!(
-                    "init must have shape ({k}, {d}), got ({ck}, {cd})"
+                    "`init` must have shape ({k}, {d}), got ({}, {})",
+                    c.rows(),
+                    c.cols()
                 )));
             }
-            Some(s)
+            Some(c)
         }
         None => None,
     };
@@ -116,8 +88,9 @@ fn kmeans<'py>(
         n_init,
         seed,
         spherical,
-        init: init_s,
+        init: init.as_ref().map(|c| c.slice()),
     };
+    let xs = x.slice();
     let r = detach(py, || core_kmeans(xs, d, &p))?;
     kmeans_out(py, r, k, d)
 }
@@ -126,15 +99,18 @@ fn kmeans<'py>(
 #[pyo3(signature = (x, labels, metric="cosine", sample_size=None, seed=0))]
 fn silhouette(
     py: Python<'_>,
-    x: PyReadonlyArray2<'_, f32>,
-    labels: PyReadonlyArray1<'_, i64>,
+    x: &Bound<'_, PyAny>,
+    labels: &Bound<'_, PyAny>,
     metric: &str,
-    sample_size: Option<usize>,
-    seed: u64,
+    #[pyo3(from_py_with = arg::sample_size)] sample_size: Option<usize>,
+    #[pyo3(from_py_with = arg::seed)] seed: u64,
 ) -> PyResult<f64> {
-    let (xs, n, d) = matrix("x", &x)?;
-    let ls = vector("labels", &labels, n)?;
     let m = self::metric(metric)?;
+    let x = points(x)?;
+    let labels = int_vector(labels, "labels")?;
+    let ls = labels.as_slice()?;
+    same_len("labels", ls.len(), x.rows(), "x")?;
+    let (xs, d) = (x.slice(), x.cols());
     detach(py, || sil::silhouette(xs, d, ls, m, sample_size, seed))
 }
 
@@ -142,13 +118,16 @@ fn silhouette(
 #[pyo3(signature = (x, labels, metric="cosine"))]
 fn silhouette_samples<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f32>,
-    labels: PyReadonlyArray1<'py, i64>,
+    x: &Bound<'py, PyAny>,
+    labels: &Bound<'py, PyAny>,
     metric: &str,
 ) -> PyResult<Bound<'py, PyArray1<f32>>> {
-    let (xs, n, d) = matrix("x", &x)?;
-    let ls = vector("labels", &labels, n)?;
     let m = self::metric(metric)?;
+    let x = points(x)?;
+    let labels = int_vector(labels, "labels")?;
+    let ls = labels.as_slice()?;
+    same_len("labels", ls.len(), x.rows(), "x")?;
+    let (xs, d) = (x.slice(), x.cols());
     let s = detach(py, || sil::silhouette_samples(xs, d, ls, m))?;
     Ok(s.into_pyarray(py))
 }
@@ -157,14 +136,15 @@ fn silhouette_samples<'py>(
 #[pyo3(signature = (x, k, *, batch_size=4096, max_iter=100, seed=0, spherical=true))]
 fn minibatch_kmeans<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f32>,
-    k: usize,
-    batch_size: usize,
-    max_iter: usize,
-    seed: u64,
+    x: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = arg::k)] k: usize,
+    #[pyo3(from_py_with = arg::batch_size)] batch_size: usize,
+    #[pyo3(from_py_with = arg::max_iter)] max_iter: usize,
+    #[pyo3(from_py_with = arg::seed)] seed: u64,
     spherical: bool,
 ) -> PyResult<KMeansOut<'py>> {
-    let (xs, _, d) = matrix("x", &x)?;
+    let x = points(x)?;
+    let (xs, d) = (x.slice(), x.cols());
     let p = MiniBatchParams {
         k,
         batch_size,
@@ -180,13 +160,14 @@ fn minibatch_kmeans<'py>(
 #[pyo3(signature = (x, eps, min_samples, metric="cosine"))]
 fn dbscan<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f32>,
+    x: &Bound<'py, PyAny>,
     eps: f32,
-    min_samples: usize,
+    #[pyo3(from_py_with = arg::min_samples)] min_samples: usize,
     metric: &str,
 ) -> PyResult<(Labels<'py>, Bound<'py, PyArray1<bool>>)> {
-    let (xs, _, d) = matrix("x", &x)?;
     let m = self::metric(metric)?;
+    let x = points(x)?;
+    let (xs, d) = (x.slice(), x.cols());
     let r = detach(py, || db::dbscan(xs, d, eps, min_samples, m))?;
     Ok((r.labels.into_pyarray(py), r.core.into_pyarray(py)))
 }
@@ -195,33 +176,34 @@ fn dbscan<'py>(
 #[pyo3(signature = (x, k, metric="cosine"))]
 fn kdist<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f32>,
-    k: usize,
+    x: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = arg::k)] k: usize,
     metric: &str,
 ) -> PyResult<Bound<'py, PyArray1<f32>>> {
-    let (xs, _, d) = matrix("x", &x)?;
     let m = self::metric(metric)?;
+    let x = points(x)?;
+    let (xs, d) = (x.slice(), x.cols());
     Ok(detach(py, || neighbors::kdist(xs, d, k, m))?.into_pyarray(py))
 }
 
 #[pyfunction]
-fn knee(values: PyReadonlyArray1<'_, f32>) -> PyResult<usize> {
-    let v = values
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("values must be a contiguous float32 array"))?;
-    kn::knee(v).map_err(to_py)
+fn knee(py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let v = float_vector(values, "values")?;
+    let vs = v.as_slice()?;
+    detach_inline(py, || kn::knee(vs))
 }
 
 #[pyfunction]
 #[pyo3(signature = (x, k, metric="cosine"))]
 fn knn<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f32>,
-    k: usize,
+    x: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = arg::k)] k: usize,
     metric: &str,
 ) -> PyResult<(Bound<'py, PyArray2<i64>>, F32Matrix<'py>)> {
-    let (xs, n, d) = matrix("x", &x)?;
     let m = self::metric(metric)?;
+    let x = points(x)?;
+    let (xs, n, d) = (x.slice(), x.rows(), x.cols());
     let r = detach(py, || neighbors::knn(xs, d, k, m))?;
     let ids: Vec<i64> = r.ids.into_iter().map(i64::from).collect();
     let shape_err = |e: numpy::ndarray::ShapeError| PyValueError::new_err(e.to_string());
@@ -234,12 +216,13 @@ fn knn<'py>(
 #[pyo3(signature = (x, n_neighbors=20, metric="cosine"))]
 fn lof<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f32>,
-    n_neighbors: usize,
+    x: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = arg::n_neighbors)] n_neighbors: usize,
     metric: &str,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let (xs, _, d) = matrix("x", &x)?;
     let m = self::metric(metric)?;
+    let x = points(x)?;
+    let (xs, d) = (x.slice(), x.cols());
     Ok(detach(py, || core_lof::lof(xs, d, n_neighbors, m))?.into_pyarray(py))
 }
 

@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod analytics;
+mod arrays;
 mod errors;
 mod search;
 mod util;
@@ -14,6 +15,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add("InternalError", m.py().get_type::<errors::InternalError>())?;
     search::register(m)?;
     analytics::register(m)?;
     Ok(())
@@ -33,10 +36,35 @@ fn build_info(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
     Ok(d)
 }
 
+/// Most pool threads one may ask for: far above any CPU count, far below what would exhaust
+/// the process's threads while the pool spawns them.
+const MAX_THREADS: usize = 4096;
+
 /// Resize the compute thread pool (`0` = default: `EIGENLAKE_NUM_THREADS` or CPU count).
 #[pyfunction]
-fn set_num_threads(n: usize) {
-    eigenlake_core::threads::set_num_threads(n);
+fn set_num_threads(#[pyo3(from_py_with = util::arg::n)] n: usize) -> PyResult<()> {
+    if n > MAX_THREADS {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "`n` must be in 0..={MAX_THREADS} (0 = the default), got {n}"
+        )));
+    }
+    util::guarded(|| {
+        eigenlake_core::threads::set_num_threads(n);
+        Ok(())
+    })
+}
+
+/// Test hook: panic with `message` inside core work run as every binding runs it (on the
+/// pool, or inline), to check the panic reaches Python as `InternalError`.
+#[pyfunction]
+#[pyo3(signature = (message, inline = false))]
+fn _panic_for_tests(py: Python<'_>, message: String, inline: bool) -> PyResult<()> {
+    let boom = move || -> eigenlake_core::Result<()> { panic!("{message}") };
+    if inline {
+        util::detach_inline(py, boom)
+    } else {
+        util::detach(py, boom)
+    }
 }
 
 #[pyfunction]

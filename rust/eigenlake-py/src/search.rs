@@ -1,5 +1,5 @@
-//! Bindings for exact search and HNSW: check NumPy inputs (zero-copy, C-contiguous
-//! float32), release the GIL for the work, return owned arrays without copying.
+//! Bindings for exact search and HNSW: read NumPy inputs (`arrays`: zero-copy when already
+//! C-contiguous float32), release the GIL for the work, return owned arrays without copying.
 
 use std::path::PathBuf;
 
@@ -7,14 +7,12 @@ use eigenlake_core::distance::Metric;
 use eigenlake_core::flat::{flat_topk as core_flat_topk, TopKResult};
 use eigenlake_core::hnsw::Hnsw as CoreHnsw;
 use numpy::ndarray::Array2;
-use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
-    PyUntypedArrayMethods,
-};
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::util::{detach, detach_inline};
+use crate::arrays::{check_finite, mask as mask_arg, matrix, same_len, Matrix, Values};
+use crate::util::{arg, detach, detach_inline, guarded};
 
 type Answer<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 
@@ -24,63 +22,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    match obj.getattr("dtype") {
-        Ok(dt) => format!(
-            "{} with dtype {}",
-            obj.get_type().name().map_or("?".into(), |n| n.to_string()),
-            dt
-        ),
-        Err(_) => obj.get_type().name().map_or("?".into(), |n| n.to_string()),
-    }
-}
-
-/// A read-only view of a C-contiguous 2-D float32 array named `name`.
-fn matrix<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<PyReadonlyArray2<'py, f32>> {
-    let arr = obj.cast::<PyArray2<f32>>().map_err(|_| {
-        PyValueError::new_err(format!(
-            "`{name}` must be a 2-D float32 NumPy array, got {}",
-            type_name(obj)
-        ))
-    })?;
-    let view = arr
-        .try_readonly()
-        .map_err(|e| PyValueError::new_err(format!("`{name}` cannot be borrowed: {e}")))?;
-    if view.as_slice().is_err() {
-        return Err(PyValueError::new_err(format!(
-            "`{name}` must be C-contiguous (use numpy.ascontiguousarray)"
-        )));
-    }
-    Ok(view)
-}
-
-fn mask_of<'py>(obj: Option<&Bound<'py, PyAny>>) -> PyResult<Option<PyReadonlyArray1<'py, bool>>> {
-    let Some(obj) = obj.filter(|o| !o.is_none()) else {
-        return Ok(None);
-    };
-    let arr = obj.cast::<PyArray1<bool>>().map_err(|_| {
-        PyValueError::new_err(format!(
-            "`mask` must be a 1-D bool NumPy array, got {}",
-            type_name(obj)
-        ))
-    })?;
-    let view = arr
-        .try_readonly()
-        .map_err(|e| PyValueError::new_err(format!("`mask` cannot be borrowed: {e}")))?;
-    if view.as_slice().is_err() {
-        return Err(PyValueError::new_err("`mask` must be contiguous"));
-    }
-    Ok(Some(view))
-}
+const METRICS: [(&str, Metric); 2] = [("ip", Metric::InnerProduct), ("l2", Metric::L2)];
 
 fn metric_of(s: &str) -> PyResult<Metric> {
-    match s {
-        "ip" => Ok(Metric::InnerProduct),
-        "l2" => Ok(Metric::L2),
-        _ => Err(PyValueError::new_err(format!(
-            "`metric` must be \"ip\" or \"l2\", got {s:?}"
-        ))),
-    }
+    crate::util::metric(s, &METRICS)
 }
 
 fn same_dim(name: &str, got: usize, want: usize) -> PyResult<()> {
@@ -92,48 +37,56 @@ fn same_dim(name: &str, got: usize, want: usize) -> PyResult<()> {
     Ok(())
 }
 
-fn answer(py: Python<'_>, r: TopKResult, nq: usize, k: usize) -> PyResult<Answer<'_>> {
+/// The search's `data` (never scanned for NaN: see `Values::Unchecked`) and `queries`.
+fn inputs<'py>(
+    data: &Bound<'py, PyAny>,
+    queries: &Bound<'py, PyAny>,
+) -> PyResult<(Matrix<'py>, Matrix<'py>)> {
+    let d = matrix(data, "data", 0, Values::Unchecked)?;
+    let q = matrix(queries, "queries", 0, Values::Finite)?;
+    Ok((d, q))
+}
+
+fn mask_for<'py>(
+    mask: Option<&Bound<'py, PyAny>>,
+    rows: usize,
+) -> PyResult<Option<PyReadonlyArray1<'py, bool>>> {
+    let m = mask_arg(mask, "mask")?;
+    if let Some(m) = &m {
+        same_len("mask", m.as_slice()?.len(), rows, "data")?;
+    }
+    Ok(m)
+}
+
+/// `(nq, r.k)` arrays: the core clamps the width to the rows that exist.
+fn answer(py: Python<'_>, r: TopKResult, nq: usize) -> PyResult<Answer<'_>> {
     let shape_err = |e: numpy::ndarray::ShapeError| PyValueError::new_err(e.to_string());
-    let ids = Array2::from_shape_vec((nq, k), r.ids).map_err(shape_err)?;
-    let scores = Array2::from_shape_vec((nq, k), r.scores).map_err(shape_err)?;
+    let ids = Array2::from_shape_vec((nq, r.k), r.ids).map_err(shape_err)?;
+    let scores = Array2::from_shape_vec((nq, r.k), r.scores).map_err(shape_err)?;
     Ok((ids.into_pyarray(py), scores.into_pyarray(py)))
 }
 
-/// Exact top-k of each query row: (ids (q, k), scores (q, k)), best first.
+/// Exact top-k of each query row: (ids (q, min(k, n)), scores), best first.
 #[pyfunction]
 #[pyo3(signature = (data, queries, k, metric = "ip", mask = None))]
 fn flat_topk<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
     queries: &Bound<'py, PyAny>,
-    k: usize,
+    #[pyo3(from_py_with = arg::k)] k: usize,
     metric: &str,
     mask: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Answer<'py>> {
     let metric = metric_of(metric)?;
-    let (d, q) = (matrix(data, "data")?, matrix(queries, "queries")?);
-    let dim = d.shape()[1];
-    same_dim("queries", q.shape()[1], dim)?;
-    let nq = q.shape()[0];
-    let mask = mask_of(mask)?;
-    if let Some(m) = &mask {
-        if m.len() != d.shape()[0] {
-            return Err(PyValueError::new_err(format!(
-                "`mask` has length {} but `data` has {} rows",
-                m.len(),
-                d.shape()[0]
-            )));
-        }
-    }
-    if dim == 0 {
-        return Err(PyValueError::new_err(
-            "`data` must have at least one column",
-        ));
-    }
-    let (ds, qs) = (d.as_slice()?, q.as_slice()?);
+    let (d, q) = inputs(data, queries)?;
+    let dim = d.cols();
+    same_dim("queries", q.cols(), dim)?;
+    let nq = q.rows();
+    let mask = mask_for(mask, d.rows())?;
+    let (ds, qs) = (d.slice(), q.slice());
     let ms = mask.as_ref().map(|m| m.as_slice()).transpose()?;
     let r = detach(py, || core_flat_topk(ds, qs, dim, k, metric, ms))?;
-    answer(py, r, nq, k)
+    answer(py, r, nq)
 }
 
 /// HNSW graph over rows of a matrix the caller owns (only links are stored).
@@ -147,49 +100,61 @@ impl Hnsw {
     #[new]
     #[pyo3(signature = (dim, metric = "ip", m = 16, ef_construction = 200, seed = 0))]
     fn new(
-        dim: usize,
+        #[pyo3(from_py_with = arg::dim)] dim: usize,
         metric: &str,
-        m: usize,
-        ef_construction: usize,
-        seed: u64,
+        #[pyo3(from_py_with = arg::m)] m: usize,
+        #[pyo3(from_py_with = arg::ef_construction)] ef_construction: usize,
+        #[pyo3(from_py_with = arg::seed)] seed: u64,
     ) -> PyResult<Self> {
-        let inner = CoreHnsw::new(dim, metric_of(metric)?, m, ef_construction, seed)
-            .map_err(crate::errors::to_py)?;
+        let metric = metric_of(metric)?;
+        let inner = guarded(|| CoreHnsw::new(dim, metric, m, ef_construction, seed))?;
         Ok(Hnsw { inner })
     }
 
     /// Index rows `start..len(data)`; `start` must equal `len(self)`.
-    fn add(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>, start: usize) -> PyResult<()> {
-        let d = matrix(data, "data")?;
-        same_dim("data", d.shape()[1], self.inner.dim())?;
-        let ds = d.as_slice()?;
+    fn add(
+        &mut self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        #[pyo3(from_py_with = arg::start)] start: usize,
+    ) -> PyResult<()> {
+        let d = matrix(data, "data", 0, Values::Unchecked)?;
+        same_dim("data", d.cols(), self.inner.dim())?;
+        let ds = d.slice();
+        // only the rows to index: the ones before were checked when they were added
+        if let Some(new) = ds.get(start.saturating_mul(d.cols())..) {
+            check_finite("data", new)?;
+        }
         let inner = &mut self.inner;
         detach(py, || inner.add(ds, start))
     }
 
-    fn mark_deleted(&mut self, row: usize) -> PyResult<()> {
-        self.inner.mark_deleted(row).map_err(crate::errors::to_py)
+    fn mark_deleted(&mut self, #[pyo3(from_py_with = arg::row)] row: usize) -> PyResult<()> {
+        let inner = &mut self.inner;
+        guarded(|| inner.mark_deleted(row))
     }
 
+    /// As `flat_topk`: (ids (q, min(k, len(self))), scores); k and ef are clamped to the
+    /// graph.
     #[pyo3(signature = (data, queries, k, ef = 64, mask = None))]
     fn search<'py>(
         &self,
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
         queries: &Bound<'py, PyAny>,
-        k: usize,
-        ef: usize,
+        #[pyo3(from_py_with = arg::k)] k: usize,
+        #[pyo3(from_py_with = arg::ef)] ef: usize,
         mask: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Answer<'py>> {
         if ef == 0 {
             return Err(PyValueError::new_err("`ef` must be positive"));
         }
-        let (d, q) = (matrix(data, "data")?, matrix(queries, "queries")?);
-        same_dim("data", d.shape()[1], self.inner.dim())?;
-        same_dim("queries", q.shape()[1], self.inner.dim())?;
-        let nq = q.shape()[0];
-        let mask = mask_of(mask)?;
-        let (ds, qs) = (d.as_slice()?, q.as_slice()?);
+        let (d, q) = inputs(data, queries)?;
+        same_dim("data", d.cols(), self.inner.dim())?;
+        same_dim("queries", q.cols(), self.inner.dim())?;
+        let nq = q.rows();
+        let mask = mask_for(mask, d.rows())?;
+        let (ds, qs) = (d.slice(), q.slice());
         let ms = mask.as_ref().map(|m| m.as_slice()).transpose()?;
         let inner = &self.inner;
         // One unmasked query is a single walk (the core runs it on the calling thread).
@@ -198,7 +163,7 @@ impl Hnsw {
         } else {
             detach(py, || inner.search(ds, qs, k, ef, ms))?
         };
-        answer(py, r, nq, k)
+        answer(py, r, nq)
     }
 
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {

@@ -27,8 +27,10 @@ const CHUNK: usize = 1024;
 /// Below this many queries the GEMV path is used.
 const GEMV_MAX_QUERIES: usize = 4;
 
-/// Row-major ids `(nq × k)`, -1 where fewer than k rows pass, and their scores.
+/// Row-major ids `(nq × k)`, -1 where fewer than k rows pass, and their scores. `k` is
+/// the answer's width: the caller's k clamped to the rows that exist.
 pub struct TopKResult {
+    pub k: usize,
     pub ids: Vec<i64>,
     pub scores: Vec<f32>,
 }
@@ -61,7 +63,8 @@ pub fn check_shapes(
     Ok((n, queries.len() / dim))
 }
 
-/// Reject a `k` whose (nq × k) answer could not be allocated.
+/// Reject a `k` whose (nq × k) answer could not be addressed. Callers clamp k to the rows
+/// first, so this only trips on absurd query counts.
 pub fn check_k(nq: usize, k: usize) -> Result<()> {
     match nq.checked_mul(k) {
         Some(t) if t <= isize::MAX as usize / 8 => Ok(()),
@@ -70,6 +73,19 @@ pub fn check_k(nq: usize, k: usize) -> Result<()> {
             format!("{k} is too large for {nq} queries"),
         )),
     }
+}
+
+/// `len` copies of `v`, or an error instead of the abort a failed allocation would be.
+pub(crate) fn try_filled<T: Clone>(len: usize, v: T) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(len).map_err(|_| {
+        CoreError::invalid(
+            "k",
+            format!("the answer ({len} entries) does not fit in memory"),
+        )
+    })?;
+    out.resize(len, v);
+    Ok(out)
 }
 
 pub fn flat_topk(
@@ -81,11 +97,15 @@ pub fn flat_topk(
     mask: Option<&[bool]>,
 ) -> Result<TopKResult> {
     let (n, nq) = check_shapes(data, queries, dim, mask)?;
-    check_k(nq, k)?;
+    // The answer is never wider than the rows, so no allocation follows the caller's k.
+    let width = k.min(n);
+    check_k(nq, width)?;
     // Rows that may be returned: all, or the mask's (so a selective mask costs little).
     let allowed: Option<Vec<u32>> =
         mask.map(|m| (0..n as u32).filter(|&i| m[i as usize]).collect());
     let rows = allowed.as_ref().map_or(n, |a| a.len());
+    // the heaps hold no more than the rows that may be returned; the rest is padding
+    let k = width.min(rows);
     let row_id = |j: usize| allowed.as_ref().map_or(j, |a| a[j] as usize);
     let row = |j: usize| {
         let r = row_id(j);
@@ -107,7 +127,7 @@ pub fn flat_topk(
     } else {
         batched(queries, dim, nq, rows, k, metric, &row, &row_id)
     };
-    Ok(finish(heaps, queries, dim, k, metric, data))
+    finish(heaps, queries, dim, width, metric, data)
 }
 
 fn gemv<'a>(
@@ -230,6 +250,7 @@ fn scan(t: &mut TopK, s: &[f32], ids: &[i64], norms: &[f32], metric: Metric) {
     }
 }
 
+/// The answer, `k` (the width, ≥ every heap's size) entries per query.
 fn finish(
     heaps: Vec<TopK>,
     queries: &[f32],
@@ -237,16 +258,16 @@ fn finish(
     k: usize,
     metric: Metric,
     data: &[f32],
-) -> TopKResult {
+) -> Result<TopKResult> {
     let nq = heaps.len();
-    let mut ids = vec![-1i64; nq * k];
+    let mut ids = try_filled(nq * k, -1i64)?;
     // Padding sorts last: -inf for ip, +inf for l2.
     let pad = if metric == Metric::L2 {
         f32::INFINITY
     } else {
         f32::NEG_INFINITY
     };
-    let mut scores = vec![pad; nq * k];
+    let mut scores = try_filled(nq * k, pad)?;
     for (q, h) in heaps.into_iter().enumerate() {
         let qv = &queries[q * dim..(q + 1) * dim];
         let mut best = h.into_sorted();
@@ -262,5 +283,5 @@ fn finish(
             scores[q * k + i] = if metric == Metric::L2 { -key } else { key };
         }
     }
-    TopKResult { ids, scores }
+    Ok(TopKResult { k, ids, scores })
 }

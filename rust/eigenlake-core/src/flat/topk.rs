@@ -19,7 +19,9 @@ impl TopK {
     pub fn new(k: usize) -> TopK {
         TopK {
             k,
-            buf: Vec::with_capacity(2 * k.max(8)),
+            // a large k grows the buffer as candidates come: reserving 2k up front for
+            // every query of every worker would cost memory no candidate may ever need
+            buf: Vec::with_capacity(2 * k.clamp(8, 512)),
             threshold: f32::NEG_INFINITY,
         }
     }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::layer::{greedy, search_layer, Cand, Scratch};
 use super::Hnsw;
-use crate::flat::{check_k, flat_topk, TopKResult};
+use crate::flat::{check_k, flat_topk, try_filled, TopKResult};
 use crate::{CoreError, Result};
 
 /// When to answer a masked search by an exact scan of the allowed rows. A filtered
@@ -38,7 +38,7 @@ fn with_scratch<T>(n: usize, f: impl FnOnce(&mut Scratch) -> T) -> T {
 
 fn use_exact(allowed: usize, n: usize, ef: usize, nq: usize, scale: f64) -> bool {
     let c = if nq >= 4 { scale } else { scale / 2.0 };
-    (allowed as f64) < c * ((ef * n) as f64).sqrt()
+    (allowed as f64) < c * (ef as f64 * n as f64).sqrt()
 }
 
 impl Hnsw {
@@ -82,9 +82,12 @@ impl Hnsw {
         }
         let n = self.len();
         let nq = queries.len() / dim;
+        // Neither the answer nor the beam is ever wider than the graph, so no allocation
+        // follows the caller's k or ef.
+        let k = k.min(n);
         check_k(nq, k)?;
         let keep = |i: u32| !self.deleted[i as usize] && mask.is_none_or(|m| m[i as usize]);
-        let ef = ef.max(k);
+        let ef = ef.max(k).clamp(1, n.max(1));
         if let Some(m) = mask {
             let allowed = (0..n).filter(|&i| m[i] && !self.deleted[i]).count();
             if use_exact(allowed, n, ef, nq, exact_scale) {
@@ -118,15 +121,15 @@ impl Hnsw {
         } else {
             (0..nq).into_par_iter().map(one).collect()
         };
-        let mut ids = vec![-1i64; nq * k];
+        let mut ids = try_filled(nq * k, -1i64)?;
         let pad = sp.score(f32::INFINITY);
-        let mut scores = vec![pad; nq * k];
+        let mut scores = try_filled(nq * k, pad)?;
         for (qi, f) in found.iter().enumerate() {
             for (j, c) in f.iter().take(k).enumerate() {
                 ids[qi * k + j] = c.1 as i64;
                 scores[qi * k + j] = sp.score(c.0);
             }
         }
-        Ok(TopKResult { ids, scores })
+        Ok(TopKResult { k, ids, scores })
     }
 }
