@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import errors, schema
-from ._core import build_info as _core_build_info
-from ._core import set_num_threads
 from .errors import (
     APIError,
     AuthenticationError,
@@ -66,9 +64,21 @@ def connect_local(
     return RemoteClient(url=f"{host}:{port}", api_key=api_key, timeout=timeout, retries=retries)
 
 
+# The compiled core is imported on first use, not here: a remote client never loads it.
+
+
 def build_info() -> dict[str, Any]:
     """Version, active SIMD kernel set (``simd``), thread count and CPU architecture."""
-    return dict(_core_build_info())
+    from . import _core
+
+    return dict(_core.build_info())
+
+
+def set_num_threads(n: int) -> None:
+    """Resize the compute thread pool (0 = the default); at most 4096 threads."""
+    from . import _core
+
+    _core.set_num_threads(n)
 
 
 __all__ = [

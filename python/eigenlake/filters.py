@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ._args import MAX_FILTER_DEPTH, TOO_DEEP, check_nesting, short_repr
+from .api.checks import MAX_FILTER_DEPTH, TOO_DEEP, check_nesting, short_repr
 from .errors import ValidationError
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)

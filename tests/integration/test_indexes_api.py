@@ -96,3 +96,13 @@ def test_names_follow_the_rule(client):
     # opening a name that could not be created finds nothing; it does not fail validation
     with pytest.raises(NotFoundError):
         client.indexes.open(namespace="tests", index="a" * 201)
+
+
+def test_record_id_property_none_keeps_sent_ids(client):
+    # the surface allows None (no derived ids) in every mode; the wire once required a str
+    idx = client.indexes.create_or_get(
+        namespace="tests", index="noidprop", dimensions=3, record_id_property=None
+    )
+    a = idx.records.add(properties={"document_id": "same"}, vector=[1.0, 0.0, 0.0])
+    b = idx.records.add(properties={"document_id": "same"}, vector=[0.0, 1.0, 0.0])
+    assert a != b

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from eigenlake.api.results import AddManyResult, FailedRecord
 from eigenlake.errors import ConflictError, NotFoundError, ValidationError
-from eigenlake.remote.results import AddManyResult, FailedRecord
 
 OPS = {"$eq", "$gte", "$lt"}
 
@@ -146,7 +146,9 @@ class FakeIndex:
         if self.rows.pop(id, None) is None:
             raise NotFoundError(f"record {id} not found")
 
-    def remove_many(self, *, filter: dict[str, Any], limit: int | None = None) -> dict[str, Any]:
+    def remove_many(
+        self, *, filter: dict[str, Any], limit: int | None = None, on_missing: str = "skip"
+    ) -> dict[str, Any]:
         hits = [k for k, (p, _) in self.rows.items() if _match(p, filter)][:limit]
         for k in hits:
             del self.rows[k]
@@ -227,12 +229,17 @@ class FakeIndex:
         }
 
     def topics(
-        self, *, filter: dict[str, Any] | None = None, num_topics: int = 5
+        self, *, filter: dict[str, Any] | None = None, num_topics: int | None = 5, **_: Any
     ) -> dict[str, Any]:
         return {"topics": [], "parameters": {"num_topics": num_topics}}
 
     def outliers(
-        self, *, filter: dict[str, Any] | None = None, limit: int = 1000, n_neighbors: int = 20
+        self,
+        *,
+        filter: dict[str, Any] | None = None,
+        limit: int | None = 1000,
+        n_neighbors: int = 20,
+        **_: Any,
     ) -> dict[str, Any]:
         return {"outliers": [], "parameters": {"n_neighbors": n_neighbors}}
 

@@ -8,7 +8,7 @@ import pytest
 from eigenlake import ValidationError
 from eigenlake import filters as F
 from eigenlake import schema as s
-from eigenlake._args import MAX_FILTER_DEPTH
+from eigenlake.api.checks import MAX_FILTER_DEPTH
 from eigenlake.embedded.cache import Cache
 from eigenlake.embedded.validate import CompiledSchema
 

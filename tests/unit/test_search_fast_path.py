@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import eigenlake
+from eigenlake.api.cursor import decode_nearest_cursor, encode_nearest_cursor
 from eigenlake.embedded import ann
-from eigenlake.embedded.search import _decode_cursor, _encode_cursor
 from eigenlake.errors import ValidationError
 from eigenlake.vectors import query_row
 
@@ -219,6 +219,6 @@ def test_cursor_text_is_what_json_would_write() -> None:
     for dist in (0.0, -0.0, 0.1, 1e-300, 0.30000000000000004, 2.0, 1e22, float("inf")):
         raw = json.dumps({"o": 12, "d": dist, "u": uid, "h": qhash}).encode()
         want = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-        got = _encode_cursor(12, dist, uid, qhash)
+        got = encode_nearest_cursor(12, dist, uid, qhash)
         assert got == want
-        assert _decode_cursor(got, qhash) == (12, (dist, uid))
+        assert decode_nearest_cursor(got, qhash) == (12, (dist, uid))

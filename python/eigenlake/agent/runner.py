@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .._args import (
+from ..analysis._params import check_text_fields
+from ..analysis.cluster import run_cluster
+from ..analysis.outliers import run_outliers
+from ..analysis.topics import run_topics
+from ..api.checks import (
     MAX_INT,
     check_bool,
     check_choice,
@@ -15,10 +19,6 @@ from .._args import (
     check_str,
     short_repr,
 )
-from ..analysis._params import check_text_fields
-from ..analysis.cluster import run_cluster
-from ..analysis.outliers import run_outliers
-from ..analysis.topics import run_topics
 from ..errors import ValidationError
 from .context import build_context
 from .plan import ACTIONS, Plan, PlanContext, Planner

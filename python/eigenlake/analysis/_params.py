@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .._args import MAX_INT
+from ..api.checks import MAX_INT
 from ..errors import ValidationError
 
 METRICS = ("cosine", "euclidean")

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from .cancel import check as check_cancelled
 
 # The euclidean silhouette is O(n^2 d); above this many rows it is estimated on a seeded
 # sample of this size (the sampled estimate's error is ~0.01 at this size, well below the
@@ -48,6 +49,7 @@ def pick_k(
     x: np.ndarray, ks: range, metric: str, max_iterations: int, seed: int
 ) -> tuple[int, np.ndarray, int, list[dict[str, Any]], int | None]:
     """Run k-means for every k in ``ks``; keep the best silhouette (ties: the smaller k).
+    Stops with ``cancel.Cancelled`` before the next k once the caller's token is set.
 
     Returns (k, labels, iterations, scores, silhouette sample size).
     """
@@ -55,6 +57,7 @@ def pick_k(
     scores: list[dict[str, Any]] = []
     sample: int | None = None
     for k in ks:
+        check_cancelled()  # a safe point between ks: the caller may have gone
         labels, iterations = kmeans(x, k, metric, max_iterations, seed)
         score, sample = silhouette(x, labels, metric, seed)
         scores.append({"num_clusters": k, "silhouette": score})
@@ -113,6 +116,7 @@ def auto_eps(
     scored: list[dict[str, Any]] = []
     best: tuple[float, float] | None = None
     for eps in sorted(e for e in picks if e > 0):
+        check_cancelled()  # a safe point between candidates
         labels = np.asarray(_core.dbscan(x, eps, min_samples, metric)[0], dtype=np.int64)
         kept = labels >= 0
         coverage = float(kept.mean()) if len(labels) else 0.0

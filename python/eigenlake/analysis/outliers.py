@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from .._args import check_bool, check_choice, check_int, short_repr
+from ..api.checks import check_bool, check_choice, check_int, short_repr
 from ..errors import ValidationError
 from ._params import METRICS
 from .snapshot import Snapshot

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from .._args import check_bool, check_int
+from ..api.checks import check_bool, check_int
 from ..errors import ValidationError
 from ._params import MAX_AUTO_TUNE_CLUSTERS, MAX_NUM_CLUSTERS, check_text_fields
 from .autotune import silhouette
+from .cancel import check as check_cancelled
 from .cluster import DEFAULT_NUM_CLUSTERS, run_cluster
 from .ctfidf import record_text
 from .snapshot import Snapshot
@@ -78,6 +79,7 @@ def run_topics(
             bigrams,
             top_words,
         )
+        check_cancelled()  # before the final clustering and its keywords
     result = run_cluster(
         snapshot,
         algorithm="kmeans",
@@ -134,7 +136,8 @@ def _pick_num_topics(
 ) -> tuple[int, int, list[dict[str, Any]], str]:
     """(k, the k-means seed that produced its partition, the scores of every k tried, the
     criterion used). Topic quality decides; without any words to score (empty or missing
-    text) it cannot, and silhouette does. Ties keep the smaller k."""
+    text) it cannot, and silhouette does. Ties keep the smaller k. Stops with
+    ``cancel.Cancelled`` before the next k-means run once the caller's token is set."""
     x = np.ascontiguousarray(np.asarray(snapshot.vectors, dtype=np.float32)[:n])
     corpus = Corpus(
         [record_text(m, fields) for m in snapshot.metadata[:n]], bigrams=bigrams, seed=seed
@@ -144,6 +147,7 @@ def _pick_num_topics(
     for k in ks:
         runs = []
         for s in range(seed, seed + TUNE_RESTARTS):
+            check_cancelled()  # a safe point between restarts (and so between ks)
             labels, _c, inertia, _it = _core.kmeans(x, k, max_iter=max_iterations, seed=s)
             runs.append((float(inertia), s, np.asarray(labels, dtype=np.int64)))
         inertia, seeds[k], labels = min(runs, key=lambda r: (r[0], r[1]))

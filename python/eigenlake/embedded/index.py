@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import filters
 from ..analysis.snapshot import Snapshot
+from ..api.batch import Batch
 from ..errors import NotFoundError
 from . import ann
 from .cache import Cache, copy_props
@@ -27,7 +28,6 @@ from .store import Store, check_no_leftovers
 from .validate import CompiledSchema
 
 if TYPE_CHECKING:
-    from .batch import Batch
     from .manage import Manage
     from .records import Records
     from .search import Search
@@ -92,9 +92,7 @@ class Index:
 
     @cached_property
     def batch(self) -> Batch:
-        from .batch import Batch
-
-        return Batch(self)
+        return Batch(lambda: self.records)
 
     @cached_property
     def agent(self) -> Agent:

@@ -14,10 +14,10 @@ import time
 from typing import Any
 from urllib.parse import quote, unquote
 
+from ..api.options import check_create, check_name
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..schema import describe_value
 from .index import DB_FILE, Index
-from .options import check_create, check_name
 from .store import check_no_leftovers
 from .store import create as create_db
 
@@ -34,7 +34,7 @@ NAME_MAX = 255
 
 
 def _segment(kind: str, name: Any, *, creating: bool = False) -> str:
-    # the names rule (options.check_name) applies on create only: an index made before it
+    # the names rule (api.options.check_name) applies on create only: an index made before it
     # can still be opened and dropped
     if creating:
         check_name(kind, name)

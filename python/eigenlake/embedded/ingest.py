@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..api.results import AddManyResult, FailedRecord
 from ..errors import ConflictError, EigenlakeError, ValidationError
 from ..ids import canonical_id, derived_id, new_ids
 from ..schema import describe_value, is_utf8
@@ -41,27 +42,6 @@ def _rows_to_insert(
     for seq, p in zip(seqs, keep, strict=True):
         i = p.position
         yield seq, p.uuid, flat[i * step : (i + 1) * step], encode(p.props)
-
-
-@dataclass
-class FailedRecord:
-    """A record ``add_many`` did not store: its id (when known) and why."""
-
-    id: str | None
-    error: str
-    position: int | None = None
-
-
-class AddManyResult(list[str]):
-    """The uuids stored by ``add_many``, plus the records that failed."""
-
-    def __init__(self, uuids: Iterable[str] = (), failed: list[FailedRecord] | None = None):
-        super().__init__(uuids)
-        self.failed_records: list[FailedRecord] = failed or []
-
-    @property
-    def number_errors(self) -> int:
-        return len(self.failed_records)
 
 
 @dataclass

@@ -12,20 +12,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._args import (
+from ..api.checks import (
     MAX_INT,
     check_bool,
     check_filter_arg,
     check_int,
     check_limit,
-    cursor_text,
+    check_listed,
     short_repr,
 )
+from ..api.cursor import parse_list_cursor
+from ..api.results import AddManyResult, FailedRecord
 from ..errors import NotFoundError, ValidationError
 from ..ids import canonical_id
-from ..schema import describe_value
 from ..vectors import as_vector, bad_rows
-from .ingest import DUPLICATE_MODES, AddManyResult, FailedRecord, check_mode, ingest
+from .ingest import DUPLICATE_MODES, check_mode, ingest
 from .validate import PropSpec
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class Records:
         transaction per call keeps "nothing of a failing call is stored")."""
         check_int("batch_size", batch_size, minimum=1)
         check_int("max_workers", max_workers, minimum=1)
-        recs = _listed(records, "records", "record dicts with 'properties' and 'vector'")
+        recs = check_listed(records, "records", "record dicts with 'properties' and 'vector'")
         return ingest(self._index, recs, on_duplicate=on_duplicate, on_error=on_error)
 
     def add_vectors(
@@ -84,7 +85,7 @@ class Records:
                 )
             recs: list[dict[str, Any]] = [{"vector": v} for v in vectors]
         else:
-            items = _listed(vectors, "vectors", "vectors or {'id', 'vector'} dicts")
+            items = check_listed(vectors, "vectors", "vectors or {'id', 'vector'} dicts")
             recs = [v if isinstance(v, dict) else {"vector": v} for v in items]
         for i, r in enumerate(recs):
             extra = set(r) - {"id", "uuid", "vector"}
@@ -247,7 +248,7 @@ class Records:
         ``limit`` is at most ``MAX_LIMIT``; page on with ``after`` for more."""
         limit = check_limit(limit)
         check_filter_arg(filter)
-        start = _parse_cursor(after)
+        start = parse_list_cursor(after)
         with_vector = check_bool("with_vector", with_vector)
         with_properties = check_bool("with_properties", with_properties)
         index = self._index
@@ -267,30 +268,3 @@ class Records:
             more = len(rows) > limit
             next_after = str(int(cache.seq[page[-1]])) if more and page else None
         return {"objects": objects, "next_after": next_after}
-
-
-def _listed(value: Any, name: str, items: str) -> list[Any]:
-    """An iterable argument as a list. A string, a mapping, a number or None is a
-    mistake (iterating "abc" or a dict's keys would only fail later, on each item)."""
-    if (
-        value is None
-        or isinstance(value, (str, bytes, bytearray, dict))
-        or not isinstance(value, Iterable)
-    ):
-        hint = " (wrap a single record in a list)" if isinstance(value, dict) else ""
-        raise ValidationError(
-            f"{name} must be a list (or other iterable) of {items}, got "
-            f"{type(value).__name__} {describe_value(value)}{hint}"
-        )
-    return list(value)
-
-
-def _parse_cursor(after: Any) -> int:
-    """The sequence number a ``list()`` cursor holds: decimal digits only (no sign, spaces,
-    underscores or float text that ``int()`` would accept), within the 53-bit range."""
-    text = cursor_text(after, "list")
-    if text is None:
-        return 0
-    if not (text.isascii() and text.isdigit() and len(text) <= 16 and int(text) <= MAX_INT):
-        raise ValidationError(f"after {text[:40]!r} is not a cursor returned by list()")
-    return int(text)

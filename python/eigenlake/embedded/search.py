@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import builtins
-import hashlib
-import json
 import math
 import operator
 from collections.abc import Iterator
@@ -13,18 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._args import (
-    MAX_INT,
+from ..api.checks import (
     check_bool,
     check_filter_arg,
     check_int,
     check_limit,
     check_offset,
     cursor_text,
-    short_repr,
 )
-from ..errors import ValidationError
-from ..ids import canonical_id
+from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_hash
 from ..vectors import query_row
 from . import ann
 from .cache import copy_props
@@ -71,8 +65,8 @@ class Search:
             cosine = index.metric == "cosine"
             q = query_row(vector, index.dimensions, cosine)
             node = index._parse_filter(filter)
-            qhash = _query_hash(q, filter)
-            offset, last = _decode_cursor(after, qhash)
+            qhash = query_hash(q, filter)
+            offset, last = decode_nearest_cursor(after, qhash)
             mask, kept = self._mask(node)
             # Never ask the kernels for more rows than can pass: a cursor's offset (or a
             # large limit) would otherwise size their buffers past what exists.
@@ -91,7 +85,9 @@ class Search:
             results = self._results(page, with_vector)
             next_after = None
             if len(hits) > limit and page:
-                next_after = _encode_cursor(offset + len(page), page[-1][0], page[-1][1], qhash)
+                next_after = encode_nearest_cursor(
+                    offset + len(page), page[-1][0], page[-1][1], qhash
+                )
         return {"results": results, "next_after": next_after}
 
     def _mask(self, node: Any) -> tuple[np.ndarray | None, int]:
@@ -341,50 +337,3 @@ def _pick(items: builtins.list[Any], rows: builtins.list[int]) -> builtins.list[
     if len(rows) < 2:
         return [items[r] for r in rows]
     return list(operator.itemgetter(*rows)(items))
-
-
-def _query_hash(q: np.ndarray, flt: Any) -> str:
-    h = hashlib.sha1(np.ascontiguousarray(q).tobytes())
-    # what json.dumps(None) gives, without its encoder set-up on every unfiltered query
-    h.update(b"null" if flt is None else json.dumps(flt, sort_keys=True, default=str).encode())
-    return h.hexdigest()[:16]
-
-
-def _encode_cursor(offset: int, dist: float, uuid: str, qhash: str) -> str:
-    # the text json.dumps gives (uuids are canonical, the hash is hex), minus its set-up
-    d = repr(dist) if math.isfinite(dist) else json.dumps(dist)
-    raw = f'{{"o": {offset}, "d": {d}, "u": "{uuid}", "h": "{qhash}"}}'.encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(after: str | None, qhash: str) -> tuple[int, tuple[float, str] | None]:
-    """(offset, (distance, uuid) of the last hit) of a cursor ``_encode_cursor`` made.
-
-    Every field is checked: a hand-made cursor is refused, never trusted to size a search
-    (the offset is also capped by the rows that exist, see ``_nearest``)."""
-    if after is None:
-        return 0, None
-    bad = ValidationError(f"after {short_repr(after)} is not a cursor returned by nearest()")
-    try:
-        data = json.loads(base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)))
-    except (ValueError, TypeError, RecursionError):  # RecursionError: "[[[[..." nesting
-        raise bad from None
-    if not isinstance(data, dict):
-        raise bad
-    offset, dist, uid = data.get("o"), data.get("d"), data.get("u")
-    try:
-        offset = check_int("after (its offset)", offset, minimum=0, maximum=MAX_INT)
-    except ValidationError:
-        raise bad from None
-    if isinstance(dist, bool) or not isinstance(dist, (int, float)) or dist != dist:
-        raise bad
-    if not isinstance(uid, str):
-        raise bad
-    try:
-        uid = canonical_id(uid)
-    except ValueError:
-        raise bad from None
-    if data.get("h") != qhash:
-        raise ValidationError("after: this cursor belongs to another query or filter")
-    assert offset is not None
-    return offset, (float(dist), uid)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..api.checks import MAX_PROPERTY_DEPTH
 from ..errors import ValidationError
 from ..schema import _Bad, describe_value, is_utf8, property_kind
 from ..schema import parse_date as parse_date  # re-exported: moved to eigenlake.schema
@@ -29,9 +30,6 @@ from ..schema import parse_datetime as parse_datetime
 Checker = Callable[[Any], Any]
 KINDS = ("string", "integer", "number", "boolean", "datetime", "date", "array")
 _INT64_MAX = 2**63 - 1
-# The most arrays/objects a free-form property value may nest (Elasticsearch's mapping
-# depth limit is 20, its bool queries' 30; filters here stop at 32 too).
-MAX_PROPERTY_DEPTH = 32
 _SURROGATE = "string contains a lone surrogate (not valid Unicode, cannot be stored)"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from ..embedded.options import check_create
+from ..api.options import check_create
 from ..errors import EigenlakeError
 from .http import Transport
 from .index import RemoteIndex
@@ -24,9 +24,9 @@ class RemoteIndexes:
         schema: dict[str, Any] | None = None,
         index_options: dict[str, Any] | None = None,
         shard_count: int = 1,
-        record_id_property: str = "document_id",
+        record_id_property: str | None = "document_id",
     ) -> RemoteIndex:
-        # Checked here by the embedded store's own checks (the server runs them too), so a
+        # Checked here by the checks the embedded store runs (the server runs them too), so a
         # bad setting is refused with the embedded message, and a schema too deep to
         # encode is refused as a schema; sent as given, never int()-ed (True is not 1).
         check_create(

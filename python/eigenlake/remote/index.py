@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from ..api.batch import Batch
 from ..errors import ValidationError
 from ..schema import describe_value
-from .batch import RemoteBatch
 from .http import Transport
 from .records import RemoteRecords, check_remove_args
 from .search import RemoteSearch, check_filter
@@ -65,9 +65,46 @@ class RemoteAgent:
     def __init__(self, index: RemoteIndex) -> None:
         self._i = index
 
-    def query(self, query: str, **kwargs: Any) -> dict[str, Any]:
-        """Same keyword arguments as the embedded ``agent.query``."""
-        check_filter(kwargs.get("filter"))
+    def query(
+        self,
+        query: str,
+        *,
+        filter: dict[str, Any] | None = None,
+        limit: int = 1000,
+        mode: str = "auto",
+        algorithm: str = "kmeans",
+        num_clusters: int | None = None,
+        text_fields: list[str] | None = None,
+        auto_tune: bool = False,
+        min_clusters: int = 2,
+        max_clusters: int = 8,
+        dbscan_eps: float | None = None,
+        dbscan_min_samples: int = 5,
+        time_field: str = "created_at",
+        failure_field: str = "status",
+        failure_values: list[str] | None = None,
+        recent_days: int = 7,
+    ) -> dict[str, Any]:
+        """As the embedded ``agent.query`` (``api.protocols.Agent``)."""
+        check_filter(filter)
+        kwargs = {
+            "filter": filter,
+            "limit": limit,
+            "mode": mode,
+            "algorithm": algorithm,
+            "num_clusters": num_clusters,
+            "text_fields": text_fields,
+            "auto_tune": auto_tune,
+            "min_clusters": min_clusters,
+            "max_clusters": max_clusters,
+            "dbscan_eps": dbscan_eps,
+            "dbscan_min_samples": dbscan_min_samples,
+            "time_field": time_field,
+            "failure_field": failure_field,
+            "recent_days": recent_days,
+        }
+        if failure_values is not None:  # the server's default list stands otherwise
+            kwargs["failure_values"] = failure_values
         resp: dict[str, Any] = self._i.t.post(
             f"{self._i.path}/agent/query", json={"query": query, **kwargs}, idempotent=True
         )
@@ -87,7 +124,7 @@ class RemoteIndex:
         self.search = RemoteSearch(self)
         self.settings = RemoteSettings(self)
         self.manage = RemoteManage(self)
-        self.batch = RemoteBatch(self)
+        self.batch = Batch(lambda: self.records)
         self.agent = RemoteAgent(self)
 
     def __repr__(self) -> str:

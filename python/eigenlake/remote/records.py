@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._args import (
+from ..api.checks import (
     MAX_INT,
+    MAX_PROPERTY_DEPTH,
     check_bool,
     check_choice,
     check_int,
@@ -21,11 +22,10 @@ from .._args import (
     check_listed,
     cursor_text,
 )
-from ..embedded.validate import MAX_PROPERTY_DEPTH
+from ..api.results import AddManyResult, FailedRecord
 from ..errors import EigenlakeError, ValidationError
 from ..schema import describe_value, is_utf8
 from .http import path_id
-from .results import AddManyResult, FailedRecord
 from .search import check_filter
 from .vectors import matrix_rows, to_list, to_lists
 

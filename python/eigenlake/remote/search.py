@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .._args import (
+from ..api.checks import (
     check_bool,
     check_filter_arg,
     check_limit,
@@ -56,20 +57,88 @@ class RemoteSearch:
             body["include_vector"] = True
         return self._post("near-vector", body)
 
-    def cluster(self, **kwargs: Any) -> dict[str, Any]:
-        """Same keyword arguments as the embedded ``search.cluster``."""
-        check_filter(kwargs.get("filter"))
-        return self._post("cluster", kwargs)
+    def cluster(
+        self,
+        *,
+        filter: dict[str, Any] | None = None,
+        limit: int | None = 1000,
+        algorithm: str = "kmeans",
+        num_clusters: int | None = None,
+        distance_metric: str = "cosine",
+        text_fields: builtins.list[str] | None = None,
+        max_iterations: int = 50,
+        representatives_per_cluster: int = 3,
+        auto_tune: bool = False,
+        min_clusters: int = 2,
+        max_clusters: int = 8,
+        dbscan_eps: float | None = None,
+        dbscan_min_samples: int = 5,
+    ) -> dict[str, Any]:
+        """As the embedded ``search.cluster`` (``api.protocols.Search``); the server checks
+        every argument and names it in a ``ValidationError``."""
+        check_filter(filter)
+        body = {
+            "filter": filter,
+            "limit": limit,
+            "algorithm": algorithm,
+            "num_clusters": num_clusters,
+            "distance_metric": distance_metric,
+            "text_fields": text_fields,
+            "max_iterations": max_iterations,
+            "representatives_per_cluster": representatives_per_cluster,
+            "auto_tune": auto_tune,
+            "min_clusters": min_clusters,
+            "max_clusters": max_clusters,
+            "dbscan_eps": dbscan_eps,
+            "dbscan_min_samples": dbscan_min_samples,
+        }
+        return self._post("cluster", body)
 
-    def outliers(self, **kwargs: Any) -> dict[str, Any]:
-        """Same keyword arguments as the embedded ``search.outliers`` (``return_all``,
-        ``max_results`` included)."""
-        check_filter(kwargs.get("filter"))
-        return self._post("outliers", kwargs)
+    def outliers(
+        self,
+        *,
+        filter: dict[str, Any] | None = None,
+        limit: int | None = 1000,
+        n_neighbors: int = 20,
+        contamination: float | str = "auto",
+        distance_metric: str = "cosine",
+        return_all: bool = False,
+        max_results: int | None = None,
+    ) -> dict[str, Any]:
+        """As the embedded ``search.outliers``."""
+        check_filter(filter)
+        body = {
+            "filter": filter,
+            "limit": limit,
+            "n_neighbors": n_neighbors,
+            "contamination": contamination,
+            "distance_metric": distance_metric,
+            "return_all": return_all,
+            "max_results": max_results,
+        }
+        return self._post("outliers", body)
 
-    def topics(self, **kwargs: Any) -> dict[str, Any]:
-        check_filter(kwargs.get("filter"))
-        return self._post("topics", kwargs)
+    def topics(
+        self,
+        *,
+        text_fields: builtins.list[str],
+        num_topics: int | None = None,
+        auto_tune: bool = True,
+        filter: dict[str, Any] | None = None,
+        limit: int | None = 1000,
+        top_words: int = 10,
+    ) -> dict[str, Any]:
+        """As the embedded ``search.topics``."""
+        check_filter(filter)
+        body = {
+            "text_fields": text_fields,
+            "num_topics": num_topics,
+            "auto_tune": auto_tune,
+            "filter": filter,
+            "limit": limit,
+            "top_words": top_words,
+        }
+        return self._post("topics", body)
 
     def get(self, id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
         """The record. A missing one is a 404 on the wire (``GET …/search/object/{id}``),

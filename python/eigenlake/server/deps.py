@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Request
 
 from .state import ServerState
+
+if TYPE_CHECKING:
+    from ..api import protocols as api
+
+T = TypeVar("T")
 
 ApiKey = Annotated[str | None, Header(alias="X-API-Key", include_in_schema=True)]
 
@@ -35,10 +39,10 @@ class IndexRef:
     def owner(self) -> tuple[str, str]:
         return (self.namespace, self.name)
 
-    def index(self) -> Any:
+    def index(self) -> api.Index:
         return self.state.index(self.namespace, self.name)
 
-    def call(self, fn: Callable[[Any], Any]) -> Any:
+    def call(self, fn: Callable[[api.Index], T]) -> T:
         """Run ``fn(index)`` on the opened index (404 when it does not exist)."""
         return fn(self.index())
 
@@ -54,14 +58,3 @@ async def index_ref(
 
 
 Ref = Annotated[IndexRef, Depends(index_ref)]
-
-
-def accepted(fn: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
-    """Keep only the keyword arguments ``fn`` takes (protocol-only fields are dropped)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return kwargs
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return kwargs
-    return {k: v for k, v in kwargs.items() if k in params}

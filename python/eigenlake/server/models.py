@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .._args import MAX_INT, MAX_LIMIT
-from ..embedded.options import MAX_DIMENSIONS
+from ..api.checks import MAX_INT, MAX_LIMIT
+from ..api.options import MAX_DIMENSIONS
 
 Vector = list[float]
 # Vectors of writes hold numbers only: a lax float reads "1" or true as 1.0 (ints pass).
@@ -21,7 +21,7 @@ OnError = Literal["raise", "continue"]
 OnMissing = Literal["skip", "error"]
 # Integers of the read routes are strict: in lax mode pydantic reads `true` as 1, `"5"` as 5
 # and `2.0` as 2, which the embedded API refuses. Each is bounded so a huge value is a 422
-# naming the field, not a 500 from a kernel (bounds: eigenlake/_args.py).
+# naming the field, not a 500 from a kernel (bounds: eigenlake/api/checks.py).
 PageSize = Annotated[int, Field(strict=True, ge=1, le=MAX_LIMIT)]
 Count = Annotated[int, Field(strict=True, ge=0, le=MAX_INT)]
 Positive = Annotated[int, Field(strict=True, ge=1, le=MAX_INT)]
@@ -41,7 +41,7 @@ class CreateIndex(Body):
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     index_options: dict[str, Any] | None = None
     shard_count: int = Field(default=1, strict=True, ge=1)
-    record_id_property: str = "document_id"
+    record_id_property: str | None = "document_id"
 
 
 class Insert(Body):
@@ -143,6 +143,26 @@ class Cluster(Body):
     max_clusters: AtLeastTwo = 8
     dbscan_eps: float | None = Field(default=None, gt=0, allow_inf_nan=False, strict=True)
     dbscan_min_samples: Positive = 5
+
+
+class Outliers(Body):
+    filter: Filter | None = None
+    limit: Positive | None = 1000
+    n_neighbors: Positive = 20
+    # "auto" or a share in (0, 0.5]: the analysis checks the range and names it
+    contamination: Annotated[float, Field(strict=True)] | Literal["auto"] = "auto"
+    distance_metric: Literal["cosine", "euclidean"] = "cosine"
+    return_all: bool = Field(default=False, strict=True)
+    max_results: Count | None = None
+
+
+class Topics(Body):
+    text_fields: list[str]
+    num_topics: Positive | None = None
+    auto_tune: bool = Field(default=True, strict=True)
+    filter: Filter | None = None
+    limit: Positive | None = 1000
+    top_words: Positive = 10
 
 
 # The agent's modes: eigenlake.agent.runner.MODES.

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ..embedded.options import check_create
+from ..api.options import check_create
 from .deps import ApiKey, Ref, State
 from .fastjson import FastJSONRoute
 from .models import CreateIndex

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from .._args import MAX_INT
+from ..api.checks import MAX_INT
 from ..errors import NotFoundError
-from .deps import Ref, accepted
+from .deps import Ref
 from .fastjson import FastJSONRoute
 from .models import (
     DeleteByFilter,
@@ -125,22 +125,14 @@ def replace(ref: Ref, record_id: str, body: Put) -> dict[str, Any]:
     return out or {"uuid": record_id}
 
 
-def _count(result: Any) -> int:
-    """Embedded `remove_many` reports a dict with `deleted`; tolerate a bare count."""
-    if isinstance(result, dict):
-        return int(result.get("deleted") or 0)
-    return int(result or 0)
-
-
 def _delete(
     ref: Ref, where: dict[str, Any], limit: int | None, on_missing: str, background: bool
 ) -> dict[str, Any]:
     def run() -> int:
-        def go(idx: Any) -> Any:
-            fn = idx.records.remove_many
-            return fn(**accepted(fn, filter=where, limit=limit, on_missing=on_missing))
-
-        return _count(ref.call(go))
+        result = ref.call(
+            lambda idx: idx.records.remove_many(filter=where, limit=limit, on_missing=on_missing)
+        )
+        return int(result["deleted"])
 
     if not background:
         return {"deleted": run()}

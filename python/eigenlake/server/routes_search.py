@@ -1,20 +1,68 @@
-"""Search and analysis: near-vector, cluster, outliers, topics, object listing, agent."""
+"""Search and analysis: near-vector, cluster, outliers, topics, object listing, agent.
+
+The analyses (cluster, outliers, topics, agent query) can run for minutes; each runs on a
+worker thread while the event loop polls for the client's disconnect, and a disconnect sets
+the analysis' cancellation token so it stops at its next safe point (``analysis.cancel``).
+"""
 
 from __future__ import annotations
 
-import inspect
-from typing import Annotated, Any
+import logging
+import threading
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Query
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from .._args import MAX_INT, MAX_LIMIT
-from ..errors import APIError, NotFoundError, ValidationError
+from ..analysis import cancel
+from ..api.checks import MAX_INT, MAX_LIMIT
+from ..errors import NotFoundError
 from .deps import Ref
 from .fastjson import FastJSONRoute, json_response
-from .models import AgentQuery, Cluster, NearVector, empty_to_none
+from .models import AgentQuery, Cluster, NearVector, Outliers, Topics, empty_to_none
 
 router = APIRouter(prefix="/v1/indexes/{ns}/{idx}", tags=["search"], route_class=FastJSONRoute)
+log = logging.getLogger("eigenlake.server")
+
+# How often (seconds) a running analysis checks whether its client is still there.
+DISCONNECT_POLL = 0.25
+
+T = TypeVar("T")
+
+
+async def run_cancellable(request: Request, fn: Callable[[], T]) -> T:
+    """``fn()`` on a worker thread; if the client disconnects first, the analysis is told
+    to stop (its token is set) and ``cancel.Cancelled`` comes back: logged here, answered
+    499 by the error handlers (nobody reads it)."""
+    token = threading.Event()
+
+    def work() -> tuple[bool, Any]:
+        # The scope is set in the thread itself (no reliance on context propagation); the
+        # outcome is returned, not raised, so it leaves the task group unwrapped.
+        with cancel.scope(token):
+            try:
+                return True, fn()
+            except BaseException as exc:  # re-raised below, on the event loop
+                return False, exc
+
+    async def watch() -> None:
+        while not await request.is_disconnected():
+            await anyio.sleep(DISCONNECT_POLL)
+        token.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch)
+        ok, outcome = await anyio.to_thread.run_sync(work)
+        tg.cancel_scope.cancel()
+    if ok:
+        result: T = outcome
+        return result
+    if isinstance(outcome, cancel.Cancelled):
+        log.info("%s %s: client disconnected; analysis stopped", request.method, request.url.path)
+    raise outcome
 
 
 @router.post("/search/near-vector", response_model=None)
@@ -29,42 +77,34 @@ def near_vector(ref: Ref, body: NearVector) -> Response:
 
 
 @router.post("/search/cluster")
-def cluster(ref: Ref, body: Cluster) -> dict[str, Any]:
+async def cluster(ref: Ref, body: Cluster, request: Request) -> dict[str, Any]:
     kwargs = body.model_dump()
     kwargs["filter"] = empty_to_none(kwargs["filter"])
     kwargs["text_fields"] = kwargs["text_fields"] or None
-    result: dict[str, Any] = ref.call(lambda idx: idx.search.cluster(**kwargs))
-    return result
-
-
-def _analysis(ref: Ref, name: str, args: dict[str, Any]) -> dict[str, Any]:
-    """Outliers/topics take the Python method's keyword arguments by the same names."""
-
-    def run(idx: Any) -> Any:
-        fn = getattr(idx.search, name, None)
-        if fn is None:
-            raise APIError(f"search/{name} is not available in this build", status_code=501)
-        args["filter"] = empty_to_none(args.get("filter"))
-        if not args.get("text_fields"):
-            args.pop("text_fields", None)
-        try:
-            inspect.signature(fn).bind(**args)
-        except TypeError as exc:
-            raise ValidationError(f"search/{name}: {exc}") from exc
-        return fn(**args)
-
-    result: dict[str, Any] = ref.call(run)
+    result: dict[str, Any] = await run_cancellable(
+        request, lambda: ref.call(lambda idx: idx.search.cluster(**kwargs))
+    )
     return result
 
 
 @router.post("/search/outliers")
-def outliers(ref: Ref, body: dict[str, Any] = Body(default_factory=dict)) -> dict[str, Any]:  # noqa: B008
-    return _analysis(ref, "outliers", dict(body))
+async def outliers(ref: Ref, body: Outliers, request: Request) -> dict[str, Any]:
+    kwargs = body.model_dump()
+    kwargs["filter"] = empty_to_none(kwargs["filter"])
+    result: dict[str, Any] = await run_cancellable(
+        request, lambda: ref.call(lambda idx: idx.search.outliers(**kwargs))
+    )
+    return result
 
 
 @router.post("/search/topics")
-def topics(ref: Ref, body: dict[str, Any] = Body(default_factory=dict)) -> dict[str, Any]:  # noqa: B008
-    return _analysis(ref, "topics", dict(body))
+async def topics(ref: Ref, body: Topics, request: Request) -> dict[str, Any]:
+    kwargs = body.model_dump()
+    kwargs["filter"] = empty_to_none(kwargs["filter"])
+    result: dict[str, Any] = await run_cancellable(
+        request, lambda: ref.call(lambda idx: idx.search.topics(**kwargs))
+    )
+    return result
 
 
 @router.get("/search/object/{record_id}")
@@ -102,10 +142,12 @@ def list_objects(
 
 
 @router.post("/agent/query")
-def agent_query(ref: Ref, body: AgentQuery) -> dict[str, Any]:
+async def agent_query(ref: Ref, body: AgentQuery, request: Request) -> dict[str, Any]:
     kwargs = body.model_dump()
     query = kwargs.pop("query")
     kwargs["filter"] = empty_to_none(kwargs["filter"])
     kwargs["text_fields"] = kwargs["text_fields"] or None
-    result: dict[str, Any] = ref.call(lambda idx: idx.agent.query(query, **kwargs))
+    result: dict[str, Any] = await run_cancellable(
+        request, lambda: ref.call(lambda idx: idx.agent.query(query, **kwargs))
+    )
     return result

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .auth import KeyRing
 from .jobs import Jobs
+
+if TYPE_CHECKING:
+    from ..api import protocols as api
 
 
 class ServerState:
@@ -17,7 +20,7 @@ class ServerState:
     """
 
     def __init__(
-        self, client: Any, keys: KeyRing | None = None, *, owns_client: bool = False
+        self, client: api.Client, keys: KeyRing | None = None, *, owns_client: bool = False
     ) -> None:
         self.client = client
         self.owns_client = owns_client
@@ -25,7 +28,7 @@ class ServerState:
         self.jobs = Jobs()
         self.lock = threading.RLock()
 
-    def index(self, namespace: str, name: str) -> Any:
+    def index(self, namespace: str, name: str) -> api.Index:
         """The opened index (the client caches it), or NotFoundError (404)."""
         return self.client.indexes.open(namespace=namespace, index=name)
 

@@ -1,7 +1,7 @@
 """Create-time checks of an index's settings: names, dimensions, schema, index options.
 
-The embedded ``create_or_get`` and the server's get-or-create route both call these, so a
-setting EigenLake cannot use is refused when the index is created, with a
+The embedded ``create_or_get``, the remote client and the server's get-or-create route all
+call these, so a setting EigenLake cannot use is refused when the index is created, with a
 ``ValidationError`` naming it, not at the first write or search (or as a 5xx).
 
 Bounds:
@@ -32,9 +32,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .._args import MAX_INT
 from ..errors import ValidationError
 from ..schema import check_schema, describe_value, is_utf8
+from .checks import MAX_INT
 
 MAX_NAME_LENGTH = 128
 MAX_DIMENSIONS = 65_536
