@@ -32,3 +32,15 @@ if TYPE_CHECKING:
 
     def remote_indexes(i: RemoteIndexes) -> api.Indexes:
         return i
+
+    from .distributed.client import ShardedClient, ShardedIndexes
+    from .distributed.sharded import ShardedIndex
+
+    def distributed_client(c: ShardedClient) -> api.Client:
+        return c
+
+    def distributed_indexes(i: ShardedIndexes) -> api.Indexes:
+        return i
+
+    def distributed_index(i: ShardedIndex) -> api.Index:
+        return i

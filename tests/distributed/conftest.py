@@ -1,4 +1,5 @@
-"""One small local Ray for the whole distributed test session (2 shared CPUs)."""
+"""One small local Ray for the whole test session (2 shared CPUs), shared with the
+integration suite's distributed mode when both run."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 def ray_session() -> Iterator[None]:
     import ray  # a missing Ray is a failure here, not a skip: CI installs it
 
+    if ray.is_initialized():  # started by another suite of this session (integration)
+        yield
+        return
     ray.init(
         num_cpus=2,
         include_dashboard=False,

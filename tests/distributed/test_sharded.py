@@ -193,12 +193,19 @@ def test_kmeans_limit_and_filter(loaded, data):
     assert res["parameters"]["num_records"] == 50
 
 
-def test_unsupported_analyses_say_what_is_supported(loaded):
+def test_gathered_analyses_run_and_check_their_arguments(loaded):
+    """DBSCAN, auto_tune, outliers and topics run on the rows gathered to the driver
+    (equality with embedded: test_surface.py); bad arguments are refused the embedded way."""
     idx, _single, _uuids = loaded
-    with pytest.raises(ValidationError, match="kmeans"):
-        idx.search.cluster(algorithm="dbscan")
-    with pytest.raises(ValidationError, match="not distributed"):
-        idx.search.outliers()
+    res = idx.search.cluster(algorithm="dbscan", limit=None)
+    assert res["parameters"]["algorithm"] == "dbscan" and res["clusters"]
+    assert idx.search.outliers(n_neighbors=5, limit=50)["parameters"]["num_records"] == 50
+    with pytest.raises(ValidationError, match="algorithm"):
+        idx.search.cluster(algorithm="hdbscan")
+    with pytest.raises(ValidationError, match="max_clusters"):
+        idx.search.cluster(num_clusters=3, max_clusters=1)  # checked on the k-means path too
+    with pytest.raises(ValidationError, match="init"):
+        idx.search.cluster(algorithm="dbscan", init=np.ones((2, 16)))
 
 
 def test_durable_across_reconnect(ray_session, tmp_path, data):

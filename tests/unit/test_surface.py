@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from eigenlake.api import batch, protocols
+from eigenlake.distributed import client as d_client
+from eigenlake.distributed import search as d_search
+from eigenlake.distributed import sharded as d_sharded
 from eigenlake.embedded import index as e_index
 from eigenlake.embedded import indexes as e_indexes
 from eigenlake.embedded import manage as e_manage
@@ -40,6 +43,16 @@ MODES: dict[str, dict[type, Any]] = {
         protocols.Batch: batch.Batch,
         protocols.BatchWriter: batch.BatchWriter,
         protocols.Indexes: r_client.RemoteIndexes,
+    },
+    "distributed": {
+        protocols.Records: d_sharded.ShardedRecords,
+        protocols.Search: d_search.ShardedSearch,
+        protocols.Settings: d_sharded.ShardedSettings,
+        protocols.Manage: d_sharded.ShardedManage,
+        protocols.Agent: d_sharded.ShardedAgent,
+        protocols.Batch: batch.Batch,
+        protocols.BatchWriter: batch.BatchWriter,
+        protocols.Indexes: d_client.ShardedIndexes,
     },
 }
 

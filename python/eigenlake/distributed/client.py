@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
+from ..api.checks import check_int
 from ..errors import ConflictError, ValidationError
 from .rpc import gather
 from .shard import ShardActor
@@ -126,14 +127,19 @@ class ShardedIndexes:
         dimensions: int,
         schema: dict[str, Any] | None = None,
         index_options: dict[str, Any] | None = None,
-        shard_count: int | None = None,
+        shard_count: int | None = 1,
         record_id_property: str | None = "document_id",
     ) -> ShardedIndex:
         """The same index created on every shard (same settings, so each shard derives the
-        same uuids); ``shard_count``, when given, must equal the client's ``num_shards``."""
+        same uuids); ``shard_count`` is 1 (the contract's default), None, or the client's
+        ``num_shards``."""
         n = len(self._shards)
-        if shard_count not in (None, 1, n):  # 1 is the contract's default: accept it
-            raise ValidationError(f"shard_count={shard_count} but this client has num_shards={n}")
+        if shard_count is not None:
+            check_int("shard_count", shard_count, minimum=1)
+            if shard_count not in (1, n):  # 1 is the contract's default: accept it
+                raise ValidationError(
+                    f"shard_count={shard_count} but this client has num_shards={n}"
+                )
         configs = gather(
             [
                 s.create_or_get.remote(
@@ -151,5 +157,26 @@ class ShardedIndexes:
         return ShardedIndex(self._shards, namespace, index, configs[0])
 
     def open(self, *, namespace: str, index: str) -> ShardedIndex:
+        """The index (``NotFoundError`` when a shard does not hold it)."""
         configs = gather([s.open.remote(namespace, index) for s in self._shards])
         return ShardedIndex(self._shards, namespace, index, configs[0])
+
+    def ref(self, *, namespace: str, index: str) -> ShardedIndex:
+        """An index handle without a round trip; errors surface on first use."""
+        return ShardedIndex(self._shards, namespace, index, None)
+
+    def delete(self, *, namespace: str, index: str, **_: Any) -> dict[str, Any]:
+        """Drop the index on every shard (``NotFoundError`` when it does not exist)."""
+        gather([s.delete.remote(namespace, index) for s in self._shards])
+        return {"deleted": True}
+
+    def close(self) -> None:
+        """Nothing to release here: ``client.close()`` stops the shards."""
+
+    def list(self) -> list[dict[str, str]]:
+        """``[{"namespace", "index"}]`` of the indexes every shard holds."""
+        per_shard = gather([s.list_indexes.remote() for s in self._shards])
+        everywhere = set.intersection(
+            *({(i["namespace"], i["index"]) for i in found} for found in per_shard)
+        )
+        return [i for i in per_shard[0] if (i["namespace"], i["index"]) in everywhere]

@@ -51,15 +51,14 @@ def run_kmeans(
     auto_tune: bool,
     seed: int,
     init: np.ndarray | None,
+    min_clusters: int = 2,
+    max_clusters: int = 8,
 ) -> dict[str, Any]:
-    algorithm = check_choice("algorithm", algorithm, ("kmeans", "dbscan"))
-    if algorithm != "kmeans":
-        raise ValidationError(
-            f"algorithm={algorithm!r} is not distributed yet; a sharded index clusters with"
-            " algorithm='kmeans' (cluster a snapshot in an embedded index for DBSCAN)"
-        )
+    """k-means over the shards (``search.cluster`` sends DBSCAN and ``auto_tune`` to the
+    gathered path and has checked every argument the embedded way already)."""
+    algorithm = check_choice("algorithm", algorithm, ("kmeans",))
     if check_bool("auto_tune", auto_tune):
-        raise ValidationError("auto_tune is not distributed yet; pass num_clusters")
+        raise ValidationError("auto_tune runs on the gathered rows (search.cluster)")
     metric = check_choice("distance_metric", distance_metric, METRICS)
     k_req = check_int(
         "num_clusters", num_clusters, minimum=1, maximum=MAX_NUM_CLUSTERS, optional=True
@@ -94,6 +93,8 @@ def run_kmeans(
             "seed": seed,
             "max_iterations": max_iter,
             "auto_tune": False,
+            "min_clusters": min_clusters,
+            "max_clusters": max_clusters,
             "num_clusters_requested": k_req,
             "scores": [],
             "iterations": 0,

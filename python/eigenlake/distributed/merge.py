@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..api.checks import short_repr
 from ..errors import ValidationError
 
 
@@ -33,13 +34,6 @@ def merge_hits(per_shard: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return hits
 
 
-def query_key(vector: np.ndarray, flt: Any) -> str:
-    """Fingerprint of a query, so a cursor cannot be replayed on another query."""
-    h = hashlib.sha1(np.ascontiguousarray(vector, dtype=np.float32).tobytes())
-    h.update(json.dumps(flt, sort_keys=True, default=str).encode())
-    return h.hexdigest()[:16]
-
-
 def encode_cursor(data: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
@@ -48,8 +42,10 @@ def decode_cursor(after: Any, what: str) -> Any:
     try:
         text = str(after)
         return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (ValueError, TypeError):
-        raise ValidationError(f"after {after!r} is not a cursor returned by {what}()") from None
+    except (ValueError, TypeError, RecursionError):
+        raise ValidationError(
+            f"after {short_repr(after, 40)} is not a cursor returned by {what}()"
+        ) from None
 
 
 # ---- records.list ----------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""``ShardedIndex.search``: scatter-gather nearest neighbours and distributed k-means."""
+"""``ShardedIndex.search``: scatter-gather nearest neighbours and paging, distributed
+k-means, and the analyses that are not distributed yet (DBSCAN, auto-tuned k-means,
+outliers, topics), which gather the matching rows to the driver in the index order and
+run the embedded ``eigenlake.analysis`` code on them: same rows in the same order, so the
+same answer as one embedded index holding the same records."""
 
 from __future__ import annotations
 
@@ -8,11 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._args import check_filter_arg, check_limit, check_offset, cursor_text
-from ..errors import ValidationError
-from ..ids import canonical_id
+from ..analysis.snapshot import Snapshot
+from ..api.checks import (
+    check_bool,
+    check_int,
+    check_limit,
+    check_offset,
+    cursor_text,
+)
+from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_hash
 from ..vectors import as_vector
-from .merge import decode_cursor, encode_cursor, merge_hits, query_key
+from .merge import merge_hits
+from .rpc import gather
+from .sharded import check_filter
 
 if TYPE_CHECKING:
     from .sharded import ShardedIndex
@@ -21,6 +33,8 @@ if TYPE_CHECKING:
 class ShardedSearch:
     def __init__(self, index: ShardedIndex) -> None:
         self._index = index
+
+    # ---- nearest neighbours -------------------------------------------------------------
 
     def nearest(
         self,
@@ -33,28 +47,18 @@ class ShardedSearch:
     ) -> dict[str, Any]:
         """Each shard returns its own top hits; the global top ``limit`` is among them.
 
-        The cursor holds the page offset and the (distance, uuid) of the last hit, like the
-        embedded one, so pages never repeat a record.
+        The cursor (the embedded one) holds the page offset and the (distance, uuid) of the
+        last hit, so pages never repeat a record.
         """
-        limit = check_limit(limit)  # the embedded checks, so both modes refuse alike
-        check_filter_arg(filter)
+        limit = check_limit(limit)  # the embedded checks, so every mode refuses alike
+        check_filter(filter)
         after = cursor_text(after, "nearest")
+        with_vector = check_bool("with_vector", with_vector)
         q = as_vector(vector, self._index.dimensions, "query")
-        key = query_key(q, filter)
-        offset, last = 0, None
-        if after is not None:
-            cur = decode_cursor(after, "nearest")
-            if not isinstance(cur, dict) or cur.get("h") != key:
-                raise ValidationError("after: this cursor belongs to another query or filter")
-            try:
-                offset = check_offset(cur.get("o"), "after (its offset)")
-                last = (float(cur["d"]), canonical_id(cur["u"]))
-            except (ValueError, KeyError, TypeError):
-                raise ValidationError(
-                    f"after {after[:40]!r} is not a cursor returned by nearest()"
-                ) from None
-            # (each shard's own search is bounded by its rows, whatever the offset)
-        # one more than the page so we know whether another page exists
+        key = query_hash(q, filter)
+        offset, last = decode_nearest_cursor(after, key)
+        # one more than the page so we know whether another page exists; each shard's own
+        # search is bounded by its rows, whatever a cursor's offset says
         per_shard = offset + limit + 1
         hits = merge_hits(self._index._call("nearest", q, per_shard, filter, with_vector))
         if last is not None:
@@ -62,26 +66,92 @@ class ShardedSearch:
         page = hits[:limit]
         next_after = None
         if len(hits) > limit and page:
-            next_after = encode_cursor(
-                {
-                    "o": offset + len(page),
-                    "d": page[-1]["distance"],
-                    "u": page[-1]["uuid"],
-                    "h": key,
-                }
+            next_after = encode_nearest_cursor(
+                offset + len(page), page[-1]["distance"], page[-1]["uuid"], key
             )
         return {"results": page, "next_after": next_after}
 
+    # ---- reads --------------------------------------------------------------------------
+
     def get(self, id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
+        """The record, or None when it does not exist (as the embedded index answers)."""
+        with_vector = check_bool("with_vector", with_vector)
         return self._index.records.get(id, return_data=with_vector, return_metadata=True)
+
+    def list(
+        self,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        with_vector: bool = False,
+        with_properties: bool = True,
+        newest_first: bool = True,
+    ) -> dict[str, Any]:
+        """A page by position in the index order: each shard sends the sequence numbers
+        of its first ``offset + limit`` records, the driver merges them and fetches the
+        page's records from their shards. ``next_offset`` is ``offset + len(objects)``."""
+        limit = check_limit(limit)
+        offset = check_offset(offset)
+        with_vector = check_bool("with_vector", with_vector)
+        with_properties = check_bool("with_properties", with_properties)
+        newest_first = check_bool("newest_first", newest_first)
+        idx = self._index
+        parts = idx._call("seq_order", offset + limit, newest_first)
+        keys = sorted(
+            ((int(s), shard) for shard, seqs in enumerate(parts) for s in seqs.tolist()),
+            reverse=newest_first,
+        )
+        page = keys[offset : offset + limit]
+        wanted: builtins.list[builtins.list[int]] = [[] for _ in range(idx.num_shards)]
+        for seq, shard in page:
+            wanted[shard].append(seq)
+        found = gather(
+            [
+                s.records_at.remote(idx.namespace, idx.name, w, with_vector, with_properties)
+                for s, w in zip(idx._shards, wanted, strict=True)
+                if w
+            ]
+        )
+        got: dict[tuple[int, int], dict[str, Any]] = {}
+        for shard, recs in zip([i for i, w in enumerate(wanted) if w], found, strict=True):
+            for seq, rec in recs:
+                got[(seq, shard)] = rec
+        # a record removed between the two calls is left out, as embedded leaves it out
+        objects = [got[k] for k in page if k in got]
+        return {"objects": objects, "next_offset": offset + len(objects)}
 
     def iterate(
         self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
     ) -> Iterator[dict[str, Any]]:
-        """Every record once, in the merged ``records.list`` order."""
-        return self._index.records.iterate(
-            page_size=page_size, with_vector=with_vector, with_properties=with_properties
-        )
+        """Every record once, oldest first (cursor paging). A record whose vector is
+        updated meanwhile moves to a new sequence number; the uuids seen so far keep it
+        from being yielded twice. The arguments are checked when called."""
+        page_size = check_limit(page_size, "page_size")
+        with_vector = check_bool("with_vector", with_vector)
+        with_properties = check_bool("with_properties", with_properties)
+        return self._iterate(page_size, with_vector, with_properties)
+
+    def _iterate(
+        self, page_size: int, with_vector: bool, with_properties: bool
+    ) -> Iterator[dict[str, Any]]:
+        after = None
+        seen: set[str] = set()
+        while True:
+            page = self._index.records.list(
+                limit=page_size,
+                after=after,
+                with_vector=with_vector,
+                with_properties=with_properties,
+            )
+            for obj in page["objects"]:
+                if obj["uuid"] not in seen:
+                    seen.add(obj["uuid"])
+                    yield obj
+            after = page["next_after"]
+            if after is None:
+                return
+
+    # ---- analyses -----------------------------------------------------------------------
 
     def cluster(
         self,
@@ -102,40 +172,117 @@ class ShardedSearch:
         seed: int = 0,
         init: np.ndarray | None = None,
     ) -> dict[str, Any]:
-        """Distributed spherical (cosine) or euclidean k-means; see docs/distributed.md.
+        """k-means without ``auto_tune``: distributed Lloyd iterations (see
+        docs/distributed.md; ``init`` (k, d) gives the starting centroids instead of
+        k-means++ seeding). DBSCAN and ``auto_tune=True``: the matching rows are gathered
+        to the driver and clustered by the embedded code (the embedded answer).
 
-        ``limit=None`` clusters every matching record. ``init`` (k, d) gives the starting
-        centroids instead of k-means++ seeding.
+        ``limit=None`` clusters every matching record.
         """
-        from .kmeans import run_kmeans
+        from ..analysis.cluster import run_cluster
 
-        return run_kmeans(
-            self._index,
-            filter=filter,
-            limit=limit,
-            algorithm=algorithm,
-            num_clusters=num_clusters,
-            distance_metric=distance_metric,
-            text_fields=text_fields,
-            max_iterations=max_iterations,
-            representatives_per_cluster=representatives_per_cluster,
-            auto_tune=auto_tune,
-            seed=seed,
-            init=init,
-        )
+        check_filter(filter)
+        limit = check_int("limit", limit, minimum=1, optional=True)
+        settings: dict[str, Any] = {
+            "algorithm": algorithm,
+            "num_clusters": num_clusters,
+            "distance_metric": distance_metric,
+            "text_fields": text_fields,
+            "max_iterations": max_iterations,
+            "representatives_per_cluster": representatives_per_cluster,
+            "auto_tune": auto_tune,
+            "min_clusters": min_clusters,
+            "max_clusters": max_clusters,
+            "dbscan_eps": dbscan_eps,
+            "dbscan_min_samples": dbscan_min_samples,
+            "seed": seed,
+        }
+        # every argument is checked by the embedded code, whichever path runs: on no rows
+        # (cheap), before any shard is asked for anything
+        run_cluster(_no_rows(self._index.dimensions), filter=filter, limit=limit, **settings)
+        if algorithm == "kmeans" and not auto_tune:
+            from .kmeans import run_kmeans
 
-    def outliers(self, **_: Any) -> dict[str, Any]:
-        raise _not_distributed("search.outliers")
+            return run_kmeans(
+                self._index,
+                filter=filter,
+                limit=limit,
+                algorithm=algorithm,
+                num_clusters=num_clusters,
+                distance_metric=distance_metric,
+                text_fields=text_fields,
+                max_iterations=max_iterations,
+                representatives_per_cluster=representatives_per_cluster,
+                auto_tune=auto_tune,
+                min_clusters=min_clusters,
+                max_clusters=max_clusters,
+                seed=seed,
+                init=init,
+            )
+        if init is not None:
+            from ..errors import ValidationError
 
-    def topics(self, **_: Any) -> dict[str, Any]:
-        raise _not_distributed("search.topics")
+            raise ValidationError("init is used by k-means without auto_tune only")
+        snap = self._index._snapshot(filter, limit)
+        return dict(run_cluster(snap, filter=filter, limit=limit, **settings))
+
+    def outliers(
+        self,
+        *,
+        filter: dict[str, Any] | None = None,
+        limit: int | None = 1000,
+        n_neighbors: int = 20,
+        contamination: float | str = "auto",
+        distance_metric: str = "cosine",
+        return_all: bool = False,
+        max_results: int | None = None,
+    ) -> dict[str, Any]:
+        """LOF scores over the matching rows, gathered to the driver (the embedded code
+        and answer); ``return_all=True`` lists every analysed record with its score."""
+        from ..analysis.outliers import run_outliers
+
+        settings: dict[str, Any] = {
+            "n_neighbors": n_neighbors,
+            "contamination": contamination,
+            "distance_metric": distance_metric,
+            "return_all": return_all,
+            "max_results": max_results,
+        }
+        check_filter(filter)
+        limit = check_int("limit", limit, minimum=1, optional=True)
+        run_outliers(_no_rows(self._index.dimensions), limit=limit, **settings)
+        snap = self._index._snapshot(filter, limit)
+        return dict(run_outliers(snap, filter=filter, limit=limit, **settings))
+
+    def topics(
+        self,
+        *,
+        text_fields: builtins.list[str],
+        num_topics: int | None = None,
+        auto_tune: bool = True,
+        filter: dict[str, Any] | None = None,
+        limit: int | None = 1000,
+        top_words: int = 10,
+    ) -> dict[str, Any]:
+        """Topics of the matching rows, gathered to the driver (the embedded code)."""
+        from ..analysis.topics import run_topics
+
+        settings: dict[str, Any] = {
+            "text_fields": text_fields,
+            "num_topics": num_topics,
+            "auto_tune": auto_tune,
+            "top_words": top_words,
+        }
+        check_filter(filter)
+        limit = check_int("limit", limit, minimum=1, optional=True)
+        run_topics(_no_rows(self._index.dimensions), limit=limit, **settings)
+        snap = self._index._snapshot(filter, limit)
+        return dict(run_topics(snap, limit=limit, **settings))
 
 
-def _not_distributed(what: str) -> ValidationError:
-    return ValidationError(
-        f"{what} is not distributed yet; a sharded index supports records, search.nearest"
-        " and search.cluster(algorithm='kmeans')"
-    )
+def _no_rows(dim: int) -> Snapshot:
+    """An empty snapshot: running an analysis on it checks its arguments and nothing else."""
+    return Snapshot(uuids=[], vectors=np.zeros((0, dim), dtype=np.float32), metadata=[])
 
 
 __all__ = ["ShardedSearch"]

@@ -7,6 +7,7 @@ serialises calls to one actor, so the embedded index sees one caller at a time.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from typing import Any
@@ -18,6 +19,7 @@ from ..analysis.ctfidf import record_text
 from ..analysis.representatives import distances_to
 from ..embedded.client import EmbeddedClient
 from ..embedded.index import Index
+from ..embedded.store import Store
 from ..embedded.validate import _spec
 from ..errors import ConflictError
 from .merge import normalise
@@ -88,28 +90,131 @@ class ShardActor:
     def delete(self, ns: str, name: str) -> dict[str, Any]:
         return self._idx(ns, name).manage.delete()
 
+    def list_indexes(self) -> list[dict[str, str]]:
+        assert self._client is not None, "shard not started"
+        return self._client.indexes.list()
+
     # ---- records ------------------------------------------------------------------------
 
-    def add_many(
-        self, ns: str, name: str, records: list[dict[str, Any]], on_duplicate: str, on_error: str
-    ) -> tuple[list[str], list[tuple[int | None, str | None, str]]]:
-        res = self._idx(ns, name).records.add_many(
-            records, on_duplicate=on_duplicate, on_error=on_error
-        )
-        failed = [(f.position, f.id, f.error) for f in res.failed_records]
-        return list(res), failed
+    def write_state(self, ns: str, name: str) -> dict[str, Any]:
+        """What the driver validates a write against: the settings, the schema as this
+        shard has it, and this shard's next sequence number."""
+        idx = self._idx(ns, name)
+        with idx._lock:
+            store = idx._sync()
+            return {
+                "config": dict(idx.config),
+                "schema": copy.deepcopy(idx._schema.source),
+                "next_seq": _next_seq(store),
+            }
 
-    def update(self, ns: str, name: str, uid: str, **kwargs: Any) -> dict[str, Any]:
-        return self._idx(ns, name).records.update(uid, **kwargs)
+    def next_seq(self, ns: str, name: str) -> int:
+        idx = self._idx(ns, name)
+        with idx._lock:
+            return _next_seq(idx._sync())
 
-    def replace(self, ns: str, name: str, uid: str, **kwargs: Any) -> dict[str, Any]:
-        return self._idx(ns, name).records.replace(id=uid, **kwargs)
+    def insert(
+        self,
+        ns: str,
+        name: str,
+        batch: dict[str, Any],
+        on_duplicate: str,
+        on_error: str,
+    ) -> tuple[list[str], list[tuple[int, str, str]], list[str]]:
+        """Store records the driver validated, at the sequence numbers it chose.
+
+        ``batch`` holds ``uuids``, ``props``, ``vectors`` (float32, one row each),
+        ``positions`` (in the caller's call, for messages), ``ranks`` (order in the whole
+        call) and ``base``: record ``i`` gets seq ``max(base, next_seq) + ranks[i]``, so
+        merging the shards by seq gives the order one embedded index would have stored
+        the call in. ``fragments`` are properties an open schema gains from the call;
+        those a stored record carries are declared in the same transaction.
+
+        Returns (stored uuids, failures as (position, uuid, message), declared names).
+        """
+        idx = self._idx(ns, name)
+        uuids: list[str] = batch["uuids"]
+        props: list[dict[str, Any]] = batch["props"]
+        positions: list[int] = batch["positions"]
+        ranks: list[int] = batch["ranks"]
+        fragments: dict[str, dict[str, Any]] = batch.get("fragments") or {}
+        failed: list[tuple[int, str, str]] = []
+        with idx._lock:
+            idx._sync()
+            with idx._writing() as store:
+                cache = idx._cache
+                keep: list[int] = []
+                replaced: list[str] = []
+                for i, uid in enumerate(uuids):
+                    if uid in cache.row_of:
+                        if on_duplicate == "error":
+                            msg = f"record {positions[i]}: id {uid} already exists"
+                            if on_error == "raise":
+                                raise ConflictError(msg)
+                            failed.append((positions[i], uid, msg))
+                            continue
+                        if on_duplicate == "skip":
+                            continue
+                        replaced.append(uid)
+                    keep.append(i)
+                if replaced:
+                    store.delete_seqs([int(cache.seq[cache.row_of[u]]) for u in replaced])
+                start = max(int(batch["base"]), _next_seq(store))
+                seqs = [start + int(ranks[i]) for i in keep]
+                matrix = np.ascontiguousarray(batch["vectors"], dtype=np.float32)
+                if keep:
+                    store.insert(
+                        (s, uuids[i], matrix[i].tobytes(), json.dumps(props[i]))
+                        for s, i in zip(seqs, keep, strict=True)
+                    )
+                    store.set_meta("next_seq", max(seqs) + 1)
+                schema = idx._schema
+                used = sorted(n for n in fragments if any(n in props[i] for i in keep))
+                new = {
+                    n: _spec(n, fragments[n], n not in schema.non_filterable)
+                    for n in used
+                    if n not in schema.props
+                }
+                if new:
+                    schema.declare(new)
+                    idx._save_config(store)
+            for spec in new.values():
+                cache.add_column(spec)
+            cache.kill(replaced)
+            cache.append([uuids[i] for i in keep], seqs, matrix[keep], [props[i] for i in keep])
+        return [uuids[i] for i in keep], failed, used
+
+    def update(self, ns: str, name: str, uid: str, min_seq: int, **kwargs: Any) -> dict[str, Any]:
+        idx = self._idx(ns, name)
+        with idx._lock:
+            if kwargs.get("vector") is not None:
+                self._raise_next_seq(idx, min_seq)
+            return idx.records.update(uid, **kwargs)
+
+    def replace(self, ns: str, name: str, uid: str, min_seq: int, **kwargs: Any) -> dict[str, Any]:
+        idx = self._idx(ns, name)
+        with idx._lock:
+            if kwargs.get("vector") is not None:
+                self._raise_next_seq(idx, min_seq)
+            return idx.records.replace(id=uid, **kwargs)
+
+    @staticmethod
+    def _raise_next_seq(idx: Index, min_seq: int) -> None:
+        """A new vector gives a record a new seq (the embedded rule: it moves to the end);
+        at least the driver's global next one, so it also comes after every other shard's
+        records."""
+        with idx._writing() as store:
+            if _next_seq(store) < min_seq:
+                store.set_meta("next_seq", int(min_seq))
 
     def schema_properties(self, ns: str, name: str) -> dict[str, Any]:
         idx = self._idx(ns, name)
         with idx._lock:
             idx._sync()
             return dict(idx._schema.source.get("properties", {}))
+
+    def schema(self, ns: str, name: str) -> dict[str, Any]:
+        return self._idx(ns, name).settings.schema()
 
     def declare(self, ns: str, name: str, fragments: dict[str, dict[str, Any]]) -> None:
         """Adopt properties another shard's writes added (schema evolution), so a filter on
@@ -130,9 +235,13 @@ class ShardActor:
                 idx._cache.add_column(spec)
 
     def remove_many(self, ns: str, name: str, flt: Any, limit: int | None) -> int:
-        if limit == 0:
+        idx = self._idx(ns, name)
+        if limit == 0:  # the filter is still checked, as embedded checks it
+            with idx._lock:
+                idx._sync()
+                idx._parse_filter(flt)
             return 0
-        return int(self._idx(ns, name).records.remove_many(filter=flt, limit=limit)["deleted"])
+        return int(idx.records.remove_many(filter=flt, limit=limit)["deleted"])
 
     def existing(self, ns: str, name: str, uuids: list[str]) -> list[str]:
         idx = self._idx(ns, name)
@@ -168,6 +277,52 @@ class ShardActor:
             objs = page["objects"]
             seqs = self._seqs(idx, [o["uuid"] for o in objs])
         return objs, seqs, page["next_after"] is not None
+
+    def seq_order(self, ns: str, name: str, count: int, newest_first: bool) -> np.ndarray:
+        """Seqs of the first ``count`` live records, oldest (or newest) first: the keys
+        ``search.list`` merges to find which records fill a page."""
+        idx = self._idx(ns, name)
+        with idx._lock:
+            idx._sync()
+            cache = idx._cache
+            seqs = np.sort(cache.seq[: cache.n][cache.alive_mask()])
+            if newest_first:
+                seqs = seqs[::-1]
+            return np.ascontiguousarray(seqs[:count])
+
+    def records_at(
+        self, ns: str, name: str, seqs: list[int], with_vector: bool, with_properties: bool
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """(seq, record) of the live records at ``seqs`` (a record gone meanwhile is left
+        out)."""
+        idx = self._idx(ns, name)
+        with idx._lock:
+            idx._sync()
+            cache = idx._cache
+            wanted = np.asarray(seqs, dtype=np.int64)
+            rows = np.flatnonzero(np.isin(cache.seq[: cache.n], wanted) & cache.alive_mask())
+            row_of = {int(cache.seq[r]): int(r) for r in rows.tolist()}
+            found = [(int(s), row_of[int(s)]) for s in seqs if int(s) in row_of]
+            recs = idx._records(
+                [r for _s, r in found], with_vector=with_vector, with_properties=with_properties
+            )
+            by_uuid = {r["uuid"]: r for r in recs}
+            return [(s, by_uuid[cache.uuids[r]]) for s, r in found if cache.uuids[r] in by_uuid]
+
+    def snapshot(self, ns: str, name: str, flt: Any, limit: int | None) -> dict[str, Any]:
+        """The embedded snapshot of this shard's first ``limit`` matching rows (vectors
+        as the analyses see them), with each row's seq so the driver can merge."""
+        idx = self._idx(ns, name)
+        with idx._lock:
+            snap = idx._snapshot(flt, limit)
+            seqs = self._seqs(idx, snap.uuids)
+        return {
+            "uuids": snap.uuids,
+            "vectors": snap.vectors,
+            "metadata": snap.metadata,
+            "seqs": np.asarray(seqs, dtype=np.int64),
+            "schema": snap.schema,
+        }
 
     @staticmethod
     def _seqs(idx: Index, uuids: list[str]) -> list[int]:
@@ -292,6 +447,10 @@ class _KMeansJob:
             if fields:  # c-TF-IDF needs every member's text on the driver
                 out[c]["texts"] = [record_text(self.metadata[r], fields) for r in rows.tolist()]
         return out
+
+
+def _next_seq(store: Store) -> int:
+    return int(store.get_meta("next_seq") or 1)
 
 
 def _cluster_sums(x: np.ndarray, order: np.ndarray, counts: np.ndarray) -> np.ndarray:

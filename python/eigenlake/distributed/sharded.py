@@ -3,6 +3,12 @@
 Writes are validated on the driver with the embedded code (so ids, messages and record
 positions are those of one embedded index), then routed to the shard owning each uuid.
 Reads by id go to one shard; list and search scatter to all and merge.
+
+Order: the driver gives every stored record a sequence number from one counter for the
+whole index (the largest next number of any shard, plus the record's rank in the call),
+so merging the shards by (sequence, shard) gives the order one embedded index would have
+stored the same writes in. ``records.list``, ``iterate``, ``search.list``, a ``limit`` on
+``remove_many`` and the rows an analysis gathers all follow that order.
 """
 
 from __future__ import annotations
@@ -10,33 +16,90 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Iterator
 from functools import cached_property
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from .._args import MAX_INT, check_limit, cursor_text
+from ..analysis.snapshot import Snapshot
+from ..api.batch import Batch
+from ..api.checks import (
+    MAX_INT,
+    check_bool,
+    check_filter_arg,
+    check_int,
+    check_limit,
+    check_listed,
+    check_nesting,
+    cursor_text,
+    short_repr,
+)
+from ..api.results import AddManyResult, FailedRecord
 from ..embedded import ingest
-from ..embedded.ingest import AddManyResult, FailedRecord
 from ..embedded.validate import CompiledSchema, _spec
 from ..errors import ConflictError, EigenlakeError, NotFoundError, ValidationError
 from ..ids import canonical_id
 from .merge import decode_cursor, encode_cursor, merge_pages, shard_of
 from .rpc import gather, one
 
+if TYPE_CHECKING:
+    from .search import ShardedSearch
+
 
 class ShardedIndex:
-    def __init__(self, shards: list[Any], namespace: str, name: str, config: dict[str, Any]):
+    """``config`` is read from the shards on first use (``indexes.ref`` makes no round
+    trip) and again at the start of every write, so writes validate against the schema
+    the shards hold now (also after another client changed it)."""
+
+    def __init__(self, shards: list[Any], namespace: str, name: str, config: dict[str, Any] | None):
         self._shards = shards
         self.namespace = namespace
         self.name = name
-        self.config = config
-        meta = (config.get("index_options") or {}).get("metadataConfiguration") or {}
-        self._schema = CompiledSchema(
-            config.get("schema"), list(meta.get("nonFilterableMetadataKeys") or [])
-        )
+        self._config: dict[str, Any] | None = None
+        self._compiled: CompiledSchema | None = None
+        if config is not None:
+            self._adopt(config, config.get("schema"))
 
     def __repr__(self) -> str:
         return f"ShardedIndex(namespace={self.namespace!r}, index={self.name!r}, shards={self.num_shards})"
+
+    # ---- settings the driver keeps ------------------------------------------------------
+
+    def _adopt(self, config: dict[str, Any], schema: dict[str, Any] | None) -> None:
+        meta = (config.get("index_options") or {}).get("metadataConfiguration") or {}
+        source = dict(schema) if schema else {}
+        if self._compiled is None or self._compiled.source != source or self._config != config:
+            self._compiled = CompiledSchema(
+                schema or None, list(meta.get("nonFilterableMetadataKeys") or [])
+            )
+        self._config = config
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if self._config is None:
+            self._adopt(*self._read_settings())
+        assert self._config is not None
+        return self._config
+
+    @property
+    def _schema(self) -> CompiledSchema:
+        if self._compiled is None:
+            self._adopt(*self._read_settings())
+        assert self._compiled is not None
+        return self._compiled
+
+    def _read_settings(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        states = self._call("write_state")
+        return states[0]["config"], union_schema([s["schema"] for s in states])
+
+    def _refresh(self) -> int:
+        """Re-read settings and schema from the shards (a write validates against what
+        they hold now); returns the index-wide next sequence number."""
+        states = self._call("write_state")
+        self._adopt(states[0]["config"], union_schema([s["schema"] for s in states]))
+        return max(int(s["next_seq"]) for s in states)
+
+    def _next_seq(self) -> int:
+        return max(int(n) for n in self._call("next_seq"))
 
     @property
     def num_shards(self) -> int:
@@ -59,19 +122,63 @@ class ShardedIndex:
             ]
         )
 
+    def close(self) -> None:
+        """Nothing to release: the shards own the stores (``client.close()`` stops them)."""
+
     def _owner(self, uid: str) -> Any:
         return self._shards[shard_of(uid, self.num_shards)]
 
     def count(self, filter: dict[str, Any] | None = None) -> int:
         """Live records matching ``filter`` over all shards."""
+        check_filter(filter)
         return int(sum(self._call("count", filter)))
+
+    def _snapshot(self, filter: Any = None, limit: int | None = None) -> Snapshot:
+        """The first ``limit`` matching rows in the index order (see the module doc),
+        gathered to the driver: what the analyses that are not distributed run over.
+
+        Each shard gives its part of the global first ``limit`` (found from the rows'
+        sequence numbers first, so no shard sends rows that are cut)."""
+        from .kmeans import first_rows
+
+        check_filter(filter)
+        per: builtins.list[int | None] = [None] * self.num_shards
+        if limit is not None:
+            per = builtins.list(first_rows(self, filter, max(int(limit), 0)))
+        parts = gather(
+            [
+                s.snapshot.remote(self.namespace, self.name, filter, n)
+                for s, n in zip(self._shards, per, strict=True)
+            ]
+        )
+        seqs = np.concatenate([np.asarray(p["seqs"], dtype=np.int64) for p in parts])
+        shard_ids = np.concatenate(
+            [np.full(len(p["seqs"]), i, dtype=np.int64) for i, p in enumerate(parts)]
+        )
+        order = np.lexsort((shard_ids, seqs)).tolist()  # by seq, then shard
+        dim = self.dimensions
+        stacked = [np.asarray(p["vectors"], dtype=np.float32).reshape(-1, dim) for p in parts]
+        vectors = np.ascontiguousarray(np.concatenate(stacked)[order], dtype=np.float32)
+        all_uuids = [u for p in parts for u in p["uuids"]]
+        all_meta = [m for p in parts for m in p["metadata"]]
+        uuids = [all_uuids[i] for i in order]
+        metadata = [all_meta[i] for i in order]
+        return Snapshot(
+            uuids=uuids,
+            vectors=vectors,
+            metadata=metadata,
+            metric=self.metric,
+            schema=union_schema([p["schema"] for p in parts]),
+        )
+
+    # ---- facades ------------------------------------------------------------------------
 
     @cached_property
     def records(self) -> ShardedRecords:
         return ShardedRecords(self)
 
     @cached_property
-    def search(self) -> Any:
+    def search(self) -> ShardedSearch:
         from .search import ShardedSearch
 
         return ShardedSearch(self)
@@ -84,10 +191,43 @@ class ShardedIndex:
     def manage(self) -> ShardedManage:
         return ShardedManage(self)
 
+    @cached_property
+    def batch(self) -> Batch:
+        """``batch.with_size(...)``: the one batch writer of every mode, which buffers and
+        calls ``records.add_many`` (here the sharded one)."""
+        return Batch(lambda: self.records)
+
+    @cached_property
+    def agent(self) -> ShardedAgent:
+        return ShardedAgent(self)
+
+
+def check_filter(flt: Any) -> None:
+    """A filter argument as embedded checks it before parsing: None or a dict, nested no
+    deeper than ``MAX_FILTER_DEPTH`` (a deeper one could not even be sent to a shard)."""
+    check_filter_arg(flt)
+    if flt is not None:
+        check_nesting(flt)
+
+
+def union_schema(sources: builtins.list[dict[str, Any] | None]) -> dict[str, Any]:
+    """The shards' schemas as one: their properties together (an open schema grows per
+    shard until the driver declares a new property everywhere)."""
+    merged: dict[str, Any] = {}
+    for src in sources:
+        src = dict(src or {})
+        props = {**merged.get("properties", {}), **src.get("properties", {})}
+        merged = {**merged, **src}
+        if props:
+            merged["properties"] = props
+    return merged
+
 
 class ShardedRecords:
     def __init__(self, index: ShardedIndex) -> None:
         self._index = index
+
+    # ---- writes -------------------------------------------------------------------------
 
     def add(
         self,
@@ -110,15 +250,43 @@ class ShardedRecords:
         batch_size: int = 500,
         max_workers: int = 1,
     ) -> AddManyResult:
-        """Validate on the driver, then one ``add_many`` per shard, in parallel."""
-        return self._ingest(list(records), on_duplicate, on_error)[0]
+        """Validate on the driver, then one write per shard, in parallel."""
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("max_workers", max_workers, minimum=1)
+        recs = check_listed(records, "records", "record dicts with 'properties' and 'vector'")
+        return self._ingest(recs, on_duplicate, on_error)[0]
+
+    def add_vectors(
+        self, vectors: Any, *, batch_size: int = 500, max_workers: int = 1
+    ) -> AddManyResult:
+        """Records of only ``{"id"?, "vector"}`` (or a bare list / 2-D array of vectors)."""
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("max_workers", max_workers, minimum=1)
+        if isinstance(vectors, np.ndarray):
+            if vectors.ndim != 2:  # a 1-D array is one vector, not a batch of numbers
+                raise ValidationError(
+                    f"vectors must be a 2-D array (one row per record) or a list of vectors,"
+                    f" got an array of shape {vectors.shape}"
+                )
+            recs: builtins.list[dict[str, Any]] = [{"vector": v} for v in vectors]
+        else:
+            items = check_listed(vectors, "vectors", "vectors or {'id', 'vector'} dicts")
+            recs = [v if isinstance(v, dict) else {"vector": v} for v in items]
+        for i, r in enumerate(recs):
+            extra = set(r) - {"id", "uuid", "vector"}
+            if extra:
+                raise ValidationError(
+                    f"record {i}: add_vectors takes id and vector only, got {sorted(extra, key=str)!r}"
+                )
+        return self._ingest(recs, "error", "raise")[0]
 
     def _ingest(
-        self, records: list[dict[str, Any]], on_duplicate: str, on_error: str
-    ) -> tuple[AddManyResult, list[str]]:
+        self, records: builtins.list[dict[str, Any]], on_duplicate: str, on_error: str
+    ) -> tuple[AddManyResult, builtins.list[str]]:
         ingest.check_mode("on_duplicate", on_duplicate, ingest.DUPLICATE_MODES)
         ingest.check_mode("on_error", on_error, ("raise", "continue"))
         index = self._index
+        base = index._refresh()
         failed: dict[int, EigenlakeError] = {}
         pending: dict[str, Any] = {}  # properties an open schema gains from this call
         # the embedded ingest code, run on the driver against this index's settings, so ids
@@ -129,35 +297,44 @@ class ShardedRecords:
         matrix = ingest._vectors(local, records, failed, on_error, out)
         prepared = [p for p in prepared if p.position not in failed]
         prepared = ingest._dedupe_call(prepared, on_duplicate, failed, on_error)
-        groups: list[list[Any]] = [[] for _ in range(index.num_shards)]
+        # rank: the order one embedded index stores the call in (its sequence numbers)
+        rank = {p.uuid: r for r, p in enumerate(prepared)}
+        groups: builtins.list[builtins.list[Any]] = [[] for _ in range(index.num_shards)]
         for p in prepared:
             groups[shard_of(p.uuid, index.num_shards)].append(p)
         if on_error == "raise" and on_duplicate == "error":
             # check every shard before any writes: a duplicate leaves nothing stored
             self._refuse_stored(groups)
+        fragments = {n: spec.fragment for n, spec in pending.items()}
         refs = [
-            shard.add_many.remote(
+            shard.insert.remote(
                 index.namespace,
                 index.name,
-                [{"properties": p.props, "vector": matrix[p.position], "id": p.uuid} for p in g],
+                {
+                    "uuids": [p.uuid for p in g],
+                    "props": [p.props for p in g],
+                    "vectors": matrix[[p.position for p in g]],
+                    "positions": [p.position for p in g],
+                    "ranks": [rank[p.uuid] for p in g],
+                    "base": base,
+                    "fragments": fragments,
+                },
                 on_duplicate,
                 on_error,
             )
             for shard, g in zip(index._shards, groups, strict=True)
             if g
         ]
-        position = {p.uuid: p.position for p in prepared}
-        stored: list[str] = []
-        for g, (uuids, shard_failed) in zip([g for g in groups if g], gather(refs), strict=True):
+        stored: builtins.list[str] = []
+        declared: set[str] = set()
+        for uuids, shard_failed, used in gather(refs):
             stored.extend(uuids)
-            for local, _id, message in shard_failed:
-                pos = g[local].position if local is not None else None
-                if pos is not None:  # the shard counted records from 0 in its own batch
-                    message = message.replace(f"record {local}", f"record {pos}", 1)
-                    failed[pos] = ConflictError(message)
-        stored.sort(key=position.__getitem__)
-        if pending and stored:
-            self._spread({n: spec.fragment for n, spec in pending.items()})
+            declared.update(used)
+            for pos, _uid, message in shard_failed:
+                failed[pos] = ConflictError(message)
+        stored.sort(key=rank.__getitem__)
+        if declared:  # new properties a shard stored: declare them on every shard
+            self._spread({n: fragments[n] for n in sorted(declared)})
         result = AddManyResult(
             stored,
             [
@@ -167,53 +344,7 @@ class ShardedRecords:
         )
         return result, [p.uuid for p in prepared]
 
-    def add_vectors(
-        self, vectors: Any, *, batch_size: int = 500, max_workers: int = 1
-    ) -> AddManyResult:
-        """Records of only ``{"id"?, "vector"}`` (or a bare list / 2-D array of vectors)."""
-        if isinstance(vectors, np.ndarray) and vectors.ndim == 2:
-            recs: builtins.list[dict[str, Any]] = [{"vector": v} for v in vectors]
-        else:
-            recs = [v if isinstance(v, dict) else {"vector": v} for v in vectors]
-        for i, r in enumerate(recs):
-            extra = set(r) - {"id", "uuid", "vector"}
-            if extra:
-                raise ValidationError(
-                    f"record {i}: add_vectors takes id and vector only, got {sorted(extra)}"
-                )
-        return self._ingest(recs, "error", "raise")[0]
-
-    def remove_many(
-        self,
-        *,
-        filter: dict[str, Any],
-        limit: int | None = None,
-        on_missing: str = "skip",
-        **_: Any,
-    ) -> dict[str, int]:
-        """Remove matching records (at most ``limit``, the first in ``list`` order)."""
-        from .kmeans import first_rows
-
-        ingest.check_mode("on_missing", on_missing, ("skip", "error"))
-        if filter is None:
-            raise ValidationError("remove_many needs a filter; manage.delete() drops the index")
-        idx = self._index
-        per: builtins.list[int | None] = [None] * idx.num_shards
-        if limit is not None:
-            per = list(first_rows(idx, filter, max(int(limit), 0)))
-        deleted = sum(
-            gather(
-                [
-                    s.remove_many.remote(idx.namespace, idx.name, filter, n)
-                    for s, n in zip(idx._shards, per, strict=True)
-                ]
-            )
-        )
-        if deleted == 0 and on_missing == "error":
-            raise NotFoundError(f"no record matches the filter {filter!r}")
-        return {"deleted": int(deleted)}
-
-    def _refuse_stored(self, groups: list[list[Any]]) -> None:
+    def _refuse_stored(self, groups: builtins.list[builtins.list[Any]]) -> None:
         index = self._index
         refs = [
             s.existing.remote(index.namespace, index.name, [p.uuid for p in g])
@@ -221,25 +352,26 @@ class ShardedRecords:
             if g
         ]
         found = {u for uuids in gather(refs) for u in uuids}
-        for g in groups:
-            for p in g:
-                if p.uuid in found:
-                    raise ConflictError(f"record {p.position}: id {p.uuid} already exists")
+        if not found:
+            return
+        first = min((p for g in groups for p in g if p.uuid in found), key=lambda p: p.position)
+        raise ConflictError(f"record {first.position}: id {first.uuid} already exists")
 
     def _spread(self, fragments: dict[str, dict[str, Any]]) -> None:
         """Declare new properties on every shard and on the driver's schema, so filters
         and later writes see one schema however the records were routed."""
         index = self._index
-        fragments = {n: f for n, f in fragments.items() if n not in index._schema.props}
         if not fragments:
             return
         index._call("declare", fragments)
-        index._schema.declare(
-            {n: _spec(n, f, n not in index._schema.non_filterable) for n, f in fragments.items()}
-        )
+        schema = index._schema
+        new = {n: f for n, f in fragments.items() if n not in schema.props}
+        schema.declare({n: _spec(n, f, n not in schema.non_filterable) for n, f in new.items()})
 
-    def _after_write(self, owner: Any, properties: dict[str, Any] | None) -> None:
-        names = set(properties or {}) - set(self._index._schema.props)
+    def _after_write(self, owner: Any, properties: Any) -> None:
+        if not isinstance(properties, dict):
+            return
+        names = set(properties) - set(self._index._schema.props)
         if names:  # the owner may have added these to its schema: share them
             idx = self._index
             props = one(owner.schema_properties.remote(idx.namespace, idx.name))
@@ -249,31 +381,76 @@ class ShardedRecords:
         self, id: str, *, properties: dict[str, Any] | None = None, vector: Any = None
     ) -> dict[str, Any]:
         """Merge properties into the record (on its shard); a property the schema does not
-        declare is added to it on every shard, as in the embedded index."""
-        uid = canonical_id(id)
-        idx = self._index
-        owner = idx._owner(uid)
-        out = one(
-            owner.update.remote(idx.namespace, idx.name, uid, properties=properties, vector=vector)
-        )
-        self._after_write(owner, properties)
-        return cast(dict[str, Any], out)
+        declare is added to it on every shard, as in the embedded index. A new vector
+        moves the record to the end of the index order, as embedded."""
+        return self._modify("update", id, properties, vector)
 
     def replace(
         self, *, id: str, properties: dict[str, Any] | None = None, vector: Any = None
     ) -> dict[str, Any]:
+        return self._modify("replace", id, properties, vector)
+
+    def _modify(self, method: str, id: str, properties: Any, vector: Any) -> dict[str, Any]:
         uid = canonical_id(id)
         idx = self._index
         owner = idx._owner(uid)
+        min_seq = idx._next_seq() if vector is not None else 0
+        call = getattr(owner, method)
         out = one(
-            owner.replace.remote(idx.namespace, idx.name, uid, properties=properties, vector=vector)
+            call.remote(idx.namespace, idx.name, uid, min_seq, properties=properties, vector=vector)
         )
         self._after_write(owner, properties)
         return cast(dict[str, Any], out)
 
+    def remove(self, id: str) -> dict[str, Any]:
+        uid = canonical_id(id)
+        idx = self._index
+        return cast(
+            dict[str, Any], one(idx._owner(uid).remove.remote(idx.namespace, idx.name, uid))
+        )
+
+    def remove_many(
+        self,
+        *,
+        filter: dict[str, Any],
+        limit: int | None = None,
+        on_missing: str = "skip",
+        **_: Any,
+    ) -> dict[str, int]:
+        """Remove matching records (at most ``limit``, the first in the index order).
+        ``on_missing="error"``: ``NotFoundError`` when nothing matches (nothing removed)."""
+        from .kmeans import first_rows
+
+        limit = check_int("limit", limit, minimum=0, maximum=MAX_INT, optional=True)
+        ingest.check_mode("on_missing", on_missing, ("skip", "error"))
+        if filter is None:
+            raise ValidationError("remove_many needs a filter; manage.delete() drops the index")
+        check_filter(filter)
+        idx = self._index
+        per: builtins.list[int | None] = [None] * idx.num_shards
+        if limit is not None:
+            per = builtins.list(first_rows(idx, filter, limit))
+        if on_missing == "error":  # refused before any shard removes anything, as embedded
+            matched = sum(n or 0 for n in per) if limit is not None else idx.count(filter)
+            if matched == 0:
+                raise NotFoundError(f"no record matches the filter {short_repr(filter, 200)}")
+        deleted = sum(
+            gather(
+                [
+                    s.remove_many.remote(idx.namespace, idx.name, filter, n)
+                    for s, n in zip(idx._shards, per, strict=True)
+                ]
+            )
+        )
+        return {"deleted": int(deleted)}
+
+    # ---- reads --------------------------------------------------------------------------
+
     def get(
         self, id: str, *, return_data: bool = True, return_metadata: bool = True
     ) -> dict[str, Any] | None:
+        return_data = check_bool("return_data", return_data)
+        return_metadata = check_bool("return_metadata", return_metadata)
         uid = canonical_id(id)
         idx = self._index
         return cast(
@@ -294,12 +471,8 @@ class ShardedRecords:
         idx = self._index
         return bool(one(idx._owner(uid).exists.remote(idx.namespace, idx.name, uid)))
 
-    def remove(self, id: str) -> dict[str, Any]:
-        uid = canonical_id(id)
-        idx = self._index
-        return cast(
-            dict[str, Any], one(idx._owner(uid).remove.remote(idx.namespace, idx.name, uid))
-        )
+    def count(self, filter: dict[str, Any] | None = None) -> int:
+        return self._index.count(filter)
 
     def list(
         self,
@@ -310,10 +483,13 @@ class ShardedRecords:
         with_vector: bool = False,
         with_properties: bool = True,
     ) -> dict[str, Any]:
-        """A page in (shard sequence, shard) order; ``next_after`` holds every shard's
-        position, so paging on returns each record exactly once."""
-        limit = check_limit(limit)  # the embedded checks, so both modes refuse alike
+        """A page in (sequence, shard) order, the index order; ``next_after`` holds every
+        shard's position, so paging on returns each record exactly once."""
+        limit = check_limit(limit)  # the embedded checks, so every mode refuses alike
+        check_filter(filter)
         after = cursor_text(after, "list")
+        with_vector = check_bool("with_vector", with_vector)
+        with_properties = check_bool("with_properties", with_properties)
         n = self._index.num_shards
         cursors = [0] * n
         if after is not None:
@@ -323,7 +499,9 @@ class ShardedRecords:
                 and len(cursors) == n
                 and all(type(c) is int and 0 <= c <= MAX_INT for c in cursors)
             ):
-                raise ValidationError(f"after {after!r} is not a cursor of this {n}-shard index")
+                raise ValidationError(
+                    f"after {short_repr(after, 40)} is not a cursor of this {n}-shard index"
+                )
         refs = [
             s.list_page.remote(
                 self._index.namespace,
@@ -339,14 +517,13 @@ class ShardedRecords:
         objects, cursors, more = merge_pages(cursors, gather(refs), limit)
         return {"objects": objects, "next_after": encode_cursor(cursors) if more else None}
 
-    def iterate(self, *, page_size: int = 500, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        after = None
-        while True:
-            page = self.list(limit=page_size, after=after, **kwargs)
-            yield from page["objects"]
-            after = page["next_after"]
-            if after is None:
-                return
+    def iterate(
+        self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
+    ) -> Iterator[dict[str, Any]]:
+        """Every record once, in the index order (``search.iterate``)."""
+        return self._index.search.iterate(
+            page_size=page_size, with_vector=with_vector, with_properties=with_properties
+        )
 
 
 class ShardedSettings:
@@ -358,14 +535,7 @@ class ShardedSettings:
 
     def schema(self) -> dict[str, Any]:
         """The union of the shards' schemas (an open schema grows per shard)."""
-        merged: dict[str, Any] = {}
-        for cfg in self._index._call("open"):
-            src = dict(cfg.get("schema") or {})
-            props = {**merged.get("properties", {}), **src.get("properties", {})}
-            merged = {**merged, **src}
-            if props:
-                merged["properties"] = props
-        return merged
+        return union_schema(self._index._call("schema"))
 
     def shards(self) -> dict[str, Any]:
         counts = self._index._call("count", None)
@@ -373,6 +543,10 @@ class ShardedSettings:
             "shard_count": self._index.num_shards,
             "shards": [{"id": i, "records": int(c)} for i, c in enumerate(counts)],
         }
+
+    def all(self) -> dict[str, Any]:
+        """The wire protocol's settings answer: ``{"dims", "schema", "shards"}``."""
+        return {"dims": self.dimensions(), "schema": self.schema(), "shards": self.shards()}
 
 
 class ShardedManage:
@@ -384,9 +558,67 @@ class ShardedManage:
         return {"deleted": True}
 
     def remove_by_filter(
-        self, *, filter: dict[str, Any], limit: int | None = None, **_: Any
+        self,
+        *,
+        filter: dict[str, Any],
+        limit: int | None = None,
+        on_missing: str = "skip",
+        **_: Any,
     ) -> dict[str, int]:
-        return self._index.records.remove_many(filter=filter, limit=limit)
+        """``records.remove_many`` by another name (the wire's delete-by-filter)."""
+        return self._index.records.remove_many(filter=filter, limit=limit, on_missing=on_missing)
 
 
-__all__ = ["ShardedIndex"]
+class ShardedAgent:
+    """``index.agent``: the same planner and runner as embedded, over the rows the shards
+    hold (gathered to the driver by ``_snapshot``)."""
+
+    def __init__(self, index: ShardedIndex) -> None:
+        self._index = index
+
+    def query(
+        self,
+        query: str,
+        *,
+        filter: dict[str, Any] | None = None,
+        limit: int = 1000,
+        mode: str = "auto",
+        algorithm: str = "kmeans",
+        num_clusters: int | None = None,
+        text_fields: builtins.list[str] | None = None,
+        auto_tune: bool = False,
+        min_clusters: int = 2,
+        max_clusters: int = 8,
+        dbscan_eps: float | None = None,
+        dbscan_min_samples: int = 5,
+        time_field: str = "created_at",
+        failure_field: str = "status",
+        failure_values: builtins.list[str] | None = None,
+        recent_days: int = 7,
+    ) -> dict[str, Any]:
+        from ..agent import run_query
+
+        return dict(
+            run_query(
+                self._index,
+                query,
+                filter=filter,
+                limit=limit,
+                mode=mode,
+                algorithm=algorithm,
+                num_clusters=num_clusters,
+                text_fields=text_fields,
+                auto_tune=auto_tune,
+                min_clusters=min_clusters,
+                max_clusters=max_clusters,
+                dbscan_eps=dbscan_eps,
+                dbscan_min_samples=dbscan_min_samples,
+                time_field=time_field,
+                failure_field=failure_field,
+                failure_values=failure_values,
+                recent_days=recent_days,
+            )
+        )
+
+
+__all__ = ["ShardedIndex", "union_schema"]
