@@ -84,7 +84,8 @@ def test_unexpected_store_fault_is_500_without_internals(http: TestClient, store
     def boom(**_):
         raise RuntimeError("secret internals")
 
-    store.indexes_[("ns", "idx")].nearest = boom
+    search = store.indexes.open(namespace="ns", index="idx").search
+    search.nearest = boom  # the opened index is cached: the route gets this very object
     r = http.post(f"{IDX}/search/near-vector", json={"vector": [1, 2, 3]})
     assert r.status_code == 500 and r.json() == {"detail": "internal server error"}
     assert http.get("/v1/health/ready").status_code == 200
@@ -116,12 +117,12 @@ ROUTE_CASES = [
 def test_route_checks_refuse_whatever_the_store(
     http: TestClient, store, path: str, body: bytes, status: int
 ) -> None:
-    before = len(store.indexes_)
+    before = store.indexes.list()
     r = http.post(path, content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
     assert isinstance(r.json()["detail"], str) and r.json()["detail"]
-    assert len(store.indexes_) == before
-    assert not store.indexes_[("ns", "idx")].rows
+    assert store.indexes.list() == before
+    assert store.indexes.open(namespace="ns", index="idx").records.list(limit=10)["objects"] == []
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 from fastapi.testclient import TestClient
 
@@ -32,47 +33,53 @@ def test_index_lifecycle(http: TestClient) -> None:
         "/v1/indexes/get-or-create", json={"namespace": "ns", "index": "idx", "dimensions": 4}
     )
     assert r.status_code == 409 and "dimensions" in r.json()["detail"]
-    assert http.get(f"{IDX}/settings").json() == {"dims": 3, "schema": {}, "shards": {"count": 1}}
+    assert http.get(f"{IDX}/settings").json() == {
+        "dims": 3,
+        "schema": {},
+        "shards": {"shard_count": 1, "shards": [{"id": 0, "records": 0}]},
+    }
     assert http.get("/v1/indexes/ns/nope").status_code == 404
     r = http.delete(IDX, params={"ensure_remote": "true", "drop_keys_table": "true"})
     assert (r.status_code, r.json()) == (200, {"deleted": True})
     assert http.get(IDX).status_code == 404
-    assert http.post(f"{IDX}/records/get-by-id", json={"uuid": "x"}).status_code == 404
+    missing = str(uuid.uuid4())
+    assert http.post(f"{IDX}/records/get-by-id", json={"uuid": missing}).status_code == 404
 
 
 def test_record_round_trip(http: TestClient) -> None:
+    r1, absent = str(uuid.uuid4()), str(uuid.uuid4())
     r = http.post(
-        f"{IDX}/records/insert", json={"properties": {"a": 1}, "vector": [1, 0, 0], "uuid": "r1"}
+        f"{IDX}/records/insert", json={"properties": {"a": 1}, "vector": [1, 0, 0], "uuid": r1}
     )
-    assert r.json() == {"uuid": "r1"}
-    r = http.post(
-        f"{IDX}/records/insert", json={"properties": {}, "vector": [1, 0, 0], "uuid": "r1"}
-    )
+    assert r.json() == {"uuid": r1}
+    r = http.post(f"{IDX}/records/insert", json={"properties": {}, "vector": [1, 0, 0], "uuid": r1})
     assert r.status_code == 409
-    assert http.get(f"{IDX}/records/exists/r1").json() == {"exists": True}
-    assert http.get(f"{IDX}/records/exists/zz").json() == {"exists": False}
+    assert http.get(f"{IDX}/records/exists/{r1}").json() == {"exists": True}
+    assert http.get(f"{IDX}/records/exists/{absent}").json() == {"exists": False}
     assert (
-        http.patch(f"{IDX}/records/r1", json={"properties": {"b": 2}, "vector": None}).status_code
+        http.patch(f"{IDX}/records/{r1}", json={"properties": {"b": 2}, "vector": None}).status_code
         == 200
     )
-    obj = http.post(f"{IDX}/records/get-by-id", json={"uuid": "r1"}).json()["object"]
+    obj = http.post(f"{IDX}/records/get-by-id", json={"uuid": r1}).json()["object"]
     assert obj["metadata"] == {"a": 1, "b": 2}
     assert (
         http.put(
-            f"{IDX}/records/r1", json={"properties": {"c": 3}, "vector": [0, 1, 0]}
+            f"{IDX}/records/{r1}", json={"properties": {"c": 3}, "vector": [0, 1, 0]}
         ).status_code
         == 200
     )
-    assert http.get(f"{IDX}/search/object/r1").json()["metadata"] == {"c": 3}
-    assert http.delete(f"{IDX}/records/r1", params={"batch_size": 500}).status_code == 200
-    assert http.post(f"{IDX}/records/get-by-id", json={"uuid": "r1"}).json() == {"object": None}
-    assert http.delete(f"{IDX}/records/r1").status_code == 404
-    assert http.patch(f"{IDX}/records/r1", json={"properties": {"b": 2}}).status_code == 404
+    assert http.get(f"{IDX}/search/object/{r1}").json()["metadata"] == {"c": 3}
+    assert http.delete(f"{IDX}/records/{r1}", params={"batch_size": 500}).status_code == 200
+    assert http.post(f"{IDX}/records/get-by-id", json={"uuid": r1}).json() == {"object": None}
+    assert http.delete(f"{IDX}/records/{r1}").status_code == 404
+    assert http.patch(f"{IDX}/records/{r1}", json={"properties": {"b": 2}}).status_code == 404
 
 
 def test_insert_many_reports_bad_records(http: TestClient) -> None:
-    objs = [{"properties": {"i": i}, "vector": [i, 1, 0], "uuid": f"u{i}"} for i in range(4)]
-    objs.append({"properties": {"bad": True}, "vector": [1, 1, 1], "uuid": "bad"})
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    objs = [{"properties": {"i": i}, "vector": [i, 1, 0], "uuid": ids[i]} for i in range(4)]
+    bad = str(uuid.uuid4())  # a vector of 2 dimensions in an index of 3
+    objs.append({"properties": {"bad": True}, "vector": [1, 1], "uuid": bad})
     body = {
         "objects": objs,
         "on_duplicate": "error",
@@ -81,16 +88,27 @@ def test_insert_many_reports_bad_records(http: TestClient) -> None:
         "max_workers": 1,
     }
     r = http.post(f"{IDX}/records/insert-many", json=body).json()
-    assert r["uuids"] == ["u0", "u1", "u2", "u3"]
-    assert [f["uuid"] for f in r["failed_objects"]] == ["bad"] and r["failed_objects"][0]["error"]
+    assert r["uuids"] == ids
+    assert [f["uuid"] for f in r["failed_objects"]] == [bad] and r["failed_objects"][0]["error"]
     body["on_error"] = "raise"
     body["objects"] = [{"properties": {}, "vector": [1, 2, 3]}, objs[-1]]
     assert http.post(f"{IDX}/records/insert-many", json=body).status_code == 422
 
 
-def _fill(http: TestClient, n: int = 6) -> None:
-    objs = [{"properties": {"i": i}, "vector": [i, 1, 0], "uuid": f"u{i}"} for i in range(n)]
-    http.post(f"{IDX}/records/insert-many", json={"objects": objs, "on_error": "continue"})
+def _fill(http: TestClient, n: int = 6) -> list[str]:
+    """n records ``{"i": i, "status": ...}`` (odd ones "failed"); their uuids in order."""
+    ids = [str(uuid.uuid4()) for _ in range(n)]
+    objs = [
+        {
+            "properties": {"i": i, "status": "failed" if i % 2 else "ok"},
+            "vector": [i, 1, 0],
+            "uuid": ids[i],
+        }
+        for i in range(n)
+    ]
+    r = http.post(f"{IDX}/records/insert-many", json={"objects": objs, "on_error": "raise"})
+    assert r.status_code == 200 and r.json()["uuids"] == ids, r.text
+    return ids
 
 
 def test_delete_many_sync_and_background(http: TestClient) -> None:
@@ -127,7 +145,7 @@ def test_delete_many_sync_and_background(http: TestClient) -> None:
 
 
 def test_pages_and_search(http: TestClient) -> None:
-    _fill(http, 5)
+    ids = _fill(http, 5)
     body = {
         "where": {},
         "limit": 2,
@@ -143,7 +161,7 @@ def test_pages_and_search(http: TestClient) -> None:
         if page["next_after"] is None:
             break
         body["after"] = page["next_after"]
-    assert seen == [f"u{i}" for i in range(5)]
+    assert seen == ids
     r = http.get(
         f"{IDX}/search/objects",
         params={"limit": 2, "offset": 2, "include_vector": "true", "newest_first": "false"},
@@ -152,21 +170,26 @@ def test_pages_and_search(http: TestClient) -> None:
     hits = http.post(
         f"{IDX}/search/near-vector", json={"vector": [4, 1, 0], "top_k": 2, "filter": None}
     ).json()
-    assert [h["uuid"] for h in hits["results"]] == ["u4", "u3"]
+    assert [h["uuid"] for h in hits["results"]] == [ids[4], ids[3]]
     c = http.post(
         f"{IDX}/search/cluster", json={"filter": {}, "text_fields": [], "algorithm": "kmeans"}
     ).json()
-    assert c["clusters"][0]["count"] == 5
+    assert sum(cl["count"] for cl in c["clusters"]) == 5
+    assert sorted(m["uuid"] for cl in c["clusters"] for m in cl["members"]) == sorted(ids)
+    assert c["parameters"]["num_clusters"] == len(c["clusters"])
     a = http.post(
         f"{IDX}/agent/query", json={"query": "errors", "filter": {}, "failure_values": ["failed"]}
     ).json()
-    assert a["action"] == "filter"
+    assert a["action"] == "filter" and list(a["filter"]) == ["status"]
+    assert sorted(o["uuid"] for o in a["objects"]) == sorted([ids[1], ids[3]])
     o = http.post(f"{IDX}/search/outliers", json={"n_neighbors": 3})
-    assert o.status_code == 200 and o.json()["parameters"] == {"n_neighbors": 3}
+    assert o.status_code == 200 and o.json()["parameters"]["n_neighbors"] == 3
+    assert o.json()["parameters"]["num_records"] == 5
     assert http.post(f"{IDX}/search/outliers", json={"bogus": 1}).status_code == 422
 
 
 def test_background_delete_validates_before_queueing(http: TestClient) -> None:
+    _fill(http, 2)  # the index knows property 'i': the filter fails on its operator alone
     body = {"where": {"i": {"$regex": "x"}}, "background": True}
     r = http.post(f"{IDX}/records/delete-many", json=body)
     assert r.status_code == 422 and "$regex" in r.json()["detail"]

@@ -1,9 +1,11 @@
-"""RemoteClient against a live uvicorn (in-memory store): surface, errors, retries."""
+"""RemoteClient against a live uvicorn (a real embedded store): surface, errors, retries."""
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -12,6 +14,7 @@ import pytest
 import uvicorn
 
 import eigenlake
+from eigenlake.embedded.client import EmbeddedClient
 from eigenlake.errors import (
     APIError,
     AuthenticationError,
@@ -25,9 +28,7 @@ from eigenlake.server.app import create_app
 from eigenlake.server.auth import KeyEntry, KeyRing, digest
 from eigenlake.server.process import free_port
 
-from .fake_store import FakeStore
-
-STORE = FakeStore()
+STORE = EmbeddedClient(path=tempfile.mkdtemp(prefix="eigenlake-remote-"))
 
 
 @pytest.fixture(scope="module")
@@ -52,35 +53,41 @@ def test_surface(url: str) -> None:
         idx = client.indexes.create_or_get(namespace="ns", index="rc", dimensions=3)
         uid = idx.records.add(properties={"a": 1}, vector=np.array([1, 0, 0], dtype=np.float64))
         assert idx.records.exists(uid) and idx.records.get(uid)["metadata"] == {"a": 1}
+        ids = [str(uuid.uuid4()) for _ in range(5)]
+        bad = str(uuid.uuid4())  # its vector has 2 dimensions: the server refuses it
         res = idx.records.add_many(
-            [{"properties": {"i": i}, "vector": [i, 1, 0], "id": f"r{i}"} for i in range(5)]
-            + [{"properties": {"bad": 1}, "vector": [0, 0, 1], "id": "bad"}],
+            [{"properties": {"i": i}, "vector": [i, 1, 0], "id": ids[i]} for i in range(5)]
+            + [{"properties": {"bad": 1}, "vector": [0, 1], "id": bad}],
             on_error="continue",
             batch_size=2,
         )
-        assert list(res) == [f"r{i}" for i in range(5)] and res.number_errors == 1
-        assert res.failed_records[0].id == "bad"
-        idx.records.update("r1", properties={"b": 2})
-        idx.records.replace(id="r2", properties={"c": 3}, vector=[2, 2, 0])
-        assert idx.search.get("r2")["metadata"] == {"c": 3}
+        assert list(res) == ids and res.number_errors == 1
+        assert res.failed_records[0].id == bad
+        idx.records.update(ids[1], properties={"b": 2})
+        assert idx.records.get(ids[1])["metadata"] == {"i": 1, "b": 2}
+        idx.records.replace(id=ids[2], properties={"c": 3}, vector=[2, 2, 0])
+        assert idx.search.get(ids[2])["metadata"] == {"c": 3}
         hits = idx.search.nearest(vector=np.array([4, 1, 0], dtype=np.float32), limit=2)
-        assert [h["uuid"] for h in hits["results"]] == ["r4", "r3"]
+        assert [h["uuid"] for h in hits["results"]] == [ids[4], ids[3]]
         assert len(list(idx.search.iterate(page_size=2))) == 6
         with idx.batch.with_size(batch_size=2) as batch:
             for i in range(3):
                 batch.add(properties={"j": i}, vector=[0, i, 1])
-            batch.add(properties={"bad": 1}, vector=[0, 0, 1])
+            batch.add(properties={"bad": 1}, vector=[0, 1])
         assert batch.number_errors == 1
+        assert len(list(idx.search.iterate(page_size=2))) == 9
         assert idx.records.remove_many(filter={"i": {"$gte": 3}}) == {"deleted": 2}
         job = idx.records.remove_many(filter={"i": 0}, background=True)
         assert job["status"] == "completed" and job["deleted"] == 1
         assert idx.settings.dimensions() == 3
-        assert idx.agent.query("anything")["action"] == "filter"
-        idx.records.remove("r1")
+        agent = idx.agent.query("show records", filter={"i": 1})
+        assert agent["action"] == "filter" and agent["filter"] == {"i": 1}
+        assert [o["uuid"] for o in agent["objects"]] == [ids[1]]
+        idx.records.remove(ids[1])
         with pytest.raises(NotFoundError):
-            idx.records.remove("r1")
+            idx.records.remove(ids[1])
         with pytest.raises(ConflictError):
-            idx.records.add(properties={}, vector=[1, 1, 1], id="r2")
+            idx.records.add(properties={}, vector=[1, 1, 1], id=ids[2])
         with pytest.raises(ValidationError):
             idx.records.add(properties={}, vector=[1, 1])
         with pytest.raises(ConflictError):
@@ -170,7 +177,9 @@ def test_store_fault_is_answered_in_the_route(url: str, caplog: pytest.LogCaptur
         def boom(**_: object) -> None:
             raise RuntimeError("Already mutably borrowed")
 
-        STORE.indexes_[("ns", "fault")].nearest = boom  # type: ignore[method-assign]
+        # the server caches opened indexes: its routes get this very object
+        search = STORE.indexes.open(namespace="ns", index="fault").search
+        search.nearest = boom  # type: ignore[method-assign]
         with pytest.raises(APIError) as exc:
             idx.search.nearest(vector=[1, 0, 0])
         assert exc.value.status_code == 500 and "internal" in str(exc.value)
@@ -206,9 +215,10 @@ def test_search_get_of_a_missing_record_raises_not_found(url: str) -> None:
     """The wire answers 404 (API.md, "Additions"); records.get keeps answering None."""
     with eigenlake.connect(url=url, api_key="k") as client:
         idx = client.indexes.create_or_get(namespace="ns", index="missing", dimensions=3)
+        missing = str(uuid.uuid4())
         with pytest.raises(NotFoundError):
-            idx.search.get("nope")
-        assert idx.records.get("nope") is None
+            idx.search.get(missing)
+        assert idx.records.get(missing) is None
 
 
 def _recording() -> tuple[Transport, list[httpx.Request]]:

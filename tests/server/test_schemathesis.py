@@ -14,20 +14,12 @@ schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+from eigenlake.embedded.client import EmbeddedClient  # noqa: E402
 from eigenlake.server.app import create_app  # noqa: E402
 
-from .fake_store import FakeStore  # noqa: E402
-
-
-def _backend() -> object:
-    try:
-        from eigenlake.embedded.client import EmbeddedClient
-    except ImportError:
-        return FakeStore()
-    return EmbeddedClient(path=tempfile.mkdtemp(prefix="eigenlake-fuzz-"))
-
-
-APP = create_app(_backend(), max_body_bytes=1_000_000)
+APP = create_app(
+    EmbeddedClient(path=tempfile.mkdtemp(prefix="eigenlake-fuzz-")), max_body_bytes=1_000_000
+)
 SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
 CREATE = {"namespace": "ns", "index": "idx", "dimensions": 3}
 
