@@ -283,8 +283,13 @@ PROTOCOLS = [
 ]
 
 
+# The embedded Index's internal API for its facades and the shards (embedded/internal.py):
+# public names, not part of the user surface.
+INTERNAL = {"reading", "writing", "snapshot", "drop", "dropped"}
+
+
 def _public(cls: type) -> dict[str, Any]:
-    return {n: v for n, v in inspect.getmembers(cls) if not n.startswith("_")}
+    return {n: v for n, v in inspect.getmembers(cls) if not n.startswith("_") and n not in INTERNAL}
 
 
 def _same_parameters(where: str, want: Any, got: Any) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..analysis.snapshot import Snapshot
 from .plan import FieldInfo, PlanContext
 
 # Values are read from the first records of the index; enough to see every common value.
@@ -23,12 +24,23 @@ def field_type(spec: dict[str, Any]) -> str:
     return str(t)
 
 
+def take_snapshot(index: Any, flt: Any, limit: int | None) -> Snapshot:
+    """``index.snapshot(flt, limit)``: the rows an analysis runs over. An index without
+    that internal entry (the sharded one, test doubles) is asked by its older name
+    ``_snapshot``."""
+    take = getattr(index, "snapshot", None)
+    if take is None:
+        take = index._snapshot
+    snap: Snapshot = take(flt, limit)
+    return snap
+
+
 def build_context(index: Any, **settings: Any) -> PlanContext:
-    """Schema from ``index.settings.schema()``; values from ``index._snapshot``."""
+    """Schema from ``index.settings.schema()``; values from its snapshot."""
     schema = index.settings.schema() or {}
     props: dict[str, Any] = schema.get("properties") or {}
     hidden = set(_non_filterable(index))
-    snap = index._snapshot(None, VALUE_SAMPLE)
+    snap = take_snapshot(index, None, VALUE_SAMPLE)
     n = max(len(snap), 1)
     fields: dict[str, FieldInfo] = {}
     names = list(props) + sorted({k for m in snap.metadata for k in m} - set(props))

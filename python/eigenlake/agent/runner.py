@@ -20,7 +20,7 @@ from ..api.checks import (
     short_repr,
 )
 from ..errors import ValidationError
-from .context import build_context
+from .context import build_context, take_snapshot
 from .plan import ACTIONS, Plan, PlanContext, Planner
 from .rules import RuleBasedPlanner, combine
 
@@ -121,10 +121,10 @@ def run_query(
         return answer
 
     if filter:
-        index._snapshot(filter, 0)  # the caller's own filter is checked (and raises) first
+        take_snapshot(index, filter, 0)  # the caller's own filter is checked (and raises) first
     flt = combine([f for f in (filter, plan.filter) if f])
     try:
-        snap = index._snapshot(flt, limit)
+        snap = take_snapshot(index, flt, limit)
     except ValidationError as e:
         # A plug-in planner (e.g. a model) may name a property the index cannot filter on.
         answer.update(

@@ -1,12 +1,20 @@
 """One embedded index: settings, the SQLite store, the NumPy cache, and the facades.
 
-Every public call takes ``_lock`` (the server calls from threads), then ``_sync()`` so a
-change committed by another process or client is seen: SQLite's ``data_version`` moves,
-and the cache is rebuilt from the store.
+The facades (``records``, ``search``, ``settings``, ``manage``) use the internal API below
+(``reading``/``writing`` spans and their views, ``snapshot``, ``drop``; the protocols and
+their rules are in ``internal.py``), never this class's private state. A span takes
+``_lock`` (the server calls from threads), then ``_sync()`` so a change committed by
+another process or client is seen: SQLite's ``data_version`` moves, and the cache is
+rebuilt from the store.
+
+The private names (``_lock``, ``_sync``, ``_cache``, ``_schema``, ``_writing``,
+``_records``, ...) are still what ``eigenlake.distributed`` uses; they stay until it has
+moved to the internal API.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -14,24 +22,22 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .. import filters
 from ..analysis.snapshot import Snapshot
 from ..api.batch import Batch
-from ..errors import NotFoundError
+from ..errors import NotFoundError, StorageError
 from . import ann
 from .cache import Cache, copy_props
-from .store import Store, check_no_leftovers
-from .validate import CompiledSchema
-
-if TYPE_CHECKING:
-    from .manage import Manage
-    from .records import Records
-    from .search import Search
-    from .settings import Settings
+from .manage import Manage
+from .records import Records
+from .search import Search
+from .settings import Settings
+from .store import Store, check_no_leftovers, drop_index_dir
+from .validate import CompiledSchema, PropSpec
 
 DB_FILE = "index.sqlite"
 _LOAD_CHUNK = 8192
@@ -58,8 +64,10 @@ class Index:
         self.config: dict[str, Any] = {}
         self._schema = CompiledSchema(None, [])
         self._cache = Cache(1, False, {})
-        self._ann: Any = None  # search.AnnState, created on first search
+        self._ann: Any = None  # ann.AnnState, created on first graph search
         self._compaction: ann.Compaction | None = None  # a graph being rebuilt without dead rows
+        self._spans = 0  # reading()/writing() spans open (on the thread holding _lock)
+        self._view = Writer(self)  # stateless: one serves every span
 
     def __repr__(self) -> str:
         return f"Index(namespace={self.namespace!r}, index={self.name!r})"
@@ -68,26 +76,18 @@ class Index:
 
     @cached_property
     def records(self) -> Records:
-        from .records import Records
-
         return Records(self)
 
     @cached_property
     def search(self) -> Search:
-        from .search import Search
-
         return Search(self)
 
     @cached_property
     def settings(self) -> Settings:
-        from .settings import Settings
-
         return Settings(self)
 
     @cached_property
     def manage(self) -> Manage:
-        from .manage import Manage
-
         return Manage(self)
 
     @cached_property
@@ -97,6 +97,74 @@ class Index:
     @cached_property
     def agent(self) -> Agent:
         return Agent(self)
+
+    # ---- internal API: for the facades and shards, not for users (see internal.py) ------
+
+    @contextmanager
+    def reading(self) -> Iterator[View]:
+        """A read span: holds the lock, syncs with the store (other processes' commits),
+        yields the view. Internal (facades, shards). A span nested in another on this
+        thread shares its sync: one call sees one state of the store."""
+        with self._span():
+            yield self._view
+
+    @contextmanager
+    def writing(self) -> Iterator[Writer]:
+        """A write span: as ``reading``; validate the call on the view, then write in one
+        ``view.transaction()`` and change the cache after it commits. Internal."""
+        with self._span():
+            yield self._view
+
+    @contextmanager
+    def _span(self) -> Iterator[None]:
+        with self._lock:
+            if self._spans == 0:  # the outermost span of this call syncs
+                self._sync()
+            self._spans += 1
+            try:
+                yield
+            finally:
+                self._spans -= 1
+
+    def snapshot(self, filter: Any = None, limit: int | None = None) -> Snapshot:
+        """Filtered live rows in insertion order (first ``limit``), vectors as the cache
+        holds them: what the analyses and the agent run over. Internal."""
+        with self.reading() as view:
+            cache = view.cache
+            rows = np.flatnonzero(view.filter_mask(view.parse_filter(filter)))
+            rows = rows[np.argsort(cache.seq[rows], kind="stable")]
+            if limit is not None:
+                rows = rows[: max(int(limit), 0)]
+            recs = view.records_by_rows(rows.tolist(), with_vector=False)
+            if len(recs) != len(rows):  # some removed by another process meanwhile
+                rows = np.array([cache.row_of[r["uuid"]] for r in recs], dtype=np.int64)
+            vectors = np.ascontiguousarray(cache.vectors[rows], dtype=np.float32)
+            return Snapshot(
+                uuids=[r["uuid"] for r in recs],
+                vectors=vectors.reshape(len(rows), view.dimensions),
+                metadata=[r["metadata"] for r in recs],
+                metric=view.metric,
+                schema=dict(view.schema.source),
+            )
+
+    _snapshot = snapshot  # the name ``eigenlake.distributed`` and older callers use
+
+    def drop(self) -> None:
+        """Remove the index and its files (``manage.delete``); this handle, and any use of
+        the index after, raises ``NotFoundError``. Internal."""
+        with self._lock:
+            # NotFoundError when there is nothing to drop; a damaged index can still be
+            # dropped, which is what its StorageError advises
+            with contextlib.suppress(StorageError):
+                self._ensure_open()
+            self._drop_handles()
+            drop_index_dir(self._dir)
+            self._closed = True
+
+    @property
+    def dropped(self) -> bool:
+        """True once ``drop()`` ran on this handle (a fresh one is needed). Internal."""
+        return self._closed
 
     # ---- state --------------------------------------------------------------------------
 
@@ -377,27 +445,6 @@ class Index:
             out.append(rec)
         return out
 
-    def _snapshot(self, filter: Any = None, limit: int | None = None) -> Snapshot:
-        """Filtered live rows in insertion order (first ``limit``), for the analyses."""
-        with self._lock:
-            self._sync()
-            node = self._parse_filter(filter)
-            rows = np.flatnonzero(self._filter_mask(node))
-            rows = rows[np.argsort(self._cache.seq[rows], kind="stable")]
-            if limit is not None:
-                rows = rows[: max(int(limit), 0)]
-            recs = self._records(rows.tolist(), with_vector=False)
-            if len(recs) != len(rows):  # some removed by another process meanwhile
-                rows = np.array([self._cache.row_of[r["uuid"]] for r in recs], dtype=np.int64)
-            vectors = np.ascontiguousarray(self._cache.vectors[rows], dtype=np.float32)
-            return Snapshot(
-                uuids=[r["uuid"] for r in recs],
-                vectors=vectors.reshape(len(rows), self.dimensions),
-                metadata=[r["metadata"] for r in recs],
-                metric=self.metric,
-                schema=dict(self._schema.source),
-            )
-
 
 class Agent:
     """``index.agent``: natural-language analyses (the planner lives in ``eigenlake.agent``)."""
@@ -448,6 +495,81 @@ class Agent:
                 recent_days=recent_days,
             )
         )
+
+
+class View:
+    """The read side of a span (``Index.reading()``): implements ``internal.ReadView``.
+    Stateless: every access reads the index's current state, so it stays right when a
+    transaction rebuilds the cache. Internal (facades, shards), valid inside a span."""
+
+    __slots__ = ("_index",)
+
+    def __init__(self, index: Index) -> None:
+        self._index = index
+
+    @property
+    def cache(self) -> Cache:
+        return self._index._cache
+
+    @property
+    def schema(self) -> CompiledSchema:
+        return self._index._schema
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self._index.config
+
+    @property
+    def dimensions(self) -> int:
+        return self._index.dimensions
+
+    @property
+    def metric(self) -> str:
+        return self._index.metric
+
+    def parse_filter(self, flt: Any) -> filters.Node | None:
+        return self._index._parse_filter(flt)
+
+    def filter_mask(self, node: filters.Node | None) -> np.ndarray:
+        return self._index._filter_mask(node)
+
+    def records_by_rows(
+        self, rows: list[int], *, with_vector: bool, with_properties: bool = True
+    ) -> list[dict[str, Any]]:
+        return self._index._records(rows, with_vector=with_vector, with_properties=with_properties)
+
+    def graph_search(
+        self, q: np.ndarray, k: int, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        index = self._index
+        cache = index._cache
+        data = cache.matrix()
+        state = index._ann
+        if state is None:
+            options = index.config.get("index_options")
+            state = ann.AnnState(
+                index.dimensions, _kernel_metric(index.metric), params=ann.hnsw_params(options)
+            )
+            index._ann = state
+        tail = cache.n - state.covered
+        if tail > max(1000, cache.n // 20):
+            state.start_catch_up(data, cache.alive_mask(), cache.seq, index._dir)
+        found: tuple[np.ndarray, np.ndarray] | None = state.search(data, q, k, mask)
+        return found
+
+
+class Writer(View):
+    """The write side of a span (``Index.writing()``): implements ``internal.WriteView``."""
+
+    __slots__ = ()
+
+    def transaction(self) -> contextlib.AbstractContextManager[Store]:
+        return self._index._writing()
+
+    def declare(self, store: Store, specs: dict[str, PropSpec]) -> None:
+        index = self._index
+        index._schema.declare(specs)
+        index._save_config(store)
 
 
 def _non_filterable(options: dict[str, Any] | None) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
+import shutil  # noqa: F401  (tests patch ``indexes.shutil.rmtree``; the drop is store.py's)
 import threading
 import time
 from typing import Any
@@ -17,16 +17,13 @@ from urllib.parse import quote, unquote
 from ..api.options import check_create, check_name
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..schema import describe_value
+from . import ann
 from .index import DB_FILE, Index
-from .store import check_no_leftovers
+from .store import TOMB_PREFIX, check_no_leftovers, drop_index_dir
 from .store import create as create_db
+from .validate import CompiledSchema
 
 _METRICS = ("cosine", "euclidean")
-
-
-# A dropped index's directory is first renamed to a tomb in its namespace directory. The
-# "@" makes the name one no index can have: names are percent-encoded ("@" -> "%40").
-TOMB_PREFIX = ".deleted@"
 
 
 # What a file system allows in one directory name (bytes); longer names cannot exist.
@@ -51,14 +48,6 @@ def _segment(kind: str, name: Any, *, creating: bool = False) -> str:
     return seg
 
 
-def drop_index_dir(directory: str) -> None:
-    # rename first so a concurrent open never sees a half-deleted directory
-    parent = os.path.dirname(directory)
-    tomb = os.path.join(parent, f"{TOMB_PREFIX}{os.getpid()}-{time.time_ns()}")
-    os.rename(directory, tomb)
-    shutil.rmtree(tomb, ignore_errors=True)
-
-
 class Indexes:
     def __init__(self, root: str) -> None:
         self._root = root
@@ -76,7 +65,7 @@ class Indexes:
         key = (namespace, index)
         with self._lock:
             idx = self._open.get(key)
-            if idx is None or idx._closed:
+            if idx is None or idx.dropped:
                 idx = Index(self._dir(namespace, index), namespace, index)
                 self._open[key] = idx
             return idx
@@ -113,15 +102,15 @@ class Indexes:
             check_no_leftovers(directory, db_path)
             create_db(db_path, wanted)
         # opened in full (settings, rows): a damaged index raises StorageError here too
-        idx = self.open(namespace=namespace, index=index)
-        with idx._lock:
-            _check_compatible(idx.config, wanted, schema is not None)
+        idx = self._get(namespace, index)
+        with idx.reading() as view:
+            _check_compatible(view.config, wanted, schema is not None)
         return idx
 
     def open(self, *, namespace: str, index: str) -> Index:
         idx = self._get(namespace, index)
-        with idx._lock:
-            idx._sync()
+        with idx.reading():  # opens it and loads its rows: a damaged index raises here
+            pass
         return idx
 
     def ref(self, *, namespace: str, index: str) -> Index:
@@ -171,13 +160,9 @@ def _settings(
     metric = options.get("distance_metric", "cosine")
     if metric not in _METRICS:
         raise ValidationError(f"distance_metric must be one of {list(_METRICS)}, got {metric!r}")
-    from . import ann
-
     ann.hnsw_params(options)  # fail early on graph settings we cannot use
     ann.exact_threshold(options)
     if schema is not None:
-        from .validate import CompiledSchema
-
         CompiledSchema(schema, [])  # fail early on a schema we cannot use
     return {
         "namespace": namespace,
@@ -220,4 +205,4 @@ def _non_filterable(settings: dict[str, Any]) -> set[str]:
     return set(meta.get("nonFilterableMetadataKeys") or [])
 
 
-__all__ = ["Indexes", "NotFoundError"]
+__all__ = ["Indexes", "NotFoundError", "TOMB_PREFIX", "drop_index_dir"]

@@ -2,6 +2,11 @@
 
 Nothing of a call is visible before its commit: vectors are stacked into the cache's spare
 rows (invisible past ``n``) and adopted only after the transaction commits.
+
+``ingest`` is the entry point (``records.add``/``add_many``/``add_vectors``). Its steps
+``prepare`` (properties and ids), ``stack`` (vectors), ``dedupe_call`` and ``failed_id``
+are public for a driver that validates records the embedded way before sending them on
+(``eigenlake.distributed``; its old names ``_prepare``, ``_vectors``, ... still work).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -19,11 +24,9 @@ from ..errors import ConflictError, EigenlakeError, ValidationError
 from ..ids import canonical_id, derived_id, new_ids
 from ..schema import describe_value, is_utf8
 from ..vectors import as_vector, bad_rows, stack_vectors
-from .validate import PropSpec
+from .internal import IndexAccess
+from .validate import CompiledSchema, PropSpec
 from .validate_batch import validate_batch
-
-if TYPE_CHECKING:
-    from .index import Index
 
 DUPLICATE_MODES = ("error", "replace", "skip")
 _JSON = json.JSONEncoder(check_circular=False)
@@ -57,24 +60,36 @@ def check_mode(name: str, value: str, allowed: tuple[str, ...]) -> None:
 
 
 def ingest(
-    index: Index, records: list[dict[str, Any]], *, on_duplicate: str, on_error: str
+    index: IndexAccess, records: list[dict[str, Any]], *, on_duplicate: str, on_error: str
 ) -> AddManyResult:
+    """Store ``records`` in one transaction (after every record of the call is checked);
+    with ``on_error="continue"`` the bad ones are reported instead of raised."""
     check_mode("on_duplicate", on_duplicate, DUPLICATE_MODES)
     check_mode("on_error", on_error, ("raise", "continue"))
-    with index._lock:
-        index._sync()
+    with index.writing() as w:
         failed: dict[int, EigenlakeError] = {}
         pending: dict[str, PropSpec] = {}
-        prepared = _prepare(index, records, pending, failed, on_error)
+        prepared = prepare(
+            w.schema,
+            w.config.get("record_id_property"),
+            index.namespace,
+            index.name,
+            records,
+            pending,
+            failed,
+            on_error,
+        )
         # vectors are stacked straight into the cache's spare rows: no batch copy
-        scratch_owner, scratch_start = index._cache, index._cache.n
-        matrix = _vectors(index, records, failed, on_error, scratch_owner.scratch(len(records)))
+        scratch_owner = w.cache
+        scratch_start = scratch_owner.n
+        out = scratch_owner.scratch(len(records))
+        matrix = stack(w.dimensions, w.metric == "cosine", records, failed, on_error, out)
         prepared = [p for p in prepared if p.position not in failed]
-        prepared = _dedupe_call(prepared, on_duplicate, failed, on_error)
+        prepared = dedupe_call(prepared, on_duplicate, failed, on_error)
         skipped: list[str] = []
-        with index._writing() as store:
+        with w.transaction() as store:
             # duplicates against stored records, judged on a cache fresh under the lock
-            row_of = index._cache.row_of
+            row_of = w.cache.row_of
             keep: list[_Prepared] = []
             replaced: list[str] = []
             for p in prepared:
@@ -91,7 +106,7 @@ def ingest(
                     replaced.append(p.uuid)
                 keep.append(p)
             if replaced:
-                seqs = [int(index._cache.seq[row_of[u]]) for u in replaced]
+                seqs = [int(w.cache.seq[row_of[u]]) for u in replaced]
                 store.delete_seqs(seqs)
             positions = [p.position for p in keep]
             first = store.take_seqs(len(keep)) if keep else 0
@@ -100,10 +115,9 @@ def ingest(
             store.insert(_rows_to_insert(seqs, keep, matrix))
             used = {k: v for k, v in pending.items() if any(k in p.props for p in keep)}
             if used:
-                index._schema.declare(used)
-                index._save_config(store)
+                w.declare(store, used)
         # committed: now mirror it in the cache
-        cache = index._cache
+        cache = w.cache
         for spec in used.values():
             cache.add_column(spec)
         cache.kill(replaced)
@@ -114,21 +128,25 @@ def ingest(
             cache.append(uuids, seqs, matrix[positions], props)
     result = AddManyResult(
         uuids,
-        [FailedRecord(_failed_id(records[i]), str(e), i) for i, e in sorted(failed.items())],
+        [FailedRecord(failed_id(records[i]), str(e), i) for i, e in sorted(failed.items())],
     )
     result.skipped = skipped  # type: ignore[attr-defined]
     return result
 
 
-def _prepare(
-    index: Index,
+def prepare(
+    schema: CompiledSchema,
+    id_property: str | None,
+    namespace: str,
+    index_name: str,
     records: list[dict[str, Any]],
     pending: dict[str, PropSpec],
     failed: dict[int, EigenlakeError],
     on_error: str,
 ) -> list[_Prepared]:
-    schema = index._schema
-    id_prop = index.config.get("record_id_property")
+    """Each record's checked properties and uuid (derived from ``id_property``, else the
+    sent id, else a new one), in call order; properties an open schema gains go to
+    ``pending``. A bad record raises, or with ``on_error="continue"`` goes to ``failed``."""
     if all(type(r) is dict for r in records):
         # only None means "no properties": 0, "" or [] are refused by the per-record path
         sent = [r.get("properties") for r in records]
@@ -150,8 +168,8 @@ def _prepare(
                 props = fast[i]
             else:
                 props = schema.validate(rec.get("properties"), where, pending)
-            if id_prop and props.get(id_prop) is not None:
-                uid = derived_id(index.namespace, index.name, props[id_prop])
+            if id_property and props.get(id_property) is not None:
+                uid = derived_id(namespace, index_name, props[id_property])
             elif given is not None:
                 uid = canonical_id(given, where)
             else:
@@ -164,14 +182,38 @@ def _prepare(
     return out
 
 
-def _vectors(
-    index: Index,
+def _prepare(
+    index: Any,
+    records: list[dict[str, Any]],
+    pending: dict[str, PropSpec],
+    failed: dict[int, EigenlakeError],
+    on_error: str,
+) -> list[_Prepared]:
+    """``prepare`` against an index-like object (``_schema``, ``config``, ``namespace``,
+    ``name``): the old entry ``eigenlake.distributed`` still calls."""
+    return prepare(
+        index._schema,
+        index.config.get("record_id_property"),
+        index.namespace,
+        index.name,
+        records,
+        pending,
+        failed,
+        on_error,
+    )
+
+
+def stack(
+    dimensions: int,
+    cosine: bool,
     records: list[dict[str, Any]],
     failed: dict[int, EigenlakeError],
     on_error: str,
     out: np.ndarray,
 ) -> np.ndarray:
-    dim = index.dimensions
+    """The records' vectors checked and stacked into ``out`` (``len(records)`` rows of
+    ``dimensions``); a bad one raises, or goes to ``failed`` (its row a placeholder)."""
+    dim = dimensions
     vecs = [r.get("vector") if isinstance(r, dict) else None for r in records]
     try:
         matrix = stack_vectors(vecs, dim, out)
@@ -185,7 +227,7 @@ def _vectors(
             except ValidationError as e:
                 failed.setdefault(i, e)
                 matrix[i] = 1.0  # placeholder, never stored
-    for i, problem in bad_rows(matrix, index.metric == "cosine").items():
+    for i, problem in bad_rows(matrix, cosine).items():
         err = ValidationError(f"record {i}: {problem}")
         if on_error == "raise":
             raise err
@@ -193,7 +235,18 @@ def _vectors(
     return matrix
 
 
-def _dedupe_call(
+def _vectors(
+    index: Any,
+    records: list[dict[str, Any]],
+    failed: dict[int, EigenlakeError],
+    on_error: str,
+    out: np.ndarray,
+) -> np.ndarray:
+    """``stack`` for an index-like object: the old entry ``eigenlake.distributed`` calls."""
+    return stack(index.dimensions, index.metric == "cosine", records, failed, on_error, out)
+
+
+def dedupe_call(
     prepared: list[_Prepared],
     on_duplicate: str,
     failed: dict[int, EigenlakeError],
@@ -228,8 +281,14 @@ def _shown(given: Any) -> str:
     return describe_value(given)
 
 
-def _failed_id(rec: Any) -> str | None:
+def failed_id(rec: Any) -> str | None:
+    """The id a record was sent with, as ``FailedRecord.id`` shows it (None: no id)."""
     if isinstance(rec, dict):
         given = rec.get("id", rec.get("uuid"))
         return None if given is None else _shown(given)
     return None
+
+
+# the names ``eigenlake.distributed`` uses (it moves to the public ones)
+_dedupe_call = dedupe_call
+_failed_id = failed_id

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import StorageError
-
-if TYPE_CHECKING:
-    from .index import Index
+from .internal import IndexAccess
 
 
 class Manage:
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: IndexAccess) -> None:
         self._index = index
 
     def delete(self) -> dict[str, Any]:
         """Drop the index and its files; later use of it raises ``NotFoundError``."""
-        from .indexes import drop_index_dir
-
-        index = self._index
-        with index._lock:
-            # NotFoundError when there is nothing to drop; a damaged index can still be
-            # dropped, which is what its StorageError advises
-            with contextlib.suppress(StorageError):
-                index._ensure_open()
-            index._drop_handles()
-            drop_index_dir(index._dir)
-            index._closed = True
+        self._index.drop()
         return {"deleted": True}
 
     def remove_by_filter(

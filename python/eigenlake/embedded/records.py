@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -27,16 +27,14 @@ from ..errors import NotFoundError, ValidationError
 from ..ids import canonical_id
 from ..vectors import as_vector, bad_rows
 from .ingest import DUPLICATE_MODES, check_mode, ingest
+from .internal import IndexAccess
 from .validate import PropSpec
-
-if TYPE_CHECKING:
-    from .index import Index
 
 __all__ = ["Records", "AddManyResult", "FailedRecord", "DUPLICATE_MODES"]
 
 
 class Records:
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: IndexAccess) -> None:
         self._index = index
 
     # ---- writes -------------------------------------------------------------------------
@@ -118,24 +116,20 @@ class Records:
     def _modify(
         self, id: str, properties: dict[str, Any] | None, vector: Any, *, merge: bool
     ) -> dict[str, Any]:
-        index = self._index
         uid = canonical_id(id)
         where = f"record {uid}"
-        with index._lock:
-            index._sync()
-            if uid not in index._cache.row_of:
+        with self._index.writing() as w:
+            if uid not in w.cache.row_of:
                 raise NotFoundError(f"record {uid} does not exist")
             pending: dict[str, PropSpec] = {}
-            new_props = index._schema.validate(
-                properties, where, pending, evolve=merge, partial=merge
-            )
+            new_props = w.schema.validate(properties, where, pending, evolve=merge, partial=merge)
             vec = None
             if vector is not None:
-                vec = as_vector(vector, index.dimensions, where).reshape(1, -1)
-                for problem in bad_rows(vec, index.metric == "cosine").values():
+                vec = as_vector(vector, w.dimensions, where).reshape(1, -1)
+                for problem in bad_rows(vec, w.metric == "cosine").values():
                     raise ValidationError(f"{where}: {problem}")
-            with index._writing() as store:
-                cache = index._cache
+            with w.transaction() as store:
+                cache = w.cache
                 row = cache.row_of.get(uid)
                 if row is None:
                     raise NotFoundError(f"record {uid} does not exist")
@@ -143,7 +137,7 @@ class Records:
                 old_props = json.loads(store.fetch([seq], with_vector=False)[seq][1])
                 props = {**old_props, **new_props} if merge else new_props
                 if merge:
-                    for name in index._schema.required:
+                    for name in w.schema.required:
                         if props.get(name) is None:
                             raise ValidationError(f"{where}: required property {name!r} is missing")
                 props_json = json.dumps(props)
@@ -155,8 +149,7 @@ class Records:
                     new_seq = store.take_seqs(1)
                     store.insert([(new_seq, uid, vec.tobytes(), props_json)])
                 if pending:
-                    index._schema.declare(pending)
-                    index._save_config(store)
+                    w.declare(store, pending)
             for spec in pending.values():
                 cache.add_column(spec)
             if vec is None:
@@ -167,15 +160,15 @@ class Records:
         return {"uuid": uid, "metadata": props}
 
     def remove(self, id: str) -> dict[str, Any]:
-        index = self._index
         uid = canonical_id(id)
-        with index._lock:
-            with index._writing() as store:
-                row = index._cache.row_of.get(uid)
+        with self._index.writing() as w:
+            with w.transaction() as store:
+                cache = w.cache
+                row = cache.row_of.get(uid)
                 if row is None:
                     raise NotFoundError(f"record {uid} does not exist")
-                store.delete_seqs([int(index._cache.seq[row])])
-            index._cache.kill([uid])
+                store.delete_seqs([int(cache.seq[row])])
+            cache.kill([uid])
         return {"deleted": 1}
 
     def remove_many(
@@ -192,13 +185,11 @@ class Records:
         if filter is None:
             raise ValidationError("remove_many needs a filter; manage.delete() drops the index")
         check_filter_arg(filter)
-        index = self._index
-        with index._lock:
-            index._sync()
-            node = index._parse_filter(filter)
-            with index._writing() as store:
-                cache = index._cache
-                rows = np.flatnonzero(index._filter_mask(node))
+        with self._index.writing() as w:
+            node = w.parse_filter(filter)
+            with w.transaction() as store:
+                cache = w.cache
+                rows = np.flatnonzero(w.filter_mask(node))
                 rows = rows[np.argsort(cache.seq[rows], kind="stable")]
                 if limit is not None:
                     rows = rows[:limit]
@@ -217,23 +208,20 @@ class Records:
         ``return_data`` its vector."""
         return_data = check_bool("return_data", return_data)
         return_metadata = check_bool("return_metadata", return_metadata)
-        index = self._index
         uid = canonical_id(id)
-        with index._lock:
-            index._sync()
-            row = index._cache.row_of.get(uid)
+        with self._index.reading() as view:
+            row = view.cache.row_of.get(uid)
             if row is None:
                 return None
-            return index._records([row], with_vector=return_data, with_properties=return_metadata)[
-                0
-            ]
+            recs = view.records_by_rows(
+                [row], with_vector=return_data, with_properties=return_metadata
+            )
+            return recs[0]
 
     def exists(self, id: str) -> bool:
-        index = self._index
         uid = canonical_id(id)
-        with index._lock:
-            index._sync()
-            return uid in index._cache.row_of
+        with self._index.reading() as view:
+            return uid in view.cache.row_of
 
     def list(
         self,
@@ -251,12 +239,10 @@ class Records:
         start = parse_list_cursor(after)
         with_vector = check_bool("with_vector", with_vector)
         with_properties = check_bool("with_properties", with_properties)
-        index = self._index
-        with index._lock:
-            index._sync()
-            node = index._parse_filter(filter)
-            cache = index._cache
-            keep = index._filter_mask(node)
+        with self._index.reading() as view:
+            node = view.parse_filter(filter)
+            cache = view.cache
+            keep = view.filter_mask(node)
             if start:
                 keep = keep & (cache.seq[: cache.n] > start)
             rows = np.flatnonzero(keep)
@@ -264,7 +250,9 @@ class Records:
             if len(seqs) > 1 and not bool(np.all(seqs[1:] > seqs[:-1])):
                 rows = rows[np.argsort(seqs, kind="stable")]
             page = rows[:limit].tolist()
-            objects = index._records(page, with_vector=with_vector, with_properties=with_properties)
+            objects = view.records_by_rows(
+                page, with_vector=with_vector, with_properties=with_properties
+            )
             more = len(rows) > limit
             next_after = str(int(cache.seq[page[-1]])) if more and page else None
         return {"objects": objects, "next_after": next_after}

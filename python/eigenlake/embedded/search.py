@@ -6,7 +6,7 @@ import builtins
 import math
 import operator
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -22,13 +22,11 @@ from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_has
 from ..vectors import query_row
 from . import ann
 from .cache import copy_props
-
-if TYPE_CHECKING:
-    from .index import Index
+from .internal import IndexAccess, ReadView
 
 
 class Search:
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: IndexAccess) -> None:
         self._index = index
 
     # ---- nearest neighbours -------------------------------------------------------------
@@ -59,21 +57,19 @@ class Search:
     ) -> dict[str, Any]:
         """``nearest`` without the ``MAX_LIMIT`` bound: a shard of a sharded index is asked
         for offset + limit + 1 hits. Memory stays bounded by the rows the filter keeps."""
-        index = self._index
-        with index._lock:
-            index._sync()
-            cosine = index.metric == "cosine"
-            q = query_row(vector, index.dimensions, cosine)
-            node = index._parse_filter(filter)
+        with self._index.reading() as view:
+            cosine = view.metric == "cosine"
+            q = query_row(vector, view.dimensions, cosine)
+            node = view.parse_filter(filter)
             qhash = query_hash(q, filter)
             offset, last = decode_nearest_cursor(after, qhash)
-            mask, kept = self._mask(node)
+            mask, kept = self._mask(view, node)
             # Never ask the kernels for more rows than can pass: a cursor's offset (or a
             # large limit) would otherwise size their buffers past what exists.
             k = min(offset + limit + 1, kept)
             while True:
                 ids, scores = self._topk(q, k, mask, kept)
-                hits, found = self._hits(ids[0].tolist(), scores[0].tolist(), cosine)
+                hits, found = self._hits(view, ids[0].tolist(), scores[0].tolist(), cosine)
                 if last is not None:
                     hits = [h for h in hits if (h[0], h[1]) > last]
                 # records added nearer than the cursor since the last page push the page
@@ -82,7 +78,7 @@ class Search:
                     break
                 k = min(2 * k, kept)
             page = hits[:limit]
-            results = self._results(page, with_vector)
+            results = self._results(view, page, with_vector)
             next_after = None
             if len(hits) > limit and page:
                 next_after = encode_nearest_cursor(
@@ -90,25 +86,24 @@ class Search:
                 )
         return {"results": results, "next_after": next_after}
 
-    def _mask(self, node: Any) -> tuple[np.ndarray | None, int]:
+    def _mask(self, view: ReadView, node: Any) -> tuple[np.ndarray | None, int]:
         """(kernel mask, rows it keeps). No mask at all when every row is alive and there
         is no filter: the kernels then skip an O(n) pass over a mask on every query."""
-        index = self._index
-        cache = index._cache
+        cache = view.cache
         if node is None:
-            return (None if cache.all_alive() else index._filter_mask(None)), cache.live_count
-        mask = index._filter_mask(node)
+            return (None if cache.all_alive() else view.filter_mask(None)), cache.live_count
+        mask = view.filter_mask(node)
         return mask, int(np.count_nonzero(mask))
 
     def _hits(
-        self, ids: builtins.list[int], scores: builtins.list[float], cosine: bool
+        self, view: ReadView, ids: builtins.list[int], scores: builtins.list[float], cosine: bool
     ) -> tuple[builtins.list[tuple[float, str, int]], int]:
         """(distance, uuid, row) of the kernel's answer, nearest first (ties by uuid, the
         cursor's order), and how many rows it returned."""
         if ids and min(ids) < 0:  # fewer rows than asked: drop the -1 padding
             scores = [s for r, s in zip(ids, scores, strict=True) if r >= 0]
             ids = [r for r in ids if r >= 0]
-        uuids = _pick(self._index._cache.uuids, ids)
+        uuids = _pick(view.cache.uuids, ids)
         if cosine:
             hits = [(1.0 - s, u, r) for r, s, u in zip(ids, scores, uuids, strict=True)]
         else:
@@ -119,46 +114,41 @@ class Search:
         return hits, len(hits)
 
     def _results(
-        self, page: builtins.list[tuple[float, str, int]], with_vector: bool
+        self, view: ReadView, page: builtins.list[tuple[float, str, int]], with_vector: bool
     ) -> builtins.list[dict[str, Any]]:
-        index = self._index
         if not with_vector:  # properties from memory, copied so callers may change them
-            props = _pick(index._cache.props, [r for _, _, r in page])
+            props = _pick(view.cache.props, [r for _, _, r in page])
             return [
                 {"uuid": u, "metadata": copy_props(p), "distance": d}
                 for (d, u, _), p in zip(page, props, strict=True)
             ]
-        recs = index._records([h[2] for h in page], with_vector=True)
+        recs = view.records_by_rows([h[2] for h in page], with_vector=True)
         by_uuid = {r["uuid"]: r for r in recs}  # a record gone meanwhile is dropped
         return [{**by_uuid[h[1]], "distance": h[0]} for h in page if h[1] in by_uuid]
 
     def _topk(
         self, q: np.ndarray, k: int, mask: np.ndarray | None, kept: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        index = self._index
-        cache = index._cache
-        data = cache.matrix()
-        metric = "ip" if index.metric == "cosine" else "l2"
-        options = index.config.get("index_options")
-        threshold = ann.exact_threshold(options)
-        if kept == 0 or k == 0:  # empty index or nothing passes the filter
-            return np.full((1, 0), -1, dtype=np.int64), np.zeros((1, 0), dtype=np.float32)
-        # graph search pays off on large collections unless the filter keeps few rows
-        use_graph = (
-            ann.has_hnsw() and cache.live_count > threshold and kept > max(threshold // 4, 8 * k)
-        )
-        if not use_graph:
-            return ann.exact_topk(data, q, k, metric, mask)
-        if index._ann is None:
-            index._ann = ann.AnnState(index.dimensions, metric, params=ann.hnsw_params(options))
-        state = index._ann
-        tail = cache.n - state.covered
-        if tail > max(1000, cache.n // 20):
-            state.start_catch_up(data, cache.alive_mask(), cache.seq, index._dir)
-        found = state.search(data, q, k, mask)
-        if found is not None:
-            return found
-        return ann.numpy_topk(data, q, k, metric, mask)  # build running: keep off its pool
+        # called inside ``_nearest``'s span: this nested one shares its sync (same rows)
+        with self._index.reading() as view:
+            cache = view.cache
+            data = cache.matrix()
+            metric = "ip" if view.metric == "cosine" else "l2"
+            threshold = ann.exact_threshold(view.config.get("index_options"))
+            if kept == 0 or k == 0:  # empty index or nothing passes the filter
+                return np.full((1, 0), -1, dtype=np.int64), np.zeros((1, 0), dtype=np.float32)
+            # graph search pays off on large collections unless the filter keeps few rows
+            use_graph = (
+                ann.has_hnsw()
+                and cache.live_count > threshold
+                and kept > max(threshold // 4, 8 * k)
+            )
+            if not use_graph:
+                return ann.exact_topk(data, q, k, metric, mask)
+            found = view.graph_search(q, k, mask)
+            if found is not None:
+                return found
+            return ann.numpy_topk(data, q, k, metric, mask)  # build running: keep off its pool
 
     # ---- reads --------------------------------------------------------------------------
 
@@ -183,16 +173,16 @@ class Search:
         with_vector = check_bool("with_vector", with_vector)
         with_properties = check_bool("with_properties", with_properties)
         newest_first = check_bool("newest_first", newest_first)
-        index = self._index
-        with index._lock:
-            index._sync()
-            cache = index._cache
+        with self._index.reading() as view:
+            cache = view.cache
             rows = np.flatnonzero(cache.alive_mask())
             rows = rows[np.argsort(cache.seq[rows], kind="stable")]
             if newest_first:
                 rows = rows[::-1]
             page = rows[offset : offset + limit].tolist()
-            objects = index._records(page, with_vector=with_vector, with_properties=with_properties)
+            objects = view.records_by_rows(
+                page, with_vector=with_vector, with_properties=with_properties
+            )
         return {"objects": objects, "next_offset": offset + len(objects)}
 
     def iterate(
@@ -328,7 +318,7 @@ class Search:
         so a bad one is refused before any rows are gathered (``limit=None``: all)."""
         check_filter_arg(filter)
         limit = check_int("limit", limit, minimum=1, optional=True)
-        return self._index._snapshot(filter, limit)
+        return self._index.snapshot(filter, limit)
 
 
 def _pick(items: builtins.list[Any], rows: builtins.list[int]) -> builtins.list[Any]:

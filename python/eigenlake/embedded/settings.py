@@ -3,34 +3,29 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .index import Index
+from .internal import IndexAccess
 
 
 class Settings:
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: IndexAccess) -> None:
         self._index = index
 
     def dimensions(self) -> int:
-        with self._index._lock:
-            self._index._sync()
-            return self._index.dimensions
+        with self._index.reading() as view:
+            return view.dimensions
 
     def schema(self) -> dict[str, Any]:
-        with self._index._lock:
-            self._index._sync()
-            return copy.deepcopy(self._index._schema.source)
+        with self._index.reading() as view:
+            return copy.deepcopy(view.schema.source)
 
     def shards(self) -> dict[str, Any]:
         """One local shard holds everything; ``shard_count`` is kept as requested."""
-        index = self._index
-        with index._lock:
-            index._sync()
+        with self._index.reading() as view:
             return {
-                "shard_count": int(index.config.get("shard_count", 1)),
-                "shards": [{"id": 0, "records": index._cache.live_count}],
+                "shard_count": int(view.config.get("shard_count", 1)),
+                "shards": [{"id": 0, "records": view.cache.live_count}],
             }
 
     def all(self) -> dict[str, Any]:

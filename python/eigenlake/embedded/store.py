@@ -20,6 +20,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import sqlite3
 import time
 import uuid
@@ -44,6 +45,9 @@ _MAGIC = b"SQLite format 3\x00"
 # a database being created (see `create`): not yet the index's, never damage
 CREATING = ".creating-"
 UID_KEY = "index_uid"
+# A dropped index's directory is first renamed to a tomb in its namespace directory. The
+# "@" makes the name one no index can have: names are percent-encoded ("@" -> "%40").
+TOMB_PREFIX = ".deleted@"
 
 
 class Store:
@@ -256,6 +260,15 @@ def check_no_leftovers(directory: str, path: str) -> None:
     if others:
         shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
         raise StorageError.damaged(path, f"is missing while its directory holds {shown}")
+
+
+def drop_index_dir(directory: str) -> None:
+    """Remove an index's directory: renamed first, so a concurrent open never sees a
+    half-deleted directory."""
+    parent = os.path.dirname(directory)
+    tomb = os.path.join(parent, f"{TOMB_PREFIX}{os.getpid()}-{time.time_ns()}")
+    os.rename(directory, tomb)
+    shutil.rmtree(tomb, ignore_errors=True)
 
 
 def _check_header(path: str) -> None:

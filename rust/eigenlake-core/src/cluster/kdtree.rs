@@ -671,9 +671,9 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         {
             use super::super::kdtree_kernels::kernels;
+            use super::super::topk::avx2::SortedTop256;
+            use super::super::topk::avx512::SortedTop;
             use super::super::topk::{Prune, Top};
-            use super::super::topk_avx2::SortedTop256;
-            use super::super::topk_avx512::SortedTop;
             for (n, dim, k) in [(900, 3, 20), (500, 6, 1), (700, 9, 32)] {
                 let tree = KdTree::new(&data(n, dim, 3), dim);
                 let fin =

@@ -36,12 +36,12 @@ impl KdTree {
         let kern = kernels();
         #[cfg(target_arch = "x86_64")]
         match kern.sorted_top {
-            Isa::Avx512 if kk <= super::topk_avx512::MAX_K => {
-                let list = || super::topk_avx512::SortedTop::new(kk, prune);
+            Isa::Avx512 if kk <= super::topk::avx512::MAX_K => {
+                let list = || super::topk::avx512::SortedTop::new(kk, prune);
                 return self.knn_with(k, kern, list, fin);
             }
-            Isa::Avx2 if kk <= super::topk_avx2::MAX_K => {
-                let list = || super::topk_avx2::SortedTop256::new(kk, prune);
+            Isa::Avx2 if kk <= super::topk::avx2::MAX_K => {
+                let list = || super::topk::avx2::SortedTop256::new(kk, prune);
                 return self.knn_with(k, kern, list, fin);
             }
             _ => {}

@@ -19,10 +19,6 @@ mod principal;
 mod screen;
 pub mod silhouette;
 mod topk;
-#[cfg(target_arch = "x86_64")]
-mod topk_avx2;
-#[cfg(target_arch = "x86_64")]
-mod topk_avx512;
 mod unionfind;
 
 pub use points::{Metric, Points};

@@ -10,7 +10,7 @@ mod avx2;
 mod avx512;
 mod scalar;
 
-use scalar::{bbox_scalar, boxes_scalar, gap_scalar, rotate_scalar, rows_scalar};
+use scalar::{bbox_scalar, boxes_scalar, gap_scalar, rows_scalar};
 
 use crate::distance::{active, Isa};
 
@@ -47,20 +47,14 @@ pub(super) type GapFn = fn(a: &[f32], b: &[f32], limit: f32) -> f32;
 /// = `dim` rounded up to 4; padding lanes left 0).
 pub(super) type BboxFn = fn(x: &[f32], dim: usize, idx: &[u32], out: &mut [f32]);
 
-/// Rows of row-major `x` as `(x − centre)·Rᵀ` into `out`, `rt` = Rᵀ row-major (`dim ×
-/// dim`; row `c` holds coordinate `c` of every axis).
-pub(crate) type RotateFn = fn(x: &[f32], dim: usize, centre: &[f32], rt: &[f32], out: &mut [f32]);
-
 #[derive(Clone, Copy)]
 pub(super) struct Kernels {
     pub bbox: BboxFn,
     pub gap: GapFn,
     pub boxes: BoxFn,
     pub rows: RowsFn,
-    /// A rotation kernel, where one beats the GEMM on `dim × dim` axes.
-    pub rotate: Option<RotateFn>,
-    /// Keep each row's top-k sorted in registers (`topk_avx512`, `topk_avx2`) of this ISA
-    /// (`Scalar`: the portable buffer-and-select list of `topk`).
+    /// Keep each row's top-k sorted in registers (`topk::avx512`, `topk::avx2`) of this ISA
+    /// (`Scalar`: the portable buffer-and-select list `topk::Top`).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub sorted_top: Isa,
 }
@@ -73,7 +67,6 @@ pub(super) fn kernels() -> Kernels {
             gap: avx512::gap_avx512,
             boxes: avx512::boxes_avx512,
             rows: avx512::rows_avx512,
-            rotate: Some(avx512::rotate_avx512),
             sorted_top: Isa::Avx512,
         },
         #[cfg(target_arch = "x86_64")]
@@ -82,7 +75,6 @@ pub(super) fn kernels() -> Kernels {
             gap: avx2::gap_avx2,
             boxes: avx2::boxes_avx2,
             rows: avx2::rows_avx2,
-            rotate: None,
             sorted_top: Isa::Avx2,
         },
         _ => Kernels {
@@ -90,7 +82,6 @@ pub(super) fn kernels() -> Kernels {
             gap: gap_scalar,
             boxes: boxes_scalar,
             rows: rows_scalar,
-            rotate: None,
             sorted_top: Isa::Scalar,
         },
     }
@@ -116,36 +107,6 @@ mod tests {
                 bbox_scalar(&x, dim, &idx, &mut a);
                 avx512::bbox_avx512(&x, dim, &idx, &mut b);
                 assert_eq!(a, b, "dim {dim}");
-            }
-        }
-    }
-
-    #[test]
-    fn simd_rotation_matches_scalar() {
-        #[cfg(target_arch = "x86_64")]
-        if kernels_for(Isa::Avx512).is_some() {
-            // row counts that leave every short last group of the four-row kernel
-            for (dim, n) in [
-                (5usize, 9usize),
-                (12, 37),
-                (16, 4),
-                (21, 50),
-                (36, 3),
-                (64, 11),
-            ] {
-                let val = |i: usize| ((i * 7919) % 1013) as f32 / 101.3 - 5.0;
-                let x: Vec<f32> = (0..n * dim).map(val).collect();
-                let centre: Vec<f32> = (0..dim).map(|c| val(3 * c + 1) * 0.3).collect();
-                let rt: Vec<f32> = (0..dim * dim).map(|i| val(i + 17) * 0.2).collect();
-                let (mut a, mut b) = (vec![0f32; n * dim], vec![f32::NAN; n * dim]);
-                rotate_scalar(&x, dim, &centre, &rt, &mut a);
-                avx512::rotate_avx512(&x, dim, &centre, &rt, &mut b);
-                for (i, (u, v)) in a.iter().zip(&b).enumerate() {
-                    assert!(
-                        (u - v).abs() <= 1e-4 * (1.0 + u.abs()),
-                        "dim {dim} at {i}: {u} vs {v}"
-                    );
-                }
             }
         }
     }

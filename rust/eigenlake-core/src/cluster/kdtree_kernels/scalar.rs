@@ -90,20 +90,3 @@ pub(super) fn rows_scalar(
         masks[j] = lanes_le(acc, &[bounds[j]; LEAF]);
     }
 }
-
-/// `(x − centre)·Rᵀ` for every row of `x`, with `rt` = Rᵀ row-major: the reference for
-/// the SIMD versions (other CPUs rotate with the GEMM instead).
-pub(super) fn rotate_scalar(x: &[f32], dim: usize, centre: &[f32], rt: &[f32], out: &mut [f32]) {
-    let mut v = vec![0f32; dim];
-    for (row, o) in x.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
-        for ((t, &a), &m) in v.iter_mut().zip(row).zip(centre) {
-            *t = a - m;
-        }
-        o.fill(0.0);
-        for (&s, axes_c) in v.iter().zip(rt.chunks_exact(dim)) {
-            for (oj, &a) in o.iter_mut().zip(axes_c) {
-                *oj = s.mul_add(a, *oj);
-            }
-        }
-    }
-}

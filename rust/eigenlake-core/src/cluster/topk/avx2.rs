@@ -1,13 +1,13 @@
 //! The k ≤ 32 nearest keys of one row kept sorted in AVX2 registers' worth of memory: the
-//! AVX2 form of `topk_avx512` (same insert, max(min(key, new), left neighbour) per slot).
+//! AVX2 form of `avx512` (same insert, max(min(key, new), left neighbour) per slot).
 //! AVX2 has no unsigned 64-bit min/max, but keys stay below 2^63 (a finite squared distance
 //! has its sign bit clear), so signed compares and blends order them; empty slots hold
 //! `i64::MAX`, above every key.
 
 use std::arch::x86_64::*;
 
-use super::kdtree_kernels::LEAF;
-use super::topk::{key, unkey, Neighbours, Prune};
+use super::super::kdtree_kernels::LEAF;
+use super::{key, unkey, Neighbours, Prune};
 
 /// Keys per register and the most the list holds.
 const LANES: usize = 4;
@@ -81,7 +81,7 @@ impl Neighbours for SortedTop256 {
 }
 
 /// Insert the hit lanes whose key is below `worst` (the k-th as of this leaf; see
-/// `topk_avx512`) into the sorted keys, `N` registers of which are live.
+/// `avx512`) into the sorted keys, `N` registers of which are live.
 #[target_feature(enable = "avx2")]
 unsafe fn offer<const N: usize>(
     keys: &mut [u64; MAX_K],

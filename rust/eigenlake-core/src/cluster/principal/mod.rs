@@ -2,10 +2,17 @@
 //! variance). Rotating changes no euclidean distance, but on correlated features it lines
 //! the k-d tree's boxes up with the data and puts most of each distance in the first
 //! coordinates, where a partial sum can already reject a row.
+//!
+//! `scalar` holds the portable Jacobi solver and the reference rotation; `avx512` the
+//! Jacobi solver compiled for AVX-512 and the rotation kernel. Both are chosen here from the
+//! ISA that `distance::active` checked (other CPUs rotate with the GEMM).
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod scalar;
 
 use rayon::prelude::*;
 
-use super::kdtree_kernels::kernels;
 use crate::gemm::gemm_abt;
 
 /// Rows sampled for the covariance (any orthonormal basis keeps the search exact; the
@@ -61,12 +68,25 @@ pub(crate) fn principal_axes(x: &[f32], dim: usize) -> Axes {
     Axes { rot, centre }
 }
 
-/// Rows of `x` in the rotated basis (`(x − centre) · Rᵀ`): by the tree's rotation kernel
+/// Rows of row-major `x` as `(x − centre)·Rᵀ` into `out`, `rt` = Rᵀ row-major (`dim ×
+/// dim`; row `c` holds coordinate `c` of every axis).
+type RotateFn = fn(x: &[f32], dim: usize, centre: &[f32], rt: &[f32], out: &mut [f32]);
+
+/// The rotation kernel of the active ISA, where one beats the GEMM on `dim × dim` axes.
+fn rotate_kernel() -> Option<RotateFn> {
+    #[cfg(target_arch = "x86_64")]
+    if crate::distance::active().isa == crate::distance::Isa::Avx512 {
+        return Some(avx512::rotate_avx512);
+    }
+    None
+}
+
+/// Rows of `x` in the rotated basis (`(x − centre) · Rᵀ`): by the rotation kernel
 /// where there is one (on AVX-512 twice as fast as the GEMM for 21 features: the GEMM
 /// packs both sides for a product only `dim` deep), else by the GEMM.
 pub(crate) fn rotate(x: &[f32], dim: usize, axes: &Axes) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
-    if let Some(kernel) = kernels().rotate {
+    if let Some(kernel) = rotate_kernel() {
         // Rᵀ: row c holds coordinate c of every axis
         let rt: Vec<f32> = (0..dim * dim)
             .map(|i| axes.rot[(i % dim) * dim + i / dim])
@@ -98,69 +118,9 @@ fn jacobi(a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
     #[cfg(target_arch = "x86_64")]
     if crate::distance::active().isa == crate::distance::Isa::Avx512 {
         // SAFETY: the active ISA was checked on this CPU
-        return unsafe { jacobi_avx512(a, n) };
+        return unsafe { avx512::jacobi_avx512(a, n) };
     }
-    jacobi_any(a, n)
-}
-
-/// `jacobi` compiled for AVX-512: the row updates run 8 lanes wide.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn jacobi_avx512(a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
-    jacobi_any(a, n)
-}
-
-#[inline(always)]
-fn jacobi_any(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut vt = vec![0f64; n * n];
-    (0..n).for_each(|i| vt[i * n + i] = 1.0);
-    for _ in 0..SWEEPS {
-        let off: f64 = (0..n)
-            .flat_map(|p| (p + 1..n).map(move |q| (p, q)))
-            .map(|(p, q)| a[p * n + q] * a[p * n + q])
-            .sum();
-        let diag: f64 = (0..n).map(|i| a[i * n + i] * a[i * n + i]).sum();
-        if off <= OFF_DIAG_TOL * diag.max(f64::MIN_POSITIVE) {
-            break;
-        }
-        for p in 0..n {
-            for q in p + 1..n {
-                let (app, aqq, apq) = (a[p * n + p], a[q * n + q], a[p * n + q]);
-                // already negligible against its diagonal pair: the rotation would not
-                // move the axes noticeably (later sweeps mostly take this branch)
-                if apq.abs() <= SKIP_BELOW * (app * aqq).abs().sqrt() {
-                    continue;
-                }
-                // the rotation that zeroes a[p][q]
-                let theta = (aqq - app) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                rotate_rows(&mut a, n, p, q, c, s);
-                for k in 0..n {
-                    (a[k * n + p], a[k * n + q]) = (a[p * n + k], a[q * n + k]);
-                }
-                // the 2 × 2 block of Jᵀ A J (the row pass above saw only one side)
-                let (cc, ss, cs) = (c * c, s * s, c * s);
-                a[p * n + p] = cc * app - 2.0 * cs * apq + ss * aqq;
-                a[q * n + q] = ss * app + 2.0 * cs * apq + cc * aqq;
-                let pq = (cc - ss) * apq + cs * (app - aqq);
-                (a[p * n + q], a[q * n + p]) = (pq, pq);
-                rotate_rows(&mut vt, n, p, q, c, s);
-            }
-        }
-    }
-    ((0..n).map(|i| a[i * n + i]).collect(), vt)
-}
-
-/// Rows p and q of the row-major `n × n` matrix `m` ← (c·p − s·q, s·p + c·q).
-#[inline(always)]
-fn rotate_rows(m: &mut [f64], n: usize, p: usize, q: usize, c: f64, s: f64) {
-    let (lo, hi) = m.split_at_mut(q * n);
-    for (x, y) in lo[p * n..(p + 1) * n].iter_mut().zip(&mut hi[..n]) {
-        (*x, *y) = (c * *x - s * *y, s * *x + c * *y);
-    }
+    scalar::jacobi_any(a, n)
 }
 
 #[cfg(test)]
@@ -205,6 +165,36 @@ mod tests {
         for a in 0..5 {
             for b in 0..a {
                 assert!(cov(a, b).abs() <= 1e-3 * var(0), "{a} {b}: {}", cov(a, b));
+            }
+        }
+    }
+
+    #[test]
+    fn simd_rotation_matches_scalar() {
+        #[cfg(target_arch = "x86_64")]
+        if crate::distance::kernels_for(crate::distance::Isa::Avx512).is_some() {
+            // row counts that leave every short last group of the four-row kernel
+            for (dim, n) in [
+                (5usize, 9usize),
+                (12, 37),
+                (16, 4),
+                (21, 50),
+                (36, 3),
+                (64, 11),
+            ] {
+                let val = |i: usize| ((i * 7919) % 1013) as f32 / 101.3 - 5.0;
+                let x: Vec<f32> = (0..n * dim).map(val).collect();
+                let centre: Vec<f32> = (0..dim).map(|c| val(3 * c + 1) * 0.3).collect();
+                let rt: Vec<f32> = (0..dim * dim).map(|i| val(i + 17) * 0.2).collect();
+                let (mut a, mut b) = (vec![0f32; n * dim], vec![f32::NAN; n * dim]);
+                scalar::rotate_scalar(&x, dim, &centre, &rt, &mut a);
+                avx512::rotate_avx512(&x, dim, &centre, &rt, &mut b);
+                for (i, (u, v)) in a.iter().zip(&b).enumerate() {
+                    assert!(
+                        (u - v).abs() <= 1e-4 * (1.0 + u.abs()),
+                        "dim {dim} at {i}: {u} vs {v}"
+                    );
+                }
             }
         }
     }

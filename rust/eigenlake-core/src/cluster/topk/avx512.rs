@@ -3,12 +3,12 @@
 //! Each accepted candidate is placed with a min, a max and a lane shift per 8-key register
 //! (no masks, no chain between registers), so the pruning bound is exact after every leaf
 //! and there is no batch selection: on the anomaly tables the buffer-and-`select_nth` list
-//! of `topk` spent a quarter of the kNN time in its cuts.
+//! of `scalar` spent a quarter of the kNN time in its cuts.
 
 use std::arch::x86_64::*;
 
-use super::kdtree_kernels::LEAF;
-use super::topk::{key, unkey, Neighbours, Prune};
+use super::super::kdtree_kernels::LEAF;
+use super::{key, unkey, Neighbours, Prune};
 
 /// Keys per register and the most the list holds.
 const LANES: usize = 8;
