@@ -146,7 +146,7 @@ def test_search_list_pages_like_embedded(pair: Any, kwargs: dict[str, Any]) -> N
 def test_snapshot_is_the_embedded_one(pair: Any) -> None:
     sharded, single = pair
     for flt, limit in ((None, None), ({"label": {"$in": [0, 2]}}, 60), (None, 0)):
-        a, b = sharded._snapshot(flt, limit), single._snapshot(flt, limit)
+        a, b = sharded.snapshot(flt, limit), single.snapshot(flt, limit)
         assert a.uuids == b.uuids and a.metadata == b.metadata
         np.testing.assert_array_equal(a.vectors, b.vectors)
         assert a.metric == b.metric and a.schema == b.schema

@@ -1,4 +1,4 @@
-"""`build_context` works on any object with `settings.schema()` and `_snapshot`."""
+"""`build_context` works on any object with `settings.schema()` and `snapshot`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class FakeIndex:
     def schema(self) -> dict[str, Any]:
         return self._schema
 
-    def _snapshot(self, filter: Any = None, limit: int | None = None) -> Snapshot:
+    def snapshot(self, filter: Any = None, limit: int | None = None) -> Snapshot:
         rows = self.metadata[:limit]
         return Snapshot(
             [str(i) for i in range(len(rows))], np.zeros((len(rows), 2), np.float32), rows

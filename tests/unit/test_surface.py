@@ -58,11 +58,16 @@ MODES: dict[str, dict[type, Any]] = {
 
 
 def methods(proto: type) -> list[str]:
-    return [
-        n
-        for n, v in vars(proto).items()
-        if callable(v) and (not n.startswith("_") or n in ("__enter__", "__exit__"))
-    ]
+    """The protocol's methods, with those it inherits from other protocols (Search's
+    analyses come from Analyses; a mode may still override them)."""
+    found: dict[str, None] = {}
+    for base in proto.__mro__:
+        if base.__module__ != protocols.__name__:
+            continue
+        for n, v in vars(base).items():
+            if callable(v) and (not n.startswith("_") or n in ("__enter__", "__exit__")):
+                found[n] = None
+    return list(found)
 
 
 CASES = [

@@ -25,13 +25,9 @@ def field_type(spec: dict[str, Any]) -> str:
 
 
 def take_snapshot(index: Any, flt: Any, limit: int | None) -> Snapshot:
-    """``index.snapshot(flt, limit)``: the rows an analysis runs over. An index without
-    that internal entry (the sharded one, test doubles) is asked by its older name
-    ``_snapshot``."""
-    take = getattr(index, "snapshot", None)
-    if take is None:
-        take = index._snapshot
-    snap: Snapshot = take(flt, limit)
+    """``index.snapshot(flt, limit)``: the rows an analysis runs over (the embedded and
+    the sharded index both offer it, as part of their internal API)."""
+    snap: Snapshot = index.snapshot(flt, limit)
     return snap
 
 

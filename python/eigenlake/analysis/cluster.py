@@ -17,7 +17,7 @@ Decisions (see the API contract for the shape):
   and quantiles; k = ``dbscan_min_samples``, the row itself counted, as in DBSCAN's core-point
   test) and keeps the best silhouette x coverage (see ``autotune.auto_eps``).
 - ``filter`` and ``limit`` are applied by the caller when it takes the snapshot
-  (``Index._snapshot``); ``limit`` is re-applied here so a larger snapshot is cut the same way.
+  (``Index.snapshot``); ``limit`` is re-applied here so a larger snapshot is cut the same way.
 """
 
 from __future__ import annotations

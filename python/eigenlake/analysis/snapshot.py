@@ -1,4 +1,4 @@
-"""The rows an analysis runs over: what `Index._snapshot(filter, limit)` returns."""
+"""The rows an analysis runs over: what `Index.snapshot(filter, limit)` returns."""
 
 from __future__ import annotations
 

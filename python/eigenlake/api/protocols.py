@@ -99,7 +99,100 @@ class Records(Protocol):
         ...
 
 
-class Search(Protocol):
+class Analyses(Protocol):
+    """The analyses of ``index.search``, written once for every mode: each method names and
+    orders its arguments, then hands them to the mode's ``_analyse``, which gathers the
+    rows (or sends the request) and returns the answer."""
+
+    def _analyse(
+        self, kind: str, filter: Filter | None, limit: int | None, settings: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Run analysis ``kind`` ("cluster", "outliers", "topics") over the records matching
+        ``filter`` (the first ``limit``; None = all) with ``settings``."""
+        ...
+
+    def cluster(
+        self,
+        *,
+        filter: Filter | None = None,
+        limit: int | None = 1000,
+        algorithm: str = "kmeans",
+        num_clusters: int | None = None,
+        distance_metric: str = "cosine",
+        text_fields: builtins.list[str] | None = None,
+        max_iterations: int = 50,
+        representatives_per_cluster: int = 3,
+        auto_tune: bool = False,
+        min_clusters: int = 2,
+        max_clusters: int = 8,
+        dbscan_eps: float | None = None,
+        dbscan_min_samples: int = 5,
+    ) -> dict[str, Any]:
+        """k-means (spherical for cosine) or DBSCAN over the matching records (``limit``
+        None = all); see ``docs/ANALYSIS.md`` for every choice it makes.
+
+        >>> res = index.search.cluster(auto_tune=True, max_clusters=6)  # doctest: +SKIP
+        >>> res["parameters"]["num_clusters"], [c["count"] for c in res["clusters"]]  # doctest: +SKIP
+        """
+        settings = {
+            "algorithm": algorithm,
+            "num_clusters": num_clusters,
+            "distance_metric": distance_metric,
+            "text_fields": text_fields,
+            "max_iterations": max_iterations,
+            "representatives_per_cluster": representatives_per_cluster,
+            "auto_tune": auto_tune,
+            "min_clusters": min_clusters,
+            "max_clusters": max_clusters,
+            "dbscan_eps": dbscan_eps,
+            "dbscan_min_samples": dbscan_min_samples,
+        }
+        return self._analyse("cluster", filter, limit, settings)
+
+    def outliers(
+        self,
+        *,
+        filter: Filter | None = None,
+        limit: int | None = 1000,
+        n_neighbors: int = 20,
+        contamination: float | str = "auto",
+        distance_metric: str = "cosine",
+        return_all: bool = False,
+        max_results: int | None = None,
+    ) -> dict[str, Any]:
+        """Local outlier factor of the matching records; ``outliers`` lists the flagged
+        ones, most outlying first (``return_all=True``: every analysed record with its
+        score; ``max_results`` cuts the list)."""
+        settings = {
+            "n_neighbors": n_neighbors,
+            "contamination": contamination,
+            "distance_metric": distance_metric,
+            "return_all": return_all,
+            "max_results": max_results,
+        }
+        return self._analyse("outliers", filter, limit, settings)
+
+    def topics(
+        self,
+        *,
+        text_fields: builtins.list[str],
+        num_topics: int | None = None,
+        auto_tune: bool = True,
+        filter: Filter | None = None,
+        limit: int | None = 1000,
+        top_words: int = 10,
+    ) -> dict[str, Any]:
+        """Topics: spherical k-means over the vectors, keywords by c-TF-IDF of the texts."""
+        settings = {
+            "text_fields": text_fields,
+            "num_topics": num_topics,
+            "auto_tune": auto_tune,
+            "top_words": top_words,
+        }
+        return self._analyse("topics", filter, limit, settings)
+
+
+class Search(Analyses, Protocol):
     """``index.search``: nearest neighbours, reads by position, and the analyses."""
 
     def nearest(
@@ -134,54 +227,6 @@ class Search(Protocol):
         self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
     ) -> Iterator[dict[str, Any]]:
         """Every record once, oldest first."""
-        ...
-
-    def cluster(
-        self,
-        *,
-        filter: Filter | None = None,
-        limit: int | None = 1000,
-        algorithm: str = "kmeans",
-        num_clusters: int | None = None,
-        distance_metric: str = "cosine",
-        text_fields: builtins.list[str] | None = None,
-        max_iterations: int = 50,
-        representatives_per_cluster: int = 3,
-        auto_tune: bool = False,
-        min_clusters: int = 2,
-        max_clusters: int = 8,
-        dbscan_eps: float | None = None,
-        dbscan_min_samples: int = 5,
-    ) -> dict[str, Any]:
-        """k-means (spherical for cosine) or DBSCAN over the matching records (``limit``
-        None = all); see ``docs/ANALYSIS.md`` for every choice it makes."""
-        ...
-
-    def outliers(
-        self,
-        *,
-        filter: Filter | None = None,
-        limit: int | None = 1000,
-        n_neighbors: int = 20,
-        contamination: float | str = "auto",
-        distance_metric: str = "cosine",
-        return_all: bool = False,
-        max_results: int | None = None,
-    ) -> dict[str, Any]:
-        """Local outlier factor of the matching records; the most outlying first."""
-        ...
-
-    def topics(
-        self,
-        *,
-        text_fields: builtins.list[str],
-        num_topics: int | None = None,
-        auto_tune: bool = True,
-        filter: Filter | None = None,
-        limit: int | None = 1000,
-        top_words: int = 10,
-    ) -> dict[str, Any]:
-        """Topics: spherical k-means over the vectors, keywords by c-TF-IDF of the texts."""
         ...
 
 
@@ -242,7 +287,12 @@ class Batch(Protocol):
 
 
 class Agent(Protocol):
-    """``index.agent``: a plain-English request turned into a filter and an action."""
+    """``index.agent``: a plain-English request turned into a filter and an action, written
+    once for every mode over the mode's ``_query``."""
+
+    def _query(self, query: str, settings: dict[str, Any]) -> dict[str, Any]:
+        """Plan and run ``query`` with ``settings`` (the arguments of ``query``)."""
+        ...
 
     def query(
         self,
@@ -264,8 +314,28 @@ class Agent(Protocol):
         failure_values: builtins.list[str] | None = None,
         recent_days: int = 7,
     ) -> dict[str, Any]:
-        """``{"action", "filter", "explanation", ...}`` (``filter`` is ``{}`` when none)."""
-        ...
+        """``{"action", "filter", "explanation", ...}`` (``filter`` is ``{}`` when none).
+
+        >>> index.agent.query("group human proteins longer than 300 residues")  # doctest: +SKIP
+        """
+        settings = {
+            "filter": filter,
+            "limit": limit,
+            "mode": mode,
+            "algorithm": algorithm,
+            "num_clusters": num_clusters,
+            "text_fields": text_fields,
+            "auto_tune": auto_tune,
+            "min_clusters": min_clusters,
+            "max_clusters": max_clusters,
+            "dbscan_eps": dbscan_eps,
+            "dbscan_min_samples": dbscan_min_samples,
+            "time_field": time_field,
+            "failure_field": failure_field,
+            "failure_values": failure_values,
+            "recent_days": recent_days,
+        }
+        return self._query(query, settings)
 
 
 class Index(Protocol):
@@ -325,7 +395,8 @@ class Indexes(Protocol):
 
 
 class Client(Protocol):
-    """What ``eigenlake.connect(...)`` returns, in every mode."""
+    """What ``eigenlake.connect(...)`` returns, in every mode (a context manager that closes
+    the client on leaving: ``api.closing.Closing``)."""
 
     @property
     def indexes(self) -> Indexes: ...

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any
 
 from ..api.checks import check_int
+from ..api.closing import Closing
 from ..errors import ConflictError, ValidationError
 from .rpc import gather
 from .shard import ShardActor
@@ -47,7 +47,7 @@ def connect_ray(
         raise
 
 
-class ShardedClient:
+class ShardedClient(Closing):
     def __init__(
         self, path: str, num_shards: int, actor_options: dict[str, Any], owns_ray: bool
     ) -> None:
@@ -99,17 +99,6 @@ class ShardedClient:
 
         for s in self._shards:
             ray.kill(s)
-
-    def __enter__(self) -> ShardedClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"ShardedClient(path={self.path!r}, num_shards={self.num_shards})"

@@ -70,7 +70,7 @@ def run_kmeans(
     fields = check_text_fields(text_fields)
     spherical = metric == "cosine"
 
-    shards, ns, name = index._shards, index.namespace, index.name
+    shards, ns, name = index.shards, index.namespace, index.name
     sizes: list[int | None] = [None] * len(shards)
     if limit is not None:
         sizes = first_rows(index, filter, limit)
@@ -143,9 +143,7 @@ def _mean_variance(opened: list[dict[str, Any]], n: int) -> float:
 def first_rows(index: ShardedIndex, flt: Any, limit: int) -> list[int | None]:
     """How many rows each shard contributes to the global first ``limit`` in (seq, shard)
     order, the order ``records.list`` pages in (also used by ``remove_many``)."""
-    keys = gather(
-        [s.km_keys.remote(index.namespace, index.name, flt, limit) for s in index._shards]
-    )
+    keys = gather([s.km_keys.remote(index.namespace, index.name, flt, limit) for s in index.shards])
     merged = sorted((seq, i) for i, seqs in enumerate(keys) for seq in seqs)[:limit]
     counts = np.bincount([i for _seq, i in merged], minlength=len(keys))
     return [int(c) for c in counts]
@@ -155,7 +153,7 @@ def _sample(index: ShardedIndex, job: str, sizes: list[int], want: int, seed: in
     n = sum(sizes)
     per = [min(s, math.ceil(want * s / n)) for s in sizes]
     parts = gather(
-        [s.km_sample.remote(job, m, seed) for s, m in zip(index._shards, per, strict=True)]
+        [s.km_sample.remote(job, m, seed) for s, m in zip(index.shards, per, strict=True)]
     )
     return np.ascontiguousarray(np.concatenate([p for p in parts if len(p)]), dtype=np.float32)
 

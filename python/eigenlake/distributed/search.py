@@ -21,6 +21,7 @@ from ..api.checks import (
     cursor_text,
 )
 from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_hash
+from ..api.protocols import Analyses
 from ..vectors import as_vector
 from .merge import merge_hits
 from .rpc import gather
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from .sharded import ShardedIndex
 
 
-class ShardedSearch:
+class ShardedSearch(Analyses):
     def __init__(self, index: ShardedIndex) -> None:
         self._index = index
 
@@ -60,7 +61,7 @@ class ShardedSearch:
         # one more than the page so we know whether another page exists; each shard's own
         # search is bounded by its rows, whatever a cursor's offset says
         per_shard = offset + limit + 1
-        hits = merge_hits(self._index._call("nearest", q, per_shard, filter, with_vector))
+        hits = merge_hits(self._index.call_shards("nearest", q, per_shard, filter, with_vector))
         if last is not None:
             hits = [h for h in hits if (h["distance"], h["uuid"]) > last]
         page = hits[:limit]
@@ -96,7 +97,7 @@ class ShardedSearch:
         with_properties = check_bool("with_properties", with_properties)
         newest_first = check_bool("newest_first", newest_first)
         idx = self._index
-        parts = idx._call("seq_order", offset + limit, newest_first)
+        parts = idx.call_shards("seq_order", offset + limit, newest_first)
         keys = sorted(
             ((int(s), shard) for shard, seqs in enumerate(parts) for s in seqs.tolist()),
             reverse=newest_first,
@@ -108,7 +109,7 @@ class ShardedSearch:
         found = gather(
             [
                 s.records_at.remote(idx.namespace, idx.name, w, with_vector, with_properties)
-                for s, w in zip(idx._shards, wanted, strict=True)
+                for s, w in zip(idx.shards, wanted, strict=True)
                 if w
             ]
         )
@@ -223,61 +224,22 @@ class ShardedSearch:
             from ..errors import ValidationError
 
             raise ValidationError("init is used by k-means without auto_tune only")
-        snap = self._index._snapshot(filter, limit)
-        return dict(run_cluster(snap, filter=filter, limit=limit, **settings))
+        return self._analyse("cluster", filter, limit, settings)
 
-    def outliers(
-        self,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int | None = 1000,
-        n_neighbors: int = 20,
-        contamination: float | str = "auto",
-        distance_metric: str = "cosine",
-        return_all: bool = False,
-        max_results: int | None = None,
+    def _analyse(
+        self, kind: str, filter: Any, limit: Any, settings: dict[str, Any]
     ) -> dict[str, Any]:
-        """LOF scores over the matching rows, gathered to the driver (the embedded code
-        and answer); ``return_all=True`` lists every analysed record with its score."""
-        from ..analysis.outliers import run_outliers
+        """``outliers``/``topics`` and gathered clustering (``api.protocols.Analyses``): the
+        matching rows are gathered to the driver and analysed by the embedded code, after
+        the arguments are checked by that code on no rows (before any shard is asked)."""
+        from ..analysis.run import run_analysis
 
-        settings: dict[str, Any] = {
-            "n_neighbors": n_neighbors,
-            "contamination": contamination,
-            "distance_metric": distance_metric,
-            "return_all": return_all,
-            "max_results": max_results,
-        }
         check_filter(filter)
         limit = check_int("limit", limit, minimum=1, optional=True)
-        run_outliers(_no_rows(self._index.dimensions), limit=limit, **settings)
-        snap = self._index._snapshot(filter, limit)
-        return dict(run_outliers(snap, filter=filter, limit=limit, **settings))
-
-    def topics(
-        self,
-        *,
-        text_fields: builtins.list[str],
-        num_topics: int | None = None,
-        auto_tune: bool = True,
-        filter: dict[str, Any] | None = None,
-        limit: int | None = 1000,
-        top_words: int = 10,
-    ) -> dict[str, Any]:
-        """Topics of the matching rows, gathered to the driver (the embedded code)."""
-        from ..analysis.topics import run_topics
-
-        settings: dict[str, Any] = {
-            "text_fields": text_fields,
-            "num_topics": num_topics,
-            "auto_tune": auto_tune,
-            "top_words": top_words,
-        }
-        check_filter(filter)
-        limit = check_int("limit", limit, minimum=1, optional=True)
-        run_topics(_no_rows(self._index.dimensions), limit=limit, **settings)
-        snap = self._index._snapshot(filter, limit)
-        return dict(run_topics(snap, limit=limit, **settings))
+        no_rows = _no_rows(self._index.dimensions)
+        run_analysis(kind, no_rows, filter=filter, limit=limit, settings=settings)
+        snap = self._index.snapshot(filter, limit)
+        return run_analysis(kind, snap, filter=filter, limit=limit, settings=settings)
 
 
 def _no_rows(dim: int) -> Snapshot:

@@ -2,7 +2,9 @@
 
 The actor is a thin adapter over the embedded ``Index``: every record a shard holds lives
 in its own SQLite store, so a shard is exactly as durable as an embedded index. Ray
-serialises calls to one actor, so the embedded index sees one caller at a time.
+serialises calls to one actor, so the embedded index sees one caller at a time. It uses
+the index's internal API (``embedded/internal.py``: ``reading``/``writing`` spans and
+their views, ``snapshot``), never its private state.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import numpy as np
 from .. import _core
 from ..analysis.ctfidf import record_text
 from ..analysis.representatives import distances_to
+from ..embedded.cache import Cache
 from ..embedded.client import EmbeddedClient
 from ..embedded.index import Index
-from ..embedded.store import Store
+from ..embedded.internal import WriteView
 from ..embedded.validate import _spec
 from ..errors import ConflictError
 from .merge import normalise
@@ -83,9 +86,8 @@ class ShardActor:
 
     @staticmethod
     def _settings(idx: Index) -> dict[str, Any]:
-        with idx._lock:
-            idx._sync()
-            return dict(idx.config)
+        with idx.reading() as view:
+            return dict(view.config)
 
     def delete(self, ns: str, name: str) -> dict[str, Any]:
         return self._idx(ns, name).manage.delete()
@@ -99,19 +101,16 @@ class ShardActor:
     def write_state(self, ns: str, name: str) -> dict[str, Any]:
         """What the driver validates a write against: the settings, the schema as this
         shard has it, and this shard's next sequence number."""
-        idx = self._idx(ns, name)
-        with idx._lock:
-            store = idx._sync()
+        with self._idx(ns, name).reading() as view:
             return {
-                "config": dict(idx.config),
-                "schema": copy.deepcopy(idx._schema.source),
-                "next_seq": _next_seq(store),
+                "config": dict(view.config),
+                "schema": copy.deepcopy(view.schema.source),
+                "next_seq": view.next_seq,
             }
 
     def next_seq(self, ns: str, name: str) -> int:
-        idx = self._idx(ns, name)
-        with idx._lock:
-            return _next_seq(idx._sync())
+        with self._idx(ns, name).reading() as view:
+            return view.next_seq
 
     def insert(
         self,
@@ -139,10 +138,9 @@ class ShardActor:
         ranks: list[int] = batch["ranks"]
         fragments: dict[str, dict[str, Any]] = batch.get("fragments") or {}
         failed: list[tuple[int, str, str]] = []
-        with idx._lock:
-            idx._sync()
-            with idx._writing() as store:
-                cache = idx._cache
+        with idx.writing() as w:
+            with w.transaction() as store:
+                cache = w.cache
                 keep: list[int] = []
                 replaced: list[str] = []
                 for i, uid in enumerate(uuids):
@@ -159,7 +157,7 @@ class ShardActor:
                     keep.append(i)
                 if replaced:
                     store.delete_seqs([int(cache.seq[cache.row_of[u]]) for u in replaced])
-                start = max(int(batch["base"]), _next_seq(store))
+                start = max(int(batch["base"]), w.next_seq)
                 seqs = [start + int(ranks[i]) for i in keep]
                 matrix = np.ascontiguousarray(batch["vectors"], dtype=np.float32)
                 if keep:
@@ -168,7 +166,7 @@ class ShardActor:
                         for s, i in zip(seqs, keep, strict=True)
                     )
                     store.set_meta("next_seq", max(seqs) + 1)
-                schema = idx._schema
+                schema = w.schema
                 used = sorted(n for n in fragments if any(n in props[i] for i in keep))
                 new = {
                     n: _spec(n, fragments[n], n not in schema.non_filterable)
@@ -176,8 +174,7 @@ class ShardActor:
                     if n not in schema.props
                 }
                 if new:
-                    schema.declare(new)
-                    idx._save_config(store)
+                    w.declare(store, new)
             for spec in new.values():
                 cache.add_column(spec)
             cache.kill(replaced)
@@ -186,32 +183,30 @@ class ShardActor:
 
     def update(self, ns: str, name: str, uid: str, min_seq: int, **kwargs: Any) -> dict[str, Any]:
         idx = self._idx(ns, name)
-        with idx._lock:
+        with idx.writing() as w:
             if kwargs.get("vector") is not None:
-                self._raise_next_seq(idx, min_seq)
+                self._raise_next_seq(w, min_seq)
             return idx.records.update(uid, **kwargs)
 
     def replace(self, ns: str, name: str, uid: str, min_seq: int, **kwargs: Any) -> dict[str, Any]:
         idx = self._idx(ns, name)
-        with idx._lock:
+        with idx.writing() as w:
             if kwargs.get("vector") is not None:
-                self._raise_next_seq(idx, min_seq)
+                self._raise_next_seq(w, min_seq)
             return idx.records.replace(id=uid, **kwargs)
 
     @staticmethod
-    def _raise_next_seq(idx: Index, min_seq: int) -> None:
+    def _raise_next_seq(w: WriteView, min_seq: int) -> None:
         """A new vector gives a record a new seq (the embedded rule: it moves to the end);
         at least the driver's global next one, so it also comes after every other shard's
-        records."""
-        with idx._writing() as store:
-            if _next_seq(store) < min_seq:
+        records. The update that follows runs in the same span."""
+        with w.transaction() as store:
+            if w.next_seq < min_seq:
                 store.set_meta("next_seq", int(min_seq))
 
     def schema_properties(self, ns: str, name: str) -> dict[str, Any]:
-        idx = self._idx(ns, name)
-        with idx._lock:
-            idx._sync()
-            return dict(idx._schema.source.get("properties", {}))
+        with self._idx(ns, name).reading() as view:
+            return dict(view.schema.source.get("properties", {}))
 
     def schema(self, ns: str, name: str) -> dict[str, Any]:
         return self._idx(ns, name).settings.schema()
@@ -219,35 +214,30 @@ class ShardActor:
     def declare(self, ns: str, name: str, fragments: dict[str, dict[str, Any]]) -> None:
         """Adopt properties another shard's writes added (schema evolution), so a filter on
         them works on every shard, also on those holding no record with them yet."""
-        idx = self._idx(ns, name)
-        with idx._lock:
-            with idx._writing() as store:
-                schema = idx._schema
+        with self._idx(ns, name).writing() as w:
+            with w.transaction() as store:
+                schema = w.schema
                 new = {
                     n: _spec(n, f, n not in schema.non_filterable)
                     for n, f in fragments.items()
                     if n not in schema.props
                 }
                 if new:
-                    schema.declare(new)
-                    idx._save_config(store)
+                    w.declare(store, new)
             for spec in new.values():
-                idx._cache.add_column(spec)
+                w.cache.add_column(spec)
 
     def remove_many(self, ns: str, name: str, flt: Any, limit: int | None) -> int:
         idx = self._idx(ns, name)
         if limit == 0:  # the filter is still checked, as embedded checks it
-            with idx._lock:
-                idx._sync()
-                idx._parse_filter(flt)
+            with idx.reading() as view:
+                view.parse_filter(flt)
             return 0
         return int(idx.records.remove_many(filter=flt, limit=limit)["deleted"])
 
     def existing(self, ns: str, name: str, uuids: list[str]) -> list[str]:
-        idx = self._idx(ns, name)
-        with idx._lock:
-            idx._sync()
-            row_of = idx._cache.row_of
+        with self._idx(ns, name).reading() as view:
+            row_of = view.cache.row_of
             return [u for u in uuids if u in row_of]
 
     def get(self, ns: str, name: str, uid: str, **kwargs: Any) -> dict[str, Any] | None:
@@ -260,31 +250,27 @@ class ShardActor:
         return self._idx(ns, name).records.remove(uid)
 
     def count(self, ns: str, name: str, flt: Any) -> int:
-        idx = self._idx(ns, name)
-        with idx._lock:
-            idx._sync()
-            return int(idx._filter_mask(idx._parse_filter(flt)).sum())
+        with self._idx(ns, name).reading() as view:
+            return int(view.filter_mask(view.parse_filter(flt)).sum())
 
     def list_page(
         self, ns: str, name: str, flt: Any, limit: int, after_seq: int, **kwargs: Any
     ) -> tuple[list[dict[str, Any]], list[int], bool]:
         """A page after ``after_seq`` with each object's sequence number (the merge key)."""
         idx = self._idx(ns, name)
-        with idx._lock:  # one lock span: the seqs belong to the page just read
+        with idx.reading() as view:  # one span: the seqs belong to the page just read
             page = idx.records.list(
                 filter=flt, limit=limit, after=str(after_seq) if after_seq else None, **kwargs
             )
             objs = page["objects"]
-            seqs = self._seqs(idx, [o["uuid"] for o in objs])
+            seqs = _seqs(view.cache, [o["uuid"] for o in objs])
         return objs, seqs, page["next_after"] is not None
 
     def seq_order(self, ns: str, name: str, count: int, newest_first: bool) -> np.ndarray:
         """Seqs of the first ``count`` live records, oldest (or newest) first: the keys
         ``search.list`` merges to find which records fill a page."""
-        idx = self._idx(ns, name)
-        with idx._lock:
-            idx._sync()
-            cache = idx._cache
+        with self._idx(ns, name).reading() as view:
+            cache = view.cache
             seqs = np.sort(cache.seq[: cache.n][cache.alive_mask()])
             if newest_first:
                 seqs = seqs[::-1]
@@ -295,15 +281,13 @@ class ShardActor:
     ) -> list[tuple[int, dict[str, Any]]]:
         """(seq, record) of the live records at ``seqs`` (a record gone meanwhile is left
         out)."""
-        idx = self._idx(ns, name)
-        with idx._lock:
-            idx._sync()
-            cache = idx._cache
+        with self._idx(ns, name).reading() as view:
+            cache = view.cache
             wanted = np.asarray(seqs, dtype=np.int64)
             rows = np.flatnonzero(np.isin(cache.seq[: cache.n], wanted) & cache.alive_mask())
             row_of = {int(cache.seq[r]): int(r) for r in rows.tolist()}
             found = [(int(s), row_of[int(s)]) for s in seqs if int(s) in row_of]
-            recs = idx._records(
+            recs = view.records_by_rows(
                 [r for _s, r in found], with_vector=with_vector, with_properties=with_properties
             )
             by_uuid = {r["uuid"]: r for r in recs}
@@ -313,9 +297,9 @@ class ShardActor:
         """The embedded snapshot of this shard's first ``limit`` matching rows (vectors
         as the analyses see them), with each row's seq so the driver can merge."""
         idx = self._idx(ns, name)
-        with idx._lock:
-            snap = idx._snapshot(flt, limit)
-            seqs = self._seqs(idx, snap.uuids)
+        with idx.reading() as view:  # one span: the seqs belong to the snapshot
+            snap = idx.snapshot(flt, limit)
+            seqs = _seqs(view.cache, snap.uuids)
         return {
             "uuids": snap.uuids,
             "vectors": snap.vectors,
@@ -323,11 +307,6 @@ class ShardActor:
             "seqs": np.asarray(seqs, dtype=np.int64),
             "schema": snap.schema,
         }
-
-    @staticmethod
-    def _seqs(idx: Index, uuids: list[str]) -> list[int]:
-        cache = idx._cache
-        return [int(cache.seq[cache.row_of[u]]) for u in uuids]
 
     # ---- search -------------------------------------------------------------------------
 
@@ -343,20 +322,18 @@ class ShardActor:
 
     def km_keys(self, ns: str, name: str, flt: Any, limit: int) -> list[int]:
         """Sequence numbers of the first ``limit`` matching rows (for a global ``limit``)."""
-        idx = self._idx(ns, name)
-        with idx._lock:
-            idx._sync()
-            rows = np.flatnonzero(idx._filter_mask(idx._parse_filter(flt)))
-            seqs = np.sort(idx._cache.seq[rows])[:limit]
+        with self._idx(ns, name).reading() as view:
+            rows = np.flatnonzero(view.filter_mask(view.parse_filter(flt)))
+            seqs = np.sort(view.cache.seq[rows])[:limit]
         return [int(s) for s in seqs]
 
     def km_open(
         self, job: str, ns: str, name: str, flt: Any, limit: int | None, spherical: bool
     ) -> dict[str, Any]:
         idx = self._idx(ns, name)
-        with idx._lock:
-            snap = idx._snapshot(flt, limit)
-            seqs = self._seqs(idx, snap.uuids)
+        with idx.reading() as view:
+            snap = idx.snapshot(flt, limit)
+            seqs = _seqs(view.cache, snap.uuids)
         j = _KMeansJob(snap.uuids, snap.metadata, seqs, snap.vectors, spherical)
         self._jobs[job] = j
         # moments for the driver's convergence tolerance (relative to feature variance)
@@ -449,8 +426,9 @@ class _KMeansJob:
         return out
 
 
-def _next_seq(store: Store) -> int:
-    return int(store.get_meta("next_seq") or 1)
+def _seqs(cache: Cache, uuids: list[str]) -> list[int]:
+    """The seqs of live records (by uuid), read inside the span that found them."""
+    return [int(cache.seq[cache.row_of[u]]) for u in uuids]
 
 
 def _cluster_sums(x: np.ndarray, order: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ from ..api.checks import (
     cursor_text,
     short_repr,
 )
+from ..api.protocols import Agent as AgentSurface
 from ..api.results import AddManyResult, FailedRecord
 from ..embedded import ingest
 from ..embedded.validate import CompiledSchema, _spec
@@ -48,7 +49,11 @@ if TYPE_CHECKING:
 class ShardedIndex:
     """``config`` is read from the shards on first use (``indexes.ref`` makes no round
     trip) and again at the start of every write, so writes validate against the schema
-    the shards hold now (also after another client changed it)."""
+    the shards hold now (also after another client changed it).
+
+    Besides the user surface, the facades here, ``search`` and ``kmeans`` use ``shards``,
+    ``schema``, ``refresh``, ``next_seq``, ``call_shards``, ``owner_of`` and ``snapshot``
+    (internal, as the embedded index's ``reading``/``writing``)."""
 
     def __init__(self, shards: list[Any], namespace: str, name: str, config: dict[str, Any] | None):
         self._shards = shards
@@ -81,25 +86,32 @@ class ShardedIndex:
         return self._config
 
     @property
-    def _schema(self) -> CompiledSchema:
+    def schema(self) -> CompiledSchema:
+        """The compiled schema the driver validates writes against (internal)."""
         if self._compiled is None:
             self._adopt(*self._read_settings())
         assert self._compiled is not None
         return self._compiled
 
     def _read_settings(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        states = self._call("write_state")
+        states = self.call_shards("write_state")
         return states[0]["config"], union_schema([s["schema"] for s in states])
 
-    def _refresh(self) -> int:
+    def refresh(self) -> int:
         """Re-read settings and schema from the shards (a write validates against what
-        they hold now); returns the index-wide next sequence number."""
-        states = self._call("write_state")
+        they hold now); returns the index-wide next sequence number. Internal."""
+        states = self.call_shards("write_state")
         self._adopt(states[0]["config"], union_schema([s["schema"] for s in states]))
         return max(int(s["next_seq"]) for s in states)
 
-    def _next_seq(self) -> int:
-        return max(int(n) for n in self._call("next_seq"))
+    def next_seq(self) -> int:
+        """The index-wide next sequence number (the largest of the shards'). Internal."""
+        return max(int(n) for n in self.call_shards("next_seq"))
+
+    @property
+    def shards(self) -> tuple[Any, ...]:
+        """The shard actor handles, in shard order (read-only). Internal."""
+        return tuple(self._shards)
 
     @property
     def num_shards(self) -> int:
@@ -113,8 +125,8 @@ class ShardedIndex:
     def metric(self) -> str:
         return str(self.config.get("distance_metric", "cosine"))
 
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> list[Any]:
-        """The same call on every shard, in parallel; results in shard order."""
+    def call_shards(self, method: str, *args: Any, **kwargs: Any) -> list[Any]:
+        """The same call on every shard, in parallel; results in shard order. Internal."""
         return gather(
             [
                 getattr(s, method).remote(self.namespace, self.name, *args, **kwargs)
@@ -125,17 +137,19 @@ class ShardedIndex:
     def close(self) -> None:
         """Nothing to release: the shards own the stores (``client.close()`` stops them)."""
 
-    def _owner(self, uid: str) -> Any:
+    def owner_of(self, uid: str) -> Any:
+        """The shard holding (or to hold) the record ``uid``. Internal."""
         return self._shards[shard_of(uid, self.num_shards)]
 
     def count(self, filter: dict[str, Any] | None = None) -> int:
         """Live records matching ``filter`` over all shards."""
         check_filter(filter)
-        return int(sum(self._call("count", filter)))
+        return int(sum(self.call_shards("count", filter)))
 
-    def _snapshot(self, filter: Any = None, limit: int | None = None) -> Snapshot:
+    def snapshot(self, filter: Any = None, limit: int | None = None) -> Snapshot:
         """The first ``limit`` matching rows in the index order (see the module doc),
-        gathered to the driver: what the analyses that are not distributed run over.
+        gathered to the driver: what the analyses that are not distributed and the agent
+        run over (the embedded ``Index.snapshot``). Internal.
 
         Each shard gives its part of the global first ``limit`` (found from the rows'
         sequence numbers first, so no shard sends rows that are cut)."""
@@ -286,17 +300,27 @@ class ShardedRecords:
         ingest.check_mode("on_duplicate", on_duplicate, ingest.DUPLICATE_MODES)
         ingest.check_mode("on_error", on_error, ("raise", "continue"))
         index = self._index
-        base = index._refresh()
+        base = index.refresh()
         failed: dict[int, EigenlakeError] = {}
         pending: dict[str, Any] = {}  # properties an open schema gains from this call
         # the embedded ingest code, run on the driver against this index's settings, so ids
         # and messages are those of one embedded index
-        local = cast(Any, index)
-        prepared = ingest._prepare(local, records, pending, failed, on_error)
+        prepared = ingest.prepare(
+            index.schema,
+            index.config.get("record_id_property"),
+            index.namespace,
+            index.name,
+            records,
+            pending,
+            failed,
+            on_error,
+        )
         out = np.empty((len(records), index.dimensions), dtype=np.float32)
-        matrix = ingest._vectors(local, records, failed, on_error, out)
+        matrix = ingest.stack(
+            index.dimensions, index.metric == "cosine", records, failed, on_error, out
+        )
         prepared = [p for p in prepared if p.position not in failed]
-        prepared = ingest._dedupe_call(prepared, on_duplicate, failed, on_error)
+        prepared = ingest.dedupe_call(prepared, on_duplicate, failed, on_error)
         # rank: the order one embedded index stores the call in (its sequence numbers)
         rank = {p.uuid: r for r, p in enumerate(prepared)}
         groups: builtins.list[builtins.list[Any]] = [[] for _ in range(index.num_shards)]
@@ -322,7 +346,7 @@ class ShardedRecords:
                 on_duplicate,
                 on_error,
             )
-            for shard, g in zip(index._shards, groups, strict=True)
+            for shard, g in zip(index.shards, groups, strict=True)
             if g
         ]
         stored: builtins.list[str] = []
@@ -338,7 +362,7 @@ class ShardedRecords:
         result = AddManyResult(
             stored,
             [
-                FailedRecord(ingest._failed_id(records[i]), str(e), i)
+                FailedRecord(ingest.failed_id(records[i]), str(e), i)
                 for i, e in sorted(failed.items())
             ],
         )
@@ -348,7 +372,7 @@ class ShardedRecords:
         index = self._index
         refs = [
             s.existing.remote(index.namespace, index.name, [p.uuid for p in g])
-            for s, g in zip(index._shards, groups, strict=True)
+            for s, g in zip(index.shards, groups, strict=True)
             if g
         ]
         found = {u for uuids in gather(refs) for u in uuids}
@@ -363,15 +387,15 @@ class ShardedRecords:
         index = self._index
         if not fragments:
             return
-        index._call("declare", fragments)
-        schema = index._schema
+        index.call_shards("declare", fragments)
+        schema = index.schema
         new = {n: f for n, f in fragments.items() if n not in schema.props}
         schema.declare({n: _spec(n, f, n not in schema.non_filterable) for n, f in new.items()})
 
     def _after_write(self, owner: Any, properties: Any) -> None:
         if not isinstance(properties, dict):
             return
-        names = set(properties) - set(self._index._schema.props)
+        names = set(properties) - set(self._index.schema.props)
         if names:  # the owner may have added these to its schema: share them
             idx = self._index
             props = one(owner.schema_properties.remote(idx.namespace, idx.name))
@@ -393,8 +417,8 @@ class ShardedRecords:
     def _modify(self, method: str, id: str, properties: Any, vector: Any) -> dict[str, Any]:
         uid = canonical_id(id)
         idx = self._index
-        owner = idx._owner(uid)
-        min_seq = idx._next_seq() if vector is not None else 0
+        owner = idx.owner_of(uid)
+        min_seq = idx.next_seq() if vector is not None else 0
         call = getattr(owner, method)
         out = one(
             call.remote(idx.namespace, idx.name, uid, min_seq, properties=properties, vector=vector)
@@ -406,7 +430,7 @@ class ShardedRecords:
         uid = canonical_id(id)
         idx = self._index
         return cast(
-            dict[str, Any], one(idx._owner(uid).remove.remote(idx.namespace, idx.name, uid))
+            dict[str, Any], one(idx.owner_of(uid).remove.remote(idx.namespace, idx.name, uid))
         )
 
     def remove_many(
@@ -438,7 +462,7 @@ class ShardedRecords:
             gather(
                 [
                     s.remove_many.remote(idx.namespace, idx.name, filter, n)
-                    for s, n in zip(idx._shards, per, strict=True)
+                    for s, n in zip(idx.shards, per, strict=True)
                 ]
             )
         )
@@ -456,7 +480,7 @@ class ShardedRecords:
         return cast(
             "dict[str, Any] | None",
             one(
-                idx._owner(uid).get.remote(
+                idx.owner_of(uid).get.remote(
                     idx.namespace,
                     idx.name,
                     uid,
@@ -469,7 +493,7 @@ class ShardedRecords:
     def exists(self, id: str) -> bool:
         uid = canonical_id(id)
         idx = self._index
-        return bool(one(idx._owner(uid).exists.remote(idx.namespace, idx.name, uid)))
+        return bool(one(idx.owner_of(uid).exists.remote(idx.namespace, idx.name, uid)))
 
     def count(self, filter: dict[str, Any] | None = None) -> int:
         return self._index.count(filter)
@@ -512,7 +536,7 @@ class ShardedRecords:
                 with_vector=with_vector,
                 with_properties=with_properties,
             )
-            for s, c in zip(self._index._shards, cursors, strict=True)
+            for s, c in zip(self._index.shards, cursors, strict=True)
         ]
         objects, cursors, more = merge_pages(cursors, gather(refs), limit)
         return {"objects": objects, "next_after": encode_cursor(cursors) if more else None}
@@ -535,10 +559,10 @@ class ShardedSettings:
 
     def schema(self) -> dict[str, Any]:
         """The union of the shards' schemas (an open schema grows per shard)."""
-        return union_schema(self._index._call("schema"))
+        return union_schema(self._index.call_shards("schema"))
 
     def shards(self) -> dict[str, Any]:
-        counts = self._index._call("count", None)
+        counts = self._index.call_shards("count", None)
         return {
             "shard_count": self._index.num_shards,
             "shards": [{"id": i, "records": int(c)} for i, c in enumerate(counts)],
@@ -554,7 +578,7 @@ class ShardedManage:
         self._index = index
 
     def delete(self) -> dict[str, Any]:
-        self._index._call("delete")
+        self._index.call_shards("delete")
         return {"deleted": True}
 
     def remove_by_filter(
@@ -569,56 +593,18 @@ class ShardedManage:
         return self._index.records.remove_many(filter=filter, limit=limit, on_missing=on_missing)
 
 
-class ShardedAgent:
+class ShardedAgent(AgentSurface):
     """``index.agent``: the same planner and runner as embedded, over the rows the shards
-    hold (gathered to the driver by ``_snapshot``)."""
+    hold (gathered to the driver by ``snapshot``); ``query`` is written once in
+    ``api.protocols.Agent``."""
 
     def __init__(self, index: ShardedIndex) -> None:
         self._index = index
 
-    def query(
-        self,
-        query: str,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int = 1000,
-        mode: str = "auto",
-        algorithm: str = "kmeans",
-        num_clusters: int | None = None,
-        text_fields: builtins.list[str] | None = None,
-        auto_tune: bool = False,
-        min_clusters: int = 2,
-        max_clusters: int = 8,
-        dbscan_eps: float | None = None,
-        dbscan_min_samples: int = 5,
-        time_field: str = "created_at",
-        failure_field: str = "status",
-        failure_values: builtins.list[str] | None = None,
-        recent_days: int = 7,
-    ) -> dict[str, Any]:
+    def _query(self, query: str, settings: dict[str, Any]) -> dict[str, Any]:
         from ..agent import run_query
 
-        return dict(
-            run_query(
-                self._index,
-                query,
-                filter=filter,
-                limit=limit,
-                mode=mode,
-                algorithm=algorithm,
-                num_clusters=num_clusters,
-                text_fields=text_fields,
-                auto_tune=auto_tune,
-                min_clusters=min_clusters,
-                max_clusters=max_clusters,
-                dbscan_eps=dbscan_eps,
-                dbscan_min_samples=dbscan_min_samples,
-                time_field=time_field,
-                failure_field=failure_field,
-                failure_values=failure_values,
-                recent_days=recent_days,
-            )
-        )
+        return dict(run_query(self._index, query, **settings))
 
 
 __all__ = ["ShardedIndex", "union_schema"]

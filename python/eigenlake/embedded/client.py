@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from types import TracebackType
 
+from ..api.closing import Closing
 from .indexes import Indexes
 
 
@@ -19,7 +19,7 @@ def default_path() -> str:
     return os.path.join(base, "eigenlake")
 
 
-class EmbeddedClient:
+class EmbeddedClient(Closing):
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = os.path.abspath(os.fspath(path) if path is not None else default_path())
         os.makedirs(self.path, exist_ok=True)
@@ -32,17 +32,6 @@ class EmbeddedClient:
     def close(self) -> None:
         self.indexes.close()
         self._closed = True
-
-    def __enter__(self) -> EmbeddedClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"EmbeddedClient(path={self.path!r})"

@@ -7,9 +7,7 @@ their rules are in ``internal.py``), never this class's private state. A span ta
 another process or client is seen: SQLite's ``data_version`` moves, and the cache is
 rebuilt from the store.
 
-The private names (``_lock``, ``_sync``, ``_cache``, ``_schema``, ``_writing``,
-``_records``, ...) are still what ``eigenlake.distributed`` uses; they stay until it has
-moved to the internal API.
+The shards of ``eigenlake.distributed`` use the same internal API.
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ import numpy as np
 from .. import filters
 from ..analysis.snapshot import Snapshot
 from ..api.batch import Batch
+from ..api.protocols import Agent as AgentSurface
 from ..errors import NotFoundError, StorageError
 from . import ann
 from .cache import Cache, copy_props
@@ -146,8 +145,6 @@ class Index:
                 metric=view.metric,
                 schema=dict(view.schema.source),
             )
-
-    _snapshot = snapshot  # the name ``eigenlake.distributed`` and older callers use
 
     def drop(self) -> None:
         """Remove the index and its files (``manage.delete``); this handle, and any use of
@@ -446,55 +443,17 @@ class Index:
         return out
 
 
-class Agent:
-    """``index.agent``: natural-language analyses (the planner lives in ``eigenlake.agent``)."""
+class Agent(AgentSurface):
+    """``index.agent``: natural-language analyses (the planner lives in ``eigenlake.agent``;
+    ``query`` is written once in ``api.protocols.Agent``)."""
 
     def __init__(self, index: Index) -> None:
         self._index = index
 
-    def query(
-        self,
-        query: str,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int = 1000,
-        mode: str = "auto",
-        algorithm: str = "kmeans",
-        num_clusters: int | None = None,
-        text_fields: list[str] | None = None,
-        auto_tune: bool = False,
-        min_clusters: int = 2,
-        max_clusters: int = 8,
-        dbscan_eps: float | None = None,
-        dbscan_min_samples: int = 5,
-        time_field: str = "created_at",
-        failure_field: str = "status",
-        failure_values: list[str] | None = None,
-        recent_days: int = 7,
-    ) -> dict[str, Any]:
+    def _query(self, query: str, settings: dict[str, Any]) -> dict[str, Any]:
         from ..agent import run_query  # type: ignore[attr-defined,unused-ignore]
 
-        return dict(
-            run_query(
-                self._index,
-                query,
-                filter=filter,
-                limit=limit,
-                mode=mode,
-                algorithm=algorithm,
-                num_clusters=num_clusters,
-                text_fields=text_fields,
-                auto_tune=auto_tune,
-                min_clusters=min_clusters,
-                max_clusters=max_clusters,
-                dbscan_eps=dbscan_eps,
-                dbscan_min_samples=dbscan_min_samples,
-                time_field=time_field,
-                failure_field=failure_field,
-                failure_values=failure_values,
-                recent_days=recent_days,
-            )
-        )
+        return dict(run_query(self._index, query, **settings))
 
 
 class View:
@@ -526,6 +485,12 @@ class View:
     @property
     def metric(self) -> str:
         return self._index.metric
+
+    @property
+    def next_seq(self) -> int:
+        store = self._index._store
+        assert store is not None  # the span's sync opened it
+        return int(store.get_meta("next_seq") or 1)
 
     def parse_filter(self, flt: Any) -> filters.Node | None:
         return self._index._parse_filter(flt)

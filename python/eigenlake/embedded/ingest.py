@@ -6,7 +6,7 @@ rows (invisible past ``n``) and adopted only after the transaction commits.
 ``ingest`` is the entry point (``records.add``/``add_many``/``add_vectors``). Its steps
 ``prepare`` (properties and ids), ``stack`` (vectors), ``dedupe_call`` and ``failed_id``
 are public for a driver that validates records the embedded way before sending them on
-(``eigenlake.distributed``; its old names ``_prepare``, ``_vectors``, ... still work).
+(``eigenlake.distributed``).
 """
 
 from __future__ import annotations
@@ -182,27 +182,6 @@ def prepare(
     return out
 
 
-def _prepare(
-    index: Any,
-    records: list[dict[str, Any]],
-    pending: dict[str, PropSpec],
-    failed: dict[int, EigenlakeError],
-    on_error: str,
-) -> list[_Prepared]:
-    """``prepare`` against an index-like object (``_schema``, ``config``, ``namespace``,
-    ``name``): the old entry ``eigenlake.distributed`` still calls."""
-    return prepare(
-        index._schema,
-        index.config.get("record_id_property"),
-        index.namespace,
-        index.name,
-        records,
-        pending,
-        failed,
-        on_error,
-    )
-
-
 def stack(
     dimensions: int,
     cosine: bool,
@@ -233,17 +212,6 @@ def stack(
             raise err
         failed.setdefault(i, err)
     return matrix
-
-
-def _vectors(
-    index: Any,
-    records: list[dict[str, Any]],
-    failed: dict[int, EigenlakeError],
-    on_error: str,
-    out: np.ndarray,
-) -> np.ndarray:
-    """``stack`` for an index-like object: the old entry ``eigenlake.distributed`` calls."""
-    return stack(index.dimensions, index.metric == "cosine", records, failed, on_error, out)
 
 
 def dedupe_call(
@@ -287,8 +255,3 @@ def failed_id(rec: Any) -> str | None:
         given = rec.get("id", rec.get("uuid"))
         return None if given is None else _shown(given)
     return None
-
-
-# the names ``eigenlake.distributed`` uses (it moves to the public ones)
-_dedupe_call = dedupe_call
-_failed_id = failed_id

@@ -63,6 +63,13 @@ class ReadView(Protocol):
         """``"cosine"`` or ``"euclidean"``."""
         ...
 
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next stored record gets (``meta.next_seq``: records are
+        ordered by it), read from the store; inside ``transaction()``, the value that
+        transaction sees. Set it there with ``store.set_meta("next_seq", n)``."""
+        ...
+
     def parse_filter(self, flt: Any) -> filters.Node | None:
         """A filter dict checked against the schema (``ValidationError``); None for none."""
         ...

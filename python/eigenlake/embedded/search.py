@@ -19,13 +19,14 @@ from ..api.checks import (
     cursor_text,
 )
 from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_hash
+from ..api.protocols import Analyses
 from ..vectors import query_row
 from . import ann
 from .cache import copy_props
 from .internal import IndexAccess, ReadView
 
 
-class Search:
+class Search(Analyses):
     def __init__(self, index: IndexAccess) -> None:
         self._index = index
 
@@ -220,98 +221,15 @@ class Search:
 
     # ---- analyses (modules load on first use) -------------------------------------------
 
-    def cluster(
-        self,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int | None = 1000,
-        algorithm: str = "kmeans",
-        num_clusters: int | None = None,
-        distance_metric: str = "cosine",
-        text_fields: builtins.list[str] | None = None,
-        max_iterations: int = 50,
-        representatives_per_cluster: int = 3,
-        auto_tune: bool = False,
-        min_clusters: int = 2,
-        max_clusters: int = 8,
-        dbscan_eps: float | None = None,
-        dbscan_min_samples: int = 5,
+    def _analyse(
+        self, kind: str, filter: Any, limit: Any, settings: dict[str, Any]
     ) -> dict[str, Any]:
-        from ..analysis.cluster import run_cluster  # type: ignore[import-not-found,unused-ignore]
+        """``cluster``/``outliers``/``topics`` (written once in ``api.protocols.Analyses``)
+        over the matching rows of this index."""
+        from ..analysis.run import run_analysis
 
         snap = self._rows(filter, limit)
-        return dict(
-            run_cluster(
-                snap,
-                algorithm=algorithm,
-                num_clusters=num_clusters,
-                distance_metric=distance_metric,
-                text_fields=text_fields,
-                max_iterations=max_iterations,
-                representatives_per_cluster=representatives_per_cluster,
-                auto_tune=auto_tune,
-                min_clusters=min_clusters,
-                max_clusters=max_clusters,
-                dbscan_eps=dbscan_eps,
-                dbscan_min_samples=dbscan_min_samples,
-                filter=filter,
-                limit=limit,
-            )
-        )
-
-    def outliers(
-        self,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int | None = 1000,
-        n_neighbors: int = 20,
-        contamination: float | str = "auto",
-        distance_metric: str = "cosine",
-        return_all: bool = False,
-        max_results: int | None = None,
-    ) -> dict[str, Any]:
-        """LOF scores; ``outliers`` lists the flagged records, most outlying first
-        (``return_all=True``: every analysed record with its score; ``max_results`` cuts
-        the list)."""
-        from ..analysis.outliers import run_outliers  # type: ignore[import-not-found,unused-ignore]
-
-        snap = self._rows(filter, limit)
-        return dict(
-            run_outliers(
-                snap,
-                n_neighbors=n_neighbors,
-                contamination=contamination,
-                distance_metric=distance_metric,
-                return_all=return_all,
-                max_results=max_results,
-                filter=filter,
-                limit=limit,
-            )
-        )
-
-    def topics(
-        self,
-        *,
-        text_fields: builtins.list[str],
-        num_topics: int | None = None,
-        auto_tune: bool = True,
-        filter: dict[str, Any] | None = None,
-        limit: int | None = 1000,
-        top_words: int = 10,
-    ) -> dict[str, Any]:
-        from ..analysis.topics import run_topics  # type: ignore[import-not-found,unused-ignore]
-
-        snap = self._rows(filter, limit)
-        return dict(
-            run_topics(
-                snap,
-                text_fields=text_fields,
-                num_topics=num_topics,
-                auto_tune=auto_tune,
-                top_words=top_words,
-                limit=limit,
-            )
-        )
+        return run_analysis(kind, snap, filter=filter, limit=limit, settings=settings)
 
     def _rows(self, filter: Any, limit: Any) -> Any:
         """The snapshot an analysis runs over; ``filter`` and ``limit`` are checked first,

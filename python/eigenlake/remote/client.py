@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any
 
+from ..api.closing import Closing
 from ..api.options import check_create
 from ..errors import EigenlakeError
 from .http import Transport
@@ -69,7 +69,7 @@ class RemoteIndexes:
         return resp
 
 
-class RemoteClient:
+class RemoteClient(Closing):
     def __init__(
         self, url: str, api_key: str | None = None, timeout: float = 20.0, retries: int = 2
     ) -> None:
@@ -85,17 +85,6 @@ class RemoteClient:
 
     def close(self) -> None:
         self._t.close()
-
-    def __enter__(self) -> RemoteClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"RemoteClient({self.url!r})"

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..api.batch import Batch
+from ..api.protocols import Agent as AgentSurface
 from ..errors import ValidationError
 from ..schema import describe_value
 from .http import Transport
@@ -61,52 +62,19 @@ class RemoteManage:
         return resp
 
 
-class RemoteAgent:
+class RemoteAgent(AgentSurface):
+    """``index.agent`` over HTTP (``query`` is written once in ``api.protocols.Agent``)."""
+
     def __init__(self, index: RemoteIndex) -> None:
         self._i = index
 
-    def query(
-        self,
-        query: str,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int = 1000,
-        mode: str = "auto",
-        algorithm: str = "kmeans",
-        num_clusters: int | None = None,
-        text_fields: list[str] | None = None,
-        auto_tune: bool = False,
-        min_clusters: int = 2,
-        max_clusters: int = 8,
-        dbscan_eps: float | None = None,
-        dbscan_min_samples: int = 5,
-        time_field: str = "created_at",
-        failure_field: str = "status",
-        failure_values: list[str] | None = None,
-        recent_days: int = 7,
-    ) -> dict[str, Any]:
-        """As the embedded ``agent.query`` (``api.protocols.Agent``)."""
-        check_filter(filter)
-        kwargs = {
-            "filter": filter,
-            "limit": limit,
-            "mode": mode,
-            "algorithm": algorithm,
-            "num_clusters": num_clusters,
-            "text_fields": text_fields,
-            "auto_tune": auto_tune,
-            "min_clusters": min_clusters,
-            "max_clusters": max_clusters,
-            "dbscan_eps": dbscan_eps,
-            "dbscan_min_samples": dbscan_min_samples,
-            "time_field": time_field,
-            "failure_field": failure_field,
-            "recent_days": recent_days,
-        }
-        if failure_values is not None:  # the server's default list stands otherwise
-            kwargs["failure_values"] = failure_values
+    def _query(self, query: str, settings: dict[str, Any]) -> dict[str, Any]:
+        check_filter(settings["filter"])
+        body = {"query": query, **settings}
+        if body["failure_values"] is None:  # the server's default list stands
+            del body["failure_values"]
         resp: dict[str, Any] = self._i.t.post(
-            f"{self._i.path}/agent/query", json={"query": query, **kwargs}, idempotent=True
+            f"{self._i.path}/agent/query", json=body, idempotent=True
         )
         # always a filter dict, also from a server that answers null for "none inferred"
         if isinstance(resp, dict) and resp.get("filter") is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from ..api.checks import (
     check_offset,
     cursor_text,
 )
+from ..api.protocols import Analyses
 from .http import path_id
 from .vectors import to_list
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .index import RemoteIndex
 
 
-class RemoteSearch:
+class RemoteSearch(Analyses):
     def __init__(self, index: RemoteIndex) -> None:
         self._i = index
 
@@ -57,88 +57,13 @@ class RemoteSearch:
             body["include_vector"] = True
         return self._post("near-vector", body)
 
-    def cluster(
-        self,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int | None = 1000,
-        algorithm: str = "kmeans",
-        num_clusters: int | None = None,
-        distance_metric: str = "cosine",
-        text_fields: builtins.list[str] | None = None,
-        max_iterations: int = 50,
-        representatives_per_cluster: int = 3,
-        auto_tune: bool = False,
-        min_clusters: int = 2,
-        max_clusters: int = 8,
-        dbscan_eps: float | None = None,
-        dbscan_min_samples: int = 5,
+    def _analyse(
+        self, kind: str, filter: Any, limit: Any, settings: dict[str, Any]
     ) -> dict[str, Any]:
-        """As the embedded ``search.cluster`` (``api.protocols.Search``); the server checks
-        every argument and names it in a ``ValidationError``."""
+        """``cluster``/``outliers``/``topics`` (written once in ``api.protocols.Analyses``):
+        ``POST …/search/<kind>``; the server checks every argument and names it."""
         check_filter(filter)
-        body = {
-            "filter": filter,
-            "limit": limit,
-            "algorithm": algorithm,
-            "num_clusters": num_clusters,
-            "distance_metric": distance_metric,
-            "text_fields": text_fields,
-            "max_iterations": max_iterations,
-            "representatives_per_cluster": representatives_per_cluster,
-            "auto_tune": auto_tune,
-            "min_clusters": min_clusters,
-            "max_clusters": max_clusters,
-            "dbscan_eps": dbscan_eps,
-            "dbscan_min_samples": dbscan_min_samples,
-        }
-        return self._post("cluster", body)
-
-    def outliers(
-        self,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int | None = 1000,
-        n_neighbors: int = 20,
-        contamination: float | str = "auto",
-        distance_metric: str = "cosine",
-        return_all: bool = False,
-        max_results: int | None = None,
-    ) -> dict[str, Any]:
-        """As the embedded ``search.outliers``."""
-        check_filter(filter)
-        body = {
-            "filter": filter,
-            "limit": limit,
-            "n_neighbors": n_neighbors,
-            "contamination": contamination,
-            "distance_metric": distance_metric,
-            "return_all": return_all,
-            "max_results": max_results,
-        }
-        return self._post("outliers", body)
-
-    def topics(
-        self,
-        *,
-        text_fields: builtins.list[str],
-        num_topics: int | None = None,
-        auto_tune: bool = True,
-        filter: dict[str, Any] | None = None,
-        limit: int | None = 1000,
-        top_words: int = 10,
-    ) -> dict[str, Any]:
-        """As the embedded ``search.topics``."""
-        check_filter(filter)
-        body = {
-            "text_fields": text_fields,
-            "num_topics": num_topics,
-            "auto_tune": auto_tune,
-            "filter": filter,
-            "limit": limit,
-            "top_words": top_words,
-        }
-        return self._post("topics", body)
+        return self._post(kind, {"filter": filter, "limit": limit, **settings})
 
     def get(self, id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
         """The record. A missing one is a 404 on the wire (``GET …/search/object/{id}``),
