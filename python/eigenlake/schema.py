@@ -64,15 +64,19 @@ class _Bad(Exception):
     """A problem in a schema fragment; the caller prefixes where it is."""
 
 
-def property_kind(fragment: dict[str, Any]) -> str:
+def property_kind(fragment: dict[str, Any], *, lenient: bool = False) -> str:
     """The EigenLake kind of a property fragment: one of PROPERTY_TYPES, or ``datetime`` /
-    ``date`` for strings with that ``format``. Raises ``_Bad`` for a type we cannot store."""
+    ``date`` for strings with that ``format``. Raises ``_Bad`` for a type we cannot store.
+
+    ``lenient``: the rule of versions before ``check_schema``, for schemas they stored: a
+    ``type`` list names its first non-null type (``"string"`` if none), a ``format`` that
+    is not a string is ignored."""
     typ = fragment.get("type", "string")
     if isinstance(typ, list):  # ["string", "null"] style
         named = [t for t in typ if t != "null"]
-        if len(named) != 1:
+        if len(named) != 1 and not lenient:
             raise _Bad(f"type {describe_value(typ)} must name one type (plus 'null')")
-        typ = named[0]
+        typ = named[0] if named else "string"
     if typ not in PROPERTY_TYPES:
         raise _Bad(
             f"unsupported type {describe_value(typ)}; expected one of {list(PROPERTY_TYPES)}"
@@ -80,7 +84,9 @@ def property_kind(fragment: dict[str, Any]) -> str:
     if typ == "string":
         fmt = fragment.get("format")
         if fmt is not None and not isinstance(fmt, str):
-            raise _Bad(f"format must be a string, got {describe_value(fmt)}")
+            if not lenient:
+                raise _Bad(f"format must be a string, got {describe_value(fmt)}")
+            fmt = None
         return {"date-time": "datetime", "date": "date"}.get(fmt or "", "string")
     return str(typ)
 

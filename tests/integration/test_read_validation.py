@@ -281,6 +281,54 @@ def test_agent_time_window_too_far_back_is_answered(idx: Any) -> None:
     assert res["action"] == "none" and "year 1" in res["explanation"]
 
 
+# NumPy values as arguments: refused naming the argument, never a raw "truth value of an
+# array is ambiguous" ValueError or an OverflowError; NumPy integers are counts everywhere.
+
+MODES_ARRAY = np.array(["skip", "error"])
+
+
+@pytest.mark.parametrize("name", ["on_duplicate", "on_error"])
+def test_a_numpy_array_as_a_write_mode_is_refused_by_name(idx: Any, name: str) -> None:
+    _raises(name, idx.records.add_many, records(1, seed=5), **{name: MODES_ARRAY})
+    assert len(idx.records.list(limit=100)["objects"]) == 12  # nothing added
+
+
+def test_a_numpy_array_as_on_missing_is_refused_by_name(idx: Any) -> None:
+    flt = {"length": {"$gte": 0}}
+    _raises("on_missing", idx.records.remove_many, filter=flt, on_missing=MODES_ARRAY)
+    assert len(idx.records.list(limit=100)["objects"]) == 12  # nothing removed
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"algorithm": np.array(["kmeans", "dbscan"])}, "algorithm"),
+        ({"distance_metric": np.array(["cosine"] * 2)}, "distance_metric"),
+        ({"algorithm": "dbscan", "dbscan_eps": 10**400}, "dbscan_eps"),
+        ({"algorithm": "dbscan", "dbscan_eps": np.float32(0)}, "dbscan_eps"),
+        ({"num_clusters": np.int64(10**9)}, "num_clusters"),
+    ],
+)
+def test_cluster_numpy_and_huge_arguments_are_refused_by_name(
+    idx: Any, kwargs: dict[str, Any], name: str
+) -> None:
+    _raises(name, idx.search.cluster, **kwargs)
+
+
+def test_outliers_numpy_metric_is_refused_by_name(idx: Any) -> None:
+    _raises("distance_metric", idx.search.outliers, distance_metric=np.array(["cosine"] * 2))
+
+
+def test_numpy_numbers_are_taken_as_arguments_of_analyses_as_of_searches(idx: Any) -> None:
+    """cluster(num_clusters=np.int64(3)) was refused while nearest(limit=np.int64(3)) was
+    taken; a float32 epsilon was refused while a float64 one was taken."""
+    assert len(idx.search.nearest(vector=np.ones(DIM), limit=np.int64(3))["results"]) == 3
+    res = idx.search.cluster(num_clusters=np.int64(3), max_iterations=np.int32(20))
+    assert res["parameters"]["num_clusters"] == 3
+    res = idx.search.cluster(algorithm="dbscan", dbscan_eps=np.float32(0.5))
+    assert res["parameters"]["dbscan_eps"] == pytest.approx(0.5)
+
+
 # ---- 4. contract -------------------------------------------------------------------------
 
 

@@ -27,6 +27,10 @@ CASES = [
     ),
     ("post", f"{IDX}/records/insert", b'{"vector": [1, 2, 3], "on_duplicate": "maybe"}', 422),
     ("post", f"{IDX}/search/near-vector", b'{"vector": [1, 2, 3], "top_k": -1}', 422),
+    # a query vector is read as strictly as a written one: "1" or true is not a number
+    ("post", f"{IDX}/search/near-vector", b'{"vector": ["1", true, 0.5]}', 422),
+    ("post", f"{IDX}/search/near-vector", b'{"vector": [1, true, 0.5]}', 422),
+    ("post", f"{IDX}/search/near-vector", b'{"vector": ["1", 2, 0.5]}', 422),
     (
         "post",
         f"{IDX}/search/near-vector",

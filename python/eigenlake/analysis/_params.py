@@ -1,10 +1,13 @@
-"""Parameter checks shared by the analyses; each error names the parameter."""
+"""Parameter checks shared by the analyses; each error names the parameter. They are the
+``api.checks`` functions (one message, one refusal for every argument), with the analyses'
+defaults: ``check_int``'s maximum is ``MAX_INT`` unless given."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from ..api import checks
 from ..api.checks import MAX_INT
 from ..errors import ValidationError
 
@@ -21,9 +24,7 @@ MAX_AUTO_TUNE_CLUSTERS = 256
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise ValidationError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return str(value)
+    return checks.check_choice(name, value, choices)
 
 
 def check_int(
@@ -35,35 +36,21 @@ def check_int(
     why: str = "",
     optional: bool = False,
 ) -> int | None:
-    """``value`` as an int in [minimum, maximum]; ``why`` explains the maximum."""
-    if value is None and optional:
-        return None
-    # bool is an int subclass; True as a cluster count is a mistake, not 1.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValidationError(f"{name} must be >= {minimum}, got {value}")
+    """``value`` as an int in [minimum, maximum] (NumPy integers too, as everywhere);
+    ``why`` explains the maximum."""
     if maximum is None:  # no cap of its own: still one the core's integers can hold
         maximum, why = MAX_INT, " (the largest count accepted anywhere)"
-    if value > maximum:
-        raise ValidationError(f"{name} must be <= {maximum}{why}, got {value}")
-    return value
+    return checks.check_int(
+        name, value, minimum=minimum, maximum=maximum, why=why, optional=optional
+    )
 
 
 def check_positive_float(name: str, value: Any, *, optional: bool = False) -> float | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"{name} must be a number, got {value!r}")
-    if not value > 0:
-        raise ValidationError(f"{name} must be > 0, got {value}")
-    return float(value)
+    return checks.check_positive_number(name, value, optional=optional)
 
 
 def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError(f"{name} must be true or false, got {value!r}")
-    return value
+    return checks.check_bool(name, value)
 
 
 def check_text_fields(value: Any) -> list[str] | None:

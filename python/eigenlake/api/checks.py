@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from typing import Any
 
 from ..errors import ValidationError
@@ -49,8 +50,10 @@ def check_int(
     minimum: int = 0,
     maximum: int = MAX_INT,
     optional: bool = False,
+    why: str = "",
 ) -> int | None:
-    """``value`` as an int in [minimum, maximum]; None passes when ``optional``.
+    """``value`` as an int in [minimum, maximum]; None passes when ``optional``; ``why``
+    follows the maximum in the message (" (MAX_NUM_CLUSTERS)").
 
     Booleans are refused (``True`` is an int to Python, but a limit of True is a mistake),
     and so are floats and numeric strings: ``limit="5"`` is not quietly read as 5.
@@ -67,7 +70,7 @@ def check_int(
     if number < minimum:
         raise ValidationError(f"{name} must be >= {minimum}, got {number}")
     if number > maximum:
-        raise ValidationError(f"{name} must be <= {maximum:,}, got {short_repr(number)}")
+        raise ValidationError(f"{name} must be <= {maximum:,}{why}, got {short_repr(number)}")
     return int(number)
 
 
@@ -99,10 +102,13 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
 def check_number(
     name: str, value: Any, *, optional: bool = False, positive: bool = False
 ) -> float | None:
-    """A finite real number (not a bool); ``positive`` requires > 0."""
+    """A finite real number (not a bool); ``positive`` requires > 0. NumPy numbers are
+    taken, as ``check_int`` takes NumPy integers; a Python int too large for a float is
+    refused, not raised as ``OverflowError``."""
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # numbers.Real: int, float, Fraction, NumPy's integers and floats; not np.bool_
+    if isinstance(value, bool) or not isinstance(value, Real):
         raise ValidationError(f"{name} must be a number, got {short_repr(value)}")
     try:
         out = float(value)
@@ -111,8 +117,13 @@ def check_number(
     if out != out or out in (float("inf"), float("-inf")):
         raise ValidationError(f"{name} must be a finite number, got {value!r}")
     if positive and not out > 0:
-        raise ValidationError(f"{name} must be > 0, got {value!r}")
+        raise ValidationError(f"{name} must be > 0, got {short_repr(value)}")
     return out
+
+
+def check_positive_number(name: str, value: Any, *, optional: bool = False) -> float | None:
+    """A finite number > 0 (an epsilon, a radius), as a float; None passes when ``optional``."""
+    return check_number(name, value, optional=optional, positive=True)
 
 
 def check_str(name: str, value: Any, *, optional: bool = False) -> str | None:
@@ -139,19 +150,22 @@ def check_nesting(value: Any, name: str = "filter") -> None:
     """Refuse a filter nested deeper than ``MAX_FILTER_DEPTH`` levels of ``$and/$or/$not``.
 
     A walk with an explicit stack, not recursion: it runs before anything recursive (the
-    filter parser, ``json.dumps`` in the remote client) meets a 10,000-level filter."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    filter parser, ``json.dumps`` in the remote client) meets a 10,000-level filter. Only
+    containers go on the stack: the scalars of ``{"p": {"$in": [100,000 ids]}}`` are
+    passed over in a C loop, not pushed one by one (~27 ms a query)."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, _CONTAINERS) else []
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, Mapping):
-            children: Any = node.values()
-        elif isinstance(node, (list, tuple)):
-            children = node
-        else:
-            continue
         if depth > _MAX_FILTER_NESTING:
             raise ValidationError(f"{name}: {TOO_DEEP}")
-        stack.extend((child, depth + 1) for child in children)
+        children = node.values() if isinstance(node, Mapping) else node
+        # the children's types, gathered in a C loop: a list of 100,000 ids has one or two
+        if any(issubclass(t, _CONTAINERS) for t in set(map(type, children))):
+            stack.extend((c, depth + 1) for c in children if isinstance(c, _CONTAINERS))
+
+
+# What ``check_nesting`` descends into: a filter's objects and arrays.
+_CONTAINERS = (Mapping, list, tuple)
 
 
 def cursor_text(value: Any, what: str) -> str | None:

@@ -12,15 +12,66 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+import numpy as np
+
+from ..errors import ValidationError
+from .checks import (
+    check_bool,
+    check_filter_arg,
+    check_int,
+    check_limit,
+    check_listed,
+    check_offset,
+    cursor_text,
+)
+from .options import check_create
 from .results import AddManyResult, FailedRecord
 
 Filter = dict[str, Any]
 
 
 class Records(Protocol):
-    """``index.records``: write, read and remove records."""
+    """``index.records``: write, read and remove records.
+
+    ``add_many``, ``add_vectors`` and ``list`` are written once here, for every mode: each
+    checks the arguments every mode checks alike (so one mistake gets the same
+    ``ValidationError``), then hands them to the mode's primitive (``_add_many``,
+    ``_add_vectors``, ``_list``), which checks the rest, stores or reads the records (or
+    sends the request) and returns the answer."""
+
+    # ---- the mode's primitives (the arguments are checked before they are called) -------
+
+    def _add_many(
+        self, records: builtins.list[Any], *, on_duplicate: str, on_error: str, batch_size: int
+    ) -> AddManyResult:
+        """``add_many`` with ``records`` listed (each item is the mode's to check, as are
+        ``on_duplicate`` and ``on_error``) and ``batch_size`` checked (an integer >= 1;
+        ``max_workers``, checked too, is accepted for API parity: no mode uses it)."""
+        ...
+
+    def _add_vectors(
+        self, vectors: np.ndarray | builtins.list[dict[str, Any]], *, batch_size: int
+    ) -> AddManyResult:
+        """``add_vectors`` with ``vectors`` a 2-D array (one row per record) or the records as
+        dicts of ``id``/``uuid``/``vector`` only (the mode checks the ids and vectors)."""
+        ...
+
+    def _list(
+        self,
+        filter: Filter | None,
+        limit: int,
+        after: str | None,
+        with_vector: bool,
+        with_properties: bool,
+    ) -> dict[str, Any]:
+        """``list`` with checked ``limit`` (an int), ``filter`` (None or a dict; what is
+        inside is the mode's to check), ``after`` (a cursor's text or None; the mode reads
+        it) and flags."""
+        ...
+
+    # ---- the surface ----------------------------------------------------------------------
 
     def add(
         self,
@@ -44,13 +95,38 @@ class Records(Protocol):
     ) -> AddManyResult:
         """Store ``{"properties", "vector", "id"?}`` records; with ``on_error="raise"`` a
         failing call stores nothing, with ``"continue"`` bad records are reported."""
-        ...
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("max_workers", max_workers, minimum=1)
+        recs = check_listed(records, "records", "record dicts with 'properties' and 'vector'")
+        return self._add_many(
+            recs,
+            on_duplicate=on_duplicate,
+            on_error=on_error,
+            batch_size=batch_size,
+        )
 
     def add_vectors(
         self, vectors: Any, *, batch_size: int = 500, max_workers: int = 1
     ) -> AddManyResult:
         """Store records that are only a vector (a 2-D array, or ``{"id"?, "vector"}``)."""
-        ...
+        check_int("batch_size", batch_size, minimum=1)
+        check_int("max_workers", max_workers, minimum=1)
+        if isinstance(vectors, np.ndarray):
+            if vectors.ndim != 2:  # a 1-D array is one vector, not a batch of numbers
+                raise ValidationError(
+                    f"vectors must be a 2-D array (one row per record) or a list of vectors,"
+                    f" got an array of shape {vectors.shape}"
+                )
+            return self._add_vectors(vectors, batch_size=batch_size)
+        items = check_listed(vectors, "vectors", "vectors or {'id', 'vector'} dicts")
+        recs = [v if isinstance(v, dict) else {"vector": v} for v in items]
+        for i, r in enumerate(recs):
+            extra = set(r) - {"id", "uuid", "vector"}
+            if extra:
+                raise ValidationError(
+                    f"record {i}: add_vectors takes id and vector only, got {sorted(extra, key=str)!r}"
+                )
+        return self._add_vectors(recs, batch_size=batch_size)
 
     def get(
         self, id: str, *, return_data: bool = True, return_metadata: bool = True
@@ -95,8 +171,14 @@ class Records(Protocol):
         with_properties: bool = True,
     ) -> dict[str, Any]:
         """A page ``{"objects", "next_after"}`` of matching records; pass ``next_after``
-        back as ``after`` for the next page (None on the last)."""
-        ...
+        back as ``after`` for the next page (None on the last). ``limit`` is at most
+        ``MAX_LIMIT``; page on with ``after`` for more."""
+        limit = check_limit(limit)
+        check_filter_arg(filter)
+        after = cursor_text(after, "list")
+        with_vector = check_bool("with_vector", with_vector)
+        with_properties = check_bool("with_properties", with_properties)
+        return self._list(filter, limit, after, with_vector, with_properties)
 
 
 class Analyses(Protocol):
@@ -193,7 +275,42 @@ class Analyses(Protocol):
 
 
 class Search(Analyses, Protocol):
-    """``index.search``: nearest neighbours, reads by position, and the analyses."""
+    """``index.search``: nearest neighbours, reads by position, and the analyses.
+
+    The public methods are written once here, for every mode: each checks its arguments
+    the same way everywhere (so one mistake gets the same ``ValidationError``), then hands
+    them to the mode's primitive (``_nearest``, ``_get``, ``_list``), which runs the search
+    or read (or sends the request) and returns the answer. ``iterate`` pages through the
+    mode's ``_records.list``."""
+
+    # ---- the mode's primitives (the arguments are checked before they are called) -------
+
+    def _nearest(
+        self, vector: Any, limit: int, filter: Filter | None, after: str | None, with_vector: bool
+    ) -> dict[str, Any]:
+        """``nearest`` with checked ``limit`` (an int), ``filter`` (None or a dict; what is
+        inside is the mode's to check), ``after`` (a cursor's text or None) and
+        ``with_vector``; the mode checks ``vector`` (named "query" in its messages)."""
+        ...
+
+    def _get(self, id: str, with_vector: bool) -> dict[str, Any] | None:
+        """The record by uuid (with its vector when ``with_vector``); embedded and
+        distributed: None when missing, remote: ``NotFoundError`` (the server's 404)."""
+        ...
+
+    def _list(
+        self, limit: int, offset: int, with_vector: bool, with_properties: bool, newest_first: bool
+    ) -> dict[str, Any]:
+        """The page ``{"objects", "next_offset"}`` of the live records by position (index
+        order, newest first when ``newest_first``); ``next_offset`` = offset + len(objects)."""
+        ...
+
+    @property
+    def _records(self) -> Records:
+        """This index's ``records``: ``iterate`` pages through its ``list``."""
+        ...
+
+    # ---- the public surface -------------------------------------------------------------
 
     def nearest(
         self,
@@ -204,12 +321,26 @@ class Search(Analyses, Protocol):
         after: str | None = None,
         with_vector: bool = False,
     ) -> dict[str, Any]:
-        """Hits ``{"uuid", "metadata", "distance"}`` nearest first, and ``next_after``."""
-        ...
+        """Hits ``{"uuid", "metadata", "distance"}`` nearest first; ``next_after`` pages on.
+
+        The cursor holds the (distance, uuid) of the last hit: the next page starts strictly
+        after it, so pages never repeat a record even when the graph search is approximate.
+        ``limit`` is at most ``MAX_LIMIT`` (``top_k`` on the wire; checked before sending,
+        so the error names the Python argument); page on with ``after`` for more.
+        """
+        limit = check_limit(limit)
+        check_filter_arg(filter)
+        after = cursor_text(after, "nearest")
+        with_vector = check_bool("with_vector", with_vector)
+        return self._nearest(vector, limit, filter, after, with_vector)
 
     def get(self, id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
-        """The record; embedded: None when missing, remote: ``NotFoundError`` (a 404)."""
-        ...
+        """The record. Embedded and distributed: None when it does not exist. Over HTTP
+        ``GET …/search/object/{id}`` answers 404 instead, and the remote client raises
+        ``NotFoundError``, as the PyPI client does (API.md, "Additions"); ``records.get``
+        returns None in every mode."""
+        with_vector = check_bool("with_vector", with_vector)
+        return self._get(id, with_vector)
 
     def list(
         self,
@@ -220,14 +351,48 @@ class Search(Analyses, Protocol):
         with_properties: bool = True,
         newest_first: bool = True,
     ) -> dict[str, Any]:
-        """A page by position ``{"objects", "next_offset"}``."""
-        ...
+        """A page by position ``{"objects", "next_offset"}``: ``next_offset`` is always
+        ``offset + len(objects)``."""
+        limit = check_limit(limit)
+        offset = check_offset(offset)
+        with_vector = check_bool("with_vector", with_vector)
+        with_properties = check_bool("with_properties", with_properties)
+        newest_first = check_bool("newest_first", newest_first)
+        return self._list(limit, offset, with_vector, with_properties, newest_first)
 
     def iterate(
         self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
     ) -> Iterator[dict[str, Any]]:
-        """Every record once, oldest first."""
-        ...
+        """Every record once, oldest first (``records.list`` cursor paging, so concurrent
+        appends are seen).
+
+        A record whose vector is updated meanwhile moves to a new sequence number; the
+        uuids seen so far keep it from being yielded twice. The arguments are checked
+        when called, not at the first ``next()``."""
+        page_size = check_limit(page_size, "page_size")
+        with_vector = check_bool("with_vector", with_vector)
+        with_properties = check_bool("with_properties", with_properties)
+        return self._iterate(page_size, with_vector, with_properties)
+
+    def _iterate(
+        self, page_size: int, with_vector: bool, with_properties: bool
+    ) -> Iterator[dict[str, Any]]:
+        after = None
+        seen: set[str] = set()
+        while True:
+            page = self._records.list(
+                limit=page_size,
+                after=after,
+                with_vector=with_vector,
+                with_properties=with_properties,
+            )
+            for obj in page["objects"]:
+                if obj["uuid"] not in seen:
+                    seen.add(obj["uuid"])
+                    yield obj
+            after = page.get("next_after")
+            if after is None:
+                return
 
 
 class Settings(Protocol):
@@ -360,8 +525,33 @@ class Index(Protocol):
     def agent(self) -> Agent: ...
 
 
-class Indexes(Protocol):
-    """``client.indexes``: create, open, reference and list indexes."""
+# The index class of a mode (``Indexes[IndexT]`` returns that mode's index).
+IndexT = TypeVar("IndexT", bound=Index, covariant=True)
+
+
+class Indexes(Protocol[IndexT]):
+    """``client.indexes``: create, open, reference and list indexes.
+
+    ``create_or_get`` is written once here, for every mode: it checks the settings
+    (``api.options.check_create``, the checks the server's route runs too), then hands them
+    to the mode's ``_create_or_get``, which creates or gets the index (or sends the request)."""
+
+    # ---- the mode's primitives (the arguments are checked before they are called) -------
+
+    def _shard_count(self, shard_count: Any) -> Any:
+        """The ``shard_count`` that ``check_create`` checks and ``_create_or_get`` gets: the
+        argument as given; a mode with a rule of its own (distributed) applies it here, before
+        the other settings are checked."""
+        return shard_count
+
+    def _create_or_get(self, namespace: str, index: str, **settings: Any) -> IndexT:
+        """``create_or_get`` with every setting but the names checked; ``settings`` are
+        ``dimensions``, ``schema``, ``index_options``, ``shard_count`` (as ``_shard_count``
+        gave it) and ``record_id_property``, in that order. A new index's names are the
+        mode's to check (an index named before the rule can still be got)."""
+        ...
+
+    # ---- the surface ----------------------------------------------------------------------
 
     def create_or_get(
         self,
@@ -373,15 +563,23 @@ class Indexes(Protocol):
         index_options: dict[str, Any] | None = None,
         shard_count: int = 1,
         record_id_property: str | None = "document_id",
-    ) -> Index:
+    ) -> IndexT:
         """The index, created when missing (``ConflictError`` on other settings)."""
-        ...
+        settings = {
+            "dimensions": dimensions,
+            "schema": schema,
+            "index_options": index_options,
+            "shard_count": self._shard_count(shard_count),
+            "record_id_property": record_id_property,
+        }
+        check_create(**settings)
+        return self._create_or_get(namespace, index, **settings)
 
-    def open(self, *, namespace: str, index: str) -> Index:
+    def open(self, *, namespace: str, index: str) -> IndexT:
         """An existing index (``NotFoundError`` when missing)."""
         ...
 
-    def ref(self, *, namespace: str, index: str) -> Index:
+    def ref(self, *, namespace: str, index: str) -> IndexT:
         """A handle without a round trip (errors surface on first use)."""
         ...
 
@@ -399,7 +597,7 @@ class Client(Protocol):
     the client on leaving: ``api.closing.Closing``)."""
 
     @property
-    def indexes(self) -> Indexes: ...
+    def indexes(self) -> Indexes[Index]: ...
 
     def ready(self) -> bool: ...
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..api.checks import check_int
 from ..api.closing import Closing
+from ..api.protocols import Indexes as IndexesSurface
 from ..errors import ConflictError, ValidationError
 from .rpc import gather
 from .shard import ShardActor
@@ -104,24 +105,16 @@ class ShardedClient(Closing):
         return f"ShardedClient(path={self.path!r}, num_shards={self.num_shards})"
 
 
-class ShardedIndexes:
+class ShardedIndexes(IndexesSurface[ShardedIndex]):
+    """``client.indexes`` over the shards; ``create_or_get`` is written once in
+    ``api.protocols.Indexes`` over ``_shard_count`` and ``_create_or_get``."""
+
     def __init__(self, shards: list[Any]) -> None:
         self._shards = shards
 
-    def create_or_get(
-        self,
-        *,
-        namespace: str,
-        index: str,
-        dimensions: int,
-        schema: dict[str, Any] | None = None,
-        index_options: dict[str, Any] | None = None,
-        shard_count: int | None = 1,
-        record_id_property: str | None = "document_id",
-    ) -> ShardedIndex:
-        """The same index created on every shard (same settings, so each shard derives the
-        same uuids); ``shard_count`` is 1 (the contract's default), None, or the client's
-        ``num_shards``."""
+    def _shard_count(self, shard_count: Any) -> int:
+        """``shard_count`` is 1 (the contract's default), None, or the client's
+        ``num_shards``; every shard is given ``num_shards``."""
         n = len(self._shards)
         if shard_count is not None:
             check_int("shard_count", shard_count, minimum=1)
@@ -129,19 +122,13 @@ class ShardedIndexes:
                 raise ValidationError(
                     f"shard_count={shard_count} but this client has num_shards={n}"
                 )
+        return n
+
+    def _create_or_get(self, namespace: str, index: str, **settings: Any) -> ShardedIndex:
+        """The same index created on every shard (same settings, so each shard derives the
+        same uuids)."""
         configs = gather(
-            [
-                s.create_or_get.remote(
-                    namespace,
-                    index,
-                    dimensions=dimensions,
-                    schema=schema,
-                    index_options=index_options,
-                    shard_count=n,
-                    record_id_property=record_id_property,
-                )
-                for s in self._shards
-            ]
+            [s.create_or_get.remote(namespace, index, **settings) for s in self._shards]
         )
         return ShardedIndex(self._shards, namespace, index, configs[0])
 

@@ -7,21 +7,14 @@ same answer as one embedded index holding the same records."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..analysis.snapshot import Snapshot
-from ..api.checks import (
-    check_bool,
-    check_int,
-    check_limit,
-    check_offset,
-    cursor_text,
-)
+from ..api import protocols
+from ..api.checks import check_int, check_nesting
 from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_hash
-from ..api.protocols import Analyses
 from ..vectors import as_vector
 from .merge import merge_hits
 from .rpc import gather
@@ -31,30 +24,25 @@ if TYPE_CHECKING:
     from .sharded import ShardedIndex
 
 
-class ShardedSearch(Analyses):
+class ShardedSearch(protocols.Search):
+    """``search.nearest``/``get``/``list``/``iterate`` and the analyses are written once in
+    ``api.protocols`` (with the embedded checks, so every mode refuses alike); this class
+    holds the scatter-gather primitives and the distributed k-means."""
+
     def __init__(self, index: ShardedIndex) -> None:
         self._index = index
 
     # ---- nearest neighbours -------------------------------------------------------------
 
-    def nearest(
-        self,
-        *,
-        vector: Any,
-        limit: int = 10,
-        filter: dict[str, Any] | None = None,
-        after: str | None = None,
-        with_vector: bool = False,
+    def _nearest(
+        self, vector: Any, limit: int, filter: Any, after: str | None, with_vector: bool
     ) -> dict[str, Any]:
         """Each shard returns its own top hits; the global top ``limit`` is among them.
 
         The cursor (the embedded one) holds the page offset and the (distance, uuid) of the
         last hit, so pages never repeat a record.
         """
-        limit = check_limit(limit)  # the embedded checks, so every mode refuses alike
-        check_filter(filter)
-        after = cursor_text(after, "nearest")
-        with_vector = check_bool("with_vector", with_vector)
+        check_nesting(filter)  # a deeper one could not even be sent to a shard
         q = as_vector(vector, self._index.dimensions, "query")
         key = query_hash(q, filter)
         offset, last = decode_nearest_cursor(after, key)
@@ -74,28 +62,16 @@ class ShardedSearch(Analyses):
 
     # ---- reads --------------------------------------------------------------------------
 
-    def get(self, id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
+    def _get(self, id: str, with_vector: bool) -> dict[str, Any] | None:
         """The record, or None when it does not exist (as the embedded index answers)."""
-        with_vector = check_bool("with_vector", with_vector)
         return self._index.records.get(id, return_data=with_vector, return_metadata=True)
 
-    def list(
-        self,
-        *,
-        limit: int = 100,
-        offset: int = 0,
-        with_vector: bool = False,
-        with_properties: bool = True,
-        newest_first: bool = True,
+    def _list(
+        self, limit: int, offset: int, with_vector: bool, with_properties: bool, newest_first: bool
     ) -> dict[str, Any]:
         """A page by position in the index order: each shard sends the sequence numbers
         of its first ``offset + limit`` records, the driver merges them and fetches the
         page's records from their shards. ``next_offset`` is ``offset + len(objects)``."""
-        limit = check_limit(limit)
-        offset = check_offset(offset)
-        with_vector = check_bool("with_vector", with_vector)
-        with_properties = check_bool("with_properties", with_properties)
-        newest_first = check_bool("newest_first", newest_first)
         idx = self._index
         parts = idx.call_shards("seq_order", offset + limit, newest_first)
         keys = sorted(
@@ -121,36 +97,9 @@ class ShardedSearch(Analyses):
         objects = [got[k] for k in page if k in got]
         return {"objects": objects, "next_offset": offset + len(objects)}
 
-    def iterate(
-        self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
-    ) -> Iterator[dict[str, Any]]:
-        """Every record once, oldest first (cursor paging). A record whose vector is
-        updated meanwhile moves to a new sequence number; the uuids seen so far keep it
-        from being yielded twice. The arguments are checked when called."""
-        page_size = check_limit(page_size, "page_size")
-        with_vector = check_bool("with_vector", with_vector)
-        with_properties = check_bool("with_properties", with_properties)
-        return self._iterate(page_size, with_vector, with_properties)
-
-    def _iterate(
-        self, page_size: int, with_vector: bool, with_properties: bool
-    ) -> Iterator[dict[str, Any]]:
-        after = None
-        seen: set[str] = set()
-        while True:
-            page = self._index.records.list(
-                limit=page_size,
-                after=after,
-                with_vector=with_vector,
-                with_properties=with_properties,
-            )
-            for obj in page["objects"]:
-                if obj["uuid"] not in seen:
-                    seen.add(obj["uuid"])
-                    yield obj
-            after = page["next_after"]
-            if after is None:
-                return
+    @property  # what ``iterate`` pages through
+    def _records(self) -> protocols.Records:
+        return self._index.records
 
     # ---- analyses -----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -184,25 +185,36 @@ class ShardActor:
     def update(self, ns: str, name: str, uid: str, min_seq: int, **kwargs: Any) -> dict[str, Any]:
         idx = self._idx(ns, name)
         with idx.writing() as w:
-            if kwargs.get("vector") is not None:
-                self._raise_next_seq(w, min_seq)
-            return idx.records.update(uid, **kwargs)
+            return self._with_min_seq(w, min_seq, kwargs, lambda: idx.records.update(uid, **kwargs))
 
     def replace(self, ns: str, name: str, uid: str, min_seq: int, **kwargs: Any) -> dict[str, Any]:
         idx = self._idx(ns, name)
         with idx.writing() as w:
-            if kwargs.get("vector") is not None:
-                self._raise_next_seq(w, min_seq)
-            return idx.records.replace(id=uid, **kwargs)
+            return self._with_min_seq(
+                w, min_seq, kwargs, lambda: idx.records.replace(id=uid, **kwargs)
+            )
 
     @staticmethod
-    def _raise_next_seq(w: WriteView, min_seq: int) -> None:
-        """A new vector gives a record a new seq (the embedded rule: it moves to the end);
-        at least the driver's global next one, so it also comes after every other shard's
-        records. The update that follows runs in the same span."""
-        with w.transaction() as store:
-            if w.next_seq < min_seq:
+    def _with_min_seq(
+        w: WriteView, min_seq: int, kwargs: dict[str, Any], write: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Run ``write`` (in the caller's span) with the store's next seq at least
+        ``min_seq`` when it sets a vector: a new vector gives a record a new seq (the
+        embedded rule: it moves to the end), and the driver's global next one puts it after
+        every other shard's records. A refused write puts the next seq back, so it leaves
+        nothing behind."""
+        before = w.next_seq
+        raised = kwargs.get("vector") is not None and before < min_seq
+        if raised:
+            with w.transaction() as store:
                 store.set_meta("next_seq", int(min_seq))
+        try:
+            return write()
+        except BaseException:
+            if raised:  # the span holds the write lock: nothing else took a seq meanwhile
+                with w.transaction() as store:
+                    store.set_meta("next_seq", int(before))
+            raise
 
     def schema_properties(self, ns: str, name: str) -> dict[str, Any]:
         with self._idx(ns, name).reading() as view:

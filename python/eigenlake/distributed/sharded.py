@@ -14,7 +14,7 @@ stored the same writes in. ``records.list``, ``iterate``, ``search.list``, a ``l
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
@@ -27,13 +27,11 @@ from ..api.checks import (
     check_bool,
     check_filter_arg,
     check_int,
-    check_limit,
-    check_listed,
     check_nesting,
-    cursor_text,
     short_repr,
 )
 from ..api.protocols import Agent as AgentSurface
+from ..api.protocols import Records as RecordsSurface
 from ..api.results import AddManyResult, FailedRecord
 from ..embedded import ingest
 from ..embedded.validate import CompiledSchema, _spec
@@ -237,7 +235,11 @@ def union_schema(sources: builtins.list[dict[str, Any] | None]) -> dict[str, Any
     return merged
 
 
-class ShardedRecords:
+class ShardedRecords(RecordsSurface):
+    """``index.records`` over the shards; ``add_many``, ``add_vectors`` and ``list`` are
+    written once in ``api.protocols.Records`` over ``_add_many``, ``_add_vectors`` and
+    ``_list``."""
+
     def __init__(self, index: ShardedIndex) -> None:
         self._index = index
 
@@ -255,43 +257,16 @@ class ShardedRecords:
         _result, prepared = self._ingest([rec], on_duplicate, "raise")
         return prepared[0]
 
-    def add_many(
-        self,
-        records: Iterable[dict[str, Any]],
-        *,
-        on_duplicate: str = "error",
-        on_error: str = "raise",
-        batch_size: int = 500,
-        max_workers: int = 1,
+    def _add_many(
+        self, records: builtins.list[Any], *, on_duplicate: str, on_error: str, batch_size: int
     ) -> AddManyResult:
         """Validate on the driver, then one write per shard, in parallel."""
-        check_int("batch_size", batch_size, minimum=1)
-        check_int("max_workers", max_workers, minimum=1)
-        recs = check_listed(records, "records", "record dicts with 'properties' and 'vector'")
-        return self._ingest(recs, on_duplicate, on_error)[0]
+        return self._ingest(records, on_duplicate, on_error)[0]
 
-    def add_vectors(
-        self, vectors: Any, *, batch_size: int = 500, max_workers: int = 1
+    def _add_vectors(
+        self, vectors: np.ndarray | builtins.list[dict[str, Any]], *, batch_size: int
     ) -> AddManyResult:
-        """Records of only ``{"id"?, "vector"}`` (or a bare list / 2-D array of vectors)."""
-        check_int("batch_size", batch_size, minimum=1)
-        check_int("max_workers", max_workers, minimum=1)
-        if isinstance(vectors, np.ndarray):
-            if vectors.ndim != 2:  # a 1-D array is one vector, not a batch of numbers
-                raise ValidationError(
-                    f"vectors must be a 2-D array (one row per record) or a list of vectors,"
-                    f" got an array of shape {vectors.shape}"
-                )
-            recs: builtins.list[dict[str, Any]] = [{"vector": v} for v in vectors]
-        else:
-            items = check_listed(vectors, "vectors", "vectors or {'id', 'vector'} dicts")
-            recs = [v if isinstance(v, dict) else {"vector": v} for v in items]
-        for i, r in enumerate(recs):
-            extra = set(r) - {"id", "uuid", "vector"}
-            if extra:
-                raise ValidationError(
-                    f"record {i}: add_vectors takes id and vector only, got {sorted(extra, key=str)!r}"
-                )
+        recs = [{"vector": v} for v in vectors] if isinstance(vectors, np.ndarray) else vectors
         return self._ingest(recs, "error", "raise")[0]
 
     def _ingest(
@@ -498,22 +473,12 @@ class ShardedRecords:
     def count(self, filter: dict[str, Any] | None = None) -> int:
         return self._index.count(filter)
 
-    def list(
-        self,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int = 100,
-        after: str | None = None,
-        with_vector: bool = False,
-        with_properties: bool = True,
+    def _list(
+        self, filter: Any, limit: int, after: str | None, with_vector: bool, with_properties: bool
     ) -> dict[str, Any]:
         """A page in (sequence, shard) order, the index order; ``next_after`` holds every
         shard's position, so paging on returns each record exactly once."""
-        limit = check_limit(limit)  # the embedded checks, so every mode refuses alike
-        check_filter(filter)
-        after = cursor_text(after, "list")
-        with_vector = check_bool("with_vector", with_vector)
-        with_properties = check_bool("with_properties", with_properties)
+        check_nesting(filter)  # the filter could not even be sent to a shard
         n = self._index.num_shards
         cursors = [0] * n
         if after is not None:

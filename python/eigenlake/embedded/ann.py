@@ -314,15 +314,23 @@ def load_graph(
         log.warning("hnsw graph of %s refused (rebuilt): %s", directory, problem)
         _discard(directory, token)
         return None
+    if meta.get("index_uid") is None:
+        _stamp(directory, meta, uid, seqs)
     return graph, seqs
 
 
 def _mismatch(
     meta: dict[str, Any], graph: Any, seqs: np.ndarray, dim: int, uid: str, next_seq: Any
 ) -> str | None:
-    """Why the loaded graph does not belong to this index's rows, or None."""
-    if meta.get("index_uid") != uid:
-        return "it was saved for another index (or before graphs named their index)"
+    """Why the loaded graph does not belong to this index's rows, or None.
+
+    A header without ``index_uid`` was saved by a version before graphs named their index
+    (its header was ``{"token", "rows"}``): kept when everything else fits (the caller
+    then stamps it), or every index would rebuild its graph on upgrade. A header that
+    names another index is refused."""
+    saved_uid = meta.get("index_uid")
+    if saved_uid is not None and saved_uid != uid:
+        return "it was saved for another index"
     if seqs.ndim != 1 or seqs.dtype != np.int64:
         return "its seqs file holds no list of seqs"
     rows = meta.get("rows")
@@ -330,13 +338,37 @@ def _mismatch(
         return f"it covers {len(graph)} rows, its seqs file {len(seqs)}, its header {rows!r}"
     if graph.dim != dim:
         return f"it has {graph.dim} dimensions, the index {dim}"
-    if meta.get("seqs") != seqs_digest(seqs):
+    digest = meta.get("seqs")
+    if (digest is not None or saved_uid is not None) and digest != seqs_digest(seqs):
         return "its seqs file does not match its header's checksum"
     if len(seqs) > 1 and not bool(np.all(seqs[1:] > seqs[:-1])):
         return "its seqs are not increasing"
     if len(seqs) and isinstance(next_seq, int) and (seqs[0] < 1 or int(seqs[-1]) >= next_seq):
         return "it covers seqs the index has not issued (its database is older than the graph)"
     return None
+
+
+def _stamp(directory: str, meta: dict[str, Any], uid: str, seqs: np.ndarray) -> None:
+    """Give a header saved before graphs named their index this index's id and the seqs'
+    checksum, so the next load checks them; the links and seqs files stay as they are.
+    Only while the header still names the same graph (not a save by another process);
+    a read-only directory keeps the old header (accepted again next time)."""
+    stamped = {**meta, "index_uid": uid, "seqs": seqs_digest(seqs)}
+    token = meta["token"]
+    meta_path = os.path.join(directory, HNSW_META)
+    tmp = os.path.join(directory, f"{HNSW_META}.{token}.{uuid.uuid4().hex}")
+    try:
+        with open(tmp, "w") as f:
+            json.dump(stamped, f)
+        with open(meta_path) as f:
+            current = json.load(f)
+        if isinstance(current, dict) and current.get("token") == token:
+            os.replace(tmp, meta_path)
+    except (OSError, ValueError) as e:
+        log.info("hnsw graph header of %s not stamped with its index id: %s", directory, e)
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
 
 
 def _discard(directory: str, token: str) -> None:

@@ -14,7 +14,8 @@ import time
 from typing import Any
 from urllib.parse import quote, unquote
 
-from ..api.options import check_create, check_name
+from ..api.options import check_name
+from ..api.protocols import Indexes as IndexesSurface
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..schema import describe_value
 from . import ann
@@ -48,7 +49,10 @@ def _segment(kind: str, name: Any, *, creating: bool = False) -> str:
     return seg
 
 
-class Indexes:
+class Indexes(IndexesSurface[Index]):
+    """``client.indexes``; ``create_or_get`` is written once in ``api.protocols.Indexes``
+    over ``_create_or_get``."""
+
     def __init__(self, root: str) -> None:
         self._root = root
         self._open: dict[tuple[str, str], Index] = {}
@@ -70,28 +74,10 @@ class Indexes:
                 self._open[key] = idx
             return idx
 
-    def create_or_get(
-        self,
-        *,
-        namespace: str,
-        index: str,
-        dimensions: int,
-        schema: dict[str, Any] | None = None,
-        index_options: dict[str, Any] | None = None,
-        shard_count: int = 1,
-        record_id_property: str | None = "document_id",
-    ) -> Index:
-        # refused before anything touches the disk (the names: below, when the index is new)
-        check_create(
-            dimensions=dimensions,
-            schema=schema,
-            index_options=index_options,
-            shard_count=shard_count,
-            record_id_property=record_id_property,
-        )
-        wanted = _settings(
-            namespace, index, dimensions, schema, index_options, shard_count, record_id_property
-        )
+    def _create_or_get(self, namespace: str, index: str, **settings: Any) -> Index:
+        # the settings were refused before anything touches the disk (the names: below, when
+        # the index is new)
+        wanted = _settings(namespace, index, **settings)
         directory = self._dir(namespace, index)
         if not os.path.isdir(directory):
             self._dir(namespace, index, creating=True)  # a new name must fit a directory
@@ -104,7 +90,7 @@ class Indexes:
         # opened in full (settings, rows): a damaged index raises StorageError here too
         idx = self._get(namespace, index)
         with idx.reading() as view:
-            _check_compatible(view.config, wanted, schema is not None)
+            _check_compatible(view.config, wanted, settings["schema"] is not None)
         return idx
 
     def open(self, *, namespace: str, index: str) -> Index:

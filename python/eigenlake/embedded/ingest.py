@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..api.checks import check_choice
 from ..api.results import AddManyResult, FailedRecord
 from ..errors import ConflictError, EigenlakeError, ValidationError
 from ..ids import canonical_id, derived_id, new_ids
@@ -54,9 +55,10 @@ class _Prepared:
     props: dict[str, Any]
 
 
-def check_mode(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValidationError(f"{name} must be one of {list(allowed)}, got {value!r}")
+def check_mode(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    """``api.checks.check_choice``: a NumPy array or other non-string is refused by name,
+    not compared (``value not in allowed`` raised "truth value ... is ambiguous")."""
+    check_choice(name, value, allowed)
 
 
 def ingest(

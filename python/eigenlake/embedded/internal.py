@@ -12,7 +12,8 @@ The rules the API keeps for its callers:
   ``with index.writing() as w``. A span holds the index lock (the server calls from
   threads) and starts with a sync: a change another process or client committed is seen
   (SQLite's ``data_version`` moved: the cache is rebuilt from the store). Spans nest on one
-  thread; an inner span shares the outer one's sync, so one call sees one state.
+  thread; an inner span shares the outer one's sync, so one call sees one state. A call
+  opens one span and hands its view to its helpers (a span costs about a microsecond).
 - A view is only valid inside its span; it reads the index's current cache, schema and
   config on every access (a transaction may rebuild them), so keep the view, not them.
 - A write validates every record of the call on ``w`` first, then runs exactly one
@@ -37,7 +38,8 @@ from .validate import CompiledSchema, PropSpec
 
 
 class ReadView(Protocol):
-    """The index as a read span sees it (``Index.reading()``)."""
+    """The index as a read span sees it (``Index.reading()``): reads only, no
+    ``transaction()`` or ``declare()`` (those are the write view's)."""
 
     @property
     def cache(self) -> Cache:

@@ -7,21 +7,13 @@ transaction; the cache changes only after the commit, so a failed call leaves no
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from ..api.checks import (
-    MAX_INT,
-    check_bool,
-    check_filter_arg,
-    check_int,
-    check_limit,
-    check_listed,
-    short_repr,
-)
+from ..api.checks import MAX_INT, check_bool, check_filter_arg, check_int, short_repr
 from ..api.cursor import parse_list_cursor
+from ..api.protocols import Records as RecordsSurface
 from ..api.results import AddManyResult, FailedRecord
 from ..errors import NotFoundError, ValidationError
 from ..ids import canonical_id
@@ -33,7 +25,10 @@ from .validate import PropSpec
 __all__ = ["Records", "AddManyResult", "FailedRecord", "DUPLICATE_MODES"]
 
 
-class Records:
+class Records(RecordsSurface):
+    """``index.records``; ``add_many``, ``add_vectors`` and ``list`` are written once in
+    ``api.protocols.Records`` over ``_add_many``, ``_add_vectors`` and ``_list``."""
+
     def __init__(self, index: IndexAccess) -> None:
         self._index = index
 
@@ -53,44 +48,17 @@ class Records:
             return str(result[0])
         return str(result.skipped[0])  # type: ignore[attr-defined]
 
-    def add_many(
-        self,
-        records: Iterable[dict[str, Any]],
-        *,
-        on_duplicate: str = "error",
-        on_error: str = "raise",
-        batch_size: int = 500,
-        max_workers: int = 1,
+    def _add_many(
+        self, records: list[Any], *, on_duplicate: str, on_error: str, batch_size: int
     ) -> AddManyResult:
-        """Store records; ``batch_size``/``max_workers`` are accepted for API parity (one
-        transaction per call keeps "nothing of a failing call is stored")."""
-        check_int("batch_size", batch_size, minimum=1)
-        check_int("max_workers", max_workers, minimum=1)
-        recs = check_listed(records, "records", "record dicts with 'properties' and 'vector'")
-        return ingest(self._index, recs, on_duplicate=on_duplicate, on_error=on_error)
+        """One transaction per call (so "nothing of a failing call is stored");
+        ``batch_size``/``max_workers`` are accepted for API parity."""
+        return ingest(self._index, records, on_duplicate=on_duplicate, on_error=on_error)
 
-    def add_vectors(
-        self, vectors: Any, *, batch_size: int = 500, max_workers: int = 1
+    def _add_vectors(
+        self, vectors: np.ndarray | list[dict[str, Any]], *, batch_size: int
     ) -> AddManyResult:
-        """Records of only ``{"id"?, "vector"}`` (or a bare list / 2-D array of vectors)."""
-        check_int("batch_size", batch_size, minimum=1)
-        check_int("max_workers", max_workers, minimum=1)
-        if isinstance(vectors, np.ndarray):
-            if vectors.ndim != 2:  # a 1-D array is one vector, not a batch of numbers
-                raise ValidationError(
-                    f"vectors must be a 2-D array (one row per record) or a list of vectors,"
-                    f" got an array of shape {vectors.shape}"
-                )
-            recs: list[dict[str, Any]] = [{"vector": v} for v in vectors]
-        else:
-            items = check_listed(vectors, "vectors", "vectors or {'id', 'vector'} dicts")
-            recs = [v if isinstance(v, dict) else {"vector": v} for v in items]
-        for i, r in enumerate(recs):
-            extra = set(r) - {"id", "uuid", "vector"}
-            if extra:
-                raise ValidationError(
-                    f"record {i}: add_vectors takes id and vector only, got {sorted(extra, key=str)!r}"
-                )
+        recs = [{"vector": v} for v in vectors] if isinstance(vectors, np.ndarray) else vectors
         return ingest(self._index, recs, on_duplicate="error", on_error="raise")
 
     def update(
@@ -223,22 +191,11 @@ class Records:
         with self._index.reading() as view:
             return uid in view.cache.row_of
 
-    def list(
-        self,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int = 100,
-        after: str | None = None,
-        with_vector: bool = False,
-        with_properties: bool = True,
+    def _list(
+        self, filter: Any, limit: int, after: str | None, with_vector: bool, with_properties: bool
     ) -> dict[str, Any]:
-        """A page of matching records in row-sequence order; ``next_after`` pages on.
-        ``limit`` is at most ``MAX_LIMIT``; page on with ``after`` for more."""
-        limit = check_limit(limit)
-        check_filter_arg(filter)
+        """A page of matching records in row-sequence order; ``next_after`` pages on."""
         start = parse_list_cursor(after)
-        with_vector = check_bool("with_vector", with_vector)
-        with_properties = check_bool("with_properties", with_properties)
         with self._index.reading() as view:
             node = view.parse_filter(filter)
             cache = view.cache

@@ -5,86 +5,77 @@ from __future__ import annotations
 import builtins
 import math
 import operator
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ..api.checks import (
-    check_bool,
-    check_filter_arg,
-    check_int,
-    check_limit,
-    check_offset,
-    cursor_text,
-)
+from ..api import protocols
+from ..api.checks import check_filter_arg, check_int
 from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_hash
-from ..api.protocols import Analyses
 from ..vectors import query_row
 from . import ann
 from .cache import copy_props
 from .internal import IndexAccess, ReadView
 
 
-class Search(Analyses):
+class Search(protocols.Search):
+    """``search.nearest``/``get``/``list``/``iterate`` and the analyses are written once in
+    ``api.protocols``; this class holds this mode's primitives."""
+
     def __init__(self, index: IndexAccess) -> None:
         self._index = index
+        self._view: ReadView | None = None  # the view of a running `_nearest`'s span
 
     # ---- nearest neighbours -------------------------------------------------------------
-
-    def nearest(
-        self,
-        *,
-        vector: Any,
-        limit: int = 10,
-        filter: dict[str, Any] | None = None,
-        after: str | None = None,
-        with_vector: bool = False,
-    ) -> dict[str, Any]:
-        """Hits ``{"uuid", "metadata", "distance"}`` nearest first; ``next_after`` pages on.
-
-        The cursor holds the (distance, uuid) of the last hit: the next page starts strictly
-        after it, so pages never repeat a record even when the graph search is approximate.
-        ``limit`` is at most ``MAX_LIMIT``; page on with ``after`` for more.
-        """
-        limit = check_limit(limit)
-        check_filter_arg(filter)
-        after = cursor_text(after, "nearest")
-        with_vector = check_bool("with_vector", with_vector)
-        return self._nearest(vector, limit, filter, after, with_vector)
 
     def _nearest(
         self, vector: Any, limit: int, filter: Any, after: str | None, with_vector: bool
     ) -> dict[str, Any]:
-        """``nearest`` without the ``MAX_LIMIT`` bound: a shard of a sharded index is asked
-        for offset + limit + 1 hits. Memory stays bounded by the rows the filter keeps."""
+        """``nearest`` (``api.protocols.Search``) once its arguments are checked, and
+        without the ``MAX_LIMIT`` bound: a shard of a sharded index calls it for
+        offset + limit + 1 hits. Memory stays bounded by the rows the filter keeps."""
         with self._index.reading() as view:
-            cosine = view.metric == "cosine"
-            q = query_row(vector, view.dimensions, cosine)
-            node = view.parse_filter(filter)
-            qhash = query_hash(q, filter)
-            offset, last = decode_nearest_cursor(after, qhash)
-            mask, kept = self._mask(view, node)
-            # Never ask the kernels for more rows than can pass: a cursor's offset (or a
-            # large limit) would otherwise size their buffers past what exists.
-            k = min(offset + limit + 1, kept)
-            while True:
-                ids, scores = self._topk(q, k, mask, kept)
-                hits, found = self._hits(view, ids[0].tolist(), scores[0].tolist(), cosine)
-                if last is not None:
-                    hits = [h for h in hits if (h[0], h[1]) > last]
-                # records added nearer than the cursor since the last page push the page
-                # past the k fetched: fetch more rather than end the paging early
-                if len(hits) > limit or found < k or k >= kept:
-                    break
-                k = min(2 * k, kept)
-            page = hits[:limit]
-            results = self._results(view, page, with_vector)
-            next_after = None
-            if len(hits) > limit and page:
-                next_after = encode_nearest_cursor(
-                    offset + len(page), page[-1][0], page[-1][1], qhash
-                )
+            # `_topk` searches in this span (one span per query). Safe to keep here: the
+            # span holds the index lock, and this facade serves one index.
+            self._view = view
+            try:
+                return self._nearest_in(view, vector, limit, filter, after, with_vector)
+            finally:
+                self._view = None
+
+    def _nearest_in(
+        self,
+        view: ReadView,
+        vector: Any,
+        limit: int,
+        filter: Any,
+        after: str | None,
+        with_vector: bool,
+    ) -> dict[str, Any]:
+        cosine = view.metric == "cosine"
+        q = query_row(vector, view.dimensions, cosine)
+        node = view.parse_filter(filter)
+        qhash = query_hash(q, filter)
+        offset, last = decode_nearest_cursor(after, qhash)
+        mask, kept = self._mask(view, node)
+        # Never ask the kernels for more rows than can pass: a cursor's offset (or a
+        # large limit) would otherwise size their buffers past what exists.
+        k = min(offset + limit + 1, kept)
+        while True:
+            ids, scores = self._topk(q, k, mask, kept)
+            hits, found = self._hits(view, ids[0].tolist(), scores[0].tolist(), cosine)
+            if last is not None:
+                hits = [h for h in hits if (h[0], h[1]) > last]
+            # records added nearer than the cursor since the last page push the page
+            # past the k fetched: fetch more rather than end the paging early
+            if len(hits) > limit or found < k or k >= kept:
+                break
+            k = min(2 * k, kept)
+        page = hits[:limit]
+        results = self._results(view, page, with_vector)
+        next_after = None
+        if len(hits) > limit and page:
+            next_after = encode_nearest_cursor(offset + len(page), page[-1][0], page[-1][1], qhash)
         return {"results": results, "next_after": next_after}
 
     def _mask(self, view: ReadView, node: Any) -> tuple[np.ndarray | None, int]:
@@ -130,50 +121,37 @@ class Search(Analyses):
     def _topk(
         self, q: np.ndarray, k: int, mask: np.ndarray | None, kept: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        # called inside ``_nearest``'s span: this nested one shares its sync (same rows)
-        with self._index.reading() as view:
-            cache = view.cache
-            data = cache.matrix()
-            metric = "ip" if view.metric == "cosine" else "l2"
-            threshold = ann.exact_threshold(view.config.get("index_options"))
-            if kept == 0 or k == 0:  # empty index or nothing passes the filter
-                return np.full((1, 0), -1, dtype=np.int64), np.zeros((1, 0), dtype=np.float32)
-            # graph search pays off on large collections unless the filter keeps few rows
-            use_graph = (
-                ann.has_hnsw()
-                and cache.live_count > threshold
-                and kept > max(threshold // 4, 8 * k)
-            )
-            if not use_graph:
-                return ann.exact_topk(data, q, k, metric, mask)
-            found = view.graph_search(q, k, mask)
-            if found is not None:
-                return found
-            return ann.numpy_topk(data, q, k, metric, mask)  # build running: keep off its pool
+        """Top ``k`` (row ids, kernel scores) of the rows ``mask`` keeps (``kept`` of them),
+        exact or through the graph. Runs inside ``_nearest``'s span, on its view."""
+        view = self._view
+        assert view is not None, "_topk runs inside _nearest's span"
+        if kept == 0 or k == 0:  # empty index or nothing passes the filter
+            return np.full((1, 0), -1, dtype=np.int64), np.zeros((1, 0), dtype=np.float32)
+        cache = view.cache
+        data = cache.matrix()
+        metric = "ip" if view.metric == "cosine" else "l2"
+        threshold = ann.exact_threshold(view.config.get("index_options"))
+        # graph search pays off on large collections unless the filter keeps few rows
+        use_graph = (
+            ann.has_hnsw() and cache.live_count > threshold and kept > max(threshold // 4, 8 * k)
+        )
+        if not use_graph:
+            return ann.exact_topk(data, q, k, metric, mask)
+        found = view.graph_search(q, k, mask)
+        if found is not None:
+            return found
+        return ann.numpy_topk(data, q, k, metric, mask)  # build running: keep off its pool
 
     # ---- reads --------------------------------------------------------------------------
 
-    def get(self, id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
-        """The record, or None when it does not exist (over HTTP, ``GET …/search/object/{id}``
-        answers 404 instead, and the clients raise ``NotFoundError``)."""
-        with_vector = check_bool("with_vector", with_vector)
+    def _get(self, id: str, with_vector: bool) -> dict[str, Any] | None:
+        """The record, or None when it does not exist."""
         return self._index.records.get(id, return_data=with_vector, return_metadata=True)
 
-    def list(
-        self,
-        *,
-        limit: int = 100,
-        offset: int = 0,
-        with_vector: bool = False,
-        with_properties: bool = True,
-        newest_first: bool = True,
+    def _list(
+        self, limit: int, offset: int, with_vector: bool, with_properties: bool, newest_first: bool
     ) -> dict[str, Any]:
-        """A page by position: ``next_offset`` is always ``offset + len(objects)``."""
-        limit = check_limit(limit)
-        offset = check_offset(offset)
-        with_vector = check_bool("with_vector", with_vector)
-        with_properties = check_bool("with_properties", with_properties)
-        newest_first = check_bool("newest_first", newest_first)
+        """The live rows in sequence order (reversed for ``newest_first``), by position."""
         with self._index.reading() as view:
             cache = view.cache
             rows = np.flatnonzero(cache.alive_mask())
@@ -186,38 +164,9 @@ class Search(Analyses):
             )
         return {"objects": objects, "next_offset": offset + len(objects)}
 
-    def iterate(
-        self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
-    ) -> Iterator[dict[str, Any]]:
-        """Every record once, oldest first (cursor paging, so concurrent appends are seen).
-
-        A record whose vector is updated meanwhile moves to a new sequence number; the
-        uuids seen so far keep it from being yielded twice. The arguments are checked
-        when called, not at the first ``next()``."""
-        page_size = check_limit(page_size, "page_size")
-        with_vector = check_bool("with_vector", with_vector)
-        with_properties = check_bool("with_properties", with_properties)
-        return self._iterate(page_size, with_vector, with_properties)
-
-    def _iterate(
-        self, page_size: int, with_vector: bool, with_properties: bool
-    ) -> Iterator[dict[str, Any]]:
-        after = None
-        seen: set[str] = set()
-        while True:
-            page = self._index.records.list(
-                limit=page_size,
-                after=after,
-                with_vector=with_vector,
-                with_properties=with_properties,
-            )
-            for obj in page["objects"]:
-                if obj["uuid"] not in seen:
-                    seen.add(obj["uuid"])
-                    yield obj
-            after = page["next_after"]
-            if after is None:
-                return
+    @property  # what ``iterate`` pages through
+    def _records(self) -> protocols.Records:
+        return self._index.records
 
     # ---- analyses (modules load on first use) -------------------------------------------
 

@@ -13,6 +13,7 @@ interpreter's).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import re
 from collections.abc import Callable
@@ -31,18 +32,50 @@ Checker = Callable[[Any], Any]
 KINDS = ("string", "integer", "number", "boolean", "datetime", "date", "array")
 _INT64_MAX = 2**63 - 1
 _SURROGATE = "string contains a lone surrogate (not valid Unicode, cannot be stored)"
+log = logging.getLogger("eigenlake")
 
 
 class PropertyError(Exception):
     """A problem with one value; the caller adds the record and property to the message."""
 
 
-def kind_of(prop_schema: dict[str, Any]) -> str:
-    """The EigenLake kind of a JSON-Schema property fragment."""
+def kind_of(prop_schema: dict[str, Any], stored: str | None = None) -> str:
+    """The EigenLake kind of a JSON-Schema property fragment.
+
+    ``stored`` (where the fragment is, for the warning): the fragment is part of a schema
+    an index stored, maybe by a version before ``check_schema``; it is read with that
+    version's lenient rule (``property_kind(lenient=True)``), so the index still opens,
+    and a warning says what ``check_schema`` would refuse in it today."""
     try:
         return property_kind(prop_schema)
     except _Bad as e:
+        if stored is not None:
+            try:
+                kind = property_kind(prop_schema, lenient=True)
+            except _Bad:
+                pass
+            else:
+                _warn_stored(stored, str(e), kind)
+                return kind
         raise ValidationError(f"schema: {e}") from None
+
+
+_warned: set[tuple[str, str, str]] = set()
+
+
+def _warn_stored(where: str, problem: str, kind: str) -> None:
+    """Log once per process and problem (stored schemas are compiled on every reload)."""
+    key = (where, problem, kind)
+    if key in _warned:
+        return
+    if len(_warned) < 1000:
+        _warned.add(key)
+    log.warning(
+        "%s: %s (a new schema is refused for this); read as %s, as the version that stored it did",
+        where,
+        problem,
+        kind,
+    )
 
 
 def infer_kind(value: Any) -> dict[str, Any] | None:
@@ -71,7 +104,7 @@ def _scalar_type(value: Any) -> str | None:
     return None
 
 
-def _base_checker(kind: str, prop_schema: dict[str, Any]) -> Checker:
+def _base_checker(kind: str, prop_schema: dict[str, Any], stored: str | None) -> Checker:
     if kind == "string":
         return _check_string
     if kind == "integer":
@@ -85,7 +118,8 @@ def _base_checker(kind: str, prop_schema: dict[str, Any]) -> Checker:
     if kind == "date":
         return _check_date
     item_schema = prop_schema.get("items", {})
-    item_check = compile_checker(item_schema) if item_schema else _check_json_scalar
+    items = None if stored is None else f"{stored}.items"
+    item_check = compile_checker(item_schema, items) if item_schema else _check_json_scalar
     return lambda v: _check_array(v, item_check)
 
 
@@ -179,10 +213,11 @@ def _check_array(v: Any, item_check: Checker) -> list[Any]:
     return out
 
 
-def compile_checker(prop_schema: dict[str, Any]) -> Checker:
-    """Type check plus the JSON-Schema constraints present in the fragment."""
-    kind = kind_of(prop_schema)
-    base = _base_checker(kind, prop_schema)
+def compile_checker(prop_schema: dict[str, Any], stored: str | None = None) -> Checker:
+    """Type check plus the JSON-Schema constraints present in the fragment (``stored``:
+    as for ``kind_of``)."""
+    kind = kind_of(prop_schema, stored)
+    base = _base_checker(kind, prop_schema, stored)
     checks: list[Callable[[Any], None]] = []
     # messages are made once here; a value is shown (cut short) only when it fails
     enum = prop_schema.get("enum")
@@ -266,28 +301,42 @@ class PropSpec:
     fragment: dict[str, Any]
 
 
-def _spec(name: str, fragment: dict[str, Any], filterable: bool) -> PropSpec:
-    kind = kind_of(fragment)
-    item_kind = kind_of(fragment["items"]) if kind == "array" and "items" in fragment else None
-    return PropSpec(name, kind, item_kind, filterable, compile_checker(fragment), fragment)
+def _spec(
+    name: str, fragment: dict[str, Any], filterable: bool, origin: str | None = None
+) -> PropSpec:
+    """``origin``: the stored schema the property is in (``CompiledSchema``), or None."""
+    where = None if origin is None else f"{origin}: property {describe_value(name)}"
+    kind = kind_of(fragment, where)
+    item_kind = None
+    if kind == "array" and "items" in fragment:
+        item_kind = kind_of(fragment["items"], None if where is None else f"{where}.items")
+    return PropSpec(name, kind, item_kind, filterable, compile_checker(fragment, where), fragment)
 
 
 class CompiledSchema:
-    """An index's schema ready for validation; ``schema=None`` means open and untyped."""
+    """An index's schema ready for validation; ``schema=None`` means open and untyped.
 
-    def __init__(self, schema: dict[str, Any] | None, non_filterable: list[str]) -> None:
+    A schema is checked by ``check_schema`` before an index is created with it
+    (``api.options.check_create``), with today's rules. ``origin`` names a schema an index
+    holds (the default: one whose index is not known here), maybe written by an earlier
+    version with a laxer rule: what that version accepted is read as it read it, with a
+    warning naming ``origin``, not refused (else the index could not be opened at all).
+    ``origin=None`` refuses it instead (a schema a user sends)."""
+
+    def __init__(
+        self,
+        schema: dict[str, Any] | None,
+        non_filterable: list[str],
+        *,
+        origin: str | None = "stored schema",
+    ) -> None:
         self.source: dict[str, Any] = dict(schema) if schema else {}
         self.additional = bool(self.source.get("additionalProperties", True)) or not schema
         self.required = set(self.source.get("required", []))
         self.non_filterable = set(non_filterable)
         self.props: dict[str, PropSpec] = {}
         for name, fragment in self.source.get("properties", {}).items():
-            self._add_spec(name, fragment)
-
-    def _add_spec(self, name: str, fragment: dict[str, Any]) -> PropSpec:
-        spec = _spec(name, fragment, name not in self.non_filterable)
-        self.props[name] = spec
-        return spec
+            self.props[name] = _spec(name, fragment, name not in self.non_filterable, origin)
 
     def declare(self, pending: dict[str, PropSpec]) -> None:
         """Adopt properties found by ``validate`` (schema evolution); caller persists ``source``."""

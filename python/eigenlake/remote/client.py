@@ -5,46 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from ..api.closing import Closing
-from ..api.options import check_create
+from ..api.protocols import Indexes as IndexesSurface
 from ..errors import EigenlakeError
 from .http import Transport
 from .index import RemoteIndex
 
 
-class RemoteIndexes:
+class RemoteIndexes(IndexesSurface[RemoteIndex]):
+    """``client.indexes`` over HTTP; ``create_or_get`` is written once in
+    ``api.protocols.Indexes`` over ``_create_or_get``."""
+
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
-    def create_or_get(
-        self,
-        *,
-        namespace: str,
-        index: str,
-        dimensions: int,
-        schema: dict[str, Any] | None = None,
-        index_options: dict[str, Any] | None = None,
-        shard_count: int = 1,
-        record_id_property: str | None = "document_id",
-    ) -> RemoteIndex:
-        # Checked here by the checks the embedded store runs (the server runs them too), so a
-        # bad setting is refused with the embedded message, and a schema too deep to
-        # encode is refused as a schema; sent as given, never int()-ed (True is not 1).
-        check_create(
-            dimensions=dimensions,
-            schema=schema,
-            index_options=index_options,
-            shard_count=shard_count,
-            record_id_property=record_id_property,
-        )
-        body = {
-            "namespace": namespace,
-            "index": index,
-            "dimensions": dimensions,
-            "schema": schema,
-            "index_options": index_options,
-            "shard_count": shard_count,
-            "record_id_property": record_id_property,
-        }
+    def _create_or_get(self, namespace: str, index: str, **settings: Any) -> RemoteIndex:
+        # The settings were checked (``create_or_get``) by the checks the embedded store runs
+        # (the server runs them too), so a bad setting is refused with the embedded message,
+        # and a schema too deep to encode is refused as a schema; sent as given, never
+        # int()-ed (True is not 1).
+        body = {"namespace": namespace, "index": index, **settings}
         # Get-or-create gives the same answer when repeated, so it may be retried.
         self._t.post("/v1/indexes/get-or-create", json=body, idempotent=True)
         return RemoteIndex(self._t, namespace, index)

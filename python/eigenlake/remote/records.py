@@ -7,7 +7,6 @@ import datetime
 import re
 import time
 import uuid
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,10 +17,9 @@ from ..api.checks import (
     check_bool,
     check_choice,
     check_int,
-    check_limit,
-    check_listed,
-    cursor_text,
+    check_nesting,
 )
+from ..api.protocols import Records as RecordsSurface
 from ..api.results import AddManyResult, FailedRecord
 from ..errors import EigenlakeError, ValidationError
 from ..schema import describe_value, is_utf8
@@ -145,13 +143,9 @@ def _record(item: Any, i: int) -> dict[str, Any]:
     return out
 
 
-def _vector_item(item: dict[str, Any], i: int) -> dict[str, Any]:
-    """The body of one record of ``add_vectors`` but its vector."""
-    extra = set(item) - {"id", "uuid", "vector"}
-    if extra:
-        raise ValidationError(
-            f"record {i}: add_vectors takes id and vector only, got {sorted(extra, key=str)!r}"
-        )
+def _vector_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The body of one record of ``add_vectors`` but its vector (its keys were checked by
+    ``api.protocols.Records.add_vectors``)."""
     rid = _given_id(item)
     return {} if rid is None else {"uuid": str(rid)}
 
@@ -192,7 +186,10 @@ def _renumbered(message: str, positions: builtins.list[int]) -> str:
     return _RECORD_NO.sub(sub, message)
 
 
-class RemoteRecords:
+class RemoteRecords(RecordsSurface):
+    """``index.records`` over HTTP; ``add_many``, ``add_vectors`` and ``list`` are written
+    once in ``api.protocols.Records`` over ``_add_many``, ``_add_vectors`` and ``_list``."""
+
     def __init__(self, index: RemoteIndex) -> None:
         self._i = index
 
@@ -223,14 +220,8 @@ class RemoteRecords:
         resp = self._i.t.post(self._url("insert"), json=body, idempotent=safe)
         return str(resp["uuid"])
 
-    def add_many(
-        self,
-        records: Iterable[dict[str, Any]],
-        *,
-        on_duplicate: str = "error",
-        on_error: str = "raise",
-        batch_size: int = 500,
-        max_workers: int = 1,
+    def _add_many(
+        self, records: builtins.list[Any], *, on_duplicate: str, on_error: str, batch_size: int
     ) -> AddManyResult:
         """Requests of up to ~2M vector values (at least ``batch_size`` records) each.
 
@@ -239,48 +230,38 @@ class RemoteRecords:
         With ``on_error="continue"`` a record refused before sending is a failed record (at
         its position), as in embedded mode, and the others are sent.
         """
-        check_int("batch_size", batch_size, minimum=1)
-        check_int("max_workers", max_workers, minimum=1)
-        recs = check_listed(records, "records", "record dicts with 'properties' and 'vector'")
         check_choice("on_duplicate", on_duplicate, DUPLICATE_MODES)
         check_choice("on_error", on_error, ERROR_MODES)
         bodies: dict[int, dict[str, Any]] = {}
         errors: dict[int, ValidationError] = {}
-        for i, rec in enumerate(recs):
+        for i, rec in enumerate(records):
             try:
                 bodies[i] = _record(rec, i)
             except ValidationError as e:
                 if on_error == "raise":
                     raise
                 errors[i] = e
-        items = _with_vectors(recs, bodies, errors, on_error)
-        failed = [FailedRecord(_failed_id(recs[i]), str(e), i) for i, e in sorted(errors.items())]
+        items = _with_vectors(records, bodies, errors, on_error)
+        failed = [
+            FailedRecord(_failed_id(records[i]), str(e), i) for i, e in sorted(errors.items())
+        ]
         opts = {"on_duplicate": on_duplicate, "on_error": on_error}
         return self._send("insert-many", "objects", items, failed, int(batch_size), opts)
 
-    def add_vectors(
-        self, vectors: Any, *, batch_size: int = 500, max_workers: int = 1
+    def _add_vectors(
+        self, vectors: np.ndarray | builtins.list[dict[str, Any]], *, batch_size: int
     ) -> AddManyResult:
-        """Records of only ``{"id"?, "vector"}`` (or a bare list / 2-D array of vectors)."""
-        check_int("batch_size", batch_size, minimum=1)
-        check_int("max_workers", max_workers, minimum=1)
+        """One request per ~2M vector values (at least ``batch_size`` records)."""
         items: builtins.list[tuple[int, dict[str, Any]]]
         if isinstance(vectors, np.ndarray):
-            if vectors.ndim != 2:  # a 1-D array is one vector, not a batch of numbers
-                raise ValidationError(
-                    f"vectors must be a 2-D array (one row per record) or a list of vectors,"
-                    f" got an array of shape {vectors.shape}"
-                )
             rows = matrix_rows(vectors)
             if rows is not None:
                 items = [(i, {"vector": row}) for i, row in enumerate(rows)]
             else:  # not numbers: refused by the row check, with its message
                 items = [(i, {"vector": to_list(v, f"record {i}")}) for i, v in enumerate(vectors)]
         else:
-            listed = check_listed(vectors, "vectors", "vectors or {'id', 'vector'} dicts")
-            recs = [v if isinstance(v, dict) else {"vector": v} for v in listed]
-            bodies = {i: _vector_item(r, i) for i, r in enumerate(recs)}
-            items = _with_vectors(recs, bodies, {}, "raise")
+            bodies = {i: _vector_item(r) for i, r in enumerate(vectors)}
+            items = _with_vectors(vectors, bodies, {}, "raise")
         return self._send("insert-vectors", "vectors", items, [], int(batch_size), {})
 
     def _send(
@@ -394,20 +375,10 @@ class RemoteRecords:
         resp: dict[str, Any] = self._i.t.put(url, json=body)
         return resp
 
-    def list(
-        self,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int = 100,
-        after: str | None = None,
-        with_vector: bool = False,
-        with_properties: bool = True,
+    def _list(
+        self, filter: Any, limit: int, after: str | None, with_vector: bool, with_properties: bool
     ) -> dict[str, Any]:
-        limit = check_limit(limit)
-        check_filter(filter)
-        after = cursor_text(after, "list")
-        check_bool("with_vector", with_vector)
-        check_bool("with_properties", with_properties)
+        check_nesting(filter)  # before encoding it (the server checks everything else)
         body = {
             "where": filter,
             "limit": limit,

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..api.checks import (
-    check_bool,
-    check_filter_arg,
-    check_limit,
-    check_nesting,
-    check_offset,
-    cursor_text,
-)
-from ..api.protocols import Analyses
+from ..api import protocols
+from ..api.checks import check_filter_arg, check_nesting
 from .http import path_id
 from .vectors import to_list
 
@@ -21,9 +13,16 @@ if TYPE_CHECKING:
     from .index import RemoteIndex
 
 
-class RemoteSearch(Analyses):
+class RemoteSearch(protocols.Search):
+    """``search.nearest``/``get``/``list``/``iterate`` and the analyses are written once in
+    ``api.protocols`` (checked there before anything is sent); these are the requests."""
+
     def __init__(self, index: RemoteIndex) -> None:
         self._i = index
+
+    @property
+    def _records(self) -> protocols.Records:
+        return self._i.records
 
     def _post(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         # Searches and analyses store nothing, so they are safe to retry.
@@ -32,20 +31,11 @@ class RemoteSearch(Analyses):
         )
         return resp
 
-    def nearest(
-        self,
-        *,
-        vector: Any,
-        limit: int = 10,
-        filter: dict[str, Any] | None = None,
-        after: str | None = None,
-        with_vector: bool = False,
+    def _nearest(
+        self, vector: Any, limit: int, filter: Any, after: str | None, with_vector: bool
     ) -> dict[str, Any]:
-        # Checked here too, so the error names the Python argument (``top_k`` on the wire).
-        limit = check_limit(limit)
-        check_filter(filter)
-        after = cursor_text(after, "nearest")
-        with_vector = check_bool("with_vector", with_vector)
+        """``POST …/search/near-vector`` (``limit`` is ``top_k`` on the wire)."""
+        check_nesting(filter)  # before encoding it: a very deep one would exhaust the stack
         body: dict[str, Any] = {
             "vector": to_list(vector, "query"),
             "top_k": limit,
@@ -65,34 +55,19 @@ class RemoteSearch(Analyses):
         check_filter(filter)
         return self._post(kind, {"filter": filter, "limit": limit, **settings})
 
-    def get(self, id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
-        """The record. A missing one is a 404 on the wire (``GET …/search/object/{id}``),
-        so this raises ``NotFoundError``, as the PyPI client does (API.md, "Additions");
-        embedded ``search.get`` returns None. ``records.get`` returns None in both modes."""
-        with_vector = check_bool("with_vector", with_vector)
+    def _get(self, id: str, with_vector: bool) -> dict[str, Any] | None:
+        """``GET …/search/object/{id}``: a missing record is a 404 on the wire, so this
+        raises ``NotFoundError`` (embedded and distributed return None)."""
         path = f"{self._i.path}/search/object/{path_id(id)}"
         resp: dict[str, Any] | None = self._i.t.get(
             path, params={"include_vector": _b(with_vector)}
         )
         return resp
 
-    def list(
-        self,
-        *,
-        limit: int = 100,
-        offset: int = 0,
-        with_vector: bool = False,
-        with_properties: bool = True,
-        newest_first: bool = True,
+    def _list(
+        self, limit: int, offset: int, with_vector: bool, with_properties: bool, newest_first: bool
     ) -> dict[str, Any]:
-        limit = check_limit(limit)
-        offset = check_offset(offset)
-        for name, flag in (
-            ("with_vector", with_vector),
-            ("with_properties", with_properties),
-            ("newest_first", newest_first),
-        ):
-            check_bool(name, flag)
+        """``GET …/search/objects``."""
         params = {
             "limit": limit,
             "offset": offset,
@@ -102,32 +77,6 @@ class RemoteSearch(Analyses):
         }
         resp: dict[str, Any] = self._i.t.get(f"{self._i.path}/search/objects", params=params)
         return resp
-
-    def iterate(
-        self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
-    ) -> Iterator[dict[str, Any]]:
-        """Every record once, oldest first, by cursor (as embedded: appends are seen).
-        The arguments are checked when called, not at the first ``next()``."""
-        page_size = check_limit(page_size, "page_size")
-        check_bool("with_vector", with_vector)
-        check_bool("with_properties", with_properties)
-        return self._iterate(page_size, with_vector, with_properties)
-
-    def _iterate(
-        self, page_size: int, with_vector: bool, with_properties: bool
-    ) -> Iterator[dict[str, Any]]:
-        after = None
-        while True:
-            page = self._i.records.list(
-                limit=page_size,
-                after=after,
-                with_vector=with_vector,
-                with_properties=with_properties,
-            )
-            yield from page["objects"]
-            after = page.get("next_after")
-            if after is None:
-                return
 
 
 def check_filter(value: Any, name: str = "filter") -> None:

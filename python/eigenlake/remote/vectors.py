@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
-from ..vectors import as_numbers
+from ..vectors import as_numbers, plain_block
 
 
 def to_list(vector: Any, where: str = "vector") -> list[float]:
@@ -32,8 +32,8 @@ def matrix_rows(matrix: np.ndarray) -> list[list[float]] | None:
     return out
 
 
-# Rows converted per np.asarray call on the fast path of ``to_lists`` (as the embedded
-# ``stack_vectors`` does): a third faster than row by row on lists of plain numbers.
+# Rows converted per call on the fast path of ``to_lists``, as the embedded
+# ``stack_vectors`` does (bounded temporaries).
 _BLOCK = 1024
 
 
@@ -45,29 +45,14 @@ def to_lists(
     out: list[list[float] | ValidationError] = []
     for start in range(0, len(vectors), _BLOCK):
         block = vectors[start : start + _BLOCK]
-        fast = _block_lists(block)
-        if fast is not None:
-            out += fast
+        arr = plain_block(block)  # the embedded stack_vectors' block conversion
+        if arr is not None:
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow -> inf, refused later
+                out += arr.astype(np.float32, copy=False).tolist()
             continue
         for j, v in enumerate(block, start):
             try:
                 out.append(to_list(v, f"record {positions[j]}"))
             except ValidationError as e:
                 out.append(e)
-    return out
-
-
-def _block_lists(block: Sequence[Any]) -> list[list[float] | ValidationError] | None:
-    """A block of lists of plain numbers in one conversion; None when anything needs the
-    row check (arrays, ragged rows, non-numbers, 0s and 1s that may be booleans)."""
-    if not all(type(v) is list or type(v) is tuple for v in block):
-        return None
-    try:
-        arr = np.asarray(block)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if arr.ndim != 2 or arr.dtype.kind not in "fiu" or bool(((arr == 0) | (arr == 1)).any()):
-        return None
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow -> inf, refused later
-        out: list[list[float] | ValidationError] = arr.astype(np.float32).tolist()
     return out

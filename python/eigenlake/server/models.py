@@ -122,7 +122,7 @@ class GetByFilter(Body):
 
 
 class NearVector(Body):
-    vector: Vector
+    vector: StrictVector  # as the write models: "1" or true is not a number
     top_k: PageSize = 10
     filter: Filter | None = None
     after: str | None = None

@@ -108,18 +108,27 @@ fn borrow_error(name: &str, e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(format!("`{name}` cannot be read: {e}"))
 }
 
+/// Whether every value is finite (no NaN, no ±inf).
+pub fn all_finite(values: &[f32]) -> bool {
+    // a branch-free test per piece vectorises; `all` with its early exit does not
+    values
+        .chunks(4096)
+        .all(|c| c.iter().fold(true, |ok, v| ok & (v.abs() < f32::INFINITY)))
+}
+
+/// The error for a non-finite value in the argument `name`.
+pub fn not_finite(name: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "`{name}` contains NaN or infinity (or a value beyond the float32 range)"
+    ))
+}
+
 /// Refuse NaN and ±inf in `values`, naming the argument.
 pub fn check_finite(name: &str, values: &[f32]) -> PyResult<()> {
-    // a branch-free test per piece vectorises; `all` with its early exit does not
-    let ok = values
-        .chunks(4096)
-        .all(|c| c.iter().fold(true, |ok, v| ok & (v.abs() < f32::INFINITY)));
-    if ok {
+    if all_finite(values) {
         Ok(())
     } else {
-        Err(PyValueError::new_err(format!(
-            "`{name}` contains NaN or infinity (or a value beyond the float32 range)"
-        )))
+        Err(not_finite(name))
     }
 }
 

@@ -11,7 +11,7 @@ use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::arrays::{check_finite, mask as mask_arg, matrix, same_len, Matrix, Values};
+use crate::arrays::{all_finite, mask as mask_arg, matrix, not_finite, same_len, Matrix, Values};
 use crate::util::{arg, detach, detach_inline, guarded};
 
 type Answer<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
@@ -121,9 +121,12 @@ impl Hnsw {
         let d = matrix(data, "data", 0, Values::Unchecked)?;
         same_dim("data", d.cols(), self.inner.dim())?;
         let ds = d.slice();
-        // only the rows to index: the ones before were checked when they were added
-        if let Some(new) = ds.get(start.saturating_mul(d.cols())..) {
-            check_finite("data", new)?;
+        // only the rows to index (the ones before were checked when they were added), and
+        // without the GIL: a compaction adds a whole matrix, whose scan would stall every
+        // Python thread
+        let new = ds.get(start.saturating_mul(d.cols())..).unwrap_or(&[]);
+        if !py.detach(|| all_finite(new)) {
+            return Err(not_finite("data"));
         }
         let inner = &mut self.inner;
         detach(py, || inner.add(ds, start))
