@@ -11,11 +11,23 @@ from sklearn.metrics import adjusted_rand_score
 import eigenlake
 from eigenlake import _core
 from eigenlake.distributed import connect_ray, shard_of
+from eigenlake.distributed.kmeans import run_kmeans
 from eigenlake.errors import ConflictError, NotFoundError, ValidationError
 
 from ._data import blobs, records_of
 
 NS, IDX, SHARDS = "ns", "vectors", 3
+# the distributed k-means as search.cluster calls it (its defaults)
+_KMEANS = {
+    "algorithm": "kmeans",
+    "num_clusters": 2,
+    "distance_metric": "cosine",
+    "text_fields": None,
+    "max_iterations": 50,
+    "representatives_per_cluster": 3,
+    "auto_tune": False,
+    "seed": 0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +172,8 @@ def test_kmeans_equals_lloyd_from_the_same_start(loaded, data):
     first = [int(np.flatnonzero(labels == b)[0]) for b in range(4)]
     init = np.stack([xn[first[b]] + xn[first[(b + 1) % 4]] for b in range(4)])
     init /= np.linalg.norm(init, axis=1, keepdims=True)
-    res = idx.search.cluster(num_clusters=4, init=init, limit=None, max_iterations=100)
+    settings = {**_KMEANS, "num_clusters": 4, "max_iterations": 100}
+    res = run_kmeans(idx, filter=None, limit=None, init=init, **settings)
     part = _labels_of(res, uuids)
     ref = _numpy_lloyd(xn, init, 100)
     assert adjusted_rand_score(ref, part) == pytest.approx(1.0)
@@ -204,8 +217,8 @@ def test_gathered_analyses_run_and_check_their_arguments(loaded):
         idx.search.cluster(algorithm="hdbscan")
     with pytest.raises(ValidationError, match="max_clusters"):
         idx.search.cluster(num_clusters=3, max_clusters=1)  # checked on the k-means path too
-    with pytest.raises(ValidationError, match="init"):
-        idx.search.cluster(algorithm="dbscan", init=np.ones((2, 16)))
+    with pytest.raises(ValidationError, match="init must have shape"):
+        run_kmeans(idx, filter=None, limit=None, init=np.ones((3, 16)), **_KMEANS)
 
 
 def test_durable_across_reconnect(ray_session, tmp_path, data):

@@ -289,3 +289,30 @@ def test_open_index_types_new_properties_from_values(client):
     with pytest.raises(ValidationError, match="record 1.*tag"):
         idx.records.add_many(mixed)
     assert "tag" not in idx.settings.schema()["properties"]
+
+
+def test_count_matches_the_filtered_rows(idx):
+    """``records.count`` against the properties counted in Python (the oracle), in every
+    mode; removed records stop counting; a bad filter is refused by name."""
+    recs = records(30)
+    uuids = idx.records.add_many(recs)
+    props = [r["properties"] for r in recs]
+    assert idx.records.count() == 30 == idx.records.count({})
+    cases = [
+        ({"organism": "Homo sapiens"}, lambda p: p["organism"] == "Homo sapiens"),
+        ({"length": {"$gte": 200}}, lambda p: p["length"] >= 200),
+        (
+            {"$and": [{"reviewed": True}, {"tags": {"$contains": "toxin"}}]},
+            lambda p: p["reviewed"] and "toxin" in p["tags"],
+        ),
+        ({"organism": "nobody"}, lambda p: False),
+    ]
+    for flt, keep in cases:
+        assert idx.records.count(flt) == sum(map(keep, props)), flt
+    idx.records.remove(uuids[0])  # a Homo sapiens record
+    assert idx.records.count() == 29
+    assert idx.records.count({"organism": "Homo sapiens"}) == 9
+    with pytest.raises(ValidationError, match="filter"):
+        idx.records.count("organism")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="nope"):
+        idx.records.count({"nope": {"$gt": 1}})

@@ -37,6 +37,10 @@ from ..errors import ValidationError
 
 MAX_LIMIT = 100_000
 MAX_INT = 2**53 - 1
+# The choices of the write calls, spelled once.
+DUPLICATE_MODES = ("error", "replace", "skip")
+ERROR_MODES = ("raise", "continue")
+MISSING_MODES = ("skip", "error")
 MAX_FILTER_DEPTH = 32
 MAX_CURSOR_CHARS = 1024
 # The most arrays/objects a free-form property value may nest.
@@ -212,3 +216,14 @@ def check_listed(value: Any, name: str, items: str) -> list[Any]:
             f"{type(value).__name__} {describe_value(value)}{hint}"
         )
     return list(value)
+
+
+def check_removal(filter: Any, limit: Any, on_missing: Any) -> int | None:
+    """The arguments of ``records.remove_many`` (all modes, and the remote background job);
+    returns ``limit``."""
+    limit = check_int("limit", limit, minimum=0, maximum=MAX_INT, optional=True)
+    check_choice("on_missing", on_missing, MISSING_MODES)
+    if filter is None:
+        raise ValidationError("remove_many needs a filter; manage.delete() drops the index")
+    check_filter_arg(filter)
+    return limit

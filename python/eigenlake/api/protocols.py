@@ -18,12 +18,16 @@ import numpy as np
 
 from ..errors import ValidationError
 from .checks import (
+    DUPLICATE_MODES,
+    ERROR_MODES,
     check_bool,
+    check_choice,
     check_filter_arg,
     check_int,
     check_limit,
     check_listed,
     check_offset,
+    check_removal,
     cursor_text,
 )
 from .options import check_create
@@ -71,6 +75,29 @@ class Records(Protocol):
         it) and flags."""
         ...
 
+    def _add(self, record: dict[str, Any], on_duplicate: str) -> str:
+        """``add`` with ``on_duplicate`` checked; ``record`` is ``{"properties", "vector",
+        "id"}`` as given (the mode checks them as ``add_many`` checks a record)."""
+        ...
+
+    def _read(self, id: Any, with_vector: bool, with_properties: bool) -> dict[str, Any] | None:
+        """``get`` with the flags checked: the record or None."""
+        ...
+
+    def _modify(self, id: Any, properties: Any, vector: Any, *, merge: bool) -> dict[str, Any]:
+        """``update`` (``merge``: properties merged into the stored ones) or ``replace``
+        (``properties`` None means none); the mode checks the id, properties and vector."""
+        ...
+
+    def _remove_many(self, filter: Filter, limit: int | None, on_missing: str) -> dict[str, Any]:
+        """``remove_many`` with every argument checked (``filter`` a dict; its inside is
+        the mode's to check)."""
+        ...
+
+    def _count(self, filter: Filter | None) -> int:
+        """``count`` with ``filter`` None or a dict (its inside is the mode's to check)."""
+        ...
+
     # ---- the surface ----------------------------------------------------------------------
 
     def add(
@@ -81,8 +108,12 @@ class Records(Protocol):
         id: str | None = None,
         on_duplicate: str = "error",
     ) -> str:
-        """Store one record; returns its uuid. ``on_duplicate``: error | replace | skip."""
-        ...
+        """Store one record; returns its uuid.
+
+        ``on_duplicate``: ``"error"`` (``ConflictError`` when the id is stored),
+        ``"replace"`` or ``"skip"`` (the stored record stays; its uuid is returned)."""
+        check_choice("on_duplicate", on_duplicate, DUPLICATE_MODES)
+        return self._add({"properties": properties, "vector": vector, "id": id}, on_duplicate)
 
     def add_many(
         self,
@@ -98,6 +129,8 @@ class Records(Protocol):
         check_int("batch_size", batch_size, minimum=1)
         check_int("max_workers", max_workers, minimum=1)
         recs = check_listed(records, "records", "record dicts with 'properties' and 'vector'")
+        check_choice("on_duplicate", on_duplicate, DUPLICATE_MODES)
+        check_choice("on_error", on_error, ERROR_MODES)
         return self._add_many(
             recs,
             on_duplicate=on_duplicate,
@@ -131,8 +164,12 @@ class Records(Protocol):
     def get(
         self, id: str, *, return_data: bool = True, return_metadata: bool = True
     ) -> dict[str, Any] | None:
-        """The record ``{"uuid", "metadata"?, "vector"?}``, or None when it does not exist."""
-        ...
+        """The record ``{"uuid", "metadata"?, "vector"?}``, or None when it does not exist:
+        ``metadata`` (its properties) with ``return_metadata``, ``vector`` with
+        ``return_data``."""
+        with_vector = check_bool("return_data", return_data)
+        with_properties = check_bool("return_metadata", return_metadata)
+        return self._read(id, with_vector, with_properties)
 
     def exists(self, id: str) -> bool:
         """Whether a record with this uuid is stored."""
@@ -146,20 +183,29 @@ class Records(Protocol):
         self, *, filter: Filter, limit: int | None = None, on_missing: str = "skip"
     ) -> dict[str, Any]:
         """Remove the records matching ``filter`` (``{}`` = all), oldest first up to
-        ``limit``; ``{"deleted": n}``. ``on_missing="error"``: NotFoundError on no match."""
-        ...
+        ``limit``; ``{"deleted": n}``. ``on_missing="error"``: NotFoundError on no match
+        (nothing removed)."""
+        limit = check_removal(filter, limit, on_missing)
+        return self._remove_many(filter, limit, on_missing)
+
+    def count(self, filter: Filter | None = None) -> int:
+        """How many stored records match ``filter`` (None: all of them)."""
+        check_filter_arg(filter)
+        return self._count(filter)
 
     def update(
         self, id: str, *, properties: dict[str, Any] | None = None, vector: Any = None
     ) -> dict[str, Any]:
-        """Merge ``properties`` into the record; replace its vector when given."""
-        ...
+        """Merge ``properties`` into the record (a property the schema does not declare
+        is added to it, typed from the value); replace its vector when given (the record
+        then moves to the end of the index order). ``NotFoundError`` when missing."""
+        return self._modify(id, properties, vector, merge=True)
 
     def replace(
         self, *, id: str, properties: dict[str, Any] | None = None, vector: Any = None
     ) -> dict[str, Any]:
-        """Replace the record's properties (and vector when given)."""
-        ...
+        """Replace the record's properties (None: none) and its vector when given."""
+        return self._modify(id, properties, vector, merge=False)
 
     def list(
         self,
@@ -209,9 +255,11 @@ class Analyses(Protocol):
         max_clusters: int = 8,
         dbscan_eps: float | None = None,
         dbscan_min_samples: int = 5,
+        seed: int = 0,
     ) -> dict[str, Any]:
         """k-means (spherical for cosine) or DBSCAN over the matching records (``limit``
-        None = all); see ``docs/ANALYSIS.md`` for every choice it makes.
+        None = all); see ``docs/ANALYSIS.md`` for every choice it makes. ``seed`` fixes
+        the k-means++ start (and any sampling): the same seed, the same answer.
 
         >>> res = index.search.cluster(auto_tune=True, max_clusters=6)  # doctest: +SKIP
         >>> res["parameters"]["num_clusters"], [c["count"] for c in res["clusters"]]  # doctest: +SKIP
@@ -228,6 +276,7 @@ class Analyses(Protocol):
             "max_clusters": max_clusters,
             "dbscan_eps": dbscan_eps,
             "dbscan_min_samples": dbscan_min_samples,
+            "seed": seed,
         }
         return self._analyse("cluster", filter, limit, settings)
 
@@ -396,27 +445,45 @@ class Search(Analyses, Protocol):
 
 
 class Settings(Protocol):
-    """``index.settings``: what the index was created with."""
+    """``index.settings``: what the index was created with (plus the properties an open
+    schema gained since)."""
 
-    def dimensions(self) -> int: ...
+    def dimensions(self) -> int:
+        """The vectors' length."""
+        ...
 
-    def schema(self) -> dict[str, Any]: ...
+    def schema(self) -> dict[str, Any]:
+        """The schema as declared (``{}`` when none), with the properties added since."""
+        ...
 
-    def shards(self) -> dict[str, Any]: ...
+    def shards(self) -> dict[str, Any]:
+        """``{"shard_count", "shards": [{"id", "records"}]}``."""
+        ...
+
+    def all(self) -> dict[str, Any]:
+        """The wire protocol's settings answer: ``{"dims", "schema", "shards"}``."""
+        return {"dims": self.dimensions(), "schema": self.schema(), "shards": self.shards()}
 
 
 class Manage(Protocol):
-    """``index.manage``: drop the index, remove records by filter."""
+    """``index.manage``: drop the index, remove records by filter (written once here over
+    the mode's ``_records``)."""
+
+    @property
+    def _records(self) -> Records:
+        """This index's ``records``: ``remove_by_filter`` is its ``remove_many``."""
+        ...
 
     def delete(self) -> dict[str, Any]:
-        """Drop the index and its records (``{"deleted": true}``)."""
+        """Drop the index and its records (``{"deleted": true}``); later use of it raises
+        ``NotFoundError``."""
         ...
 
     def remove_by_filter(
         self, *, filter: Filter, limit: int | None = None, on_missing: str = "skip"
     ) -> dict[str, Any]:
-        """As ``records.remove_many``."""
-        ...
+        """``records.remove_many`` by the name of the wire's delete-by-filter."""
+        return self._records.remove_many(filter=filter, limit=limit, on_missing=on_missing)
 
 
 class BatchWriter(Protocol):

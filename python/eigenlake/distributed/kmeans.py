@@ -50,12 +50,14 @@ def run_kmeans(
     representatives_per_cluster: int,
     auto_tune: bool,
     seed: int,
-    init: np.ndarray | None,
+    init: np.ndarray | None = None,
     min_clusters: int = 2,
     max_clusters: int = 8,
 ) -> dict[str, Any]:
     """k-means over the shards (``search.cluster`` sends DBSCAN and ``auto_tune`` to the
-    gathered path and has checked every argument the embedded way already)."""
+    gathered path and has checked every argument the embedded way already). ``init``
+    (k, d): the starting centroids instead of k-means++ seeding (tests compare the Lloyd
+    iterations from one start with the core's)."""
     algorithm = check_choice("algorithm", algorithm, ("kmeans",))
     if check_bool("auto_tune", auto_tune):
         raise ValidationError("auto_tune runs on the gathered rows (search.cluster)")

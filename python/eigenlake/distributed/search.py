@@ -103,90 +103,25 @@ class ShardedSearch(protocols.Search):
 
     # ---- analyses -----------------------------------------------------------------------
 
-    def cluster(
-        self,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int | None = 1000,
-        algorithm: str = "kmeans",
-        num_clusters: int | None = None,
-        distance_metric: str = "cosine",
-        text_fields: builtins.list[str] | None = None,
-        max_iterations: int = 50,
-        representatives_per_cluster: int = 3,
-        auto_tune: bool = False,
-        min_clusters: int = 2,
-        max_clusters: int = 8,
-        dbscan_eps: float | None = None,
-        dbscan_min_samples: int = 5,
-        seed: int = 0,
-        init: np.ndarray | None = None,
-    ) -> dict[str, Any]:
-        """k-means without ``auto_tune``: distributed Lloyd iterations (see
-        docs/distributed.md; ``init`` (k, d) gives the starting centroids instead of
-        k-means++ seeding). DBSCAN and ``auto_tune=True``: the matching rows are gathered
-        to the driver and clustered by the embedded code (the embedded answer).
-
-        ``limit=None`` clusters every matching record.
-        """
-        from ..analysis.cluster import run_cluster
-
-        check_filter(filter)
-        limit = check_int("limit", limit, minimum=1, optional=True)
-        settings: dict[str, Any] = {
-            "algorithm": algorithm,
-            "num_clusters": num_clusters,
-            "distance_metric": distance_metric,
-            "text_fields": text_fields,
-            "max_iterations": max_iterations,
-            "representatives_per_cluster": representatives_per_cluster,
-            "auto_tune": auto_tune,
-            "min_clusters": min_clusters,
-            "max_clusters": max_clusters,
-            "dbscan_eps": dbscan_eps,
-            "dbscan_min_samples": dbscan_min_samples,
-            "seed": seed,
-        }
-        # every argument is checked by the embedded code, whichever path runs: on no rows
-        # (cheap), before any shard is asked for anything
-        run_cluster(_no_rows(self._index.dimensions), filter=filter, limit=limit, **settings)
-        if algorithm == "kmeans" and not auto_tune:
-            from .kmeans import run_kmeans
-
-            return run_kmeans(
-                self._index,
-                filter=filter,
-                limit=limit,
-                algorithm=algorithm,
-                num_clusters=num_clusters,
-                distance_metric=distance_metric,
-                text_fields=text_fields,
-                max_iterations=max_iterations,
-                representatives_per_cluster=representatives_per_cluster,
-                auto_tune=auto_tune,
-                min_clusters=min_clusters,
-                max_clusters=max_clusters,
-                seed=seed,
-                init=init,
-            )
-        if init is not None:
-            from ..errors import ValidationError
-
-            raise ValidationError("init is used by k-means without auto_tune only")
-        return self._analyse("cluster", filter, limit, settings)
-
     def _analyse(
         self, kind: str, filter: Any, limit: Any, settings: dict[str, Any]
     ) -> dict[str, Any]:
-        """``outliers``/``topics`` and gathered clustering (``api.protocols.Analyses``): the
-        matching rows are gathered to the driver and analysed by the embedded code, after
-        the arguments are checked by that code on no rows (before any shard is asked)."""
+        """k-means without ``auto_tune``: distributed Lloyd iterations (see
+        docs/distributed.md). Everything else (DBSCAN, auto-tuned k, outliers, topics): the
+        matching rows are gathered to the driver and analysed by the embedded code. Either
+        way the arguments are first checked by that code on no rows (cheap), before any
+        shard is asked for anything."""
         from ..analysis.run import run_analysis
 
         check_filter(filter)
         limit = check_int("limit", limit, minimum=1, optional=True)
         no_rows = _no_rows(self._index.dimensions)
         run_analysis(kind, no_rows, filter=filter, limit=limit, settings=settings)
+        if kind == "cluster" and settings["algorithm"] == "kmeans" and not settings["auto_tune"]:
+            from .kmeans import run_kmeans
+
+            kmeans = {k: v for k, v in settings.items() if not k.startswith("dbscan_")}
+            return run_kmeans(self._index, filter=filter, limit=limit, **kmeans)
         snap = self._index.snapshot(filter, limit)
         return run_analysis(kind, snap, filter=filter, limit=limit, settings=settings)
 

@@ -14,7 +14,6 @@ stored the same writes in. ``records.list``, ``iterate``, ``search.list``, a ``l
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,18 +23,18 @@ from ..analysis.snapshot import Snapshot
 from ..api.batch import Batch
 from ..api.checks import (
     MAX_INT,
-    check_bool,
     check_filter_arg,
-    check_int,
     check_nesting,
     short_repr,
 )
 from ..api.protocols import Agent as AgentSurface
+from ..api.protocols import Manage as ManageSurface
 from ..api.protocols import Records as RecordsSurface
+from ..api.protocols import Settings as SettingsSurface
 from ..api.results import AddManyResult, FailedRecord
 from ..embedded import ingest
 from ..embedded.validate import CompiledSchema, _spec
-from ..errors import ConflictError, EigenlakeError, NotFoundError, ValidationError
+from ..errors import ConflictError, NotFoundError, ValidationError
 from ..ids import canonical_id
 from .merge import decode_cursor, encode_cursor, merge_pages, shard_of
 from .rpc import gather, one
@@ -236,25 +235,16 @@ def union_schema(sources: builtins.list[dict[str, Any] | None]) -> dict[str, Any
 
 
 class ShardedRecords(RecordsSurface):
-    """``index.records`` over the shards; ``add_many``, ``add_vectors`` and ``list`` are
-    written once in ``api.protocols.Records`` over ``_add_many``, ``_add_vectors`` and
-    ``_list``."""
+    """``index.records`` over the shards: the public methods are written once in
+    ``api.protocols.Records`` over the primitives below."""
 
     def __init__(self, index: ShardedIndex) -> None:
         self._index = index
 
     # ---- writes -------------------------------------------------------------------------
 
-    def add(
-        self,
-        *,
-        properties: dict[str, Any] | None = None,
-        vector: Any,
-        id: str | None = None,
-        on_duplicate: str = "error",
-    ) -> str:
-        rec = {"properties": properties, "vector": vector, "id": id}
-        _result, prepared = self._ingest([rec], on_duplicate, "raise")
+    def _add(self, record: dict[str, Any], on_duplicate: str) -> str:
+        _result, prepared = self._ingest([record], on_duplicate, "raise")
         return prepared[0]
 
     def _add_many(
@@ -272,30 +262,12 @@ class ShardedRecords(RecordsSurface):
     def _ingest(
         self, records: builtins.list[dict[str, Any]], on_duplicate: str, on_error: str
     ) -> tuple[AddManyResult, builtins.list[str]]:
-        ingest.check_mode("on_duplicate", on_duplicate, ingest.DUPLICATE_MODES)
-        ingest.check_mode("on_error", on_error, ("raise", "continue"))
         index = self._index
         base = index.refresh()
-        failed: dict[int, EigenlakeError] = {}
-        pending: dict[str, Any] = {}  # properties an open schema gains from this call
-        # the embedded ingest code, run on the driver against this index's settings, so ids
-        # and messages are those of one embedded index
-        prepared = ingest.prepare(
-            index.schema,
-            index.config.get("record_id_property"),
-            index.namespace,
-            index.name,
-            records,
-            pending,
-            failed,
-            on_error,
-        )
         out = np.empty((len(records), index.dimensions), dtype=np.float32)
-        matrix = ingest.stack(
-            index.dimensions, index.metric == "cosine", records, failed, on_error, out
+        prepared, matrix, failed, pending = ingest.check_call(
+            index, index.namespace, index.name, records, on_duplicate, on_error, out
         )
-        prepared = [p for p in prepared if p.position not in failed]
-        prepared = ingest.dedupe_call(prepared, on_duplicate, failed, on_error)
         # rank: the order one embedded index stores the call in (its sequence numbers)
         rank = {p.uuid: r for r, p in enumerate(prepared)}
         groups: builtins.list[builtins.list[Any]] = [[] for _ in range(index.num_shards)]
@@ -376,25 +348,15 @@ class ShardedRecords(RecordsSurface):
             props = one(owner.schema_properties.remote(idx.namespace, idx.name))
             self._spread({n: props[n] for n in names if n in props})
 
-    def update(
-        self, id: str, *, properties: dict[str, Any] | None = None, vector: Any = None
-    ) -> dict[str, Any]:
-        """Merge properties into the record (on its shard); a property the schema does not
-        declare is added to it on every shard, as in the embedded index. A new vector
-        moves the record to the end of the index order, as embedded."""
-        return self._modify("update", id, properties, vector)
-
-    def replace(
-        self, *, id: str, properties: dict[str, Any] | None = None, vector: Any = None
-    ) -> dict[str, Any]:
-        return self._modify("replace", id, properties, vector)
-
-    def _modify(self, method: str, id: str, properties: Any, vector: Any) -> dict[str, Any]:
+    def _modify(self, id: Any, properties: Any, vector: Any, *, merge: bool) -> dict[str, Any]:
+        """On the record's shard; a property the schema does not declare is then declared
+        on every shard, as in the embedded index. A new vector moves the record to the end
+        of the index order, as embedded."""
         uid = canonical_id(id)
         idx = self._index
         owner = idx.owner_of(uid)
         min_seq = idx.next_seq() if vector is not None else 0
-        call = getattr(owner, method)
+        call = owner.update if merge else owner.replace
         out = one(
             call.remote(idx.namespace, idx.name, uid, min_seq, properties=properties, vector=vector)
         )
@@ -408,23 +370,11 @@ class ShardedRecords(RecordsSurface):
             dict[str, Any], one(idx.owner_of(uid).remove.remote(idx.namespace, idx.name, uid))
         )
 
-    def remove_many(
-        self,
-        *,
-        filter: dict[str, Any],
-        limit: int | None = None,
-        on_missing: str = "skip",
-        **_: Any,
-    ) -> dict[str, int]:
-        """Remove matching records (at most ``limit``, the first in the index order).
-        ``on_missing="error"``: ``NotFoundError`` when nothing matches (nothing removed)."""
+    def _remove_many(self, filter: Any, limit: int | None, on_missing: str) -> dict[str, Any]:
+        """At most ``limit`` matching records, the first in the index order."""
         from .kmeans import first_rows
 
-        limit = check_int("limit", limit, minimum=0, maximum=MAX_INT, optional=True)
-        ingest.check_mode("on_missing", on_missing, ("skip", "error"))
-        if filter is None:
-            raise ValidationError("remove_many needs a filter; manage.delete() drops the index")
-        check_filter(filter)
+        check_nesting(filter)  # the filter could not even be sent to a shard
         idx = self._index
         per: builtins.list[int | None] = [None] * idx.num_shards
         if limit is not None:
@@ -445,32 +395,20 @@ class ShardedRecords(RecordsSurface):
 
     # ---- reads --------------------------------------------------------------------------
 
-    def get(
-        self, id: str, *, return_data: bool = True, return_metadata: bool = True
-    ) -> dict[str, Any] | None:
-        return_data = check_bool("return_data", return_data)
-        return_metadata = check_bool("return_metadata", return_metadata)
+    def _read(self, id: Any, with_vector: bool, with_properties: bool) -> dict[str, Any] | None:
         uid = canonical_id(id)
         idx = self._index
-        return cast(
-            "dict[str, Any] | None",
-            one(
-                idx.owner_of(uid).get.remote(
-                    idx.namespace,
-                    idx.name,
-                    uid,
-                    return_data=return_data,
-                    return_metadata=return_metadata,
-                )
-            ),
+        ref = idx.owner_of(uid).get.remote(
+            idx.namespace, idx.name, uid, return_data=with_vector, return_metadata=with_properties
         )
+        return cast("dict[str, Any] | None", one(ref))
 
     def exists(self, id: str) -> bool:
         uid = canonical_id(id)
         idx = self._index
         return bool(one(idx.owner_of(uid).exists.remote(idx.namespace, idx.name, uid)))
 
-    def count(self, filter: dict[str, Any] | None = None) -> int:
+    def _count(self, filter: Any) -> int:
         return self._index.count(filter)
 
     def _list(
@@ -506,16 +444,8 @@ class ShardedRecords(RecordsSurface):
         objects, cursors, more = merge_pages(cursors, gather(refs), limit)
         return {"objects": objects, "next_after": encode_cursor(cursors) if more else None}
 
-    def iterate(
-        self, *, page_size: int = 500, with_vector: bool = False, with_properties: bool = True
-    ) -> Iterator[dict[str, Any]]:
-        """Every record once, in the index order (``search.iterate``)."""
-        return self._index.search.iterate(
-            page_size=page_size, with_vector=with_vector, with_properties=with_properties
-        )
 
-
-class ShardedSettings:
+class ShardedSettings(SettingsSurface):
     def __init__(self, index: ShardedIndex) -> None:
         self._index = index
 
@@ -533,29 +463,18 @@ class ShardedSettings:
             "shards": [{"id": i, "records": int(c)} for i, c in enumerate(counts)],
         }
 
-    def all(self) -> dict[str, Any]:
-        """The wire protocol's settings answer: ``{"dims", "schema", "shards"}``."""
-        return {"dims": self.dimensions(), "schema": self.schema(), "shards": self.shards()}
 
-
-class ShardedManage:
+class ShardedManage(ManageSurface):
     def __init__(self, index: ShardedIndex) -> None:
         self._index = index
+
+    @property
+    def _records(self) -> ShardedRecords:
+        return self._index.records
 
     def delete(self) -> dict[str, Any]:
         self._index.call_shards("delete")
         return {"deleted": True}
-
-    def remove_by_filter(
-        self,
-        *,
-        filter: dict[str, Any],
-        limit: int | None = None,
-        on_missing: str = "skip",
-        **_: Any,
-    ) -> dict[str, int]:
-        """``records.remove_many`` by another name (the wire's delete-by-filter)."""
-        return self._index.records.remove_many(filter=filter, limit=limit, on_missing=on_missing)
 
 
 class ShardedAgent(AgentSurface):

@@ -15,11 +15,11 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from ..api.checks import check_choice
+from ..api.checks import DUPLICATE_MODES, check_choice
 from ..api.results import AddManyResult, FailedRecord
 from ..errors import ConflictError, EigenlakeError, ValidationError
 from ..ids import canonical_id, derived_id, new_ids
@@ -29,7 +29,6 @@ from .internal import IndexAccess
 from .validate import CompiledSchema, PropSpec
 from .validate_batch import validate_batch
 
-DUPLICATE_MODES = ("error", "replace", "skip")
 _JSON = json.JSONEncoder(check_circular=False)
 
 
@@ -69,25 +68,13 @@ def ingest(
     check_mode("on_duplicate", on_duplicate, DUPLICATE_MODES)
     check_mode("on_error", on_error, ("raise", "continue"))
     with index.writing() as w:
-        failed: dict[int, EigenlakeError] = {}
-        pending: dict[str, PropSpec] = {}
-        prepared = prepare(
-            w.schema,
-            w.config.get("record_id_property"),
-            index.namespace,
-            index.name,
-            records,
-            pending,
-            failed,
-            on_error,
-        )
         # vectors are stacked straight into the cache's spare rows: no batch copy
         scratch_owner = w.cache
         scratch_start = scratch_owner.n
         out = scratch_owner.scratch(len(records))
-        matrix = stack(w.dimensions, w.metric == "cosine", records, failed, on_error, out)
-        prepared = [p for p in prepared if p.position not in failed]
-        prepared = dedupe_call(prepared, on_duplicate, failed, on_error)
+        prepared, matrix, failed, pending = check_call(
+            w, index.namespace, index.name, records, on_duplicate, on_error, out
+        )
         skipped: list[str] = []
         with w.transaction() as store:
             # duplicates against stored records, judged on a cache fresh under the lock
@@ -134,6 +121,54 @@ def ingest(
     )
     result.skipped = skipped  # type: ignore[attr-defined]
     return result
+
+
+class CallSettings(Protocol):
+    """What checking a write needs to know of its index (the embedded write view, or the
+    sharded index's driver-side settings)."""
+
+    @property
+    def schema(self) -> CompiledSchema: ...
+
+    @property
+    def config(self) -> dict[str, Any]: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    @property
+    def metric(self) -> str: ...
+
+
+def check_call(
+    index: CallSettings,
+    namespace: str,
+    name: str,
+    records: list[dict[str, Any]],
+    on_duplicate: str,
+    on_error: str,
+    out: np.ndarray,
+) -> tuple[list[_Prepared], np.ndarray, dict[int, EigenlakeError], dict[str, PropSpec]]:
+    """Every record of a write call checked (properties, ids, vectors into ``out``, the
+    call's own duplicates), before anything is stored: ``(prepared, matrix, failed,
+    pending)``, ``pending`` the properties an open schema gains. Embedded and sharded
+    writes both run it, so ids, messages and positions are those of one embedded index."""
+    failed: dict[int, EigenlakeError] = {}
+    pending: dict[str, PropSpec] = {}
+    prepared = prepare(
+        index.schema,
+        index.config.get("record_id_property"),
+        namespace,
+        name,
+        records,
+        pending,
+        failed,
+        on_error,
+    )
+    matrix = stack(index.dimensions, index.metric == "cosine", records, failed, on_error, out)
+    prepared = [p for p in prepared if p.position not in failed]
+    prepared = dedupe_call(prepared, on_duplicate, failed, on_error)
+    return prepared, matrix, failed, pending
 
 
 def prepare(

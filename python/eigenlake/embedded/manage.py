@@ -1,29 +1,24 @@
-"""``index.manage``: drop the index, remove records by filter."""
+"""``index.manage``: drop the index; ``remove_by_filter`` is written once in
+``api.protocols.Manage`` (it is ``records.remove_many``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..api.protocols import Manage as ManageSurface
+from ..api.protocols import Records
 from .internal import IndexAccess
 
 
-class Manage:
+class Manage(ManageSurface):
     def __init__(self, index: IndexAccess) -> None:
         self._index = index
+
+    @property
+    def _records(self) -> Records:
+        return self._index.records
 
     def delete(self) -> dict[str, Any]:
         """Drop the index and its files; later use of it raises ``NotFoundError``."""
         self._index.drop()
         return {"deleted": True}
-
-    def remove_by_filter(
-        self,
-        *,
-        filter: dict[str, Any],
-        limit: int | None = None,
-        on_missing: str = "skip",
-        **_: Any,
-    ) -> dict[str, int]:
-        """``records.remove_many`` by another name (the wire's delete-by-filter); the
-        arguments are checked there. Other keywords of the protocol are accepted."""
-        return self._index.records.remove_many(filter=filter, limit=limit, on_missing=on_missing)

@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from ..api.checks import MAX_INT, check_bool, check_filter_arg, check_int, short_repr
+from ..api.checks import short_repr
 from ..api.cursor import parse_list_cursor
 from ..api.protocols import Records as RecordsSurface
 from ..api.results import AddManyResult, FailedRecord
 from ..errors import NotFoundError, ValidationError
 from ..ids import canonical_id
 from ..vectors import as_vector, bad_rows
-from .ingest import DUPLICATE_MODES, check_mode, ingest
+from .ingest import DUPLICATE_MODES, ingest
 from .internal import IndexAccess
 from .validate import PropSpec
 
@@ -26,24 +26,16 @@ __all__ = ["Records", "AddManyResult", "FailedRecord", "DUPLICATE_MODES"]
 
 
 class Records(RecordsSurface):
-    """``index.records``; ``add_many``, ``add_vectors`` and ``list`` are written once in
-    ``api.protocols.Records`` over ``_add_many``, ``_add_vectors`` and ``_list``."""
+    """``index.records``: the public methods are written once in ``api.protocols.Records``
+    over the primitives below (``_add``, ``_add_many``, ``_read``, ``_modify``, …)."""
 
     def __init__(self, index: IndexAccess) -> None:
         self._index = index
 
     # ---- writes -------------------------------------------------------------------------
 
-    def add(
-        self,
-        *,
-        properties: dict[str, Any] | None = None,
-        vector: Any,
-        id: str | None = None,
-        on_duplicate: str = "error",
-    ) -> str:
-        rec = {"properties": properties, "vector": vector, "id": id}
-        result = ingest(self._index, [rec], on_duplicate=on_duplicate, on_error="raise")
+    def _add(self, record: dict[str, Any], on_duplicate: str) -> str:
+        result = ingest(self._index, [record], on_duplicate=on_duplicate, on_error="raise")
         if result:
             return str(result[0])
         return str(result.skipped[0])  # type: ignore[attr-defined]
@@ -61,29 +53,9 @@ class Records(RecordsSurface):
         recs = [{"vector": v} for v in vectors] if isinstance(vectors, np.ndarray) else vectors
         return ingest(self._index, recs, on_duplicate="error", on_error="raise")
 
-    def update(
-        self,
-        id: str,
-        *,
-        properties: dict[str, Any] | None = None,
-        vector: Any = None,
-    ) -> dict[str, Any]:
-        """Merge ``properties`` into the record and replace its vector when given.
-
-        A property the schema does not declare is added to it (typed from the value).
-        """
-        return self._modify(id, properties, vector, merge=True)
-
-    def replace(
-        self, *, id: str, properties: dict[str, Any] | None = None, vector: Any = None
-    ) -> dict[str, Any]:
-        """Replace the properties (and the vector when given) of an existing record."""
-        # only None means "no properties": 0 or [] are mistakes the schema check names
-        return self._modify(id, {} if properties is None else properties, vector, merge=False)
-
-    def _modify(
-        self, id: str, properties: dict[str, Any] | None, vector: Any, *, merge: bool
-    ) -> dict[str, Any]:
+    def _modify(self, id: Any, properties: Any, vector: Any, *, merge: bool) -> dict[str, Any]:
+        if properties is None and not merge:
+            properties = {}  # only None means "no properties": 0 or [] are named mistakes
         uid = canonical_id(id)
         where = f"record {uid}"
         with self._index.writing() as w:
@@ -139,20 +111,8 @@ class Records(RecordsSurface):
             cache.kill([uid])
         return {"deleted": 1}
 
-    def remove_many(
-        self,
-        *,
-        filter: dict[str, Any],
-        limit: int | None = None,
-        on_missing: str = "skip",
-        **_: Any,
-    ) -> dict[str, int]:
-        """Remove the records matching ``filter`` (at most ``limit``, oldest first)."""
-        limit = check_int("limit", limit, minimum=0, maximum=MAX_INT, optional=True)
-        check_mode("on_missing", on_missing, ("skip", "error"))
-        if filter is None:
-            raise ValidationError("remove_many needs a filter; manage.delete() drops the index")
-        check_filter_arg(filter)
+    def _remove_many(self, filter: Any, limit: int | None, on_missing: str) -> dict[str, Any]:
+        """At most ``limit`` matching records, oldest first, in one transaction."""
         with self._index.writing() as w:
             node = w.parse_filter(filter)
             with w.transaction() as store:
@@ -169,22 +129,22 @@ class Records(RecordsSurface):
 
     # ---- reads --------------------------------------------------------------------------
 
-    def get(
-        self, id: str, *, return_data: bool = True, return_metadata: bool = True
-    ) -> dict[str, Any] | None:
-        """The record, or None. ``return_metadata`` adds its properties as ``metadata``,
-        ``return_data`` its vector."""
-        return_data = check_bool("return_data", return_data)
-        return_metadata = check_bool("return_metadata", return_metadata)
+    def _read(self, id: Any, with_vector: bool, with_properties: bool) -> dict[str, Any] | None:
         uid = canonical_id(id)
         with self._index.reading() as view:
             row = view.cache.row_of.get(uid)
             if row is None:
                 return None
             recs = view.records_by_rows(
-                [row], with_vector=return_data, with_properties=return_metadata
+                [row], with_vector=with_vector, with_properties=with_properties
             )
             return recs[0]
+
+    def _count(self, filter: Any) -> int:
+        with self._index.reading() as view:
+            if filter is None or filter == {}:
+                return view.cache.live_count
+            return int(np.count_nonzero(view.filter_mask(view.parse_filter(filter))))
 
     def exists(self, id: str) -> bool:
         uid = canonical_id(id)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ..api.protocols import Settings as SettingsSurface
 from .internal import IndexAccess
 
 
-class Settings:
+class Settings(SettingsSurface):
     def __init__(self, index: IndexAccess) -> None:
         self._index = index
 
@@ -27,7 +28,3 @@ class Settings:
                 "shard_count": int(view.config.get("shard_count", 1)),
                 "shards": [{"id": 0, "records": view.cache.live_count}],
             }
-
-    def all(self) -> dict[str, Any]:
-        """The wire protocol's settings answer: ``{"dims", "schema", "shards"}``."""
-        return {"dims": self.dimensions(), "schema": self.schema(), "shards": self.shards()}

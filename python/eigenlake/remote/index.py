@@ -7,58 +7,45 @@ from urllib.parse import quote
 
 from ..api.batch import Batch
 from ..api.protocols import Agent as AgentSurface
+from ..api.protocols import Manage as ManageSurface
+from ..api.protocols import Settings as SettingsSurface
 from ..errors import ValidationError
 from ..schema import describe_value
 from .http import Transport
-from .records import RemoteRecords, check_remove_args
+from .records import RemoteRecords
 from .search import RemoteSearch, check_filter
 
 
-class RemoteSettings:
+class RemoteSettings(SettingsSurface):
     def __init__(self, index: RemoteIndex) -> None:
         self._i = index
 
-    def _read(self) -> dict[str, Any]:
+    def all(self) -> dict[str, Any]:
+        """One request for the three answers (the wire's settings route)."""
         resp: dict[str, Any] = self._i.t.get(f"{self._i.path}/settings")
         return resp
 
     def dimensions(self) -> int:
-        return int(self._read()["dims"])
+        return int(self.all()["dims"])
 
     def schema(self) -> dict[str, Any]:
-        return dict(self._read().get("schema") or {})
+        return dict(self.all().get("schema") or {})
 
     def shards(self) -> dict[str, Any]:
-        return dict(self._read().get("shards") or {})
+        return dict(self.all().get("shards") or {})
 
 
-class RemoteManage:
+class RemoteManage(ManageSurface):
     def __init__(self, index: RemoteIndex) -> None:
         self._i = index
+
+    @property
+    def _records(self) -> RemoteRecords:
+        return self._i.records
 
     def delete(self) -> dict[str, Any]:
         """Drop the index: ``{"deleted": True}`` as embedded."""
         resp: dict[str, Any] = self._i.t.delete(self._i.path, gone={"deleted": True})
-        return resp
-
-    def remove_by_filter(
-        self,
-        *,
-        filter: dict[str, Any],
-        limit: int | None = None,
-        on_missing: str = "skip",
-        background: bool = False,
-    ) -> dict[str, Any]:
-        check_remove_args(filter, limit, on_missing, background)
-        body = {
-            "where": filter,
-            "limit_object_ids": limit,
-            "on_missing_keys": on_missing,
-            "background": background,
-        }
-        resp: dict[str, Any] = self._i.t.post(f"{self._i.path}/manage/delete-by-filter", json=body)
-        if background:
-            return self._i.records.wait_job(int(resp["job_id"]))
         return resp
 
 

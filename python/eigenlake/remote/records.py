@@ -11,20 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..api.checks import (
-    MAX_INT,
-    MAX_PROPERTY_DEPTH,
-    check_bool,
-    check_choice,
-    check_int,
-    check_nesting,
-)
+from ..api.checks import MAX_PROPERTY_DEPTH, check_bool, check_nesting, check_removal
 from ..api.protocols import Records as RecordsSurface
 from ..api.results import AddManyResult, FailedRecord
 from ..errors import EigenlakeError, ValidationError
 from ..schema import describe_value, is_utf8
 from .http import path_id
-from .search import check_filter
 from .vectors import matrix_rows, to_list, to_lists
 
 if TYPE_CHECKING:
@@ -32,8 +24,6 @@ if TYPE_CHECKING:
 
 # ~40 MB of JSON per request: below the server's default body limit (64 MiB).
 _VALUES_PER_REQUEST = 2_000_000
-DUPLICATE_MODES = ("error", "replace", "skip")
-ERROR_MODES = ("raise", "continue")
 # Leaves JSON (and the transport's encoder) carries as they are; anything else is walked.
 _PLAIN = (str, int, float, bool, type(None))
 _PLAIN_TYPES = frozenset(_PLAIN)
@@ -199,24 +189,16 @@ class RemoteRecords(RecordsSurface):
     def _rec_url(self, id: Any) -> str:
         return self._url(path_id(id))
 
-    def add(
-        self,
-        *,
-        properties: dict[str, Any] | None = None,
-        vector: Any,
-        id: str | None = None,
-        on_duplicate: str = "error",
-    ) -> str:
-        check_choice("on_duplicate", on_duplicate, DUPLICATE_MODES)
-        rec = _record({"properties": properties, "id": id}, 0)
+    def _add(self, record: dict[str, Any], on_duplicate: str) -> str:
+        rec = _record({"properties": record["properties"], "id": record["id"]}, 0)
         body = {
             **rec,
-            "vector": to_list(vector, "record 0"),
+            "vector": to_list(record["vector"], "record 0"),
             "uuid": rec.get("uuid"),
             "on_duplicate": on_duplicate,
         }
         # A retry is harmless only when a second attempt cannot store a second record.
-        safe = id is not None and on_duplicate != "error"
+        safe = record["id"] is not None and on_duplicate != "error"
         resp = self._i.t.post(self._url("insert"), json=body, idempotent=safe)
         return str(resp["uuid"])
 
@@ -230,8 +212,6 @@ class RemoteRecords(RecordsSurface):
         With ``on_error="continue"`` a record refused before sending is a failed record (at
         its position), as in embedded mode, and the others are sent.
         """
-        check_choice("on_duplicate", on_duplicate, DUPLICATE_MODES)
-        check_choice("on_error", on_error, ERROR_MODES)
         bodies: dict[int, dict[str, Any]] = {}
         errors: dict[int, ValidationError] = {}
         for i, rec in enumerate(records):
@@ -299,15 +279,16 @@ class RemoteRecords(RecordsSurface):
         failed.sort(key=lambda f: -1 if f.position is None else f.position)
         return AddManyResult(uuids, failed)
 
-    def get(
-        self, id: str, *, return_data: bool = True, return_metadata: bool = True
-    ) -> dict[str, Any] | None:
-        check_bool("return_data", return_data)
-        check_bool("return_metadata", return_metadata)
-        body = {"uuid": str(id), "return_data": return_data, "return_metadata": return_metadata}
+    def _read(self, id: Any, with_vector: bool, with_properties: bool) -> dict[str, Any] | None:
+        body = {"uuid": str(id), "return_data": with_vector, "return_metadata": with_properties}
         resp = self._i.t.post(self._url("get-by-id"), json=body, idempotent=True)
         obj: dict[str, Any] | None = resp["object"]
         return obj
+
+    def _count(self, filter: Any) -> int:
+        check_nesting(filter)  # before encoding it (the server checks everything else)
+        resp = self._i.t.post(self._url("count"), json={"where": filter}, idempotent=True)
+        return int(resp["count"])
 
     def exists(self, id: str) -> bool:
         return bool(self._i.t.get(self._url(f"exists/{path_id(id)}"))["exists"])
@@ -325,8 +306,22 @@ class RemoteRecords(RecordsSurface):
         background: bool = False,
         wait: bool = True,
     ) -> dict[str, Any]:
-        """``{"deleted": n}``; ``background=True`` runs a server job (awaited unless ``wait=False``)."""
-        check_remove_args(filter, limit, on_missing, background)
+        """``{"deleted": n}``; ``background=True`` runs a server job, awaited unless
+        ``wait=False`` (then ``{"job_id", ...}``: see ``job``/``wait_job``)."""
+        if not check_bool("background", background):
+            return super().remove_many(filter=filter, limit=limit, on_missing=on_missing)
+        wait = check_bool("wait", wait)
+        limit = check_removal(filter, limit, on_missing)
+        job = self._delete_many(filter, limit, on_missing, background=True)
+        return self.wait_job(int(job["job_id"])) if wait else job
+
+    def _remove_many(self, filter: Any, limit: int | None, on_missing: str) -> dict[str, Any]:
+        return self._delete_many(filter, limit, on_missing, background=False)
+
+    def _delete_many(
+        self, filter: Any, limit: int | None, on_missing: str, *, background: bool
+    ) -> dict[str, Any]:
+        check_nesting(filter)  # before encoding it (the server checks everything else)
         body = {
             "where": filter,
             "limit": limit,
@@ -334,8 +329,6 @@ class RemoteRecords(RecordsSurface):
             "background": background,
         }
         resp: dict[str, Any] = self._i.t.post(self._url("delete-many"), json=body)
-        if background and wait:
-            return self.wait_job(int(resp["job_id"]))
         return resp
 
     def job(self, job_id: int) -> dict[str, Any]:
@@ -350,29 +343,16 @@ class RemoteRecords(RecordsSurface):
                 return job
             time.sleep(0.05)
 
-    def update(
-        self, id: str, *, properties: dict[str, Any] | None = None, vector: Any = None
-    ) -> dict[str, Any]:
-        url = self._rec_url(id)
+    def _modify(self, id: Any, properties: Any, vector: Any, *, merge: bool) -> dict[str, Any]:
         where = f"record {_shown(id)}"
+        # update: None is "no change"; replace: only None means "no properties" (0 or [] are
+        # mistakes, refused here rather than sent as {})
         body = {
-            "properties": checked_properties(properties, where, optional=True),
+            "properties": checked_properties(properties, where, optional=merge),
             "vector": None if vector is None else to_list(vector, where),
         }
-        resp: dict[str, Any] = self._i.t.patch(url, json=body)
-        return resp
-
-    def replace(
-        self, *, id: str, properties: dict[str, Any] | None = None, vector: Any = None
-    ) -> dict[str, Any]:
-        url = self._rec_url(id)
-        where = f"record {_shown(id)}"
-        # only None means "no properties": 0 or [] are mistakes, refused (not sent as {})
-        body = {
-            "properties": checked_properties(properties, where),
-            "vector": None if vector is None else to_list(vector, where),
-        }
-        resp: dict[str, Any] = self._i.t.put(url, json=body)
+        send = self._i.t.patch if merge else self._i.t.put
+        resp: dict[str, Any] = send(self._rec_url(id), json=body)
         return resp
 
     def _list(
@@ -390,13 +370,3 @@ class RemoteRecords(RecordsSurface):
             self._url("get-by-filter"), json=body, idempotent=True
         )
         return resp
-
-
-def check_remove_args(filter: Any, limit: Any, on_missing: Any, background: Any) -> None:
-    """What embedded ``remove_many`` refuses, refused before the request is sent."""
-    check_int("limit", limit, minimum=0, maximum=MAX_INT, optional=True)
-    check_choice("on_missing", on_missing, ("skip", "error"))
-    if filter is None:
-        raise ValidationError("remove_many needs a filter; manage.delete() drops the index")
-    check_filter(filter)
-    check_bool("background", background)

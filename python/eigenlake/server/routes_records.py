@@ -11,6 +11,7 @@ from ..errors import NotFoundError
 from .deps import Ref
 from .fastjson import FastJSONRoute
 from .models import (
+    CountBody,
     DeleteByFilter,
     DeleteMany,
     GetByFilter,
@@ -171,3 +172,9 @@ def get_by_filter(ref: Ref, body: GetByFilter) -> dict[str, Any]:
         )
     )
     return page
+
+
+@router.post("/records/count")
+def count(ref: Ref, body: CountBody) -> dict[str, Any]:
+    """``{"count": n}``: the records matching ``where`` (API.md, "Additions")."""
+    return {"count": ref.call(lambda idx: idx.records.count(empty_to_none(body.where)))}
