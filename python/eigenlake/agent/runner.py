@@ -8,6 +8,7 @@ from typing import Any
 from ..analysis._params import check_text_fields
 from ..analysis.cluster import run_cluster
 from ..analysis.outliers import run_outliers
+from ..analysis.run import report_matched
 from ..analysis.topics import run_topics
 from ..api.checks import (
     MAX_INT,
@@ -160,6 +161,9 @@ def run_query(
         if not topic_fields:
             raise ValidationError("topics need text: pass text_fields=[...] (no string property)")
         answer.update(run_topics(snap, text_fields=topic_fields, num_topics=num_clusters))
+    if action != "filter":
+        matched = len(snap) if snap.matched is None else snap.matched
+        report_matched(action, answer, matched, len(snap))
     return answer
 
 

@@ -14,6 +14,8 @@ class Snapshot:
 
     ``vectors`` is a C-contiguous float32 (n, d) array; rows are unit length when the
     index metric is cosine. ``metadata[i]`` is the properties dict of ``uuids[i]``.
+    ``matched``: how many records matched the filter before ``limit`` cut them (None: not
+    counted, i.e. the rows are all of them).
     """
 
     uuids: list[str]
@@ -21,6 +23,7 @@ class Snapshot:
     metadata: list[dict[str, Any]]
     metric: str = "cosine"
     schema: dict[str, Any] = field(default_factory=dict)
+    matched: int | None = None
 
     def __len__(self) -> int:
         return len(self.uuids)

@@ -20,6 +20,7 @@ from ..errors import ValidationError
 from .checks import (
     DUPLICATE_MODES,
     ERROR_MODES,
+    MAX_INT,
     check_bool,
     check_choice,
     check_filter_arg,
@@ -30,6 +31,7 @@ from .checks import (
     check_removal,
     cursor_text,
 )
+from .export import Exported, to_arrow, to_numpy, to_pandas
 from .options import check_create
 from .results import AddManyResult, FailedRecord
 
@@ -96,6 +98,14 @@ class Records(Protocol):
 
     def _count(self, filter: Filter | None) -> int:
         """``count`` with ``filter`` None or a dict (its inside is the mode's to check)."""
+        ...
+
+    def _export(
+        self, filter: Filter | None, limit: int | None, with_vector: bool, with_properties: bool
+    ) -> Exported:
+        """The matching records in the index order (the first ``limit``; None = all) for
+        ``to_numpy``/``to_arrow``/``to_pandas``: vectors as one (n, d) float32 block
+        exactly as stored, the schema's kinds of the declared properties."""
         ...
 
     # ---- the surface ----------------------------------------------------------------------
@@ -206,6 +216,51 @@ class Records(Protocol):
     ) -> dict[str, Any]:
         """Replace the record's properties (None: none) and its vector when given."""
         return self._modify(id, properties, vector, merge=False)
+
+    def to_numpy(
+        self, filter: Filter | None = None, *, limit: int | None = None
+    ) -> tuple[builtins.list[str], np.ndarray]:
+        """``(uuids, vectors)`` of the matching records in the index order: the vectors as
+        one float32 (n, d) array, bit-identical to what was stored (the first ``limit``;
+        None: all).
+
+        >>> uuids, x = index.records.to_numpy({"organism": "Homo sapiens"})  # doctest: +SKIP
+        """
+        check_filter_arg(filter)
+        limit = check_int("limit", limit, minimum=0, maximum=MAX_INT, optional=True)
+        return to_numpy(self._export(filter, limit, True, False))
+
+    def to_arrow(
+        self,
+        filter: Filter | None = None,
+        *,
+        columns: builtins.list[str] | None = None,
+        with_vector: bool = True,
+        limit: int | None = None,
+    ) -> Any:
+        """A ``pyarrow.Table`` of the matching records: ``uuid``, one typed column per
+        property (``columns``: these only, in this order), ``vector`` as
+        ``FixedSizeList<float32, d>``. Needs ``pip install "eigenlake[arrow]"``."""
+        check_filter_arg(filter)
+        limit = check_int("limit", limit, minimum=0, maximum=MAX_INT, optional=True)
+        with_vector = check_bool("with_vector", with_vector)
+        return to_arrow(self._export(filter, limit, with_vector, True), columns)
+
+    def to_pandas(
+        self,
+        filter: Filter | None = None,
+        *,
+        columns: builtins.list[str] | None = None,
+        with_vector: bool = True,
+        limit: int | None = None,
+    ) -> Any:
+        """A ``pandas.DataFrame`` with the columns of ``to_arrow`` (nullable dtypes where a
+        property is missing; ``vector`` holds one float32 array per row). Needs
+        ``pip install "eigenlake[pandas]"``."""
+        check_filter_arg(filter)
+        limit = check_int("limit", limit, minimum=0, maximum=MAX_INT, optional=True)
+        with_vector = check_bool("with_vector", with_vector)
+        return to_pandas(self._export(filter, limit, with_vector, True), columns)
 
     def list(
         self,
@@ -531,7 +586,7 @@ class Agent(Protocol):
         query: str,
         *,
         filter: Filter | None = None,
-        limit: int = 1000,
+        limit: int | None = 1000,
         mode: str = "auto",
         algorithm: str = "kmeans",
         num_clusters: int | None = None,

@@ -111,7 +111,7 @@ class ShardedSearch(protocols.Search):
         matching rows are gathered to the driver and analysed by the embedded code. Either
         way the arguments are first checked by that code on no rows (cheap), before any
         shard is asked for anything."""
-        from ..analysis.run import run_analysis
+        from ..analysis.run import report_matched, run_analysis
 
         check_filter(filter)
         limit = check_int("limit", limit, minimum=1, optional=True)
@@ -121,7 +121,10 @@ class ShardedSearch(protocols.Search):
             from .kmeans import run_kmeans
 
             kmeans = {k: v for k, v in settings.items() if not k.startswith("dbscan_")}
-            return run_kmeans(self._index, filter=filter, limit=limit, **kmeans)
+            result = run_kmeans(self._index, filter=filter, limit=limit, **kmeans)
+            analysed = int(result["parameters"]["num_records"])
+            matched = analysed if limit is None else self._index.count(filter)
+            return report_matched(kind, result, matched, analysed)
         snap = self._index.snapshot(filter, limit)
         return run_analysis(kind, snap, filter=filter, limit=limit, settings=settings)
 

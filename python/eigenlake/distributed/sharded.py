@@ -27,6 +27,7 @@ from ..api.checks import (
     check_nesting,
     short_repr,
 )
+from ..api.export import Exported, export_by_pages, schema_kinds
 from ..api.protocols import Agent as AgentSurface
 from ..api.protocols import Manage as ManageSurface
 from ..api.protocols import Records as RecordsSurface
@@ -180,6 +181,7 @@ class ShardedIndex:
             metadata=metadata,
             metric=self.metric,
             schema=union_schema([p["schema"] for p in parts]),
+            matched=None if limit is None else self.count(filter),
         )
 
     # ---- facades ------------------------------------------------------------------------
@@ -410,6 +412,16 @@ class ShardedRecords(RecordsSurface):
 
     def _count(self, filter: Any) -> int:
         return self._index.count(filter)
+
+    def _export(
+        self, filter: Any, limit: int | None, with_vector: bool, with_properties: bool
+    ) -> Exported:
+        """Cursor pages of ``list`` (each a scatter-gather over the shards)."""
+        check_nesting(filter)
+        idx = self._index
+        out = export_by_pages(self, filter, limit, with_vector, with_properties, idx.dimensions)
+        out.kinds = schema_kinds(idx.schema.source)
+        return out
 
     def _list(
         self, filter: Any, limit: int, after: str | None, with_vector: bool, with_properties: bool

@@ -119,6 +119,7 @@ class Index:
             cache = view.cache
             rows = np.flatnonzero(view.filter_mask(view.parse_filter(filter)))
             rows = rows[np.argsort(cache.seq[rows], kind="stable")]
+            matched = len(rows)
             if limit is not None:
                 rows = rows[: max(int(limit), 0)]
             recs = view.records_by_rows(rows.tolist(), with_vector=False)
@@ -131,6 +132,7 @@ class Index:
                 metadata=[r["metadata"] for r in recs],
                 metric=view.metric,
                 schema=dict(view.schema.source),
+                matched=matched,
             )
 
     def drop(self) -> None:
@@ -532,6 +534,21 @@ class View:
         self, rows: list[int], *, with_vector: bool, with_properties: bool = True
     ) -> list[dict[str, Any]]:
         return self._index._records(rows, with_vector=with_vector, with_properties=with_properties)
+
+    def stored_vectors(self, rows: np.ndarray) -> np.ndarray:
+        index = self._index
+        cache = index._cache
+        if index.metric != "cosine":  # the cache holds them as sent
+            return np.ascontiguousarray(cache.vectors[rows], dtype=np.float32)
+        store = index._store
+        assert store is not None  # the span's sync opened it
+        seqs = [int(s) for s in cache.seq[rows]]
+        found = store.fetch(seqs, with_vector=True)
+        out = np.empty((len(seqs), index.dimensions), dtype=np.float32)
+        for i, seq in enumerate(seqs):
+            # inside the span the cache is in step with the store: every row is there
+            out[i] = np.frombuffer(found[seq][2] or b"", dtype=np.float32)
+        return out
 
     def graph_search(
         self, q: np.ndarray, k: int, mask: np.ndarray | None

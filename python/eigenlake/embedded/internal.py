@@ -89,6 +89,11 @@ class ReadView(Protocol):
         since the sync is left out."""
         ...
 
+    def stored_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of cache rows exactly as stored, one (len(rows), d) float32 block
+        (a cosine index's cache holds them normalised: those are read from the store)."""
+        ...
+
     def graph_search(
         self, q: np.ndarray, k: int, mask: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray] | None:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..api.checks import short_repr
 from ..api.cursor import parse_list_cursor
+from ..api.export import Exported, schema_kinds
 from ..api.protocols import Records as RecordsSurface
 from ..api.results import AddManyResult, FailedRecord
 from ..errors import NotFoundError, ValidationError
@@ -173,3 +174,21 @@ class Records(RecordsSurface):
             more = len(rows) > limit
             next_after = str(int(cache.seq[page[-1]])) if more and page else None
         return {"objects": objects, "next_after": next_after}
+
+    def _export(
+        self, filter: Any, limit: int | None, with_vector: bool, with_properties: bool
+    ) -> Exported:
+        with self._index.reading() as view:
+            cache = view.cache
+            rows = np.flatnonzero(view.filter_mask(view.parse_filter(filter)))
+            seqs = cache.seq[rows]
+            if len(seqs) > 1 and not bool(np.all(seqs[1:] > seqs[:-1])):
+                rows = rows[np.argsort(seqs, kind="stable")]
+            if limit is not None:
+                rows = rows[:limit]
+            listed = rows.tolist()
+            uuids = [cache.uuids[r] for r in listed]
+            props = [cache.props[r] for r in listed] if with_properties else None
+            vectors = view.stored_vectors(rows) if with_vector else None
+            kinds = schema_kinds(view.schema.source)
+        return Exported(uuids, vectors, props, kinds)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..api.checks import MAX_PROPERTY_DEPTH, check_bool, check_nesting, check_removal
+from ..api.export import Exported, export_by_pages, schema_kinds
 from ..api.protocols import Records as RecordsSurface
 from ..api.results import AddManyResult, FailedRecord
 from ..errors import EigenlakeError, ValidationError
@@ -370,3 +371,15 @@ class RemoteRecords(RecordsSurface):
             self._url("get-by-filter"), json=body, idempotent=True
         )
         return resp
+
+    def _export(
+        self, filter: Any, limit: int | None, with_vector: bool, with_properties: bool
+    ) -> Exported:
+        """Cursor pages of ``list`` (one request each); the kinds from the settings."""
+        check_nesting(filter)
+        settings = self._i.settings.all()
+        out = export_by_pages(
+            self, filter, limit, with_vector, with_properties, int(settings["dims"])
+        )
+        out.kinds = schema_kinds(settings.get("schema"))
+        return out

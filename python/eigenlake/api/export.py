@@ -1,0 +1,236 @@
+"""Records out as the tools people hold them in: NumPy, Arrow, pandas (written once, for
+every mode, over one ``Exported`` value that each mode's ``records._export`` gives).
+
+Vectors leave as one float32 (n, d) block, bit-identical to what was stored; properties as
+one typed column each, typed by the schema where it declares the property (``integer`` →
+int64, ``number`` → float64, ``boolean``, ``string``, ``datetime`` → UTC timestamps (a
+stored value without an offset is UTC, as filters read it), ``date`` → dates) and by the values otherwise. A record without a property has a missing value
+(Arrow null, pandas NA/NaN/NaT) in its column.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ValidationError
+from ..schema import parse_date, parse_datetime
+
+log = logging.getLogger("eigenlake")
+
+
+@dataclass
+class Exported:
+    """The rows an export returns, in the index order: ``uuids``, ``vectors`` ((n, d)
+    float32 as stored, or None when not asked for), ``properties`` (one dict per row, or
+    None; read-only: they may be the index's own), and ``kinds``: the schema's kind of each declared property (``string``,
+    ``integer``, ``number``, ``boolean``, ``datetime``, ``date``, ``array``)."""
+
+    uuids: list[str]
+    vectors: np.ndarray | None
+    properties: list[dict[str, Any]] | None
+    kinds: dict[str, str] = field(default_factory=dict)
+
+
+def schema_kinds(schema: dict[str, Any] | None) -> dict[str, str]:
+    """``{property: kind}`` of a schema's declared properties (see ``Exported.kinds``)."""
+    out: dict[str, str] = {}
+    for name, frag in ((schema or {}).get("properties") or {}).items():
+        if not isinstance(frag, dict):
+            continue
+        typ = frag.get("type")
+        if isinstance(typ, list):  # ["integer", "null"]: the non-null type
+            typ = next((t for t in typ if t != "null"), None)
+        fmt = frag.get("format")
+        if typ == "string" and fmt in ("date-time", "date"):
+            out[name] = "datetime" if fmt == "date-time" else "date"
+        elif isinstance(typ, str):
+            out[name] = typ
+    return out
+
+
+def property_names(exported: Exported, columns: Sequence[str] | None) -> list[str]:
+    """The property columns: ``columns`` as asked (each checked to be a string), else the
+    declared properties then the others in first-seen order."""
+    if columns is not None:
+        if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
+            raise ValidationError("columns must be a list of property names")
+        return list(dict.fromkeys(columns))
+    names = dict.fromkeys(exported.kinds)
+    for props in exported.properties or ():
+        for name in props:
+            names.setdefault(name, None)
+    return list(names)
+
+
+def _values(exported: Exported, name: str) -> list[Any]:
+    return [p.get(name) for p in exported.properties or ()]
+
+
+def _parse_times(values: list[Any], kind: str) -> list[Any] | None:
+    """ISO strings as UTC datetimes (a missing offset means UTC, as filters read them) or
+    dates, None kept; None when some value is not one."""
+    parse = parse_datetime if kind == "datetime" else parse_date
+    out: list[Any] = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        if not isinstance(v, str):
+            return None
+        try:
+            t = parse(v)
+        except (TypeError, ValueError):
+            return None
+        out.append(t.astimezone(dt.timezone.utc) if isinstance(t, dt.datetime) else t)
+    return out
+
+
+# ---- NumPy ------------------------------------------------------------------------------
+
+
+def to_numpy(exported: Exported) -> tuple[list[str], np.ndarray]:
+    assert exported.vectors is not None  # asked for
+    return exported.uuids, exported.vectors
+
+
+# ---- Arrow ------------------------------------------------------------------------------
+
+
+def _require(module: str, extra: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(
+            f'this needs {module}, which is not installed: pip install "eigenlake[{extra}]"'
+        ) from None
+
+
+def to_arrow(exported: Exported, columns: Sequence[str] | None) -> Any:
+    pa = _require("pyarrow", "arrow")
+    names = property_names(exported, columns)
+    arrays: dict[str, Any] = {"uuid": pa.array(exported.uuids, type=pa.string())}
+    for name in names:
+        if name in ("uuid", "vector"):
+            raise ValidationError(f"property {name!r} would clash with the {name} column")
+        arrays[name] = _arrow_column(pa, name, exported.kinds.get(name), _values(exported, name))
+    if exported.vectors is not None:
+        block = np.ascontiguousarray(exported.vectors, dtype=np.float32)
+        flat = pa.array(block.reshape(-1), type=pa.float32())  # no copy: one buffer
+        arrays["vector"] = pa.FixedSizeListArray.from_arrays(flat, block.shape[1])
+    return pa.table(arrays)
+
+
+_ARROW_SCALAR = {"integer": "int64", "number": "float64", "boolean": "bool_", "string": "string"}
+
+
+def _arrow_column(pa: Any, name: str, kind: str | None, values: list[Any]) -> Any:
+    if kind in _ARROW_SCALAR:
+        return pa.array(values, type=getattr(pa, _ARROW_SCALAR[kind])())
+    if kind in ("datetime", "date"):
+        parsed = _parse_times(values, kind)
+        if parsed is not None:
+            if kind == "date":
+                return pa.array(parsed, type=pa.date32())
+            return pa.array(parsed, type=pa.timestamp("us", tz="UTC"))
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        # values of several types (an open schema): each as its JSON text, said once
+        log.warning("export: property %r holds values of several types; exported as JSON", name)
+        return pa.array([None if v is None else json.dumps(v) for v in values], pa.string())
+
+
+# ---- pandas -----------------------------------------------------------------------------
+
+
+def to_pandas(exported: Exported, columns: Sequence[str] | None) -> Any:
+    pd = _require("pandas", "pandas")
+    names = property_names(exported, columns)
+    data: dict[str, Any] = {"uuid": pd.Series(exported.uuids, dtype=object)}
+    for name in names:
+        if name in ("uuid", "vector"):
+            raise ValidationError(f"property {name!r} would clash with the {name} column")
+        data[name] = _pandas_column(pd, exported.kinds.get(name), _values(exported, name))
+    if exported.vectors is not None:
+        # one row view per record into the one block (pandas holds no 2-D cells)
+        rows = np.empty(len(exported.uuids), dtype=object)
+        rows[:] = list(exported.vectors)
+        data["vector"] = rows
+    return pd.DataFrame(data)
+
+
+_PANDAS_DTYPE = {"integer": "Int64", "number": "Float64", "boolean": "boolean"}
+
+
+def _pandas_column(pd: Any, kind: str | None, values: list[Any]) -> Any:
+    missing = any(v is None for v in values)
+    if kind in _PANDAS_DTYPE:
+        if not missing:  # plain NumPy dtypes when nothing is missing
+            return pd.Series(
+                values,
+                dtype={"Int64": "int64", "Float64": "float64"}.get(_PANDAS_DTYPE[kind], "bool"),
+            )
+        return pd.Series(values, dtype=_PANDAS_DTYPE[kind])
+    if kind in ("datetime", "date"):
+        parsed = _parse_times(values, kind)
+        if parsed is not None and kind == "datetime":
+            return pd.Series(pd.to_datetime(parsed))
+        if parsed is not None:
+            return pd.Series(parsed, dtype=object)
+    out = np.empty(len(values), dtype=object)
+    # the frame's own lists and dicts: a change to a cell never reaches the index's rows
+    out[:] = [copy.deepcopy(v) if isinstance(v, (list, dict)) else v for v in values]
+    return pd.Series(out)
+
+
+# ---- the generic way to gather the rows -------------------------------------------------
+
+
+def export_by_pages(
+    records: Any,
+    filter: Any,
+    limit: int | None,
+    with_vector: bool,
+    with_properties: bool,
+    dimensions: int,
+) -> Exported:
+    """The rows through ``records.list`` cursor pages (what a mode without a faster way
+    uses: over HTTP the pages are requests). Vectors go into one block as they arrive."""
+    page = 2_000 if with_vector else 10_000
+    uuids: list[str] = []
+    blocks: list[np.ndarray] = []
+    props: list[dict[str, Any]] = []
+    after = None
+    while limit is None or len(uuids) < limit:
+        want = page if limit is None else min(page, limit - len(uuids))
+        got = records.list(
+            filter=filter,
+            limit=want,
+            after=after,
+            with_vector=with_vector,
+            with_properties=with_properties,
+        )
+        objects = got["objects"]
+        uuids += [o["uuid"] for o in objects]
+        if with_vector:
+            block = np.asarray([o["vector"] for o in objects], dtype=np.float32)
+            blocks.append(block.reshape(len(objects), dimensions))
+        if with_properties:
+            props += [o.get("metadata") or {} for o in objects]
+        after = got.get("next_after")
+        if after is None:
+            break
+    vectors = None
+    if with_vector:
+        vectors = np.concatenate(blocks) if blocks else np.empty((0, dimensions), np.float32)
+    return Exported(uuids, vectors, props if with_properties else None)
