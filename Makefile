@@ -38,6 +38,7 @@ lint:
 	$(VENV)/bin/ruff check python tests benches examples
 	$(VENV)/bin/ruff format --check python tests benches examples
 	$(VENV)/bin/mypy
+	$(VPY) -m mypy.stubtest eigenlake._core --allowlist stubtest-allowlist.txt
 
 fmt:
 	cargo fmt --all

@@ -1,7 +1,9 @@
 """Ingest benchmark: EigenLake vs Chroma and LanceDB (embedded, same data, same run).
 
 Data: 100,000 x 384 float32 unit vectors in Gaussian blobs (fixed seed) with 5 properties
-(accession, organism, length, score, reviewed). Each engine runs in its own process so
+(accession, organism, length, score, reviewed). EigenLake ingests it three ways through the
+public ``records.add_many``: the Arrow table LanceDB gets (``eigenlake-arrow``), the same
+table as a pandas DataFrame (``eigenlake-pandas``) and as record dicts (``eigenlake``). Each engine runs in its own process so
 memory is measured per engine (peak RSS above the process's RSS with the data in memory,
 as a ratio to the raw vector bytes). Figures: bulk-insert throughput, reopen-to-ready in a
 fresh process, filtered-listing latency (median), memory. Results go to
@@ -94,7 +96,15 @@ def eigenlake_prepare(x: np.ndarray, cols: dict[str, list[Any]]) -> Any:
     ]
 
 
-def eigenlake_ingest(path: str, records: Any) -> None:
+def eigenlake_arrow_prepare(x: np.ndarray, cols: dict[str, list[Any]]) -> Any:
+    return lance_prepare(x, cols)  # the very table LanceDB gets
+
+
+def eigenlake_pandas_prepare(x: np.ndarray, cols: dict[str, list[Any]]) -> Any:
+    return lance_prepare(x, cols).to_pandas()  # vector column: one float32 array a row
+
+
+def eigenlake_ingest(path: str, records: Any) -> float:
     import eigenlake
     from eigenlake import schema as s
 
@@ -115,7 +125,9 @@ def eigenlake_ingest(path: str, records: Any) -> None:
             schema=schema,
             index_options=options,
         )
-        idx.records.add_many(records)
+        t = time.perf_counter()
+        idx.records.add_many(records)  # durable (committed) when it returns
+        return time.perf_counter() - t
 
 
 def eigenlake_open(path: str) -> Any:
@@ -132,15 +144,17 @@ def chroma_prepare(x: np.ndarray, cols: dict[str, list[Any]]) -> Any:
     return x, cols["accession"], metas
 
 
-def chroma_ingest(path: str, payload: Any) -> None:
+def chroma_ingest(path: str, payload: Any) -> float:
     import chromadb
 
     x, ids, metas = payload
     client = chromadb.PersistentClient(path=path)
     coll = client.create_collection("ingest", metadata={"hnsw:space": "cosine"})
     step = client.get_max_batch_size()
+    t = time.perf_counter()
     for i in range(0, len(x), step):
         coll.add(ids=ids[i : i + step], embeddings=x[i : i + step], metadatas=metas[i : i + step])
+    return time.perf_counter() - t
 
 
 def chroma_open(path: str) -> Any:
@@ -159,10 +173,13 @@ def lance_prepare(x: np.ndarray, cols: dict[str, list[Any]]) -> Any:
     return pa.table({**{k: pa.array(v) for k, v in cols.items()}, "vector": vec})
 
 
-def lance_ingest(path: str, table: Any) -> None:
+def lance_ingest(path: str, table: Any) -> float:
     import lancedb
 
-    lancedb.connect(path).create_table("ingest", data=table)
+    db = lancedb.connect(path)
+    t = time.perf_counter()
+    db.create_table("ingest", data=table)
+    return time.perf_counter() - t
 
 
 def lance_open(path: str) -> Any:
@@ -173,6 +190,8 @@ def lance_open(path: str) -> Any:
 
 
 ENGINES = {
+    "eigenlake-arrow": (eigenlake_arrow_prepare, eigenlake_ingest, eigenlake_open),
+    "eigenlake-pandas": (eigenlake_pandas_prepare, eigenlake_ingest, eigenlake_open),
     "eigenlake": (eigenlake_prepare, eigenlake_ingest, eigenlake_open),
     "chromadb": (chroma_prepare, chroma_ingest, chroma_open),
     "lancedb": (lance_prepare, lance_ingest, lance_open),
@@ -188,9 +207,9 @@ def worker(engine: str, phase: str, path: str, n: int) -> dict[str, float]:
         reset_peak()
         base = rss_mib()
         t = time.perf_counter()
-        ingest(path, payload)
+        call = ingest(path, payload)
         took = time.perf_counter() - t
-        return {"ingest_s": took, "ingest_peak_extra_mib": peak_mib() - base}
+        return {"call_s": call, "ingest_s": took, "ingest_peak_extra_mib": peak_mib() - base}
     reset_peak()
     base = rss_mib()
     t = time.perf_counter()
@@ -237,7 +256,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--engines", default="eigenlake,chromadb,lancedb")
+    ap.add_argument(
+        "--engines", default="eigenlake-arrow,eigenlake-pandas,eigenlake,lancedb,chromadb"
+    )
     ap.add_argument("--out", default=str(HERE / "results" / "ingest.md"))
     ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -246,43 +267,55 @@ def main() -> None:
         print(json.dumps(worker(engine, phase, path, int(n))))
         return
     raw_mib = args.n * DIM * 4 / 2**20
-    rows = []
-    for engine in args.engines.split(","):
-        runs: list[dict[str, float]] = []
-        for _ in range(args.repeat):
+    load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    engines = args.engines.split(",")
+    runs: dict[str, list[dict[str, float]]] = {e: [] for e in engines}
+    for _ in range(args.repeat):  # rounds: every engine once per round, side by side
+        for engine in engines:
             d = tempfile.mkdtemp(prefix=f"bench-{engine}-")
             try:
                 res = run_worker(engine, "ingest", d, args.n)
                 res.update(run_worker(engine, "open", d, args.n))
-                runs.append(res)
+                runs[engine].append(res)
+                print(engine, json.dumps(res), flush=True)
             finally:
                 shutil.rmtree(d, ignore_errors=True)
-        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    rows = []
+    for engine in engines:
+        med = {k: statistics.median(r[k] for r in runs[engine]) for k in runs[engine][0]}
         rows.append((engine, med))
-        print(engine, json.dumps(med), flush=True)
+    lance = dict(rows).get("lancedb")
+    chroma = dict(rows).get("chromadb")
     lines = [
         "# Ingest benchmark",
         "",
         f"`benches/bench_ingest.py --n {args.n} --repeat {args.repeat}`, medians of {args.repeat} runs,"
         " each engine in fresh processes, side by side in one run.",
         "",
-        f"- machine: {machine()}",
+        f"- machine: {machine()}; load average before the run {load_before}",
         f"- peers: {versions()}",
         f"- data: {args.n:,} x {DIM} float32 unit vectors in 200 Gaussian blobs + 5 properties;"
         f" raw vectors {raw_mib:.0f} MiB",
-        "- insert: one bulk call (EigenLake `add_many`, Chroma `add` in max-size batches,"
-        " LanceDB `create_table` from Arrow), timed until the call returns",
+        "- insert: one bulk call (EigenLake `add_many` of the Arrow table, of it as a"
+        " DataFrame, or of record dicts; Chroma `add` in max-size batches; LanceDB"
+        " `create_table` from the same Arrow table), timed until the call returns (durable:"
+        " EigenLake has committed and fsynced); `+ open/close`: the worker's connect, create,"
+        " call and close",
         "- ready: fresh process, open + first filtered answer"
         f" (`organism == organism-3 and length >= 500`, limit 100, `{FILTER_SQL}` for Lance)",
         "- memory: peak RSS above the process's RSS before the step (input payload already"
         " built; imports not yet done for open), / raw vector bytes",
         "",
-        "| engine | insert rec/s | reopen-to-ready s | filtered list ms | ingest mem × raw | open mem × raw |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| engine | insert rec/s | × LanceDB | × Chroma | rec/s + open/close | reopen-to-ready s"
+        " | filtered list ms | ingest mem × raw | open mem × raw |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for engine, m in rows:
+        vs_lance = f"{lance['call_s'] / m['call_s']:.2f}" if lance else "—"
+        vs_chroma = f"{chroma['call_s'] / m['call_s']:.1f}" if chroma else "—"
         lines.append(
-            f"| {engine} | {args.n / m['ingest_s']:,.0f} | {m['ready_s']:.2f} | {m['list_ms']:.1f} "
+            f"| {engine} | {args.n / m['call_s']:,.0f} | {vs_lance} | {vs_chroma}"
+            f" | {args.n / m['ingest_s']:,.0f} | {m['ready_s']:.2f} | {m['list_ms']:.1f} "
             f"| {m['ingest_peak_extra_mib'] / raw_mib:.2f} | {m['open_peak_extra_mib'] / raw_mib:.2f} |"
         )
     lines += [

@@ -4,8 +4,9 @@ Python, side by side in one run, at 5k, 20k and 100k rows (384-d clustered unit 
     .venv/bin/pip install -r benches/requirements-search.txt   # hnswlib (bench only)
     .venv/bin/python benches/bench_query_vs_hnswlib.py [--sizes 5000 20000 100000]
 
-Our index uses its defaults (exact scan below `exact_threshold` = 20,000 rows, HNSW
-M=16/efC=200/ef=64 above; the graph build is waited for); hnswlib uses the same M/efC/ef.
+Our index uses its defaults (exact scan up to `exact_threshold` = 2,500 rows, HNSW
+M=16/efC=200/ef=64 above, built in the background after the writes; `search.prepare()`
+waits for it); hnswlib uses the same M/efC/ef.
 Alternating rounds (ours, hnswlib, hnswlib, ours, ...) so machine load hits both alike;
 p50 per query and recall@10 against NumPy brute force. Results:
 `benches/results/query_vs_hnswlib.md`.
@@ -76,9 +77,7 @@ def main() -> None:
                 idx = client.indexes.create_or_get(namespace="b", index=f"n{n}", dimensions=D)
                 ids = idx.records.add_vectors(x)
                 row_of = {u: i for i, u in enumerate(ids)}
-                idx.search.nearest(vector=qs[0], limit=K)
-                if idx._ann is not None:  # wait for the background graph build
-                    idx._ann.wait()
+                ready = idx.search.prepare()  # the graph covers every row from here on
                 h = hnswlib.Index(space="ip", dim=D)
                 h.init_index(max_elements=n, M=16, ef_construction=200, random_seed=0)
                 h.set_num_threads(2)
@@ -108,7 +107,7 @@ def main() -> None:
                             ours_rc = rc
                         else:
                             theirs_rc = rc
-                path = "hnsw" if idx._ann is not None and n > 20_000 else "exact"
+                path = ready["method"]
                 rows.append((n, path, p50_us(ours_t), ours_rc, p50_us(theirs_t), theirs_rc))
                 print(rows[-1], flush=True)
     finally:

@@ -8,6 +8,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     "summary",
     "search",
+    "query_vs_hnswlib",
     "api_latency",
     "ingest",
     "scale",
@@ -15,6 +16,7 @@ ORDER = [
     "outliers",
     "analysis",
     "server",
+    "text_embedder",
 ]
 
 

@@ -6,6 +6,7 @@ Both return clients with the same methods, results and exceptions.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from . import errors, schema
@@ -22,9 +23,14 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .embedded.client import EmbeddedClient
+    from .remote.aio import AsyncClient
     from .remote.client import RemoteClient
 
 __version__ = "0.1.0"
+
+# Silent unless the application configures logging, as a library should be: what was
+# built, cut by a limit, retried or slow goes to logging.getLogger("eigenlake").
+logging.getLogger("eigenlake").addHandler(logging.NullHandler())
 
 
 def connect(
@@ -48,6 +54,21 @@ def connect(
     from .remote.client import RemoteClient
 
     return RemoteClient(url=url, api_key=api_key, timeout=timeout, retries=retries)
+
+
+def connect_async(
+    *, url: str, api_key: str | None = None, timeout: float = 20.0, retries: int = 2
+) -> AsyncClient:
+    """An async client of an ``eigenlake serve`` server: the remote surface with ``await``
+    (``await idx.search.nearest(...)``), over ``httpx.AsyncClient``; ``async with``
+    closes it.
+
+    >>> async with eigenlake.connect_async(url="http://localhost:8000") as client:  # doctest: +SKIP
+    ...     idx = await client.indexes.open(namespace="ns", index="docs")
+    """
+    from .remote.aio import AsyncClient
+
+    return AsyncClient(url, api_key=api_key, timeout=timeout, retries=retries)
 
 
 def connect_local(
@@ -84,6 +105,7 @@ def set_num_threads(n: int) -> None:
 __all__ = [
     "connect",
     "connect_local",
+    "connect_async",
     "build_info",
     "set_num_threads",
     "schema",

@@ -12,7 +12,7 @@ Heavy calls release the GIL and run on the shared rayon pool. A fault inside the
 Rust panic) raises ``InternalError`` ("internal error in the compute core: ...").
 """
 
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,26 @@ Mask = npt.NDArray[np.bool_]
 # any real dtype and memory order (see above)
 Matrix = npt.NDArray[Any]
 Ints = npt.NDArray[Any]
+
+__all__ = [
+    "__version__",
+    "build_info",
+    "set_num_threads",
+    "num_threads",
+    "_panic_for_tests",
+    "InternalError",
+    "flat_topk",
+    "Hnsw",
+    "kmeans",
+    "minibatch_kmeans",
+    "dbscan",
+    "kdist",
+    "knee",
+    "knn",
+    "lof",
+    "silhouette",
+    "silhouette_samples",
+]
 
 __version__: str
 
@@ -54,6 +74,7 @@ def flat_topk(
     naming the argument.
     """
 
+@final
 class Hnsw:
     """HNSW graph over rows of a matrix the caller owns (only links are stored here).
 
@@ -66,9 +87,9 @@ class Hnsw:
     refuses NaN or infinity in the rows it indexes.
     """
 
-    def __init__(
-        self, dim: int, metric: str = "ip", m: int = 16, ef_construction: int = 200, seed: int = 0
-    ) -> None: ...
+    def __new__(
+        cls, dim: int, metric: str = "ip", m: int = 16, ef_construction: int = 200, seed: int = 0
+    ) -> Hnsw: ...
     def add(self, data: Matrix, start: int) -> None: ...
     def mark_deleted(self, row: int) -> None: ...
     def search(
@@ -80,6 +101,12 @@ class Hnsw:
     def __len__(self) -> int: ...
     @property
     def dim(self) -> int: ...
+    @property
+    def quantized_walk(self) -> bool:
+        """Queries walk 16-bit codes of the rows (default) or the float rows; the answer
+        is measured and ranked on the float rows either way."""
+    @quantized_walk.setter
+    def quantized_walk(self, on: bool) -> None: ...
 
 # ---- analytics (rust/eigenlake-py/src/analytics.rs) -------------------------------------
 # metric: "cosine" (distance 1 - cos; inputs are normalised internally) or "euclidean".

@@ -286,6 +286,9 @@ PROTOCOLS = [
 # The embedded Index's internal API for its facades and the shards (embedded/internal.py):
 # public names, not part of the user surface.
 INTERNAL = {"reading", "writing", "snapshot", "drop", "dropped"}
+# An embedded index's own folder (``eigenlake stats`` sums it); a sharded index has one per
+# shard, on the shards' machines.
+INTERNAL |= {"directory"}
 
 
 def _public(cls: type) -> dict[str, Any]:

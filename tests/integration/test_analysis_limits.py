@@ -10,6 +10,7 @@ import pytest
 from api_helpers import make_index, records
 
 import eigenlake
+from eigenlake import ValidationError
 
 N = 60
 
@@ -69,3 +70,30 @@ def test_agent_reports_what_it_matched(idx):
     assert res["parameters"]["num_matched"] == _humans()
     every = idx.agent.query("cluster these proteins", filter=humans, num_clusters=2, limit=None)
     assert every["parameters"]["num_records"] == _humans()
+
+
+def test_topics_vectorizer_and_labeller_in_every_mode(idx):
+    """``vectorizer`` travels with the request; ``labeller`` runs in the caller's process
+    on the answer (so it works against a server too) and sees keywords and representatives."""
+    seen: list[tuple[list[str], int]] = []
+
+    def labeller(words: list[str], reps: list[dict]) -> str:
+        seen.append((words, len(reps)))
+        return "topic: " + " / ".join(words[:2])
+
+    res = idx.search.topics(
+        text_fields=["organism"],
+        num_topics=3,
+        limit=None,
+        vectorizer={"stop_words": "none", "ngram_range": [1, 2], "max_df": 1.0},
+        labeller=labeller,
+    )
+    assert len(seen) == len(res["topics"]) == 3
+    for topic, (words, n_reps) in zip(res["topics"], seen, strict=True):
+        assert topic["label"] == "topic: " + " / ".join(words[:2])
+        assert words == [k["word"] for k in topic["keywords"]] and n_reps >= 1
+    assert any(" " in k["word"] for t in res["topics"] for k in t["keywords"])  # bigrams
+    with pytest.raises(ValidationError, match="vectorizer.ngram_range"):
+        idx.search.topics(text_fields=["organism"], vectorizer={"ngram_range": [1, 9]})
+    with pytest.raises(ValidationError, match="must return a str"):
+        idx.search.topics(text_fields=["organism"], num_topics=2, labeller=lambda w, r: 3)

@@ -106,3 +106,29 @@ def test_record_id_property_none_keeps_sent_ids(client):
     a = idx.records.add(properties={"document_id": "same"}, vector=[1.0, 0.0, 0.0])
     b = idx.records.add(properties={"document_id": "same"}, vector=[0.0, 1.0, 0.0])
     assert a != b
+
+
+def test_reprs_say_what_a_user_asks_next(client):
+    """Index reprs give names, records, dimensions, metric and mode in every mode, and
+    say "unreadable" rather than raise once the index is gone."""
+    idx = client.indexes.create_or_get(
+        namespace="tests",
+        index="shown",
+        dimensions=4,
+        index_options={"distance_metric": "euclidean"},
+    )
+    idx.records.add_many(
+        [{"properties": {}, "vector": [1.0, 2.0, 3.0, float(i)]} for i in range(3)]
+    )
+    text = repr(idx)
+    for part in (
+        "namespace='tests'",
+        "index='shown'",
+        "records=3",
+        "dimensions=4",
+        "metric='euclidean'",
+    ):
+        assert part in text, text
+    assert "mode=" in text and "mode=" in repr(client)
+    client.indexes.delete(namespace="tests", index="shown")
+    assert "unreadable: NotFoundError" in repr(idx)

@@ -100,3 +100,27 @@ def test_nearest_on_empty_index_and_empty_filter(client):
     idx.records.add_many(records(3))
     out = idx.search.nearest(vector=np.ones(DIM), limit=3, filter={"organism": "nobody"})
     assert out == {"results": [], "next_after": None}
+
+
+def test_nearest_with_a_batch_of_queries_equals_each_query_alone(client):
+    """A 2-D query (array or list of vectors) answers one list entry per row, each equal
+    to that row's single-query answer (filter and with_vector included); no cursor."""
+    idx = make_index(client)
+    recs = records(50)
+    idx.records.add_many(recs)
+    q = np.random.default_rng(3).standard_normal((4, DIM)).astype(np.float32)
+    flt = {"organism": {"$ne": "Mus musculus"}}
+    for batch in (q, [list(map(float, row)) for row in q]):
+        answers = idx.search.nearest(vector=batch, limit=7, filter=flt, with_vector=True)
+        assert isinstance(answers, list) and len(answers) == 4
+        for row, got in zip(q, answers, strict=True):
+            alone = idx.search.nearest(vector=row, limit=7, filter=flt, with_vector=True)
+            assert got["results"] == alone["results"]
+            assert [h["uuid"] for h in got["results"]] == [h["uuid"] for h in alone["results"]]
+    assert idx.search.nearest(vector=np.zeros((0, DIM), np.float32)) == []
+    one = idx.search.nearest(vector=q[:1], limit=3)
+    assert len(one) == 1 and len(one[0]["results"]) == 3
+    with pytest.raises(ValidationError, match="after"):
+        idx.search.nearest(vector=q, after=idx.search.nearest(vector=q[0], limit=1)["next_after"])
+    with pytest.raises(ValidationError, match="query"):
+        idx.search.nearest(vector=np.ones((2, DIM + 1), np.float32))

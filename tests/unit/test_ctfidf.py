@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from eigenlake.analysis.ctfidf import ctfidf_weights, record_text, tokenize, top_keywords
+from eigenlake.analysis.vectorizer import Vectorizer
 
 
 def test_weights_match_hand_computation() -> None:
@@ -38,7 +39,7 @@ def test_weight_matrix_formula() -> None:
 
 def test_a_word_in_every_class_weighs_less_than_a_distinctive_one() -> None:
     texts = ["family kinase", "family kinase", "family toxin", "family toxin"]
-    got = top_keywords(texts, [0, 0, 1, 1], [0, 1], top_n=2, max_df=1.0)
+    got = top_keywords(texts, [0, 0, 1, 1], [0, 1], top_n=2, vectorizer=Vectorizer(max_df=1.0))
     assert got[0][0][0] == "kinase" and got[1][0][0] == "toxin"
     assert got[0][1] == ("family", pytest.approx(0.5 * math.log(1 + 4 / 4)))
     assert got[0][1][1] < got[0][0][1]
@@ -46,7 +47,7 @@ def test_a_word_in_every_class_weighs_less_than_a_distinctive_one() -> None:
 
 def test_terms_in_almost_every_document_are_dropped() -> None:
     texts = ["family kinase"] * 10 + ["family toxin"] * 9 + ["toxin"]
-    got = top_keywords(texts, [0] * 10 + [1] * 10, [0, 1], max_df=0.9)
+    got = top_keywords(texts, [0] * 10 + [1] * 10, [0, 1], vectorizer=Vectorizer(max_df=0.9))
     assert [w for w, _ in got[0]] == ["kinase"]
     assert [w for w, _ in got[1]] == ["toxin"]
 

@@ -77,10 +77,11 @@ def knee_eps(x: np.ndarray, min_samples: int, metric: str) -> tuple[float, dict[
     A row is a DBSCAN core point exactly when its min_samples-th distance (itself first)
     is <= eps, so the knee separates dense rows from the sparse tail.
     """
-    return _knee_of(_sorted_kdist(x, min_samples, metric))
+    return _knee_of(sorted_kdist(x, min_samples, metric))
 
 
-def _sorted_kdist(x: np.ndarray, min_samples: int, metric: str) -> np.ndarray:
+def sorted_kdist(x: np.ndarray, min_samples: int, metric: str) -> np.ndarray:
+    """Each row's distance to its ``min_samples``-th neighbour (itself first), ascending."""
     return np.sort(np.asarray(_core.kdist(x, min_samples, metric), dtype=np.float32))
 
 
@@ -96,6 +97,23 @@ def _knee_of(kd: np.ndarray) -> tuple[float, dict[str, float]]:
 
 # Candidate eps values: the knee plus these quantiles of the k-distance curve.
 EPS_QUANTILES = (30, 40, 50, 60, 70)
+# The answer carries the k-distance curve at most this many points long: evenly spaced ranks
+# of the sorted curve, first and last included (a plot has no more pixels than that, and 10^5
+# rows would otherwise add ~1 MB of JSON); exact up to this many rows.
+K_DISTANCE_POINTS = 1000
+
+
+def k_distance_curve(kd: np.ndarray, k: int) -> dict[str, Any]:
+    """The sorted k-distance curve as the answer reports it: ``{"k", "num_records", "rank",
+    "distance"}``, ``rank[i]`` the 0-based position of ``distance[i]`` in the sorted curve."""
+    n = len(kd)
+    ranks = np.unique(np.linspace(0, n - 1, min(n, K_DISTANCE_POINTS)).round().astype(np.int64))
+    return {
+        "k": k,
+        "num_records": n,
+        "rank": ranks.tolist(),
+        "distance": [round(float(v), 6) for v in kd[ranks]],
+    }
 
 
 def auto_eps(
@@ -110,7 +128,14 @@ def auto_eps(
     the data. Every candidate is a point of the curve, so DBSCAN's core test is exact at it.
     Returns (eps, curve quantiles, the scored candidates).
     """
-    kd = _sorted_kdist(x, min_samples, metric)
+    return eps_from_curve(x, sorted_kdist(x, min_samples, metric), min_samples, metric, seed)
+
+
+def eps_from_curve(
+    x: np.ndarray, kd: np.ndarray, min_samples: int, metric: str, seed: int
+) -> tuple[float, dict[str, float], list[dict[str, Any]]]:
+    """``auto_eps`` on a k-distance curve already computed (``sorted_kdist``), so a caller
+    that also reports the curve computes it once."""
     knee, quantiles = _knee_of(kd)
     picks = {float(kd[(q * (len(kd) - 1)) // 100]) for q in EPS_QUANTILES} | {knee}
     scored: list[dict[str, Any]] = []

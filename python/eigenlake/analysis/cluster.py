@@ -18,6 +18,10 @@ Decisions (see the API contract for the shape):
   test) and keeps the best silhouette x coverage (see ``autotune.auto_eps``).
 - ``filter`` and ``limit`` are applied by the caller when it takes the snapshot
   (``Index.snapshot``); ``limit`` is re-applied here so a larger snapshot is cut the same way.
+- ``projection``: a 2-D PCA of the analysed vectors, so an answer can be drawn in every mode
+  without the vectors (``ClusterResult.plot``): at most ``PROJECTION_MAX_POINTS`` points,
+  sampled per cluster (every cluster keeps some), plus each representative; coordinates to
+  about three significant digits. DBSCAN with auto eps also reports its k-distance curve.
 """
 
 from __future__ import annotations
@@ -42,11 +46,17 @@ from ._params import (
 from .ctfidf import record_text, top_keywords
 from .representatives import cluster_members, relabel_by_size
 from .snapshot import Snapshot
+from .vectorizer import Vectorizer, make_vectorizer
 
 DEFAULT_NUM_CLUSTERS = 8
 AUTO_EPS_SOURCE = "auto: best silhouette x coverage among k-distance candidates"
 SUMMARY_WORDS = 5
 KEYWORDS_PER_CLUSTER = 10
+# Points of the 2-D projection an answer carries: ~35 KB of JSON at most, enough to see the
+# shape of every cluster (more only hides the points behind each other).
+PROJECTION_MAX_POINTS = 2000
+# Each cluster (and the noise) keeps at least this many points, so small clusters show.
+PROJECTION_MIN_PER_CLUSTER = 10
 
 
 def run_cluster(
@@ -68,10 +78,12 @@ def run_cluster(
     seed: int = 0,
     top_words: int = KEYWORDS_PER_CLUSTER,
     bigrams: bool = False,
+    vectorizer: Any = None,
 ) -> dict[str, Any]:
     """Cluster the snapshot's vectors; the result of ``index.search.cluster``.
 
-    ``top_words`` and ``bigrams`` shape the c-TF-IDF keywords of each cluster.
+    ``top_words``, ``bigrams`` and ``vectorizer`` (see ``analysis/vectorizer.py``) shape
+    the c-TF-IDF keywords of each cluster.
     """
     algorithm = check_choice("algorithm", algorithm, ("kmeans", "dbscan"))
     metric = check_choice("distance_metric", distance_metric, METRICS)
@@ -97,7 +109,7 @@ def run_cluster(
     limit = check_int("limit", limit, minimum=1, optional=True)
     seed = check_int("seed", seed, minimum=0) or 0
     top_words = check_int("top_words", top_words, minimum=1) or 1
-    bigrams = check_bool("bigrams", bigrams)
+    vec = make_vectorizer(vectorizer, bigrams=check_bool("bigrams", bigrams))
 
     x, uuids, metadata = _rows(snapshot, limit)
     n = len(uuids)
@@ -130,14 +142,15 @@ def run_cluster(
     labels = relabel_by_size(labels)
     n_clusters = int(labels.max()) + 1 if n and labels.max() >= 0 else 0
     params["num_clusters"] = n_clusters
-    clusters = _describe(
-        x, labels, n_clusters, metric, uuids, metadata, n_reps, fields, top_words, bigrams
+    clusters, rep_rows = _describe(
+        x, labels, n_clusters, metric, uuids, metadata, n_reps, fields, top_words, vec
     )
     return {
         "clusters": clusters,
         "noise_count": int((labels < 0).sum()),
         "silhouette": silhouette,
         "parameters": params,
+        "projection": projection(x, labels, rep_rows, seed),
     }
 
 
@@ -204,12 +217,16 @@ def _dbscan(
         if n < min_samples:  # no row can have min_samples neighbours: all noise
             params.update(dbscan_eps=None, dbscan_eps_source="none (fewer rows than min_samples)")
             return np.full(n, -1, dtype=np.int64)
-        eps, quantiles, candidates = autotune.auto_eps(x, min_samples, metric, seed)
+        kd = autotune.sorted_kdist(x, min_samples, metric)
+        eps, quantiles, candidates = autotune.eps_from_curve(x, kd, min_samples, metric, seed)
         params.update(
             dbscan_eps=eps,
             dbscan_eps_source=AUTO_EPS_SOURCE,
             k_distance_quantiles=quantiles,
             dbscan_eps_candidates=candidates,
+            # the curve the candidates come from (not computed when eps is given: it costs
+            # about one more DBSCAN run)
+            k_distance=autotune.k_distance_curve(kd, min_samples),
         )
     if n == 0:
         return np.zeros(0, dtype=np.int64)
@@ -227,16 +244,19 @@ def _describe(
     n_reps: int,
     fields: list[str] | None,
     top_words: int,
-    bigrams: bool,
-) -> list[dict[str, Any]]:
+    vec: Vectorizer,
+) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
+    """The clusters of the answer, and the rows of each one's representatives."""
     keywords: dict[int, list[tuple[str, float]]] = {}
     if fields and n_clusters:
         texts = [record_text(m, fields) for m in metadata]
         keywords = top_keywords(
-            texts, labels.tolist(), range(n_clusters), top_n=top_words, bigrams=bigrams
+            texts, labels.tolist(), range(n_clusters), top_n=top_words, vectorizer=vec
         )
     clusters = []
+    rep_rows = []
     for cid, (rows, dist) in enumerate(cluster_members(x, labels, n_clusters, metric)):
+        rep_rows.append(rows[:n_reps])
         cluster: dict[str, Any] = {
             "cluster_id": cid,
             "count": int(rows.size),
@@ -251,4 +271,93 @@ def _describe(
             cluster["keywords"] = [{"word": w, "weight": wt} for w, wt in words]
             cluster["summary"] = ", ".join(w for w, _ in words[:SUMMARY_WORDS])
         clusters.append(cluster)
-    return clusters
+    return clusters, rep_rows
+
+
+def projection(
+    x: np.ndarray, labels: np.ndarray, rep_rows: list[np.ndarray], seed: int
+) -> dict[str, Any] | None:
+    """The answer's ``projection`` (None without rows): ``{"method": "pca",
+    "explained_variance_ratio": [r1, r2], "sample_size": m or None when every row is
+    there, "points": {"x", "y", "cluster_id"}, "representatives": {"x", "y",
+    "cluster_id"}}``; ``cluster_id`` -1 is DBSCAN noise, representatives in cluster order."""
+    n = len(x)
+    if n == 0:
+        return None
+    rows = _projection_rows(labels, seed)
+    mean, basis, ratio = pca2(x[rows], seed)
+    reps = np.concatenate(rep_rows) if rep_rows else np.zeros(0, np.int64)
+    rep_ids = np.repeat(np.arange(len(rep_rows)), [len(r) for r in rep_rows])
+    xy = (x[rows].astype(np.float64) - mean) @ basis.T
+    rxy = (x[reps].astype(np.float64) - mean) @ basis.T
+    decimals = _decimals(np.abs(xy).max(initial=0.0))
+    return {
+        "method": "pca",
+        "explained_variance_ratio": [round(float(r), 4) for r in ratio],
+        "sample_size": None if len(rows) == n else len(rows),
+        "points": _columns(xy, labels[rows], decimals),
+        "representatives": _columns(rxy, rep_ids, decimals),
+    }
+
+
+def _projection_rows(labels: np.ndarray, seed: int) -> np.ndarray:
+    """Rows to project, ascending: all up to PROJECTION_MAX_POINTS, else a seeded sample of
+    each cluster (noise too) in proportion to its size, at least a few rows of each."""
+    n = len(labels)
+    if n <= PROJECTION_MAX_POINTS:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    groups = np.unique(labels)
+    floor = max(1, min(PROJECTION_MIN_PER_CLUSTER, PROJECTION_MAX_POINTS // groups.size))
+    picked = []
+    for g in groups:
+        members = np.flatnonzero(labels == g)
+        quota = min(members.size, max(floor, members.size * PROJECTION_MAX_POINTS // n))
+        picked.append(rng.choice(members, size=quota, replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def pca2(x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, the two leading principal axes as rows (2, d), their explained variance
+    ratios) of the rows of ``x``. Randomised subspace iteration (Halko et al. 2011) and an
+    SVD of the small projected matrix: a few passes of (m, d) x (d, 10) products, where a
+    full SVD of the rows costs O(m d^2). Each axis' sign is fixed (its largest loading is
+    positive), so the picture is the same run to run."""
+    xc = x.astype(np.float64)
+    mean = xc.mean(axis=0)
+    xc -= mean
+    m, d = xc.shape
+    total = float((xc * xc).sum())
+    if min(m, d) <= 12:  # small: the exact SVD is cheaper than iterating
+        _, s, vt = np.linalg.svd(xc, full_matrices=False)
+    else:
+        y = xc @ np.random.default_rng(seed).standard_normal((d, 10))
+        for _ in range(4):  # power iterations sharpen the leading directions
+            q, _ = np.linalg.qr(y)
+            y = xc @ np.linalg.qr(xc.T @ q)[0]
+        q, _ = np.linalg.qr(y)
+        _, s, vt = np.linalg.svd(q.T @ xc, full_matrices=False)
+    basis = np.zeros((2, d))
+    ratio = np.zeros(2)
+    k = min(2, vt.shape[0])
+    basis[:k] = vt[:k]
+    if total > 0:
+        ratio[:k] = s[:k] ** 2 / total
+    signs = np.sign(basis[np.arange(2), np.abs(basis).argmax(axis=1)])
+    basis *= np.where(signs == 0, 1.0, signs)[:, None]
+    return mean, basis, ratio
+
+
+def _decimals(scale: float) -> int:
+    """Decimals that keep about three significant digits of coordinates up to ``scale``."""
+    if not np.isfinite(scale) or scale <= 0:
+        return 3
+    return int(min(12, max(0, 2 - np.floor(np.log10(scale)))))
+
+
+def _columns(xy: np.ndarray, ids: np.ndarray, decimals: int) -> dict[str, list[Any]]:
+    return {
+        "x": np.round(xy[:, 0], decimals).tolist(),
+        "y": np.round(xy[:, 1], decimals).tolist(),
+        "cluster_id": np.asarray(ids, dtype=np.int64).tolist(),
+    }

@@ -18,14 +18,16 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from .stopwords import ENGLISH_STOP_WORDS
+from .vectorizer import DEFAULT_MAX_DF, Vectorizer, ngrams
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9'_-]*[a-z0-9]|[a-z]")
+# Words of any script (accented ones included), joined by ' - _ inside.
+_WORD = re.compile(r"[^\W_](?:[\w'-]*[^\W_])?")
 # A "document" that is one long run of letters is a sequence (protein, DNA): split it into
 # overlapping k-mers instead of words, so clusters of sequences still get keywords.
 _SEQUENCE = re.compile(r"[A-Za-z]{20,}")
 SEQUENCE_KMER = 3
 # Terms in more than this share of the documents are boilerplate, not keywords.
-MAX_DOC_FREQ = 0.9
+MAX_DOC_FREQ = DEFAULT_MAX_DF
 
 
 def tokenize(
@@ -33,10 +35,12 @@ def tokenize(
     *,
     bigrams: bool = False,
     stop_words: frozenset[str] | set[str] = ENGLISH_STOP_WORDS,
+    ngram_max: int = 1,
 ) -> list[str]:
     """Lower-cased words of two or more characters, minus stop words and bare numbers.
 
-    ``bigrams=True`` adds adjacent pairs ("interest rates") of the kept words.
+    ``ngram_max=n`` (or ``bigrams=True``, n = 2) adds the runs of up to n adjacent kept
+    words ("interest rates").
     """
     stripped = text.strip()
     if _SEQUENCE.fullmatch(stripped):
@@ -47,9 +51,7 @@ def tokenize(
         for w in _WORD.findall(text.lower())
         if len(w) > 1 and w not in stop_words and not w.isdigit()
     ]
-    if bigrams:
-        words = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
-    return words
+    return ngrams(words, max(ngram_max, 2 if bigrams else 1))
 
 
 def record_text(metadata: dict[str, object], fields: Sequence[str]) -> str:
@@ -107,28 +109,26 @@ def top_keywords(
     classes: Sequence[int],
     *,
     top_n: int = 10,
-    bigrams: bool = False,
-    stop_words: frozenset[str] | set[str] = ENGLISH_STOP_WORDS,
-    max_df: float = MAX_DOC_FREQ,
+    vectorizer: Vectorizer | None = None,
 ) -> dict[int, list[tuple[str, float]]]:
     """The ``top_n`` (word, weight) pairs of each class, heaviest first (ties: alphabetical).
 
     Documents whose label is not in ``classes`` (e.g. DBSCAN noise, -1) take no part, so they
-    neither count as a class nor dilute the term frequencies. Terms found in more than
-    ``max_df`` of those documents are dropped: boilerplate ("family" in every protein family
-    name, a news wire's sign-off) describes no cluster.
+    neither count as a class nor dilute the term frequencies. ``vectorizer`` (default: English
+    stop words, words only, ``max_df`` 0.9) turns texts into terms and drops those outside its
+    document frequencies: boilerplate ("family" in every protein family name, a news wire's
+    sign-off) describes no cluster.
     """
+    vec = vectorizer or Vectorizer()
     wanted = {int(c) for c in classes}
     tokens = [
-        tokenize(t, bigrams=bigrams, stop_words=stop_words) if int(lab) in wanted else []
+        tokenize(t, stop_words=vec.stop_words, ngram_max=vec.ngram_max)
+        if int(lab) in wanted
+        else []
         for t, lab in zip(texts, labels, strict=True)
     ]
     n_docs = sum(1 for lab in labels if int(lab) in wanted)
-    if max_df < 1.0 and n_docs:
-        df = Counter(w for doc in tokens for w in set(doc))
-        common = {w for w, c in df.items() if c > max_df * n_docs}
-        if common:
-            tokens = [[w for w in doc if w not in common] for doc in tokens]
+    tokens = vec.prune(tokens, n_docs)
     counts, vocab = class_term_counts(tokens, labels, classes)
     weights = ctfidf_weights(counts)
     out: dict[int, list[tuple[str, float]]] = {}

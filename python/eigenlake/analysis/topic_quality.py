@@ -16,12 +16,12 @@ Keywords are the c-TF-IDF top words (``ctfidf``), so the lists scored are the on
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 
-from .ctfidf import MAX_DOC_FREQ, ctfidf_weights, tokenize
+from .ctfidf import ctfidf_weights, tokenize
+from .vectorizer import Vectorizer
 
 # Co-occurrence is counted on at most this many documents (a seeded sample above it): the
 # NPMI of frequent top words is stable well below this size, and memory stays bounded.
@@ -32,12 +32,15 @@ TOP_N = 10
 class Corpus:
     """The documents as term ids, built once and scored for many partitions."""
 
-    def __init__(self, texts: Sequence[str], *, bigrams: bool = False, seed: int = 0) -> None:
-        tokens = [tokenize(t, bigrams=bigrams) for t in texts]
+    def __init__(
+        self, texts: Sequence[str], *, vectorizer: Vectorizer | None = None, seed: int = 0
+    ) -> None:
+        vec = vectorizer or Vectorizer()
+        tokens = vec.prune(
+            [tokenize(t, stop_words=vec.stop_words, ngram_max=vec.ngram_max) for t in texts]
+        )
         n = len(tokens)
-        df = Counter(w for doc in tokens for w in set(doc))
-        common = {w for w, c in df.items() if c > MAX_DOC_FREQ * n}
-        self.vocab = sorted(w for w in df if w not in common)
+        self.vocab = sorted({w for doc in tokens for w in doc})
         col = {w: j for j, w in enumerate(self.vocab)}
         docs: list[int] = []
         terms: list[int] = []

@@ -25,6 +25,7 @@ from .cluster import DEFAULT_NUM_CLUSTERS, run_cluster
 from .ctfidf import record_text
 from .snapshot import Snapshot
 from .topic_quality import Corpus
+from .vectorizer import Vectorizer, make_vectorizer
 
 TUNE_RESTARTS = 3
 
@@ -41,6 +42,7 @@ def run_topics(
     representatives_per_topic: int = 3,
     max_iterations: int = 50,
     bigrams: bool = False,
+    vectorizer: Any = None,
     seed: int = 0,
     filter: dict[str, Any] | None = None,
     limit: int | None = None,
@@ -58,7 +60,7 @@ def run_topics(
     max_iterations = check_int("max_iterations", max_iterations, minimum=1) or 1
     seed = check_int("seed", seed, minimum=0) or 0
     limit = check_int("limit", limit, minimum=1, optional=True)
-    bigrams = check_bool("bigrams", bigrams)
+    vec = make_vectorizer(vectorizer, bigrams=check_bool("bigrams", bigrams))
     top_words = check_int("top_words", top_words, minimum=1) or 1
     representatives_per_topic = (
         check_int("representatives_per_topic", representatives_per_topic, minimum=0) or 0
@@ -76,7 +78,7 @@ def run_topics(
             range(min(min_k, n - 1), min(max_k, n - 1) + 1),
             max_iterations,
             seed,
-            bigrams,
+            vec,
             top_words,
         )
         check_cancelled()  # before the final clustering and its keywords
@@ -93,7 +95,7 @@ def run_topics(
         limit=limit,
         seed=run_seed,
         top_words=top_words,
-        bigrams=bigrams,
+        vectorizer=vec,
     )
     params = dict(result["parameters"])
     params["num_topics"] = params.pop("num_clusters")
@@ -102,6 +104,8 @@ def run_topics(
     params.pop("num_clusters_requested", None)
     params.update(num_topics_requested=requested, auto_tune=auto_tune, seed=seed)
     params["top_words"] = top_words
+    if vectorizer is not None:
+        params["vectorizer"] = vectorizer if isinstance(vectorizer, dict) else None
     if auto_tune:
         params.update(scores=scores, selection=selection, kmeans_seed=run_seed)
     topics = [
@@ -131,7 +135,7 @@ def _pick_num_topics(
     ks: range,
     max_iterations: int,
     seed: int,
-    bigrams: bool,
+    vec: Vectorizer,
     top_words: int,
 ) -> tuple[int, int, list[dict[str, Any]], str]:
     """(k, the k-means seed that produced its partition, the scores of every k tried, the
@@ -140,7 +144,7 @@ def _pick_num_topics(
     ``cancel.Cancelled`` before the next k-means run once the caller's token is set."""
     x = np.ascontiguousarray(np.asarray(snapshot.vectors, dtype=np.float32)[:n])
     corpus = Corpus(
-        [record_text(m, fields) for m in snapshot.metadata[:n]], bigrams=bigrams, seed=seed
+        [record_text(m, fields) for m in snapshot.metadata[:n]], vectorizer=vec, seed=seed
     )
     scores: list[dict[str, Any]] = []
     seeds: dict[int, int] = {}

@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from numbers import Real
 from typing import Any
 
+import numpy as np
+
 from ..errors import ValidationError
 
 MAX_LIMIT = 100_000
@@ -227,3 +229,13 @@ def check_removal(filter: Any, limit: Any, on_missing: Any) -> int | None:
         raise ValidationError("remove_many needs a filter; manage.delete() drops the index")
     check_filter_arg(filter)
     return limit
+
+
+def is_query_batch(vector: Any) -> bool:
+    """A batch of query vectors (a 2-D array, or a list/tuple of vectors) rather than one:
+    decided from the type and the first item only, so one query pays nothing for it."""
+    if isinstance(vector, np.ndarray):
+        return vector.ndim == 2
+    if isinstance(vector, (list, tuple)) and vector:
+        return isinstance(vector[0], (list, tuple, np.ndarray))
+    return False

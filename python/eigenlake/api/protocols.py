@@ -10,13 +10,21 @@ changes here first. Answers are the plain JSON shapes of ``../shared/spec/API.md
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
 
 from ..errors import ValidationError
+from .answers import (
+    AgentResult,
+    ClusterResult,
+    OutliersResult,
+    RecordPage,
+    TopicsResult,
+    as_nearest,
+)
 from .checks import (
     DUPLICATE_MODES,
     ERROR_MODES,
@@ -30,7 +38,9 @@ from .checks import (
     check_offset,
     check_removal,
     cursor_text,
+    is_query_batch,
 )
+from .columns import Columns, is_tabular, progress_bar, to_columns
 from .export import Exported, to_arrow, to_numpy, to_pandas
 from .options import check_create
 from .results import AddManyResult, FailedRecord
@@ -127,22 +137,72 @@ class Records(Protocol):
 
     def add_many(
         self,
-        records: Iterable[dict[str, Any]],
+        data: Any = None,
         *,
+        records: Any = None,
+        vectors: Any = None,
+        vector_column: str = "vector",
+        id_column: str | None = None,
+        progress: bool | None = None,
         on_duplicate: str = "error",
         on_error: str = "raise",
         batch_size: int = 500,
         max_workers: int = 1,
     ) -> AddManyResult:
-        """Store ``{"properties", "vector", "id"?}`` records; with ``on_error="raise"`` a
-        failing call stores nothing, with ``"continue"`` bad records are reported."""
+        """Store records; with ``on_error="raise"`` a failing call stores nothing, with
+        ``"continue"`` bad records are reported (by position) and the others stored.
+
+        ``data``: ``{"properties", "vector", "id"?}`` dicts, or a table — a pandas
+        ``DataFrame``, a pyarrow ``Table``/``RecordBatch`` or a dict of equal-length columns
+        — whose ``vector_column`` holds the vectors (arrays, lists, ``FixedSizeList``; or
+        pass ``vectors=``, a 2-D array aligned with the rows), ``id_column`` (optional) the
+        ids, and every other column a property (a missing value — None, NaN, ``pd.NA``,
+        ``NaT``, an Arrow null — leaves the record without it). ``progress``: a tqdm bar on
+        stderr (None: when stderr is a terminal). ``records=``: ``data``'s earlier name."""
+        if records is not None:
+            if data is not None:
+                raise ValidationError("pass data or records (its earlier name), not both")
+            data = records
         check_int("batch_size", batch_size, minimum=1)
         check_int("max_workers", max_workers, minimum=1)
-        recs = check_listed(records, "records", "record dicts with 'properties' and 'vector'")
         check_choice("on_duplicate", on_duplicate, DUPLICATE_MODES)
         check_choice("on_error", on_error, ERROR_MODES)
+        if progress is not None:
+            check_bool("progress", progress)
+        if is_tabular(data) or vectors is not None:
+            columns = to_columns(
+                data, vectors=vectors, vector_column=vector_column, id_column=id_column
+            )
+            with progress_bar(progress, columns.n) as done:
+                result = self._add_columns(
+                    columns, on_duplicate=on_duplicate, on_error=on_error, batch_size=batch_size
+                )
+                done(columns.n)
+            return result
+        if id_column is not None or vector_column != "vector":
+            raise ValidationError(
+                "id_column and vector_column name columns of a table (a DataFrame, an Arrow"
+                " table or a dict of columns); records as dicts carry 'id' and 'vector'"
+            )
+        recs = check_listed(data, "records", "record dicts with 'properties' and 'vector'")
+        with progress_bar(progress, len(recs)) as done:
+            result = self._add_many(
+                recs,
+                on_duplicate=on_duplicate,
+                on_error=on_error,
+                batch_size=batch_size,
+            )
+            done(len(recs))
+        return result
+
+    def _add_columns(
+        self, columns: Columns, *, on_duplicate: str, on_error: str, batch_size: int
+    ) -> AddManyResult:
+        """``add_many`` of a table, as :class:`~eigenlake.api.columns.Columns` (arguments
+        checked). This default hands the rows to ``_add_many`` as record dicts (positions
+        and messages are the same); a mode with a columnar path overrides it."""
         return self._add_many(
-            recs,
+            columns.to_records(),
             on_duplicate=on_duplicate,
             on_error=on_error,
             batch_size=batch_size,
@@ -279,7 +339,24 @@ class Records(Protocol):
         after = cursor_text(after, "list")
         with_vector = check_bool("with_vector", with_vector)
         with_properties = check_bool("with_properties", with_properties)
-        return self._list(filter, limit, after, with_vector, with_properties)
+        return RecordPage(self._list(filter, limit, after, with_vector, with_properties))
+
+
+def label_topics(
+    answer: dict[str, Any],
+    labeller: Callable[[builtins.list[str], builtins.list[dict[str, Any]]], str],
+) -> None:
+    """Each topic's ``label`` from ``labeller(keywords, representatives)``; a label that is
+    not a string is refused, naming the topic."""
+    for topic in answer.get("topics") or []:
+        words = [k["word"] if isinstance(k, dict) else str(k) for k in topic.get("keywords") or []]
+        label = labeller(words, list(topic.get("representatives") or []))
+        if not isinstance(label, str):
+            raise ValidationError(
+                f"labeller returned {type(label).__name__} for topic {topic.get('topic_id')};"
+                " it must return a str"
+            )
+        topic["label"] = label
 
 
 class Analyses(Protocol):
@@ -333,7 +410,7 @@ class Analyses(Protocol):
             "dbscan_min_samples": dbscan_min_samples,
             "seed": seed,
         }
-        return self._analyse("cluster", filter, limit, settings)
+        return ClusterResult(self._analyse("cluster", filter, limit, settings))
 
     def outliers(
         self,
@@ -356,7 +433,7 @@ class Analyses(Protocol):
             "return_all": return_all,
             "max_results": max_results,
         }
-        return self._analyse("outliers", filter, limit, settings)
+        return OutliersResult(self._analyse("outliers", filter, limit, settings))
 
     def topics(
         self,
@@ -367,15 +444,35 @@ class Analyses(Protocol):
         filter: Filter | None = None,
         limit: int | None = 1000,
         top_words: int = 10,
+        vectorizer: dict[str, Any] | None = None,
+        labeller: Callable[[builtins.list[str], builtins.list[dict[str, Any]]], str] | None = None,
     ) -> dict[str, Any]:
-        """Topics: spherical k-means over the vectors, keywords by c-TF-IDF of the texts."""
-        settings = {
+        """Topics: spherical k-means over the vectors, keywords by c-TF-IDF of the texts.
+
+        ``vectorizer`` shapes the keywords: ``{"stop_words": "english" | "french" |
+        "german" | "spanish" | "none" | [words], "extra_stop_words": [words],
+        "ngram_range": [1, n], "min_df": int | share, "max_df": share}`` (see
+        ``docs/ANALYSIS.md``). ``labeller(keywords, representatives) -> str`` names each
+        topic (e.g. a call to a language model); it runs here, in the caller's process, on
+        the answer (default label: the top three keywords joined by ``_``).
+
+        >>> res = index.search.topics(text_fields=["title"], vectorizer={"ngram_range": [1, 2]})  # doctest: +SKIP
+        >>> [t["label"] for t in res["topics"]]  # doctest: +SKIP
+        """
+        if labeller is not None and not callable(labeller):
+            raise ValidationError("labeller must be a function (keywords, representatives) -> str")
+        settings: dict[str, Any] = {
             "text_fields": text_fields,
             "num_topics": num_topics,
             "auto_tune": auto_tune,
             "top_words": top_words,
         }
-        return self._analyse("topics", filter, limit, settings)
+        if vectorizer is not None:  # sent only when set: older servers know no such field
+            settings["vectorizer"] = vectorizer
+        answer = self._analyse("topics", filter, limit, settings)
+        if labeller is not None:
+            label_topics(answer, labeller)
+        return TopicsResult(answer)
 
 
 class Search(Analyses, Protocol):
@@ -431,12 +528,45 @@ class Search(Analyses, Protocol):
         after it, so pages never repeat a record even when the graph search is approximate.
         ``limit`` is at most ``MAX_LIMIT`` (``top_k`` on the wire; checked before sending,
         so the error names the Python argument); page on with ``after`` for more.
+
+        A 2-D ``vector`` (q, d) is a batch of queries: the answer is a list of q answers,
+        each exactly what that row alone returns (no cursor).
+
+        >>> hits = index.search.nearest(vector=q, limit=5, filter={"year": 2024})  # doctest: +SKIP
+        >>> [h["uuid"] for h in hits["results"]]  # doctest: +SKIP
         """
         limit = check_limit(limit)
         check_filter_arg(filter)
         after = cursor_text(after, "nearest")
         with_vector = check_bool("with_vector", with_vector)
-        return self._nearest(vector, limit, filter, after, with_vector)
+        if is_query_batch(vector):
+            if after is not None:
+                raise ValidationError(
+                    "after pages one query; a batch of queries (a 2-D vector) takes none"
+                )
+            answers = self._nearest_many(vector, limit, filter, with_vector)
+            return cast(Any, as_nearest(answers))  # one answer per row of the batch
+        return as_nearest(self._nearest(vector, limit, filter, after, with_vector))
+
+    def _nearest_many(
+        self, vectors: Any, limit: int, filter: Filter | None, with_vector: bool
+    ) -> builtins.list[dict[str, Any]]:
+        """``nearest`` of a batch (a 2-D array or a list of vectors): each row's answer,
+        exactly what the single query returns. This default asks ``_nearest`` row by row;
+        a mode with a batched kernel overrides it (one core call for the batch)."""
+        return [self._nearest(row, limit, filter, None, with_vector) for row in vectors]
+
+    def prepare(self) -> dict[str, Any]:
+        """Block until ``nearest`` searches through a graph covering every stored record
+        (API.md "Readiness"); searches never wait for a build themselves (they scan
+        exactly meanwhile). Returns ``{"ready": True, "method": "hnsw" | "exact", "rows",
+        "graph_rows"}``: ``"exact"`` when the index scans exactly anyway (at or below
+        ``exact_threshold`` rows, or ``index_options["ann_index"]`` False)."""
+        return self._prepare()
+
+    def _prepare(self) -> dict[str, Any]:
+        """The mode's ``prepare``: wait here, or ask the server or every shard to."""
+        ...
 
     def get(self, id: str, *, with_vector: bool = False) -> dict[str, Any] | None:
         """The record. Embedded and distributed: None when it does not exist. Over HTTP
@@ -513,6 +643,10 @@ class Settings(Protocol):
 
     def shards(self) -> dict[str, Any]:
         """``{"shard_count", "shards": [{"id", "records"}]}``."""
+        ...
+
+    def metric(self) -> str:
+        """The index's distance metric: ``"cosine"`` or ``"euclidean"``."""
         ...
 
     def all(self) -> dict[str, Any]:
@@ -622,7 +756,7 @@ class Agent(Protocol):
             "failure_values": failure_values,
             "recent_days": recent_days,
         }
-        return self._query(query, settings)
+        return AgentResult(self._query(query, settings))
 
 
 class Index(Protocol):

@@ -102,7 +102,9 @@ class ShardedClient(Closing):
             ray.kill(s)
 
     def __repr__(self) -> str:
-        return f"ShardedClient(path={self.path!r}, num_shards={self.num_shards})"
+        return (
+            f"ShardedClient(path={self.path!r}, num_shards={self.num_shards}, mode='distributed')"
+        )
 
 
 class ShardedIndexes(IndexesSurface[ShardedIndex]):

@@ -60,6 +60,26 @@ class ShardedSearch(protocols.Search):
             )
         return {"results": page, "next_after": next_after}
 
+    # ---- readiness ----------------------------------------------------------------------
+
+    def _prepare(self) -> dict[str, Any]:
+        """Every shard's embedded ``search.prepare()``, in parallel (run in the shard actor
+        through Ray's ``__ray_call__``); ready when all are. ``method`` is ``"hnsw"`` when
+        any shard searches a graph."""
+        index = self._index
+        states = gather(
+            [
+                shard.__ray_call__.remote(_prepare_shard, index.namespace, index.name)
+                for shard in index._shards
+            ]
+        )
+        return {
+            "ready": all(s["ready"] for s in states),
+            "method": "hnsw" if any(s["method"] == "hnsw" for s in states) else "exact",
+            "rows": sum(int(s["rows"]) for s in states),
+            "graph_rows": sum(int(s["graph_rows"]) for s in states),
+        }
+
     # ---- reads --------------------------------------------------------------------------
 
     def _get(self, id: str, with_vector: bool) -> dict[str, Any] | None:
@@ -127,6 +147,12 @@ class ShardedSearch(protocols.Search):
             return report_matched(kind, result, matched, analysed)
         snap = self._index.snapshot(filter, limit)
         return run_analysis(kind, snap, filter=filter, limit=limit, settings=settings)
+
+
+def _prepare_shard(shard: Any, namespace: str, name: str) -> dict[str, Any]:
+    """``search.prepare()`` of one shard's index, run inside the shard actor."""
+    out: dict[str, Any] = shard._idx(namespace, name).search.prepare()
+    return out
 
 
 def _no_rows(dim: int) -> Snapshot:

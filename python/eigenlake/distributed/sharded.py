@@ -32,6 +32,7 @@ from ..api.protocols import Agent as AgentSurface
 from ..api.protocols import Manage as ManageSurface
 from ..api.protocols import Records as RecordsSurface
 from ..api.protocols import Settings as SettingsSurface
+from ..api.reprs import index_repr
 from ..api.results import AddManyResult, FailedRecord
 from ..embedded import ingest
 from ..embedded.validate import CompiledSchema, _spec
@@ -63,7 +64,7 @@ class ShardedIndex:
             self._adopt(config, config.get("schema"))
 
     def __repr__(self) -> str:
-        return f"ShardedIndex(namespace={self.namespace!r}, index={self.name!r}, shards={self.num_shards})"
+        return index_repr("ShardedIndex", "distributed", self, shards=self.num_shards)
 
     # ---- settings the driver keeps ------------------------------------------------------
 
@@ -463,6 +464,9 @@ class ShardedSettings(SettingsSurface):
 
     def dimensions(self) -> int:
         return self._index.dimensions
+
+    def metric(self) -> str:
+        return self._index.metric
 
     def schema(self) -> dict[str, Any]:
         """The union of the shards' schemas (an open schema grows per shard)."""

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import csv
 import gzip
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .registry import check_texts
 
 DEFAULT_DIM = 320
 K_WEIGHTS = {1: 0.5, 2: 1.0, 3: 1.0}
@@ -89,6 +91,16 @@ class ProteinEmbedder:
         """A (n, dim) float32 matrix, one row per sequence."""
         rows = [self(s) for s in sequences]
         return np.vstack(rows) if rows else np.zeros((0, self.dim), dtype=np.float32)
+
+
+def protein_embedder(dim: int = DEFAULT_DIM) -> Any:
+    """The batch form the embedder registry uses: ``fn(sequences) -> (n, dim) float32``."""
+    embedder = ProteinEmbedder(dim)
+
+    def embed(sequences: Sequence[str]) -> np.ndarray:
+        return embedder.embed_many(check_texts(sequences, "sequences"))
+
+    return embed
 
 
 _DEFAULT: ProteinEmbedder | None = None

@@ -4,6 +4,14 @@ Both come from ``eigenlake._core``. The graph stores links over cache row ids; i
 to the index directory with the sequence numbers of the rows it covers, so a reopened cache
 can lay its rows out the same way (placeholders for records deleted since) and only add
 the rows that came after.
+
+When the graph is built: above ``exact_threshold`` live rows (default 2,500) and unless
+``index_options["ann_index"]`` is False (analysis-only indexes skip the build), the first
+search or ``search.prepare()`` starts it in the background; from then on the index's cache
+calls ``AnnState.rows_added`` after each write, which starts a catch-up of the new rows at
+once (bulk writes are in the graph by the time the next search comes, without a search
+having to notice them). Searches never wait: while a build holds the graph they scan
+exactly; ``search.prepare()`` blocks until the graph covers every stored row.
 """
 
 from __future__ import annotations
@@ -28,7 +36,11 @@ SAVE_GROWTH = 0.05  # save again once the graph grew by this fraction
 # index_options["hnsw"]: graph degree, build-time and query-time beam widths
 HNSW_DEFAULTS = {"m": 16, "ef_construction": 200, "ef_search": 64}
 _HNSW_MIN = {"m": 2, "ef_construction": 1, "ef_search": 1}
-DEFAULT_EXACT_THRESHOLD = 20_000
+DEFAULT_EXACT_THRESHOLD = 2_500
+# a write starts a catch-up of the rows the graph lacks once there are this many of them
+# (fewer are scanned exactly after the graph walk, until then or until a search or
+# prepare() catches them up)
+CATCH_UP_MIN = 256
 _TOKEN = re.compile(r"[0-9a-f]{32}")  # uuid4().hex: also keeps the file names in the directory
 # directory -> id of the index open there (see `bind_index`)
 _INDEX_UIDS: dict[str, str] = {}
@@ -63,6 +75,29 @@ def exact_threshold(index_options: dict[str, Any] | None) -> int:
             f"index_options.exact_threshold: expected an integer >= 0, got {value!r}"
         )
     return value
+
+
+def ann_enabled(index_options: dict[str, Any] | None) -> bool:
+    """``index_options["ann_index"]`` (default True): False keeps the index on exact scans
+    and never builds a graph (analysis-only indexes)."""
+    value = (index_options or {}).get("ann_index", True)
+    if not isinstance(value, bool):
+        raise ValidationError(f"index_options.ann_index: expected true or false, got {value!r}")
+    return value
+
+
+class SearchContext(threading.local):
+    """What the search facade hands the graph state through ``ReadView.graph_search``
+    (which takes only the query): the cache the call reads, and the options read from it.
+    Set for the length of one call, on the calling thread, under the index lock."""
+
+    cache: Any = None
+    threshold: int = DEFAULT_EXACT_THRESHOLD
+    force: bool = False  # prepare(): catch up every row, whatever the tail
+    state: Any = None  # out: the graph state the call went through
+
+
+CONTEXT = SearchContext()
 
 
 def has_hnsw() -> bool:
@@ -137,6 +172,8 @@ class AnnState:
         self.saved_rows = saved_rows
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self.directory: str | None = None  # known once the index started a catch-up
+        self.threshold = DEFAULT_EXACT_THRESHOLD
 
     @property
     def building(self) -> bool:
@@ -147,16 +184,37 @@ class AnnState:
         if self._thread is not None:
             self._thread.join()
 
+    def attach(self, cache: Any, threshold: int) -> None:
+        """Follow ``cache``'s writes (``rows_added``): the index's cache, whose rows this
+        graph covers. A cache follows one graph state; a reload makes both anew."""
+        self.threshold = threshold
+        if getattr(cache, "on_rows_added", None) != self.rows_added:
+            cache.on_rows_added = self.rows_added
+
+    def rows_added(self, cache: Any) -> None:
+        """After a write: start a catch-up of the rows the graph lacks, if there are enough
+        of them (``CATCH_UP_MIN``; all of them while the graph covers none)."""
+        if self.building or self.error is not None or cache.live_count <= self.threshold:
+            return
+        tail = cache.n - self.covered
+        if tail >= CATCH_UP_MIN or (tail > 0 and self.covered == 0):
+            self.start_catch_up(cache.matrix(), cache.alive_mask(), cache.seq, self.directory)
+
     def start_catch_up(
-        self, data: np.ndarray, alive: np.ndarray, seqs: np.ndarray, directory: str
+        self, data: np.ndarray, alive: np.ndarray, seqs: np.ndarray, directory: str | None
     ) -> None:
-        """Index rows ``len(graph)..len(data)`` in the background, then save the links."""
-        if self.building or self.covered >= len(data):
+        """Index rows ``len(graph)..len(data)`` in the background, then save the links
+        (when the directory is known; else the index saves them when it closes)."""
+        if directory is not None:
+            self.directory = directory
+        directory = self.directory
+        if self.building or self.covered >= len(data) or self.error is not None:
             return
         # the thread keeps its own references: the cache may reallocate meanwhile
         dead = np.flatnonzero(~alive).tolist()
         covered_seqs = seqs[: len(data)].copy()
-        uid = _INDEX_UIDS.get(directory)  # now: the index open here when the rows were taken
+        # now: the index open here when the rows were taken
+        uid = None if directory is None else _INDEX_UIDS.get(directory)
 
         def run() -> None:
             try:
@@ -170,7 +228,7 @@ class AnnState:
             except BaseException as e:  # the graph is unusable: exact scans from now on
                 self.error = e
                 return
-            if rows - self.saved_rows > max(1, int(SAVE_GROWTH * rows)):
+            if directory is not None and rows - self.saved_rows > max(1, int(SAVE_GROWTH * rows)):
                 try:
                     save_graph(directory, self.graph, covered_seqs[:rows], index_uid=uid)
                     self.saved_rows = rows
@@ -184,7 +242,19 @@ class AnnState:
         self, data: np.ndarray, query: np.ndarray, k: int, mask: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """Graph search over covered rows merged with an exact scan of the tail; None
-        while a build is running (the caller scans everything exactly)."""
+        while a build is running (the caller scans everything exactly).
+
+        Called by the index's ``graph_search`` inside the search facade's call, which
+        passed its cache in ``CONTEXT``: the state follows that cache's writes from now
+        on, and a tail the index would leave to later is caught up now when
+        ``CONTEXT.force`` (``prepare``)."""
+        ctx = CONTEXT
+        if ctx.cache is not None:
+            ctx.state = self
+            self.attach(ctx.cache, ctx.threshold)
+            if ctx.force and not self.building:
+                cache = ctx.cache
+                self.start_catch_up(cache.matrix(), cache.alive_mask(), cache.seq, None)
         if self.building or self.error is not None:
             return None
         covered = min(self.covered, len(data))

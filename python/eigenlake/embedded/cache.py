@@ -8,6 +8,7 @@ length for cosine indexes. One column per filterable property, with a presence m
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -129,6 +130,9 @@ class Cache:
         self.columns: dict[str, Column] = {}
         for spec in specs.values():
             self.add_column(spec)
+        # called with the cache after rows are added: the graph state that follows this
+        # cache (``ann.AnnState.rows_added``) starts indexing them in the background
+        self.on_rows_added: Callable[[Cache], None] | None = None
 
     @property
     def capacity(self) -> int:
@@ -240,6 +244,8 @@ class Cache:
         for name, col in self.columns.items():
             col.write(start, [p.get(name) for p in props])
         self.n = end
+        if self.on_rows_added is not None:
+            self.on_rows_added(self)
 
     def kill(self, uuids: list[str]) -> None:
         for uid in uuids:
@@ -275,6 +281,70 @@ class Cache:
         """The used rows, C-contiguous float32 (a view, no copy)."""
         return self.vectors[: self.n]
 
+    def commit_scratch_columns(
+        self,
+        positions: list[int] | None,
+        uuids: list[str],
+        seqs: list[int],
+        props: list[dict[str, Any]],
+        values: dict[str, tuple[Any, np.ndarray | None]],
+    ) -> None:
+        """``commit_scratch`` for a columnar write: ``props`` are fresh dicts the cache takes
+        as they are (no copy; the caller keeps no reference), and each filterable column is
+        written from ``values[name] = (values, present)`` of the kept rows at once: a typed
+        NumPy array (integer, number, boolean), or a list with None where absent (other kinds,
+        read as ``Column.write`` reads stored values); ``present`` None means all present. A
+        column the call does not carry is absent in every new row. ``positions`` None: the
+        scratch rows are kept in order."""
+        k = len(uuids)
+        if k == 0:
+            return
+        if positions is not None and positions != list(range(k)):
+            block = self.vectors[self.n :]
+            block[:k] = block[positions]
+        start, end = self.n, self.n + k
+        if self.cosine:
+            normalise_in_place(self.vectors[start:end])
+        self.alive[start:end] = True
+        self.seq[start:end] = seqs
+        self.uuids.extend(uuids)
+        self.props.extend(props)
+        self.row_of.update(zip(uuids, range(start, end), strict=True))
+        for name, col in self.columns.items():
+            given = values.get(name)
+            if given is None:
+                col.values[start:end] = (
+                    _objects(k, col.fill) if col.values.dtype == object else col.fill
+                )
+                col.present[start:end] = False
+                continue
+            vals, present = given
+            if isinstance(vals, np.ndarray) and col.kind in _TYPED and vals.dtype != object:
+                col.values[start:end] = vals.astype(col.values.dtype, copy=False)
+                if present is not None:
+                    col.values[start:end][~present] = col.fill
+                col.present[start:end] = True if present is None else present
+            elif isinstance(col, StringColumn) and present is None:
+                # codes in one pass: new strings get codes in first-seen order, as write()
+                lookup = col.lookup
+                before = len(lookup)
+                for v in dict.fromkeys(vals):
+                    if type(v) is not str:
+                        break
+                    lookup.setdefault(v, len(lookup))
+                else:
+                    if len(lookup) != before:
+                        col._cats = None
+                    col.values[start:end] = np.fromiter(
+                        map(lookup.__getitem__, vals), dtype=np.int32, count=k
+                    )
+                    col.present[start:end] = True
+                    continue
+                col.write(start, vals if isinstance(vals, list) else vals.tolist())
+            else:
+                col.write(start, vals if isinstance(vals, list) else vals.tolist())
+        self.n = end
+
 
 def copy_props(props: dict[str, Any]) -> dict[str, Any]:
     """A copy the caller may change without touching the cache: values are scalars or
@@ -294,3 +364,10 @@ def copy_props(props: dict[str, Any]) -> dict[str, Any]:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_TYPED = frozenset({"integer", "number", "boolean"})
+
+
+def _objects(k: int, fill: Any) -> np.ndarray:
+    out = np.empty(k, dtype=object)
+    out.fill(fill)  # fill() stores a tuple as one object
+    return out

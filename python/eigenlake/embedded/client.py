@@ -34,4 +34,8 @@ class EmbeddedClient(Closing):
         self._closed = True
 
     def __repr__(self) -> str:
-        return f"EmbeddedClient(path={self.path!r})"
+        try:
+            count = f", indexes={len(self.indexes.list())}"
+        except Exception as e:  # a repr must not raise: say why instead
+            count = f", unreadable: {type(e).__name__}"
+        return f"EmbeddedClient(path={self.path!r}{count}, mode='embedded')"

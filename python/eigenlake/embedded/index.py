@@ -28,6 +28,7 @@ from .. import filters
 from ..analysis.snapshot import Snapshot
 from ..api.batch import Batch
 from ..api.protocols import Agent as AgentSurface
+from ..api.reprs import index_repr
 from ..errors import NotFoundError, StorageError
 from . import ann
 from .cache import Cache, copy_props
@@ -71,7 +72,12 @@ class Index:
         self._write_span = Span(self, Writer(self))
 
     def __repr__(self) -> str:
-        return f"Index(namespace={self.namespace!r}, index={self.name!r})"
+        return index_repr("Index", "embedded", self)
+
+    @property
+    def directory(self) -> str:
+        """The folder holding this index's files (``eigenlake stats`` sums their sizes)."""
+        return self._dir
 
     # ---- facades ------------------------------------------------------------------------
 

@@ -11,15 +11,18 @@ are public for a driver that validates records the embedded way before sending t
 
 from __future__ import annotations
 
+import gc
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any, Protocol
 
 import numpy as np
 
 from ..api.checks import DUPLICATE_MODES, check_choice
+from ..api.columns import Columns
 from ..api.results import AddManyResult, FailedRecord
 from ..errors import ConflictError, EigenlakeError, ValidationError
 from ..ids import canonical_id, derived_id, new_ids
@@ -27,9 +30,12 @@ from ..schema import describe_value, is_utf8
 from ..vectors import as_vector, bad_rows, stack_vectors
 from .internal import IndexAccess
 from .validate import CompiledSchema, PropSpec
-from .validate_batch import validate_batch
+from .validate_batch import CheckedColumn, validate_batch, validate_columns
 
 _JSON = json.JSONEncoder(check_circular=False)
+# a write of at least this many records puts its vectors in the store's vector file (one
+# append + fsync, no SQLite pages); smaller ones keep them inline (one fsync, the commit's)
+BLOCK_ROWS = 256
 
 
 def _rows_to_insert(
@@ -101,7 +107,16 @@ def ingest(
             first = store.take_seqs(len(keep)) if keep else 0
             seqs = list(range(first, first + len(keep)))
             uuids = [p.uuid for p in keep]
-            store.insert(_rows_to_insert(seqs, keep, matrix))
+            if len(keep) >= BLOCK_ROWS:
+                block = (
+                    matrix[: len(keep)]
+                    if positions == list(range(len(keep)))
+                    else matrix[positions]
+                )
+                encode = _JSON.encode
+                store.insert_block(seqs, uuids, block, [encode(p.props) for p in keep])
+            else:
+                store.insert(_rows_to_insert(seqs, keep, matrix))
             used = {k: v for k, v in pending.items() if any(k in p.props for p in keep)}
             if used:
                 w.declare(store, used)
@@ -292,3 +307,327 @@ def failed_id(rec: Any) -> str | None:
         given = rec.get("id", rec.get("uuid"))
         return None if given is None else _shown(given)
     return None
+
+
+# ---- columnar writes (records.add_many of a DataFrame, Arrow table or dict of columns) ---
+
+
+def ingest_columns(
+    index: IndexAccess, columns: Columns, *, on_duplicate: str, on_error: str
+) -> AddManyResult:
+    """``ingest`` for a table: the same checks, ids, messages and one transaction, done
+    column by column (NumPy checks, one encoder call per column, one vector block)."""
+    check_mode("on_duplicate", on_duplicate, DUPLICATE_MODES)
+    check_mode("on_error", on_error, ("raise", "continue"))
+    paused = gc.isenabled()
+    gc.disable()  # ~10 objects a row, all freed by reference counts: no cycles to find
+    try:
+        return _ingest_columns(index, columns, on_duplicate, on_error)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _ingest_columns(
+    index: IndexAccess, columns: Columns, on_duplicate: str, on_error: str
+) -> AddManyResult:
+    n = columns.n
+    ids = columns.ids
+    with index.writing() as w:
+        scratch_owner = w.cache
+        scratch_start = scratch_owner.n
+        out = scratch_owner.scratch(n)
+        failed: dict[int, EigenlakeError] = {}
+        pending: dict[str, PropSpec] = {}
+
+        def where(i: int) -> str:
+            given = None if ids is None else ids[i]
+            return f"record {i}" if given is None else f"record {i} (id {_shown(given)})"
+
+        checked = validate_columns(w.schema, columns.properties, n, where, pending, failed)
+        uuids = _column_uuids(w, index.namespace, index.name, checked, ids, n, where, failed)
+        if failed and on_error == "raise":
+            raise failed[min(failed)]
+        _stack_columns(w.dimensions, w.metric == "cosine", columns, failed, on_error, out)
+        keep = _dedupe_rows(
+            uuids, failed, on_duplicate, on_error, fresh=ids is None and not _derives(w, checked)
+        )
+        skipped: list[str] = []
+        with w.transaction() as store:
+            row_of = w.cache.row_of
+            replaced: list[str] = []
+            if not row_of.keys().isdisjoint(uuids[i] for i in keep):
+                kept: list[int] = []
+                for i in keep:
+                    uid = uuids[i]
+                    if uid in row_of:
+                        if on_duplicate == "error":
+                            err = ConflictError(f"record {i}: id {uid} already exists")
+                            if on_error == "raise":
+                                raise err
+                            failed[i] = err
+                            continue
+                        if on_duplicate == "skip":
+                            skipped.append(uid)
+                            continue
+                        replaced.append(uid)
+                    kept.append(i)
+                keep = kept
+            if replaced:
+                store.delete_seqs([int(w.cache.seq[row_of[u]]) for u in replaced])
+            in_order = keep == list(range(len(keep)))
+            first = store.take_seqs(len(keep)) if keep else 0
+            seqs = list(range(first, first + len(keep)))
+            kept_uuids = [uuids[i] for i in keep]
+            props, texts, values = _rows(checked, keep, None if in_order else keep)
+            if len(keep) >= BLOCK_ROWS:
+                block = out[: len(keep)] if in_order else out[keep]
+                store.insert_block(seqs, kept_uuids, block, texts)
+            elif keep:
+                flat = out.data.cast("B")
+                step = out.shape[1] * 4
+                store.insert(
+                    (s, u, flat[i * step : (i + 1) * step], t)
+                    for s, u, i, t in zip(seqs, kept_uuids, keep, texts, strict=True)
+                )
+            used = {
+                k: v
+                for k, v in pending.items()
+                if any(
+                    c.name == k and (c.present is None or c.present[keep].any()) for c in checked
+                )
+            }
+            if used:
+                w.declare(store, used)
+        cache = w.cache
+        for spec in used.values():
+            cache.add_column(spec)
+        cache.kill(replaced)
+        if cache is scratch_owner and cache.n == scratch_start:
+            cache.commit_scratch_columns(
+                None if in_order else keep, kept_uuids, seqs, props, values
+            )
+        else:  # the cache was rebuilt meanwhile (another process wrote): copy rows in
+            cache.append(kept_uuids, seqs, out[keep], props)
+    failed_ids = ids or [None] * n
+    result = AddManyResult(
+        kept_uuids,
+        [
+            FailedRecord(None if failed_ids[i] is None else _shown(failed_ids[i]), str(e), i)
+            for i, e in sorted(failed.items())
+        ],
+    )
+    result.skipped = skipped  # type: ignore[attr-defined]
+    return result
+
+
+def _derives(w: CallSettings, checked: list[CheckedColumn]) -> bool:
+    id_property = w.config.get("record_id_property")
+    return bool(id_property) and any(c.name == id_property for c in checked)
+
+
+def _column_uuids(
+    w: CallSettings,
+    namespace: str,
+    name: str,
+    checked: list[CheckedColumn],
+    ids: list[Any] | None,
+    n: int,
+    where: Callable[[int], str],
+    failed: dict[int, EigenlakeError],
+) -> list[str]:
+    """Each row's uuid as ``prepare`` gives it: derived from the record id property when
+    the row has it, else the given id, else a new one ("" for a row that failed)."""
+    id_property = w.config.get("record_id_property")
+    if ids is None and not (id_property and any(c.name == id_property for c in checked)):
+        fresh_ids = new_ids(n)
+        for i in failed:
+            fresh_ids[i] = ""
+        return fresh_ids
+    keys: list[Any] = [None] * n
+    if id_property:
+        for c in checked:
+            if c.name == id_property:
+                keys = c.values
+    fresh = iter(new_ids(n))
+    out: list[str] = []
+    for i in range(n):
+        key = keys[i]
+        if i in failed:
+            out.append("")
+        elif key is not None:
+            out.append(derived_id(namespace, name, key))
+        elif ids is not None and ids[i] is not None:
+            try:
+                out.append(canonical_id(ids[i], where(i)))
+            except EigenlakeError as e:
+                failed[i] = e
+                out.append("")
+        else:
+            out.append(next(fresh))
+    return out
+
+
+def _stack_columns(
+    dimensions: int,
+    cosine: bool,
+    columns: Columns,
+    failed: dict[int, EigenlakeError],
+    on_error: str,
+    out: np.ndarray,
+) -> None:
+    """The rows' vectors checked and written into ``out`` (as ``stack`` does for dicts)."""
+    if columns.vectors is not None:
+        matrix = columns.vectors
+        if matrix.shape[1] != dimensions:
+            err = ValidationError(
+                f"vectors have {matrix.shape[1]} dimensions, the index has {dimensions}"
+            )
+            if on_error == "raise":
+                raise err
+            for i in range(columns.n):
+                failed.setdefault(i, err)
+            return
+        out[:] = matrix
+    else:
+        items = columns.vector_items or []
+        recs = [{"vector": v} for v in items]
+        stack(dimensions, cosine, recs, failed, on_error, out)
+        return
+    for i, problem in bad_rows(out, cosine).items():
+        err = ValidationError(f"record {i}: {problem}")
+        if on_error == "raise":
+            raise err
+        failed.setdefault(i, err)
+
+
+def _dedupe_rows(
+    uuids: list[str],
+    failed: dict[int, EigenlakeError],
+    on_duplicate: str,
+    on_error: str,
+    *,
+    fresh: bool,
+) -> list[int]:
+    """The rows to store, in store order: ``dedupe_call`` over positions (``fresh``: every
+    uuid is new and random, so none repeats)."""
+    rows = [i for i in range(len(uuids)) if i not in failed] if failed else list(range(len(uuids)))
+    if fresh:
+        return rows
+    if len(set(uuids[i] for i in rows)) == len(rows):
+        return rows
+    seen: dict[str, int] = {}
+    out: list[int] = []
+    for i in rows:
+        uid = uuids[i]
+        j = seen.get(uid)
+        if j is None:
+            seen[uid] = len(out)
+            out.append(i)
+        elif on_duplicate == "error":
+            err = ConflictError(f"record {i}: id {uid} repeats record {out[j]}")
+            if on_error == "raise":
+                raise err
+            failed[i] = err
+        elif on_duplicate == "replace":
+            out[j] = i
+    return out
+
+
+_BOOL_JSON = {True: "true", False: "false"}
+
+
+def _encoder(c: CheckedColumn, typed: bool) -> Callable[[Any], str]:
+    """One C-level call per value: what ``json.dumps`` writes for it."""
+    if typed and c.typed is not None:
+        kind = c.typed.dtype.kind
+        if kind == "b":
+            return _BOOL_JSON.__getitem__
+        if kind in "iu":
+            return int.__repr__
+        if kind == "f":
+            return float.__repr__
+    if c.kind == "string" and typed:
+        return encode_basestring_ascii
+    return _JSON.encode
+
+
+def _rows(
+    checked: list[CheckedColumn], keep: list[int], picked: list[int] | None
+) -> tuple[list[dict[str, Any]], list[str], dict[str, tuple[Any, np.ndarray | None]]]:
+    """The kept rows' property dicts and their JSON texts, and each column's kept values
+    for the cache. ``picked``: the kept positions when they are not ``0..k-1``. Rows are
+    grouped by which properties they lack; each group is one template applied by ``map``."""
+    k = len(keep)
+    pick = (lambda v: v) if picked is None else (lambda v: [v[i] for i in picked])
+    names = [c.name for c in checked]
+    vals = [pick(c.values) for c in checked]
+    present = [
+        None if c.present is None else (c.present if picked is None else c.present[picked])
+        for c in checked
+    ]
+    for c in checked:
+        if c.present is not None and c.present.dtype != bool:
+            raise AssertionError("present masks are bool")
+    values: dict[str, tuple[Any, np.ndarray | None]] = {}
+    for c, v, p in zip(checked, vals, present, strict=True):
+        if c.typed is not None:
+            values[c.name] = (c.typed if picked is None else c.typed[picked], p)
+        else:
+            values[c.name] = (v, p)
+    keys = [_JSON.encode(name) + ": " for name in names]
+    codes = np.zeros(k, dtype=np.int64)
+    gaps = [j for j, p in enumerate(present) if p is not None]
+    if len(gaps) <= 62:
+        for j in gaps:
+            codes |= (~present[j]).astype(np.int64) << gaps.index(j)  # type: ignore[operator]
+        patterns = np.unique(codes).tolist() if gaps else [0]
+    else:
+        patterns = []
+    if not patterns or len(patterns) > 64:  # ragged: row by row
+        texts, dicts = [], []
+        for r in range(k):
+            d = {
+                name: col[r]
+                for name, col, p in zip(names, vals, present, strict=True)
+                if p is None or p[r]
+            }
+            dicts.append(d)
+            texts.append(_JSON.encode(d))
+        return dicts, texts, values
+    encoders = [_encoder(c, True) for c in checked]
+    texts_out: list[str] = [""] * k
+    dicts_out: list[dict[str, Any]] = [{}] * k
+    for code in patterns:
+        cols = [
+            j for j in range(len(checked)) if present[j] is None or not (code >> gaps.index(j)) & 1
+        ]
+        template = (
+            "{{"
+            + ", ".join(keys[j].replace("{", "{{").replace("}", "}}") + "{}" for j in cols)
+            + "}}"
+        )
+        if len(patterns) == 1:
+            rows = None
+            sub = [vals[j] for j in cols]
+        else:
+            rows = np.flatnonzero(codes == code).tolist()
+            sub = [[vals[j][r] for r in rows] for j in cols]
+        encoded = [list(map(encoders[j], s)) for j, s in zip(cols, sub, strict=True)]
+        texts = (
+            list(map(template.format, *encoded))
+            if cols
+            else ["{}"] * (k if rows is None else len(rows))
+        )
+        chosen = [names[j] for j in cols]
+        dicts = (
+            [dict(zip(chosen, row, strict=True)) for row in zip(*sub, strict=True)]
+            if cols
+            else [{} for _ in range(k if rows is None else len(rows))]
+        )
+        if rows is None:
+            return dicts, texts, values
+        for r, t, d in zip(rows, texts, dicts, strict=True):
+            texts_out[r] = t
+            dicts_out[r] = d
+    return dicts_out, texts_out, values

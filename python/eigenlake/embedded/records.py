@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..api.checks import short_repr
+from ..api.columns import Columns
 from ..api.cursor import parse_list_cursor
 from ..api.export import Exported, schema_kinds
 from ..api.protocols import Records as RecordsSurface
@@ -19,7 +20,7 @@ from ..api.results import AddManyResult, FailedRecord
 from ..errors import NotFoundError, ValidationError
 from ..ids import canonical_id
 from ..vectors import as_vector, bad_rows
-from .ingest import DUPLICATE_MODES, ingest
+from .ingest import DUPLICATE_MODES, ingest, ingest_columns
 from .internal import IndexAccess
 from .validate import PropSpec
 
@@ -47,6 +48,12 @@ class Records(RecordsSurface):
         """One transaction per call (so "nothing of a failing call is stored");
         ``batch_size``/``max_workers`` are accepted for API parity."""
         return ingest(self._index, records, on_duplicate=on_duplicate, on_error=on_error)
+
+    def _add_columns(
+        self, columns: Columns, *, on_duplicate: str, on_error: str, batch_size: int
+    ) -> AddManyResult:
+        """A table in one transaction, checked and stored column by column."""
+        return ingest_columns(self._index, columns, on_duplicate=on_duplicate, on_error=on_error)
 
     def _add_vectors(
         self, vectors: np.ndarray | list[dict[str, Any]], *, batch_size: int

@@ -54,9 +54,10 @@ class Search(protocols.Search):
     ) -> dict[str, Any]:
         cosine = view.metric == "cosine"
         q = query_row(vector, view.dimensions, cosine)
-        node = view.parse_filter(filter)
-        qhash = query_hash(q, filter)
-        offset, last = decode_nearest_cursor(after, qhash)
+        node = None if filter is None else view.parse_filter(filter)
+        # the query's fingerprint: only a cursor (read or written) needs it
+        qhash = None if after is None else query_hash(q, filter)
+        offset, last = decode_nearest_cursor(after, qhash or "")
         mask, kept = self._mask(view, node)
         # Never ask the kernels for more rows than can pass: a cursor's offset (or a
         # large limit) would otherwise size their buffers past what exists.
@@ -75,6 +76,8 @@ class Search(protocols.Search):
         results = self._results(view, page, with_vector)
         next_after = None
         if len(hits) > limit and page:
+            if qhash is None:
+                qhash = query_hash(q, filter)
             next_after = encode_nearest_cursor(offset + len(page), page[-1][0], page[-1][1], qhash)
         return {"results": results, "next_after": next_after}
 
@@ -92,9 +95,9 @@ class Search(protocols.Search):
     ) -> tuple[builtins.list[tuple[float, str, int]], int]:
         """(distance, uuid, row) of the kernel's answer, nearest first (ties by uuid, the
         cursor's order), and how many rows it returned."""
-        if ids and min(ids) < 0:  # fewer rows than asked: drop the -1 padding
-            scores = [s for r, s in zip(ids, scores, strict=True) if r >= 0]
-            ids = [r for r in ids if r >= 0]
+        if ids and ids[-1] < 0:  # fewer rows than asked: drop the -1 padding (it is last)
+            n = ids.index(-1)
+            ids, scores = ids[:n], scores[:n]
         uuids = _pick(view.cache.uuids, ids)
         if cosine:
             hits = [(1.0 - s, u, r) for r, s, u in zip(ids, scores, uuids, strict=True)]
@@ -109,10 +112,10 @@ class Search(protocols.Search):
         self, view: ReadView, page: builtins.list[tuple[float, str, int]], with_vector: bool
     ) -> builtins.list[dict[str, Any]]:
         if not with_vector:  # properties from memory, copied so callers may change them
-            props = _pick(view.cache.props, [r for _, _, r in page])
+            props = _pick(view.cache.props, [h[2] for h in page])
             return [
-                {"uuid": u, "metadata": copy_props(p), "distance": d}
-                for (d, u, _), p in zip(page, props, strict=True)
+                {"uuid": h[1], "metadata": copy_props(p) if p else {}, "distance": h[0]}
+                for h, p in zip(page, props, strict=True)
             ]
         recs = view.records_by_rows([h[2] for h in page], with_vector=True)
         by_uuid = {r["uuid"]: r for r in recs}  # a record gone meanwhile is dropped
@@ -128,19 +131,116 @@ class Search(protocols.Search):
         if kept == 0 or k == 0:  # empty index or nothing passes the filter
             return np.full((1, 0), -1, dtype=np.int64), np.zeros((1, 0), dtype=np.float32)
         cache = view.cache
-        data = cache.matrix()
+        options = view.config.get("index_options")
+        threshold = ann.exact_threshold(options)
+        if self._graph_pays(view, k, kept):
+            found, _ = self._graph(view, q, k, mask, threshold, force=False)
+            if found is not None:
+                return found
+            # a build holds the graph (and the compute pool): scan on NumPy's threads
+            metric = "ip" if view.metric == "cosine" else "l2"
+            return ann.numpy_topk(cache.matrix(), q, k, metric, mask)
         metric = "ip" if view.metric == "cosine" else "l2"
-        threshold = ann.exact_threshold(view.config.get("index_options"))
-        # graph search pays off on large collections unless the filter keeps few rows
-        use_graph = (
-            ann.has_hnsw() and cache.live_count > threshold and kept > max(threshold // 4, 8 * k)
+        return ann.exact_topk(cache.matrix(), q, k, metric, mask)
+
+    @staticmethod
+    def _graph_pays(view: ReadView, k: int, kept: int) -> bool:
+        """Graph search pays off on large collections unless the filter keeps few rows."""
+        options = view.config.get("index_options")
+        threshold = ann.exact_threshold(options)
+        return (
+            view.cache.live_count > threshold
+            and kept > max(threshold // 4, 8 * k)
+            and ann.ann_enabled(options)
+            and ann.has_hnsw()
         )
-        if not use_graph:
-            return ann.exact_topk(data, q, k, metric, mask)
-        found = view.graph_search(q, k, mask)
-        if found is not None:
-            return found
-        return ann.numpy_topk(data, q, k, metric, mask)  # build running: keep off its pool
+
+    def _nearest_many(
+        self, vectors: Any, limit: int, filter: Any, with_vector: bool
+    ) -> builtins.list[dict[str, Any]]:
+        """A batch of queries in one span: the exact path scans for every row in one core
+        call (each row's answer is the one its single query gets: same kernel, same ties);
+        the graph path walks row by row."""
+        with self._index.reading() as view:
+            self._view = view
+            try:
+                cosine = view.metric == "cosine"
+                rows = [query_row(v, view.dimensions, cosine) for v in vectors]
+                node = None if filter is None else view.parse_filter(filter)
+                mask, kept = self._mask(view, node)
+                k = min(limit + 1, kept)
+                if not rows or self._graph_pays(view, k, kept):
+                    return [
+                        self._nearest_in(view, v, limit, filter, None, with_vector) for v in vectors
+                    ]
+                if k == 0:
+                    return [{"results": [], "next_after": None} for _ in rows]
+                metric = "ip" if cosine else "l2"
+                ids, scores = ann.exact_topk(view.cache.matrix(), np.vstack(rows), k, metric, mask)
+                answers = []
+                for q, row_ids, row_scores in zip(rows, ids, scores, strict=True):
+                    hits, _ = self._hits(view, row_ids.tolist(), row_scores.tolist(), cosine)
+                    page = hits[:limit]
+                    next_after = None
+                    if len(hits) > limit and page:
+                        last = page[-1]
+                        qhash = query_hash(q, filter)
+                        next_after = encode_nearest_cursor(len(page), last[0], last[1], qhash)
+                    results = self._results(view, page, with_vector)
+                    answers.append({"results": results, "next_after": next_after})
+                return answers
+            finally:
+                self._view = None
+
+    @staticmethod
+    def _graph(
+        view: ReadView,
+        q: np.ndarray,
+        k: int,
+        mask: np.ndarray | None,
+        threshold: int,
+        *,
+        force: bool,
+    ) -> tuple[tuple[np.ndarray, np.ndarray] | None, Any]:
+        """``view.graph_search`` with this call's cache handed to the graph state (see
+        ``ann.SearchContext``); (answer or None, the graph state)."""
+        ctx = ann.CONTEXT
+        ctx.cache, ctx.threshold, ctx.force, ctx.state = view.cache, threshold, force, None
+        try:
+            return view.graph_search(q, k, mask), ctx.state
+        finally:
+            ctx.cache = ctx.state = None
+            ctx.force = False
+
+    # ---- readiness ------------------------------------------------------------------------
+
+    def _prepare(self) -> dict[str, Any]:
+        """Block until searches go through a graph covering every stored row (API.md
+        "Readiness"): starts the build (or the catch-up of rows the graph lacks) and waits
+        for it outside the index lock, so reads and writes go on meanwhile. An index at or
+        below ``exact_threshold`` live rows, or with ``index_options["ann_index"]`` False,
+        scans exactly and is ready at once."""
+        while True:
+            with self._index.reading() as view:
+                cache = view.cache
+                options = view.config.get("index_options")
+                threshold = ann.exact_threshold(options)
+                rows = cache.live_count
+                if rows <= threshold or not ann.ann_enabled(options) or not ann.has_hnsw():
+                    return {"ready": True, "method": "exact", "rows": rows, "graph_rows": 0}
+                q = np.ascontiguousarray(cache.matrix()[:1])
+                found, state = self._graph(view, q, 1, None, threshold, force=True)
+                if state is None or state.error is not None:
+                    # no graph to wait for (its build failed): searches scan exactly
+                    return {"ready": True, "method": "exact", "rows": rows, "graph_rows": 0}
+                if found is not None and state.covered >= cache.n:
+                    return {
+                        "ready": True,
+                        "method": "hnsw",
+                        "rows": rows,
+                        "graph_rows": int(state.covered),
+                    }
+            state.wait()  # outside the span: other calls go on while the graph is built
 
     # ---- reads --------------------------------------------------------------------------
 

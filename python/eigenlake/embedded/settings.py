@@ -17,6 +17,10 @@ class Settings(SettingsSurface):
         with self._index.reading() as view:
             return view.dimensions
 
+    def metric(self) -> str:
+        with self._index.reading() as view:
+            return view.metric
+
     def schema(self) -> dict[str, Any]:
         with self._index.reading() as view:
             return copy.deepcopy(view.schema.source)

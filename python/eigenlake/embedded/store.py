@@ -12,6 +12,18 @@ duplicate can only come from damage, and the cache load reports it.
 A database is created whole under a temporary name and linked into place (``create``), so
 an ``index.sqlite`` that is empty, lacks its tables or its settings is damage, reported as
 :class:`~eigenlake.errors.StorageError`, never taken for a missing index.
+
+Bulk writes (``insert_block``) keep their vectors out of the SQLite pages: the raw float32
+rows are appended to the index's vector file (``vectors-<index uid>.f32`` next to the
+database) and fsynced *before* the transaction that references them commits; the record's
+``vector`` column then holds an 11-byte pointer (``_PTR_TAG`` + little-endian offset) in
+place of the ``4 * dimensions`` bytes of an inline vector (never 11 bytes long), and
+``meta.vec_end`` (committed with the rows) is where the next block goes. A write that never
+commits leaves bytes past ``vec_end``, overwritten by the next one; committed bytes are
+never rewritten, so a reader's older snapshot always finds its vectors. ``scan`` and
+``fetch`` resolve pointers, so callers see vector bytes either way; stores written before
+the file existed (every vector inline) read as they always did. Removed records' bytes stay
+in the file (reclaimed when the index is dropped).
 """
 
 from __future__ import annotations
@@ -22,12 +34,15 @@ import json
 import os
 import shutil
 import sqlite3
+import struct
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
+
+import numpy as np
 
 from ..errors import StorageError
 
@@ -48,6 +63,15 @@ UID_KEY = "index_uid"
 # A dropped index's directory is first renamed to a tomb in its namespace directory. The
 # "@" makes the name one no index can have: names are percent-encoded ("@" -> "%40").
 TOMB_PREFIX = ".deleted@"
+# bulk-written vectors: see the module docstring
+VECTOR_FILE = "vectors-{uid}.f32"
+VEC_END_KEY = "vec_end"
+_PTR = struct.Struct("<3sQ")
+_PTR_TAG = b"\x00EL"
+POINTER_SIZE = _PTR.size  # 11: never 4 * dimensions
+# a span of pointed-to vectors read with one pread when it is at most this much larger
+# than the bytes its rows need (rows of one bulk write are contiguous in the file)
+_SPAN_SLACK = 2
 
 
 class Store:
@@ -56,6 +80,8 @@ class Store:
 
     def __init__(self, path: str, *, create: bool = False) -> None:
         self.path = path
+        self._vfd: int | None = None  # the vector file, opened on first use
+        self._vname: str | None = None
         if not create:
             _check_header(path)
         # mode=rw: a file removed meanwhile is an error, not silently re-created empty
@@ -125,6 +151,31 @@ class Store:
             )
         if last is not None and (not isinstance(last, int) or last >= next_seq):
             raise self.damaged(f"its records reach seq {last!r}, past its counter {next_seq}")
+        self._verify_vector_file()
+
+    def _verify_vector_file(self) -> None:
+        """The vector file holds every byte ``meta.vec_end`` says was committed."""
+        row = self.conn.execute(
+            "SELECT (SELECT value FROM meta WHERE key = ?), (SELECT value FROM meta WHERE key = ?)",
+            (VEC_END_KEY, UID_KEY),
+        ).fetchone()
+        end, uid = _json(row[0]), _json(row[1])
+        if end is None or end == 0:
+            return
+        if not isinstance(end, int) or isinstance(end, bool) or end < 0 or not uid:
+            raise self.damaged(
+                f"its vector file end (table 'meta', key {VEC_END_KEY!r}) is unreadable"
+            )
+        path = self._vector_path(str(uid))
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            raise self.damaged(f"its vector file {os.path.basename(path)} is missing") from None
+        if size < end:
+            raise self.damaged(
+                f"its vector file {os.path.basename(path)} holds {size} bytes, its records"
+                f" need {end}"
+            )
 
     def index_uid(self) -> str:
         """The random id the index got at creation (ties its saved graph to it); an index
@@ -145,6 +196,9 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+        if self._vfd is not None:
+            os.close(self._vfd)
+            self._vfd = None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -187,6 +241,94 @@ class Store:
             "INSERT INTO records(seq, uuid, vector, props) VALUES (?, ?, ?, ?)", rows
         )
 
+    def insert_block(
+        self, seqs: list[int], uuids: list[str], matrix: Any, props_json: list[str]
+    ) -> None:
+        """Insert rows whose vectors (``matrix``: C-contiguous float32, one row per record,
+        as sent) go to the vector file: appended and fsynced here, before the caller's
+        transaction commits; each row holds a pointer. Call inside a transaction."""
+        k = len(seqs)
+        if k == 0:
+            return
+        data = memoryview(matrix).cast("B")
+        step = len(data) // k
+        uid = self.get_meta(UID_KEY)
+        if not (isinstance(uid, str) and uid):
+            uid = uuid.uuid4().hex
+            self.set_meta(UID_KEY, uid)
+        start = self.get_meta(VEC_END_KEY) or 0
+        fd = self._vector_fd(uid, create=True)
+        _pwrite_all(fd, data, start)
+        os.fsync(fd)  # durable before the rows that point at it commit
+        self.set_meta(VEC_END_KEY, start + len(data))
+        offsets = np.arange(start, start + k * step, step, dtype="<u8")
+        ptrs = np.empty(k, dtype=np.dtype([("tag", "S3"), ("offset", "<u8")]))
+        ptrs["tag"] = _PTR_TAG
+        ptrs["offset"] = offsets
+        raw = ptrs.tobytes()
+        size = POINTER_SIZE
+        blobs = [raw[i : i + size] for i in range(0, k * size, size)]
+        self.conn.executemany(
+            "INSERT INTO records(seq, uuid, vector, props) VALUES (?, ?, ?, ?)",
+            zip(seqs, uuids, blobs, props_json, strict=True),
+        )
+
+    def _vector_path(self, uid: str) -> str:
+        return os.path.join(os.path.dirname(self.path), VECTOR_FILE.format(uid=uid))
+
+    def _vector_fd(self, uid: str, *, create: bool = False) -> int:
+        name = self._vector_path(uid)
+        if self._vfd is not None and self._vname == name:
+            return self._vfd
+        if self._vfd is not None:
+            os.close(self._vfd)
+            self._vfd = None
+        try:
+            fd = os.open(name, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            if not create:
+                raise self.damaged(f"its vector file {os.path.basename(name)} is missing") from None
+            fd = os.open(name, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            _fsync_dir(os.path.dirname(name))  # the new file's entry survives power loss
+        except PermissionError:
+            fd = os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._vfd, self._vname = fd, name
+        return fd
+
+    def _resolve(self, rows: list[Any], at: int) -> list[Any]:
+        """``rows`` with the pointer at tuple position ``at`` replaced by the vector bytes
+        it points to (rows holding their vector inline are left as they are)."""
+        marked = [
+            i
+            for i, r in enumerate(rows)
+            if r[at] is not None and len(r[at]) == POINTER_SIZE and r[at][:3] == _PTR_TAG
+        ]
+        if not marked:
+            return rows
+        uid = self.get_meta(UID_KEY)
+        fd = self._vector_fd(str(uid))
+        settings = self.get_meta("settings") or {}
+        step = 4 * int(settings.get("dimensions") or 0)
+        offsets = [_PTR.unpack(rows[i][at])[1] for i in marked]
+        lo, hi = min(offsets), max(offsets) + step
+        out = list(rows)
+        if hi - lo <= _SPAN_SLACK * step * len(marked):
+            buf = os.pread(fd, hi - lo, lo)
+            if len(buf) < hi - lo:
+                raise self.damaged("its vector file is shorter than its records need")
+            for i, off in zip(marked, offsets, strict=True):
+                r = out[i]
+                a = off - lo
+                out[i] = (*r[:at], buf[a : a + step], *r[at + 1 :])
+            return out
+        for i, off in zip(marked, offsets, strict=True):
+            vec = os.pread(fd, step, off)
+            if len(vec) < step:
+                raise self.damaged("its vector file is shorter than its records need")
+            r = out[i]
+            out[i] = (*r[:at], vec, *r[at + 1 :])
+        return out
+
     def delete_seqs(self, seqs: list[int]) -> None:
         for chunk in _chunks(seqs, 900):
             marks = ",".join("?" * len(chunk))
@@ -201,9 +343,12 @@ class Store:
         cols = "seq, uuid, props, vector" if with_vector else "seq, uuid, props, NULL"
         for chunk in _chunks(seqs, 900):
             marks = ",".join("?" * len(chunk))
-            for seq, uid, props, vec in self.conn.execute(
+            rows = self.conn.execute(
                 f"SELECT {cols} FROM records WHERE seq IN ({marks})", chunk
-            ):
+            ).fetchall()
+            if with_vector:
+                rows = self._resolve(rows, 3)
+            for seq, uid, props, vec in rows:
                 out[seq] = (uid, props, vec)
         return out
 
@@ -214,7 +359,7 @@ class Store:
         """Every record in sequence order, streamed in chunks (never all at once)."""
         cur = self.conn.execute("SELECT seq, uuid, vector, props FROM records ORDER BY seq")
         while rows := cur.fetchmany(chunk):
-            yield rows
+            yield self._resolve(rows, 2)
 
 
 def create(path: str, settings: dict[str, Any]) -> None:
@@ -302,6 +447,12 @@ def _json(raw: Any) -> Any:
 
 def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    done = 0
+    while done < len(data):
+        done += os.pwrite(fd, data[done:], offset + done)
 
 
 def _fsync_dir(directory: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from ..api.closing import Closing
 from ..api.protocols import Indexes as IndexesSurface
 from ..errors import EigenlakeError
-from .http import Transport
+from .http import Sender, Transport
 from .index import RemoteIndex
 
 
@@ -50,10 +50,18 @@ class RemoteIndexes(IndexesSurface[RemoteIndex]):
 
 class RemoteClient(Closing):
     def __init__(
-        self, url: str, api_key: str | None = None, timeout: float = 20.0, retries: int = 2
+        self,
+        url: str,
+        api_key: str | None = None,
+        timeout: float = 20.0,
+        retries: int = 2,
+        *,
+        sender: Sender | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        self._t = Transport(self.url, api_key=api_key, timeout=timeout, retries=retries)
+        self._t = Transport(
+            self.url, api_key=api_key, timeout=timeout, retries=retries, client=sender
+        )
         self.indexes = RemoteIndexes(self._t)
 
     def ready(self) -> bool:
@@ -66,4 +74,4 @@ class RemoteClient(Closing):
         self._t.close()
 
     def __repr__(self) -> str:
-        return f"RemoteClient({self.url!r})"
+        return f"RemoteClient(url={self.url!r}, mode='remote')"

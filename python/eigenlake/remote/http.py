@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import time
 import uuid
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -23,6 +24,8 @@ from ..errors import (
 )
 from ..ids import canonical_id
 from ..schema import is_utf8
+
+log = logging.getLogger("eigenlake")
 
 _BY_STATUS: dict[int, type[EigenlakeError]] = {
     401: AuthenticationError,
@@ -96,6 +99,18 @@ def error_for(resp: httpx.Response) -> EigenlakeError:
     return cls(message, status_code=resp.status_code)
 
 
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    return {"X-API-Key": api_key.strip()} if api_key and api_key.strip() else {}
+
+
+class Sender(Protocol):
+    """What a ``Transport`` sends its requests through (``httpx.Client`` has this shape)."""
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response: ...
+
+    def close(self) -> None: ...
+
+
 class Transport:
     """One pooled httpx client. ``retries`` extra attempts, exponential backoff.
 
@@ -112,14 +127,17 @@ class Transport:
         retries: int = 2,
         backoff: float = 0.1,
         transport: httpx.BaseTransport | None = None,
+        client: Sender | None = None,
     ) -> None:
-        headers = {"X-API-Key": api_key.strip()} if api_key and api_key.strip() else {}
+        self.base_url = base_url.rstrip("/")
         self.retries = max(0, int(retries))
         self.backoff = backoff
-        self._client = httpx.Client(
+        # ``client``: what sends the requests instead of a pooled httpx.Client (the async
+        # client's bridge to its httpx.AsyncClient, see ``remote/aio.py``)
+        self._client: Sender | httpx.Client = client or httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=float(timeout),
-            headers=headers,
+            headers=auth_headers(api_key),
             transport=transport,
         )
 
@@ -149,7 +167,11 @@ class Transport:
                     return gone
                 if resp.status_code < 500 or last:
                     raise error_for(resp)
-            time.sleep(min(self.backoff * (2**attempt), 5.0))
+            pause = min(self.backoff * (2**attempt), 5.0)
+            log.info(
+                "%s %s: attempt %d failed; retrying in %.2f s", method, path, attempt + 1, pause
+            )
+            time.sleep(pause)
         raise NetworkError(f"{method} {path} failed")  # unreachable: the loop raises
 
     def get(self, path: str, **kwargs: Any) -> Any:

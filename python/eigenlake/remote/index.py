@@ -9,6 +9,7 @@ from ..api.batch import Batch
 from ..api.protocols import Agent as AgentSurface
 from ..api.protocols import Manage as ManageSurface
 from ..api.protocols import Settings as SettingsSurface
+from ..api.reprs import index_repr
 from ..errors import ValidationError
 from ..schema import describe_value
 from .http import Transport
@@ -27,6 +28,12 @@ class RemoteSettings(SettingsSurface):
 
     def dimensions(self) -> int:
         return int(self.all()["dims"])
+
+    def metric(self) -> str:
+        """From the index's description (``GET …/{ns}/{idx}``); the settings answer keeps
+        the wire's three fields."""
+        described: dict[str, Any] = self._i.t.get(self._i.path)
+        return str(described.get("metric") or "cosine")
 
     def schema(self) -> dict[str, Any]:
         return dict(self.all().get("schema") or {})
@@ -83,7 +90,7 @@ class RemoteIndex:
         self.agent = RemoteAgent(self)
 
     def __repr__(self) -> str:
-        return f"RemoteIndex({self.namespace!r}, {self.name!r})"
+        return index_repr("RemoteIndex", "remote", self, url=self.t.base_url)
 
 
 def _segment(kind: str, name: Any) -> str:

@@ -47,6 +47,11 @@ class RemoteSearch(protocols.Search):
             body["include_vector"] = True
         return self._post("near-vector", body)
 
+    def _prepare(self) -> dict[str, Any]:
+        """``POST …/search/prepare``: the server answers once its graph covers every row
+        (it stores nothing: safe to retry, a retry waits for the same build)."""
+        return self._post("prepare", {})
+
     def _analyse(
         self, kind: str, filter: Any, limit: Any, settings: dict[str, Any]
     ) -> dict[str, Any]:

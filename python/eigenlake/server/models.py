@@ -168,6 +168,7 @@ class Topics(Body):
     filter: Filter | None = None
     limit: Positive | None = 1000
     top_words: Positive = 10
+    vectorizer: dict[str, Any] | None = None  # checked by the analysis, naming the key
 
 
 # The agent's modes: eigenlake.agent.runner.MODES.

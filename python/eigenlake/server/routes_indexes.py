@@ -24,6 +24,7 @@ def describe(namespace: str, name: str, idx: Any, *, wire: bool = False) -> dict
         "namespace": namespace,
         "index": name,
         "dimensions": dims,
+        "metric": s.metric(),
         "schema": schema,
         "shards": shards,
     }

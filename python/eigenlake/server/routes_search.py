@@ -76,6 +76,14 @@ def near_vector(ref: Ref, body: NearVector) -> Response:
     return json_response(ref.call(lambda idx: idx.search.nearest(**kwargs)))
 
 
+@router.post("/search/prepare")
+def prepare(ref: Ref) -> dict[str, Any]:
+    """Answer once searches go through a graph covering every stored row (the embedded
+    ``search.prepare()``); runs on a worker thread, like every sync route."""
+    out: dict[str, Any] = ref.call(lambda idx: idx.search.prepare())
+    return out
+
+
 @router.post("/search/cluster")
 async def cluster(ref: Ref, body: Cluster, request: Request) -> dict[str, Any]:
     kwargs = body.model_dump()

@@ -180,6 +180,18 @@ impl Hnsw {
         Ok(Hnsw { inner })
     }
 
+    /// Whether queries walk 16-bit codes of the rows (the default; the answer is still
+    /// measured and ranked on the float rows) or the float rows themselves.
+    #[getter]
+    fn quantized_walk(&self) -> bool {
+        self.inner.quantized_walk()
+    }
+
+    #[setter]
+    fn set_quantized_walk(&mut self, on: bool) {
+        self.inner.set_quantized_walk(on);
+    }
+
     fn __len__(&self) -> usize {
         self.inner.len()
     }

@@ -271,13 +271,17 @@ fn finish(
     for (q, h) in heaps.into_iter().enumerate() {
         let qv = &queries[q * dim..(q + 1) * dim];
         let mut best = h.into_sorted();
-        if metric == Metric::L2 {
-            for c in best.iter_mut() {
-                let r = c.1 as usize;
-                c.0 = -distance::l2sq(qv, &data[r * dim..(r + 1) * dim]);
-            }
-            best.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        // The winners' scores from the one-query kernels, whichever path picked them: a
+        // batch then scores each row exactly as that row's query alone does (GEMM sums in
+        // another order), and L2 gets its exact distance rather than the expanded form.
+        for c in best.iter_mut() {
+            let x = &data[c.1 as usize * dim..(c.1 as usize + 1) * dim];
+            c.0 = match metric {
+                Metric::InnerProduct => distance::dot(qv, x),
+                Metric::L2 => -distance::l2sq(qv, x),
+            };
         }
+        best.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         for (i, (key, id)) in best.into_iter().enumerate() {
             ids[q * k + i] = id;
             scores[q * k + i] = if metric == Metric::L2 { -key } else { key };

@@ -4,7 +4,7 @@
 
 use super::graph::Graph;
 use super::layer::{greedy, search_layer, Cand, Scratch};
-use super::space::Space;
+use super::space::{Exact, Space};
 use super::Entry;
 
 /// Keep at most `m` of `cands` (sorted nearest first) by the heuristic.
@@ -26,13 +26,14 @@ pub fn select(sp: &Space, cands: &[Cand], m: usize) -> Vec<u32> {
 pub fn insert(g: &Graph, sp: &Space, ef_c: usize, q: u32, entry: Entry, s: &mut Scratch) {
     let level = g.levels[q as usize] as usize;
     let x = sp.row(q);
+    let ex = Exact { sp, q: x };
     let mut cur = Cand(sp.dist(x, entry.node), entry.node);
     for layer in (level + 1..=entry.level).rev() {
-        cur = greedy(g, sp, x, cur, layer, s);
+        cur = greedy(g, &ex, cur, layer, s);
     }
     let mut eps = vec![cur];
     for layer in (0..=level.min(entry.level)).rev() {
-        let w = search_layer(g, sp, x, &eps, ef_c, layer, s, |i| i != q);
+        let w = search_layer(g, &ex, &eps, ef_c, layer, s, |i| i != q);
         let chosen = select(sp, &w, g.cap(layer));
         {
             let _l = g.lock(q);

@@ -5,7 +5,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
 use super::graph::Graph;
-use super::space::Space;
+use super::space::Measure;
 use super::visited::Visited;
 
 /// (distance, node) ordered by distance, then node, so runs are deterministic.
@@ -46,20 +46,13 @@ impl Scratch {
 }
 
 /// Follow strictly closer neighbours on `layer` until none is closer.
-pub fn greedy(
-    g: &Graph,
-    sp: &Space,
-    q: &[f32],
-    mut cur: Cand,
-    layer: usize,
-    s: &mut Scratch,
-) -> Cand {
+pub fn greedy(g: &Graph, sp: &impl Measure, mut cur: Cand, layer: usize, s: &mut Scratch) -> Cand {
     loop {
         let mut moved = false;
         g.neighbors(cur.1, layer, &mut s.nbrs);
         s.nbrs.iter().for_each(|&nb| sp.prefetch(nb));
         for &nb in &s.nbrs {
-            let d = sp.dist(q, nb);
+            let d = sp.dist(nb);
             if d < cur.0 {
                 cur = Cand(d, nb);
                 moved = true;
@@ -76,8 +69,7 @@ pub fn greedy(
 #[allow(clippy::too_many_arguments)]
 pub fn search_layer(
     g: &Graph,
-    sp: &Space,
-    q: &[f32],
+    sp: &impl Measure,
     eps: &[Cand],
     ef: usize,
     layer: usize,
@@ -118,7 +110,7 @@ pub fn search_layer(
             if let Some(&next) = fresh.get(j + 1) {
                 sp.prefetch_rest(next); // its first lines were asked for above
             }
-            let d = sp.dist(q, nb);
+            let d = sp.dist(nb);
             let bound = s.results.peek().map_or(f32::INFINITY, |w| w.0);
             if s.results.len() < ef || d < bound {
                 s.cands.push(Reverse(Cand(d, nb)));

@@ -3,18 +3,20 @@
 //!
 //! Files: `config` (parameters), `graph` (lock-free-read link lists), `layer`
 //! (greedy / ef-search walks), `insert` (build), `search` (batched + filtered
-//! queries), `persist` (binary file), `space` / `visited` (helpers).
+//! queries), `quant` (8-bit codes the query walk measures), `persist` (binary file),
+//! `space` / `visited` (helpers).
 
 mod config;
 mod graph;
 mod insert;
 mod layer;
 mod persist;
+mod quant;
 mod search;
 mod space;
 mod visited;
 
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -27,6 +29,7 @@ use crate::distance::Metric;
 use crate::{CoreError, Result};
 use graph::Graph;
 use layer::Scratch;
+use quant::Quant;
 use space::Space;
 
 /// Where every descent starts: the node on the highest layer.
@@ -41,6 +44,10 @@ pub struct Hnsw {
     graph: Graph,
     entry: Mutex<Option<Entry>>,
     deleted: Vec<bool>,
+    /// Codes of the indexed rows for the query walk (`quant`): made by `add`, or by the
+    /// first search after a load.
+    quant: RwLock<Option<Quant>>,
+    quantized_walk: bool,
 }
 
 impl Hnsw {
@@ -57,6 +64,8 @@ impl Hnsw {
             cfg,
             entry: Mutex::new(None),
             deleted: Vec::new(),
+            quant: RwLock::new(None),
+            quantized_walk: true,
         })
     }
 
@@ -143,7 +152,25 @@ impl Hnsw {
                 .into_par_iter()
                 .for_each_init(|| Scratch::new(n), one);
         }
+        if self.quantized_walk && quant::worth_it(n, self.cfg.dim) {
+            let metric = self.cfg.metric;
+            let quant = self.quant.get_mut().unwrap_or_else(|e| e.into_inner());
+            update_codes(quant, data, self.cfg.dim, n, metric);
+        }
         Ok(())
+    }
+
+    /// Whether queries walk the 8-bit codes (default) or the float rows; either way the
+    /// answer is measured and ranked on the float rows.
+    pub fn set_quantized_walk(&mut self, on: bool) {
+        self.quantized_walk = on;
+        if !on {
+            *self.quant.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+
+    pub fn quantized_walk(&self) -> bool {
+        self.quantized_walk
     }
 
     fn insert_one(&self, sp: &Space, q: u32, s: &mut Scratch) {
@@ -174,5 +201,14 @@ impl Hnsw {
 
     pub fn is_deleted(&self, row: usize) -> bool {
         self.deleted.get(row).copied().unwrap_or(false)
+    }
+}
+
+/// Codes for rows `0..rows`: refitted when there are none or the rows doubled since the
+/// fit, else the new rows are encoded with the fitted steps.
+fn update_codes(quant: &mut Option<Quant>, data: &[f32], dim: usize, rows: usize, metric: Metric) {
+    match quant {
+        Some(q) if rows < 2 * q.fitted().max(1) && q.rows() <= rows => q.extend(data, rows),
+        _ => *quant = Some(Quant::fit(data, dim, rows, metric)),
     }
 }

@@ -168,6 +168,9 @@ impl Hnsw {
             graph,
             entry: std::sync::Mutex::new(entry),
             deleted,
+            // codes are made again from the rows at the first search
+            quant: std::sync::RwLock::new(None),
+            quantized_walk: true,
         })
     }
 }

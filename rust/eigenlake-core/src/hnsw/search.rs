@@ -4,11 +4,14 @@
 //! of the graph to fill k results, so the search switches to an exact scan.
 
 use std::cell::RefCell;
+use std::sync::RwLockReadGuard;
 
 use rayon::prelude::*;
 
 use super::layer::{greedy, search_layer, Cand, Scratch};
-use super::Hnsw;
+use super::quant::{Coded, Quant};
+use super::space::{Exact, Measure};
+use super::{update_codes, Entry, Hnsw};
 use crate::flat::{check_k, flat_topk, try_filled, TopKResult};
 use crate::{CoreError, Result};
 
@@ -103,15 +106,26 @@ impl Hnsw {
             }
         }
         let entry = self.entry();
+        let codes = self.codes(data, n);
+        let quant = codes.as_ref().and_then(|g| g.as_ref());
         let one = |qi: usize| {
             let Some(e) = entry else { return Vec::new() };
             let q = &queries[qi * dim..(qi + 1) * dim];
-            with_scratch(n, |s| {
-                let mut cur = Cand(sp.dist(q, e.node), e.node);
-                for layer in (1..=e.level).rev() {
-                    cur = greedy(&self.graph, &sp, q, cur, layer, s);
+            with_scratch(n, |s| match quant {
+                Some(z) => {
+                    let coded = Coded {
+                        quant: z,
+                        q: z.query(q),
+                    };
+                    let mut found = walk(self, &coded, e, ef, s, keep);
+                    // the route measured codes: measure the kept nodes exactly and rank
+                    for c in found.iter_mut() {
+                        c.0 = sp.dist(q, c.1);
+                    }
+                    found.sort_unstable();
+                    found
                 }
-                search_layer(&self.graph, &sp, q, &[cur], ef, 0, s, keep)
+                None => walk(self, &Exact { sp: &sp, q }, e, ef, s, keep),
             })
         };
         // A lone query runs on the calling thread: handing it to the pool costs more
@@ -132,4 +146,44 @@ impl Hnsw {
         }
         Ok(TopKResult { k, ids, scores })
     }
+
+    /// The codes of rows `0..n` for the walk (made now after a load, or when `add` saw
+    /// fewer rows), or None when queries walk the float rows.
+    fn codes(&self, data: &[f32], n: usize) -> Option<RwLockReadGuard<'_, Option<Quant>>> {
+        if !self.quantized_walk || n == 0 || !super::quant::worth_it(n, self.cfg.dim) {
+            return None;
+        }
+        let fresh = |g: &Option<Quant>| g.as_ref().is_some_and(|z| z.rows() == n);
+        let read = self.quant.read().unwrap_or_else(|e| e.into_inner());
+        if fresh(&read) {
+            return Some(read);
+        }
+        drop(read);
+        {
+            let mut w = self.quant.write().unwrap_or_else(|e| e.into_inner());
+            if !fresh(&w) {
+                if w.as_ref().is_some_and(|z| z.rows() > n) {
+                    *w = None; // codes of more rows than the graph: not this graph's
+                }
+                update_codes(&mut w, data, self.cfg.dim, n, self.cfg.metric);
+            }
+        }
+        Some(self.quant.read().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Descend the upper layers greedily from `e`, then search layer 0 with a beam of `ef`.
+fn walk(
+    h: &Hnsw,
+    m: &impl Measure,
+    e: Entry,
+    ef: usize,
+    s: &mut Scratch,
+    keep: impl Fn(u32) -> bool,
+) -> Vec<Cand> {
+    let mut cur = Cand(m.dist(e.node), e.node);
+    for layer in (1..=e.level).rev() {
+        cur = greedy(&h.graph, m, cur, layer, s);
+    }
+    search_layer(&h.graph, m, &[cur], ef, 0, s, keep)
 }

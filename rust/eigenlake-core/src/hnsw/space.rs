@@ -92,3 +92,34 @@ impl<'a> Space<'a> {
         }
     }
 }
+
+/// What a walk measures: the "smaller is nearer" distance of a node to the query, and
+/// prefetches ahead of it. `Exact` measures the float rows; `quant::Coded` the codes.
+pub trait Measure {
+    fn dist(&self, i: u32) -> f32;
+    /// Ask for the start of node `i`'s row (when the node is first seen).
+    fn prefetch(&self, i: u32);
+    /// Ask for the rest of node `i`'s row (one node ahead of its distance).
+    fn prefetch_rest(&self, i: u32);
+}
+
+/// Exact distances of the query `q` over the float rows.
+pub struct Exact<'s, 'a> {
+    pub sp: &'s Space<'a>,
+    pub q: &'s [f32],
+}
+
+impl Measure for Exact<'_, '_> {
+    #[inline]
+    fn dist(&self, i: u32) -> f32 {
+        self.sp.dist(self.q, i)
+    }
+    #[inline]
+    fn prefetch(&self, i: u32) {
+        self.sp.prefetch(i);
+    }
+    #[inline]
+    fn prefetch_rest(&self, i: u32) {
+        self.sp.prefetch_rest(i);
+    }
+}

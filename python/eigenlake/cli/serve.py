@@ -1,4 +1,4 @@
-"""`eigenlake` command line: `eigenlake serve` runs the HTTP server."""
+"""``eigenlake serve``: the HTTP server (``/v1``) over an embedded store."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import ipaddress
 import os
 import signal
 import sys
-from collections.abc import Sequence
 
-from .server.app import DEFAULT_MAX_BODY
+from ..server.app import DEFAULT_MAX_BODY
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -23,10 +22,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="eigenlake", description="EigenLake vector database")
-    sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("serve", help="serve an embedded store over HTTP (/v1)")
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    s = sub.add_parser(
+        "serve",
+        help="serve a store over HTTP (/v1)",
+        description="Serve an embedded store over HTTP (the /v1 protocol), with API keys.",
+        epilog="example:\n  eigenlake serve --path ./store --api-key KEY --port 8000",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     s.add_argument("--path", default=None, help="store directory (default: $EIGENLAKE_PATH)")
@@ -50,13 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         help="allow listening on a non-loopback host without any API key",
     )
     s.add_argument("--log-level", default="info")
-    return p
+    s.set_defaults(run=serve)
 
 
 def serve(args: argparse.Namespace) -> int:
-    from .server.app import create_app
-    from .server.auth import KeyRing
-    from .server.runner import run
+    from ..server.app import create_app
+    from ..server.auth import KeyRing
+    from ..server.runner import run
 
     keys = KeyRing.from_options(args.api_key, args.keys_file)
     if not keys.enabled and not is_loopback(args.host) and not args.insecure:
@@ -70,14 +73,3 @@ def serve(args: argparse.Namespace) -> int:
     run(app, host=args.host, port=args.port, log_level=args.log_level)
     print("eigenlake serve: stopped cleanly", file=sys.stderr, flush=True)
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "serve":
-        return serve(args)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
