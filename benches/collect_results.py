@@ -11,6 +11,7 @@ ORDER = [
     "query_vs_hnswlib",
     "api_latency",
     "ingest",
+    "export",
     "scale",
     "analytics",
     "outliers",

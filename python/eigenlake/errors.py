@@ -49,6 +49,13 @@ class APIError(EigenlakeError):
     """The server answered with an error that fits no other class."""
 
 
+class QuotaExceededError(EigenlakeError):
+    """The API key has used its search units for the day (HTTP 429); the message says the
+    quota and when it resets."""
+
+    status_code = 429
+
+
 class NetworkError(EigenlakeError, ConnectionError):
     """The server could not be reached, or the connection broke."""
 

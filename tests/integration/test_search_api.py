@@ -96,10 +96,13 @@ def test_search_get_and_iterate(client):
 
 def test_nearest_on_empty_index_and_empty_filter(client):
     idx = make_index(client)
-    assert idx.search.nearest(vector=np.ones(DIM), limit=3) == {"results": [], "next_after": None}
+    empty = idx.search.nearest(vector=np.ones(DIM), limit=3)
+    assert empty["results"] == [] and empty["next_after"] is None
+    assert empty["usage"]["records_scanned"] == 0
     idx.records.add_many(records(3))
     out = idx.search.nearest(vector=np.ones(DIM), limit=3, filter={"organism": "nobody"})
-    assert out == {"results": [], "next_after": None}
+    assert out["results"] == [] and out["next_after"] is None
+    assert out["usage"]["records_scanned"] == 0 and out["usage"]["search_units"] == 0.001
 
 
 def test_nearest_with_a_batch_of_queries_equals_each_query_alone(client):

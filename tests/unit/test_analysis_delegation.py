@@ -40,7 +40,7 @@ def test_cluster_gets_filtered_limited_snapshot(idx: Any, monkeypatch: pytest.Mo
     calls: list = []
     _stub(monkeypatch, "eigenlake.analysis.cluster", "run_cluster", calls)
     out = idx.search.cluster(filter={"i": {"$gte": 3}}, limit=4, algorithm="dbscan")
-    assert out == {"ok": True}
+    assert out["ok"] is True and out["usage"]["records_scanned"] == 4  # the stub's answer
     (snap,), kw = calls[0]
     assert [m["i"] for m in snap.metadata] == [3, 4, 5, 6]
     assert snap.vectors.shape == (4, 4) and snap.vectors.dtype == np.float32

@@ -10,6 +10,7 @@ from ..analysis.cluster import run_cluster
 from ..analysis.outliers import run_outliers
 from ..analysis.run import report_matched
 from ..analysis.topics import run_topics
+from ..api import usage
 from ..api.checks import (
     MAX_INT,
     check_bool,
@@ -164,6 +165,9 @@ def run_query(
     if action != "filter":
         matched = len(snap) if snap.matched is None else snap.matched
         report_matched(action, answer, matched, len(snap))
+    answer["usage"] = usage.scanned(
+        len(snap), snap.vectors.shape[1] if snap.vectors.ndim == 2 else 0
+    )
     return answer
 
 

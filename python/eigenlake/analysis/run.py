@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..api import usage
 from .snapshot import Snapshot
 
 log = logging.getLogger("eigenlake")
@@ -31,6 +32,8 @@ def run_analysis(
     else:
         raise ValueError(f"unknown analysis {kind!r}")
     matched = len(snapshot) if snapshot.matched is None else snapshot.matched
+    dims = snapshot.vectors.shape[1] if snapshot.vectors.ndim == 2 else 0
+    result["usage"] = usage.scanned(len(snapshot), dims)
     return report_matched(kind, result, matched, len(snapshot))
 
 

@@ -39,7 +39,22 @@ class Answer(dict[str, Any]):
     __slots__ = ()
 
     def to_pandas(self) -> Any:
-        """A ``pandas.DataFrame`` of the answer (see the subclass)."""
+        """A ``pandas.DataFrame`` of the answer (see the subclass).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The subclass's table.
+
+        Raises
+        ------
+        ImportError
+            pandas is not installed (``pip install "eigenlake[pandas]"``).
+
+        Examples
+        --------
+        >>> index.search.nearest(vector=q, limit=5).to_pandas()  # doctest: +SKIP
+        """
         raise NotImplementedError
 
     def _repr_html_(self) -> str:
@@ -55,8 +70,23 @@ class NearestResult(Answer):
     __slots__ = ()
 
     def to_pandas(self) -> Any:
-        """One row per hit: ``uuid``, ``distance``, one column per property (a property
-        named like a fixed column becomes ``metadata.<name>``), ``vector`` when asked for."""
+        """The hits as a table, one row per hit, nearest first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``uuid``, ``distance``, one column per property (a property named like a
+            fixed column becomes ``metadata.<name>``), ``vector`` when asked for.
+
+        Raises
+        ------
+        ImportError
+            pandas is not installed (``pip install "eigenlake[pandas]"``).
+
+        Examples
+        --------
+        >>> index.search.nearest(vector=q, limit=5).to_pandas()  # doctest: +SKIP
+        """
         return _records_frame(self.get("results") or [], ("distance",))
 
     def _repr_html_(self) -> str:
@@ -71,7 +101,22 @@ class RecordPage(Answer):
     __slots__ = ()
 
     def to_pandas(self) -> Any:
-        """One row per record: ``uuid``, one column per property, ``vector`` when asked for."""
+        """The page as a table, one row per record.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``uuid``, one column per property, ``vector`` when asked for.
+
+        Raises
+        ------
+        ImportError
+            pandas is not installed (``pip install "eigenlake[pandas]"``).
+
+        Examples
+        --------
+        >>> index.records.list(limit=100).to_pandas()  # doctest: +SKIP
+        """
         return _records_frame(self.get("objects") or [], ())
 
     def _repr_html_(self) -> str:
@@ -120,20 +165,63 @@ class ClusterResult(Answer):
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def to_pandas(self, per: str = "cluster") -> Any:
-        """One row per cluster (``cluster_id``, ``count``, ``fraction`` of the analysed
-        records, ``summary``, ``keywords`` (words, best first), ``representatives`` (uuids,
-        nearest the centre first)); ``per="member"``: one row per member (``cluster_id``,
-        ``uuid``; DBSCAN noise is not listed in the answer, so not here either)."""
+        """The clusters as a table: one row per cluster, or per member.
+
+        Parameters
+        ----------
+        per : {"cluster", "member"}, default "cluster"
+            ``"cluster"``: one row per cluster; ``"member"``: one row per member (DBSCAN
+            noise is not listed in the answer, so not here either).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Per cluster: ``cluster_id``, ``count``, ``fraction`` of the analysed records,
+            ``summary``, ``keywords`` (words, best first), ``representatives`` (uuids,
+            nearest the centre first). Per member: ``cluster_id``, ``uuid``.
+
+        Raises
+        ------
+        ValueError
+            ``per`` is neither ``"cluster"`` nor ``"member"``.
+        ImportError
+            pandas is not installed (``pip install "eigenlake[pandas]"``).
+
+        Examples
+        --------
+        >>> index.search.cluster(num_clusters=4).to_pandas(per="member")  # doctest: +SKIP
+        """
         return _groups_frame(self, "clusters", "cluster_id", per)
 
     def _repr_html_(self) -> str:
         return _groups_html(repr(self), self, "clusters", "cluster_id", "cluster")
 
     def plot(self, ax: Axes | None = None) -> Figure:
-        """The clusters in 2-D (the answer's PCA ``projection``), representatives marked,
-        DBSCAN noise grey; beside it silhouette by k (auto-tune) or the k-distance curve
-        with the chosen eps (DBSCAN, auto eps). With ``ax``, only the map is drawn there.
-        Needs matplotlib (``pip install "eigenlake[plot]"``)."""
+        """Draw the clusters in 2-D (the answer's PCA ``projection``).
+
+        Representatives are marked and DBSCAN noise is grey; beside the map, silhouette
+        by k (auto-tune) or the k-distance curve with the chosen eps (DBSCAN, auto eps).
+        Needs matplotlib (``pip install "eigenlake[plot]"``).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default None
+            Draw only the map, into these axes; None: a new figure.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure drawn on.
+
+        Raises
+        ------
+        ImportError
+            matplotlib is not installed.
+
+        Examples
+        --------
+        >>> fig = index.search.cluster(auto_tune=True).plot()  # doctest: +SKIP
+        """
         from ..plot import plot_clusters
 
         return plot_clusters(self, ax=ax)
@@ -157,16 +245,53 @@ class OutliersResult(Answer):
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def to_pandas(self) -> Any:
-        """One row per listed record: ``uuid``, ``score`` (LOF), ``is_outlier``, one column
-        per property."""
+        """The listed records as a table, most outlying first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per listed record: ``uuid``, ``score`` (LOF), ``is_outlier``, one
+            column per property.
+
+        Raises
+        ------
+        ImportError
+            pandas is not installed (``pip install "eigenlake[pandas]"``).
+
+        Examples
+        --------
+        >>> index.search.outliers(return_all=True).to_pandas()  # doctest: +SKIP
+        """
         return _records_frame(self.get("outliers") or [], ("score", "is_outlier"))
 
     def _repr_html_(self) -> str:
         return _records_html(repr(self), self.get("outliers") or [], ("score", "is_outlier"))
 
     def plot(self, ax: Axes | None = None) -> Figure:
-        """Histogram of the listed scores with the threshold and the top outliers named
-        (``return_all=True`` lists every score). Needs matplotlib."""
+        """Draw a histogram of the listed scores, the threshold and the top outliers named.
+
+        ``return_all=True`` lists every score. Needs matplotlib
+        (``pip install "eigenlake[plot]"``).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default None
+            Draw into these axes; None: a new figure.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure drawn on.
+
+        Raises
+        ------
+        ImportError
+            matplotlib is not installed.
+
+        Examples
+        --------
+        >>> fig = index.search.outliers(return_all=True).plot()  # doctest: +SKIP
+        """
         from ..plot import plot_outliers
 
         return plot_outliers(self, ax=ax)
@@ -187,16 +312,62 @@ class TopicsResult(Answer):
         return f"{type(self).__name__}({head}: {', '.join(labels)}{more})"
 
     def to_pandas(self, per: str = "topic") -> Any:
-        """One row per topic (``topic_id``, ``count``, ``fraction``, ``label``, ``summary``,
-        ``keywords``, ``representatives``); ``per="member"``: ``topic_id``, ``uuid``."""
+        """The topics as a table: one row per topic, or per member.
+
+        Parameters
+        ----------
+        per : {"topic", "member"}, default "topic"
+            ``"topic"``: one row per topic; ``"member"``: one row per member.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Per topic: ``topic_id``, ``count``, ``fraction``, ``label``, ``summary``,
+            ``keywords``, ``representatives``. Per member: ``topic_id``, ``uuid``.
+
+        Raises
+        ------
+        ValueError
+            ``per`` is neither ``"topic"`` nor ``"member"``.
+        ImportError
+            pandas is not installed (``pip install "eigenlake[pandas]"``).
+
+        Examples
+        --------
+        >>> index.search.topics(text_fields=["title"]).to_pandas()  # doctest: +SKIP
+        """
         return _groups_frame(self, "topics", "topic_id", per)
 
     def _repr_html_(self) -> str:
         return _groups_html(repr(self), self, "topics", "topic_id", "topic")
 
     def plot(self, ax: Axes | None = None) -> Figure:
-        """Keyword weights per topic, one small bar chart each (with ``ax``: in its area).
-        Needs matplotlib."""
+        """Draw the keyword weights per topic, one small bar chart each.
+
+        Needs matplotlib (``pip install "eigenlake[plot]"``).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default None
+            Draw the charts in this axes' area (it must be part of a ``plt.subplots``
+            grid); None: a new figure.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure drawn on.
+
+        Raises
+        ------
+        ValueError
+            ``ax`` is not part of a grid.
+        ImportError
+            matplotlib is not installed.
+
+        Examples
+        --------
+        >>> fig = index.search.topics(text_fields=["title"]).plot()  # doctest: +SKIP
+        """
         from ..plot import plot_topics
 
         return plot_topics(self, ax=ax)
@@ -228,8 +399,23 @@ class AgentResult(Answer):
         return None
 
     def to_pandas(self) -> Any:
-        """The table of what ran: per cluster, per topic, per outlier or per record (an
-        empty frame for action ``"none"``)."""
+        """The table of what ran: per cluster, per topic, per outlier or per record.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The ``to_pandas()`` of the action's answer; an empty frame for action
+            ``"none"``.
+
+        Raises
+        ------
+        ImportError
+            pandas is not installed (``pip install "eigenlake[pandas]"``).
+
+        Examples
+        --------
+        >>> index.agent.query("cluster human proteins").to_pandas()  # doctest: +SKIP
+        """
         view = self._view()
         return _pandas().DataFrame() if view is None else view.to_pandas()
 
@@ -242,7 +428,29 @@ class AgentResult(Answer):
         return head + (view._repr_html_() if view is not None else "")
 
     def plot(self, ax: Axes | None = None) -> Figure:
-        """The plot of the analysis that ran (cluster, outliers or topics)."""
+        """Draw the plot of the analysis that ran (cluster, outliers or topics).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default None
+            Passed to that answer's ``plot``; None: a new figure.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure drawn on.
+
+        Raises
+        ------
+        ValueError
+            The action was ``"filter"`` or ``"none"``: nothing to plot.
+        ImportError
+            matplotlib is not installed.
+
+        Examples
+        --------
+        >>> fig = index.agent.query("find outliers among human proteins").plot()  # doctest: +SKIP
+        """
         view = self._view()
         if not isinstance(view, ClusterResult | OutliersResult | TopicsResult):
             raise ValueError(f"nothing to plot for action {self.get('action')!r}")

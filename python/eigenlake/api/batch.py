@@ -61,8 +61,11 @@ class BatchWriter:
     def number_errors(self) -> int:
         return len(self.failed_records)
 
-    def add(self, *, properties: dict[str, Any] | None = None, vector: Any, id: Any = None) -> str:
-        """Buffer one record; returns its uuid (a new uuid4 when none is given)."""
+    def add(
+        self, *, properties: dict[str, Any] | None = None, vector: Any = None, id: Any = None
+    ) -> str:
+        """Buffer one record; returns its uuid (a new uuid4 when none is given). ``vector``
+        None: an index with an embedder embeds the record's text property."""
         uid = canonical_id(id) if id is not None else new_ids(1)[0]
         self._buffer.append({"properties": properties, "vector": vector, "id": uid})
         if len(self._buffer) >= self.batch_size:

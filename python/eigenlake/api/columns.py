@@ -76,6 +76,9 @@ class Columns:
     vectors: np.ndarray | None
     vector_items: list[Any] | None
     properties: list[PropertyColumn] = field(default_factory=list)
+    # set when data has no vector column (every row then lacks one): the message an index
+    # without an embedder refuses the table with (api.embedding.embed_columns)
+    absent_vectors: str | None = None
 
     def vector(self, i: int) -> Any:
         if self.vectors is not None:
@@ -197,6 +200,7 @@ def to_columns(
         raise ValidationError(
             f"id_column {id_column!r} is not a column of data (columns: {_listed(names)})"
         )
+    absent: str | None = None
     if vectors is not None:
         if vector_column in raw:
             raise ValidationError(
@@ -205,10 +209,12 @@ def to_columns(
             )
         matrix, items = _given_vectors(vectors, n)
     elif vec_source is None:
-        raise ValidationError(
+        # no vectors at all: an index with an embedder makes them; any other refuses this
+        absent = (
             f"data has no vector column {vector_column!r} (columns: {_listed(names)}); name it"
             " with vector_column= or pass vectors= (a 2-D array, one row per record)"
         )
+        matrix, items = None, [None] * n
     else:
         matrix, items = _vector_column(vec_source, vector_column)
     ids = None
@@ -223,7 +229,7 @@ def to_columns(
         if len(values) != n:  # a source that misreports its length
             raise ValidationError(f"column {name!r} has {len(values)} values, data has {n} rows")
         props.append(PropertyColumn(name, values, missing, hint))
-    return Columns(n, ids, matrix, items, props)
+    return Columns(n, ids, matrix, items, props, absent)
 
 
 def require(module: str, hint: str, purpose: str) -> Any:

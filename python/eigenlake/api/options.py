@@ -21,6 +21,10 @@ Bounds:
 - ``index_options["distance_metric"]``: ``"cosine"`` or ``"euclidean"``.
 - ``index_options["metadataConfiguration"]["nonFilterableMetadataKeys"]``: a list of
   property names.
+- ``index_options["embedder"]``: ``{"model": NAME, "field": PROPERTY}``, ``NAME`` a
+  registered embedder (``eigenlake.embed.names()``; checked by name, the model is not
+  loaded), ``PROPERTY`` the string property embedded when a record comes without a vector
+  (``api.embedding``). A schema that declares ``PROPERTY`` must declare it a string.
 
 Booleans are never taken for integers (``dimensions=True`` is a mistake, not 1). Other
 ``index_options`` keys are passed through untouched (clients may send options of the
@@ -35,6 +39,7 @@ from typing import Any
 from ..errors import ValidationError
 from ..schema import check_schema, describe_value, is_utf8
 from .checks import MAX_INT
+from .embedding import check_option as check_embedder
 
 MAX_NAME_LENGTH = 128
 MAX_DIMENSIONS = 65_536
@@ -119,6 +124,7 @@ def check_index_options(options: Any) -> None:
             _int_in(f"index_options.hnsw.{key}", value, *HNSW_BOUNDS[key])
     if "exact_threshold" in options:
         _int_in("index_options.exact_threshold", options["exact_threshold"], 0, MAX_INT)
+    check_embedder(options.get("embedder"))
     meta = options.get("metadataConfiguration")
     if meta is not None:
         if not isinstance(meta, dict):
@@ -149,6 +155,8 @@ def check_create(
     if schema is not None:
         check_schema(schema)
     check_index_options(index_options)
+    if isinstance(index_options, dict) and index_options.get("embedder") is not None:
+        _check_embedded_field(index_options["embedder"]["field"], schema)
     _int_in("shard_count", shard_count, 1, MAX_SHARDS)
     if record_id_property is not None and (
         not isinstance(record_id_property, str)
@@ -158,4 +166,26 @@ def check_create(
         raise ValidationError(
             "record_id_property must be a property name or None, got "
             f"{describe_value(record_id_property)}"
+        )
+
+
+def _check_embedded_field(field: str, schema: dict[str, Any] | None) -> None:
+    """The embedder's ``field`` against the schema: a declared property must be a string;
+    a closed schema must declare it."""
+    if not schema:
+        return
+    fragment = (schema.get("properties") or {}).get(field)
+    if fragment is None:
+        if schema.get("additionalProperties", True) is False:
+            raise ValidationError(
+                f"index_options.embedder.field {field!r} is not a property of the schema"
+                " (additionalProperties is false): declare it as a string"
+            )
+        return
+    typ = fragment.get("type") if isinstance(fragment, dict) else None
+    types = typ if isinstance(typ, list) else [typ]
+    if "string" not in types:
+        raise ValidationError(
+            f"index_options.embedder.field {field!r} must be a string property; the schema"
+            f" declares it {describe_value(typ)}"
         )

@@ -23,11 +23,42 @@ def connect_ray(
 ) -> ShardedClient:
     """Start ``num_shards`` shard actors storing under ``path`` (``<path>/shard-<i>``).
 
-    Joins the running Ray session when there is one; else ``ray.init(address, ...)``
-    (``address=None`` starts a local Ray, ``"auto"`` or ``"ray://host:10001"`` joins a
-    cluster). ``path`` must be reachable by the shard actors (a local disk for a local
-    Ray; shared storage on a multi-node cluster). ``actor_options`` go to ``.options()``
-    of every shard actor (e.g. ``{"num_cpus": 1}``).
+    Joins the running Ray session when there is one; else calls ``ray.init(address,
+    ...)`` (and ``client.close()`` shuts that Ray down). Needs ``pip install
+    "eigenlake[ray]"``.
+
+    Parameters
+    ----------
+    path : str
+        The store's root directory, reachable by the shard actors (a local disk for a
+        local Ray; shared storage on a multi-node cluster).
+    num_shards : int
+        Shard actors, at least 1; a path keeps the count it was written with.
+    address : str or None, default None
+        For ``ray.init`` when no Ray session runs: None starts a local Ray, ``"auto"``
+        or ``"ray://host:10001"`` joins a cluster.
+    actor_options : dict or None, default None
+        Passed to ``.options()`` of every shard actor (e.g. ``{"num_cpus": 1}``).
+    **ray_init_kwargs
+        Further keyword arguments of ``ray.init`` (when this call starts Ray).
+
+    Returns
+    -------
+    ShardedClient
+        A client (a context manager) whose ``indexes`` have the embedded Index's methods
+        and answer shapes.
+
+    Raises
+    ------
+    ValidationError
+        Ray is not installed, or a bad ``num_shards`` or ``path``.
+    ConflictError
+        ``path`` holds a layout written with another number of shards.
+
+    Examples
+    --------
+    >>> with connect_ray(path="/shared/lake", num_shards=4) as client:  # doctest: +SKIP
+    ...     idx = client.indexes.open(namespace="demo", index="papers")
     """
     try:
         import ray

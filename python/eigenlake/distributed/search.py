@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..analysis.snapshot import Snapshot
-from ..api import protocols
+from ..api import embedding, protocols, usage
 from ..api.checks import check_int, check_nesting
 from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_hash
 from ..vectors import as_vector
@@ -34,6 +34,10 @@ class ShardedSearch(protocols.Search):
 
     # ---- nearest neighbours -------------------------------------------------------------
 
+    def _embed_queries(self, texts: builtins.list[str]) -> np.ndarray:
+        """``nearest(text=...)``: the index's embedder over the texts, on the driver."""
+        return embedding.embed_queries(embedding.of_config(self._index.config), texts)
+
     def _nearest(
         self, vector: Any, limit: int, filter: Any, after: str | None, with_vector: bool
     ) -> dict[str, Any]:
@@ -49,7 +53,9 @@ class ShardedSearch(protocols.Search):
         # one more than the page so we know whether another page exists; each shard's own
         # search is bounded by its rows, whatever a cursor's offset says
         per_shard = offset + limit + 1
-        hits = merge_hits(self._index.call_shards("nearest", q, per_shard, filter, with_vector))
+        parts = self._index.call_shards("nearest", q, per_shard, filter, with_vector)
+        hits = merge_hits([found for found, _scope in parts])
+        scope = sum(n for _found, n in parts)
         if last is not None:
             hits = [h for h in hits if (h["distance"], h["uuid"]) > last]
         page = hits[:limit]
@@ -58,7 +64,9 @@ class ShardedSearch(protocols.Search):
             next_after = encode_nearest_cursor(
                 offset + len(page), page[-1]["distance"], page[-1]["uuid"], key
             )
-        return {"results": page, "next_after": next_after}
+        answer: dict[str, Any] = {"results": page, "next_after": next_after}
+        answer["usage"] = usage.scanned(scope, self._index.dimensions)
+        return answer
 
     # ---- readiness ----------------------------------------------------------------------
 
@@ -144,6 +152,7 @@ class ShardedSearch(protocols.Search):
             result = run_kmeans(self._index, filter=filter, limit=limit, **kmeans)
             analysed = int(result["parameters"]["num_records"])
             matched = analysed if limit is None else self._index.count(filter)
+            result["usage"] = usage.scanned(analysed, self._index.dimensions)
             return report_matched(kind, result, matched, analysed)
         snap = self._index.snapshot(filter, limit)
         return run_analysis(kind, snap, filter=filter, limit=limit, settings=settings)

@@ -324,11 +324,12 @@ class ShardActor:
 
     def nearest(
         self, ns: str, name: str, vector: Any, limit: int, flt: Any, with_vector: bool
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[list[dict[str, Any]], int]:
+        """(hits, records in scope): the driver sums the scope for ``usage``."""
         # the driver asks each shard for offset + limit + 1 hits, which may pass the public
         # MAX_LIMIT; the unchecked entry point is still bounded by the rows that exist
         found = self._idx(ns, name).search._nearest(vector, limit, flt, None, with_vector)
-        return list(found["results"])
+        return list(found["results"]), int(found["usage"]["records_scanned"])
 
     # ---- distributed k-means (state per job id, dropped by km_finish) --------------------
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from ..analysis.snapshot import Snapshot
+from ..api import embedding
 from ..api.batch import Batch
 from ..api.checks import (
     MAX_INT,
@@ -36,7 +37,7 @@ from ..api.reprs import index_repr
 from ..api.results import AddManyResult, FailedRecord
 from ..embedded import ingest
 from ..embedded.validate import CompiledSchema, _spec
-from ..errors import ConflictError, NotFoundError, ValidationError
+from ..errors import ConflictError, EigenlakeError, NotFoundError, ValidationError
 from ..ids import canonical_id
 from .merge import decode_cursor, encode_cursor, merge_pages, shard_of
 from .rpc import gather, one
@@ -267,9 +268,13 @@ class ShardedRecords(RecordsSurface):
     ) -> tuple[AddManyResult, builtins.list[str]]:
         index = self._index
         base = index.refresh()
+        unembedded: dict[int, EigenlakeError] = {}
+        if embedding.needs_embedding(records):  # on the driver, as the vectors' checks
+            embedder = embedding.of_config(index.config)
+            records = embedding.embed_records(embedder, records, on_error, unembedded)
         out = np.empty((len(records), index.dimensions), dtype=np.float32)
         prepared, matrix, failed, pending = ingest.check_call(
-            index, index.namespace, index.name, records, on_duplicate, on_error, out
+            index, index.namespace, index.name, records, on_duplicate, on_error, out, unembedded
         )
         # rank: the order one embedded index stores the call in (its sequence numbers)
         rank = {p.uuid: r for r, p in enumerate(prepared)}

@@ -94,7 +94,30 @@ class ProteinEmbedder:
 
 
 def protein_embedder(dim: int = DEFAULT_DIM) -> Any:
-    """The batch form the embedder registry uses: ``fn(sequences) -> (n, dim) float32``."""
+    """A protein embedder in the batch form the embedder registry uses.
+
+    Parameters
+    ----------
+    dim : int, default 320
+        Values per embedding, at least 1.
+
+    Returns
+    -------
+    callable
+        ``fn(sequences) -> np.ndarray`` of shape (n, dim), float32, unit rows
+        (deterministic: the same on every machine).
+
+    Raises
+    ------
+    ValueError
+        ``dim`` is below 1.
+
+    Examples
+    --------
+    >>> x = protein_embedder()(["MKTAYIAKQR", "GSHMLE"])  # doctest: +SKIP
+    >>> x.shape  # doctest: +SKIP
+    (2, 320)
+    """
     embedder = ProteinEmbedder(dim)
 
     def embed(sequences: Sequence[str]) -> np.ndarray:
@@ -107,7 +130,30 @@ _DEFAULT: ProteinEmbedder | None = None
 
 
 def embed_protein(sequence: str, dim: int = DEFAULT_DIM) -> list[float]:
-    """One sequence's embedding as a list (the shape the cookbook's ``embed`` returns)."""
+    """One sequence's embedding as a list (the shape the cookbook's ``embed`` returns).
+
+    Parameters
+    ----------
+    sequence : str
+        Amino-acid letters (case-insensitive; non-standard letters count as one
+        "other" letter).
+    dim : int, default 320
+        Values in the embedding, at least 1.
+
+    Returns
+    -------
+    list of float
+        ``dim`` values, unit length (all zeros for an empty sequence).
+
+    Raises
+    ------
+    ValueError
+        ``dim`` is below 1.
+
+    Examples
+    --------
+    >>> vec = embed_protein("MKTAYIAKQRQISFVKSHFSRQ")  # doctest: +SKIP
+    """
     global _DEFAULT
     if _DEFAULT is None or _DEFAULT.dim != dim:
         _DEFAULT = ProteinEmbedder(dim)
@@ -117,7 +163,25 @@ def embed_protein(sequence: str, dim: int = DEFAULT_DIM) -> list[float]:
 def load_proteins(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a proteins TSV(.gz) (e.g. ``data/proteins.tsv.gz``) as dicts.
 
-    ``length`` becomes an int; empty strings stay empty (= not available).
+    Parameters
+    ----------
+    path : str or Path
+        A tab-separated file with a header row; gzip-compressed when it ends in ``.gz``.
+
+    Returns
+    -------
+    list of dict
+        One dict per row, keyed by the header: ``length`` becomes an int; empty strings
+        stay empty (= not available).
+
+    Raises
+    ------
+    OSError
+        The file cannot be read.
+
+    Examples
+    --------
+    >>> rows = load_proteins("data/proteins.tsv.gz")  # doctest: +SKIP
     """
     return list(_read_rows(Path(path)))
 

@@ -391,12 +391,41 @@ def text_embedder(
     progress: bool = False,
     weights: str | Path | None = None,
 ) -> TextEmbedder:
-    """A loaded text embedder (a second or two to build).
+    """A loaded text embedder (a second or two to build), offline on ONNX Runtime.
 
-    ``weights=None`` reads the packaged weights (int8, from ``eigenlake[text]``); a path to the
-    model's float32 ``model.safetensors`` (any local copy of sentence-transformers'
-    all-MiniLM-L6-v2) gives the float32 model exactly. Raises MissingDependencyError, naming
-    ``pip install "eigenlake[text]"``, when the runtime is not installed.
+    Parameters
+    ----------
+    name : str, default "all-MiniLM-L6-v2"
+        The model; the only one available is ``"all-MiniLM-L6-v2"``.
+    batch_size : int, default 32
+        Texts per ONNX Runtime call, at least 1.
+    num_threads : int or None, default None
+        ONNX Runtime's threads, at least 1 (None: ``$EIGENLAKE_NUM_THREADS``, else the
+        CPU count).
+    progress : bool, default False
+        Show a tqdm bar while embedding (each call may override it).
+    weights : str, Path or None, default None
+        None reads the packaged weights (int8, from ``eigenlake[text]``); a path to the
+        model's float32 ``model.safetensors`` (any local copy of sentence-transformers'
+        all-MiniLM-L6-v2) gives the float32 model exactly.
+
+    Returns
+    -------
+    TextEmbedder
+        ``embedder(texts) -> np.ndarray`` of shape (len(texts), 384), float32, unit rows.
+
+    Raises
+    ------
+    ValidationError
+        An unknown model name, or ``batch_size``/``num_threads`` below 1.
+    MissingDependencyError
+        The runtime is not installed (the message names ``pip install
+        "eigenlake[text]"``).
+
+    Examples
+    --------
+    >>> embed = text_embedder()  # doctest: +SKIP
+    >>> x = embed(["a cat on a mat", "a dog in the fog"])  # doctest: +SKIP
     """
     if name != MODEL_NAME:
         raise ValidationError(f"unknown text model {name!r}; available: {MODEL_NAME!r}")

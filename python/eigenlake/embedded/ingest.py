@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..api import embedding
 from ..api.checks import DUPLICATE_MODES, check_choice
 from ..api.columns import Columns
 from ..api.results import AddManyResult, FailedRecord
@@ -73,13 +74,18 @@ def ingest(
     with ``on_error="continue"`` the bad ones are reported instead of raised."""
     check_mode("on_duplicate", on_duplicate, DUPLICATE_MODES)
     check_mode("on_error", on_error, ("raise", "continue"))
+    unembedded: dict[int, EigenlakeError] = {}
+    if embedding.needs_embedding(records):  # outside the lock: a model takes its time
+        with index.reading() as view:
+            embedder = embedding.of_config(view.config)
+        records = embedding.embed_records(embedder, records, on_error, unembedded)
     with index.writing() as w:
         # vectors are stacked straight into the cache's spare rows: no batch copy
         scratch_owner = w.cache
         scratch_start = scratch_owner.n
         out = scratch_owner.scratch(len(records))
         prepared, matrix, failed, pending = check_call(
-            w, index.namespace, index.name, records, on_duplicate, on_error, out
+            w, index.namespace, index.name, records, on_duplicate, on_error, out, unembedded
         )
         skipped: list[str] = []
         with w.transaction() as store:
@@ -163,12 +169,14 @@ def check_call(
     on_duplicate: str,
     on_error: str,
     out: np.ndarray,
+    failed: dict[int, EigenlakeError] | None = None,
 ) -> tuple[list[_Prepared], np.ndarray, dict[int, EigenlakeError], dict[str, PropSpec]]:
     """Every record of a write call checked (properties, ids, vectors into ``out``, the
     call's own duplicates), before anything is stored: ``(prepared, matrix, failed,
     pending)``, ``pending`` the properties an open schema gains. Embedded and sharded
-    writes both run it, so ids, messages and positions are those of one embedded index."""
-    failed: dict[int, EigenlakeError] = {}
+    writes both run it, so ids, messages and positions are those of one embedded index.
+    ``failed``: records refused before (an embedder had nothing to embed)."""
+    failed = {} if failed is None else failed
     pending: dict[str, PropSpec] = {}
     prepared = prepare(
         index.schema,
@@ -319,17 +327,26 @@ def ingest_columns(
     column by column (NumPy checks, one encoder call per column, one vector block)."""
     check_mode("on_duplicate", on_duplicate, DUPLICATE_MODES)
     check_mode("on_error", on_error, ("raise", "continue"))
+    unembedded: dict[int, EigenlakeError] = {}
+    if columns.vectors is None:  # rows without a vector: the index's embedder makes them
+        with index.reading() as view:
+            embedder = embedding.of_config(view.config)
+        columns = embedding.embed_columns(embedder, columns, on_error, unembedded, columns.ids)
     paused = gc.isenabled()
     gc.disable()  # ~10 objects a row, all freed by reference counts: no cycles to find
     try:
-        return _ingest_columns(index, columns, on_duplicate, on_error)
+        return _ingest_columns(index, columns, on_duplicate, on_error, unembedded)
     finally:
         if paused:
             gc.enable()
 
 
 def _ingest_columns(
-    index: IndexAccess, columns: Columns, on_duplicate: str, on_error: str
+    index: IndexAccess,
+    columns: Columns,
+    on_duplicate: str,
+    on_error: str,
+    failed: dict[int, EigenlakeError],
 ) -> AddManyResult:
     n = columns.n
     ids = columns.ids
@@ -337,7 +354,6 @@ def _ingest_columns(
         scratch_owner = w.cache
         scratch_start = scratch_owner.n
         out = scratch_owner.scratch(n)
-        failed: dict[int, EigenlakeError] = {}
         pending: dict[str, PropSpec] = {}
 
         def where(i: int) -> str:

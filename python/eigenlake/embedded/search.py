@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..api import protocols
+from ..api import embedding, protocols, usage
 from ..api.checks import check_filter_arg, check_int
 from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_hash
 from ..vectors import query_row
@@ -79,7 +79,11 @@ class Search(protocols.Search):
             if qhash is None:
                 qhash = query_hash(q, filter)
             next_after = encode_nearest_cursor(offset + len(page), page[-1][0], page[-1][1], qhash)
-        return {"results": results, "next_after": next_after}
+        return {
+            "results": results,
+            "next_after": next_after,
+            "usage": usage.scanned(kept, view.dimensions),
+        }
 
     def _mask(self, view: ReadView, node: Any) -> tuple[np.ndarray | None, int]:
         """(kernel mask, rows it keeps). No mask at all when every row is alive and there
@@ -155,6 +159,12 @@ class Search(protocols.Search):
             and ann.has_hnsw()
         )
 
+    def _embed_queries(self, texts: builtins.list[str]) -> np.ndarray:
+        """``nearest(text=...)``: the index's embedder over the texts, outside the lock."""
+        with self._index.reading() as view:
+            embedder = embedding.of_config(view.config)
+        return embedding.embed_queries(embedder, texts)
+
     def _nearest_many(
         self, vectors: Any, limit: int, filter: Any, with_vector: bool
     ) -> builtins.list[dict[str, Any]]:
@@ -174,7 +184,14 @@ class Search(protocols.Search):
                         self._nearest_in(view, v, limit, filter, None, with_vector) for v in vectors
                     ]
                 if k == 0:
-                    return [{"results": [], "next_after": None} for _ in rows]
+                    return [
+                        {
+                            "results": [],
+                            "next_after": None,
+                            "usage": usage.scanned(0, view.dimensions),
+                        }
+                        for _ in rows
+                    ]
                 metric = "ip" if cosine else "l2"
                 ids, scores = ann.exact_topk(view.cache.matrix(), np.vstack(rows), k, metric, mask)
                 answers = []
@@ -187,7 +204,13 @@ class Search(protocols.Search):
                         qhash = query_hash(q, filter)
                         next_after = encode_nearest_cursor(len(page), last[0], last[1], qhash)
                     results = self._results(view, page, with_vector)
-                    answers.append({"results": results, "next_after": next_after})
+                    answers.append(
+                        {
+                            "results": results,
+                            "next_after": next_after,
+                            "usage": usage.scanned(kept, view.dimensions),
+                        }
+                    )
                 return answers
             finally:
                 self._view = None

@@ -123,27 +123,122 @@ class AsyncIndexes:
         self._sender = sender
 
     async def create_or_get(self, **settings: Any) -> AsyncIndex:
-        """``indexes.create_or_get`` (same keyword arguments): the index, created when
-        missing."""
+        """The awaited form of ``Indexes.create_or_get``: the index, created when missing.
+
+        Parameters
+        ----------
+        **settings
+            The keyword arguments of ``Indexes.create_or_get`` (``namespace``,
+            ``index``, ``dimensions``, ``schema``, ...), checked the same way.
+
+        Returns
+        -------
+        AsyncIndex
+            The index, its parts' methods awaited.
+
+        Raises
+        ------
+        ValidationError
+            A bad name or setting.
+        ConflictError
+            The index exists with other settings.
+
+        Examples
+        --------
+        >>> idx = await client.indexes.create_or_get(namespace="ns", index="docs", dimensions=384)  # doctest: +SKIP
+        """
         index = await _run(self._sender, self._indexes.create_or_get, **settings)
         return AsyncIndex(index, self._sender)
 
     async def open(self, *, namespace: str, index: str) -> AsyncIndex:
-        """An existing index (``NotFoundError`` when missing)."""
+        """The awaited form of ``Indexes.open``: an existing index.
+
+        Parameters
+        ----------
+        namespace : str
+            The index's namespace.
+        index : str
+            The index's name.
+
+        Returns
+        -------
+        AsyncIndex
+            The index, its parts' methods awaited.
+
+        Raises
+        ------
+        NotFoundError
+            No such index.
+
+        Examples
+        --------
+        >>> idx = await client.indexes.open(namespace="ns", index="docs")  # doctest: +SKIP
+        """
         found = await _run(self._sender, self._indexes.open, namespace=namespace, index=index)
         return AsyncIndex(found, self._sender)
 
     def ref(self, *, namespace: str, index: str) -> AsyncIndex:
-        """A handle without a round trip (errors surface on first use)."""
+        """A handle without a round trip, not awaited (errors surface on first use).
+
+        Parameters
+        ----------
+        namespace : str
+            The index's namespace.
+        index : str
+            The index's name.
+
+        Returns
+        -------
+        AsyncIndex
+            The index; a missing one raises ``NotFoundError`` when first used.
+
+        Examples
+        --------
+        >>> idx = client.indexes.ref(namespace="ns", index="docs")  # doctest: +SKIP
+        """
         return AsyncIndex(self._indexes.ref(namespace=namespace, index=index), self._sender)
 
     async def list(self) -> list[dict[str, str]]:
-        """``[{"namespace", "index"}]`` of every index the key may see."""
+        """The awaited form of ``Indexes.list``: every index the key may see.
+
+        Returns
+        -------
+        list of dict
+            ``[{"namespace", "index"}]``.
+
+        Examples
+        --------
+        >>> await client.indexes.list()  # doctest: +SKIP
+        [{'namespace': 'ns', 'index': 'docs'}]
+        """
         found: list[dict[str, str]] = await _run(self._sender, self._indexes.list)
         return found
 
     async def delete(self, *, namespace: str, index: str) -> dict[str, Any]:
-        """Drop an index (also a damaged one)."""
+        """The awaited form of ``Indexes.delete``: drop an index (also a damaged one).
+
+        Parameters
+        ----------
+        namespace : str
+            The index's namespace.
+        index : str
+            The index's name.
+
+        Returns
+        -------
+        dict
+            ``{"deleted": True}``.
+
+        Raises
+        ------
+        NotFoundError
+            No such index.
+
+        Examples
+        --------
+        >>> await client.indexes.delete(namespace="ns", index="docs")  # doctest: +SKIP
+        {'deleted': True}
+        """
         done: dict[str, Any] = await _run(
             self._sender, self._indexes.delete, namespace=namespace, index=index
         )
@@ -174,12 +269,28 @@ class AsyncClient:
         self.indexes = AsyncIndexes(self._sync, self._sender)
 
     async def ready(self) -> bool:
-        """Whether the server answers ready."""
+        """The awaited form of ``Client.ready``: whether the server answers ready.
+
+        Returns
+        -------
+        bool
+            True when the server answers ready; False when it cannot be reached.
+
+        Examples
+        --------
+        >>> await client.ready()  # doctest: +SKIP
+        True
+        """
         ok: bool = await _run(self._sender, self._sync.ready)
         return ok
 
     async def close(self) -> None:
-        """Close the connection pool (``async with`` does it on leaving)."""
+        """Close the connection pool (``async with`` does it on leaving).
+
+        Examples
+        --------
+        >>> await client.close()  # doctest: +SKIP
+        """
         await self._sender.client.aclose()
 
     async def __aenter__(self) -> AsyncClient:

@@ -70,6 +70,14 @@ class RemoteClient(Closing):
         except EigenlakeError:
             return False
 
+    def usage(self) -> dict[str, Any]:
+        """The server's search-unit totals (``GET /v1/usage``): ``{"day", "totals": [{"key",
+        "namespace", "index", "calls", "records_scanned", "compute_ms", "search_units"}],
+        "today": {key: units}, "key", "daily_search_units"}`` — an admin key sees every
+        key's rows, another key its own. What a unit is: ``eigenlake.api.usage``."""
+        resp: dict[str, Any] = self._t.get("/v1/usage")
+        return resp
+
     def close(self) -> None:
         self._t.close()
 

@@ -19,6 +19,7 @@ from ..errors import (
     EigenlakeError,
     NetworkError,
     NotFoundError,
+    QuotaExceededError,
     StorageError,
     ValidationError,
 )
@@ -35,6 +36,7 @@ _BY_STATUS: dict[int, type[EigenlakeError]] = {
     400: ValidationError,
     413: ValidationError,
     422: ValidationError,
+    429: QuotaExceededError,
 }
 # Classes a status cannot tell apart, named by the server's ``x-eigenlake-error`` header
 # (see ``server/errors.py``): damaged storage is a 500 like any internal error.

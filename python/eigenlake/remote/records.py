@@ -146,12 +146,16 @@ def _with_vectors(
     bodies: dict[int, dict[str, Any]],
     errors: dict[int, ValidationError],
     on_error: str,
+    embeds: bool = True,
 ) -> builtins.list[tuple[int, dict[str, Any]]]:
     """``(position, body)`` of the records whose vector is numbers too (as embedded mode,
     after every record's properties were checked); the others go into ``errors``."""
-    keep = builtins.list(bodies)
+    # a record without a vector is sent without one: the server embeds it (an index with
+    # an embedder) or refuses it by position, as embedded mode does
+    unsent = [i for i in bodies if recs[i].get("vector") is None] if embeds else []
+    items = [(i, bodies[i]) for i in unsent]
+    keep = [i for i in bodies if recs[i].get("vector") is not None] if unsent else list(bodies)
     vectors = to_lists([recs[i].get("vector") for i in keep], keep)
-    items = []
     for i, vector in zip(keep, vectors, strict=True):
         if isinstance(vector, ValidationError):
             if on_error == "raise":
@@ -160,6 +164,8 @@ def _with_vectors(
         else:
             bodies[i]["vector"] = vector
             items.append((i, bodies[i]))
+    if unsent:
+        items.sort(key=lambda item: item[0])
     return items
 
 
@@ -194,7 +200,8 @@ class RemoteRecords(RecordsSurface):
         rec = _record({"properties": record["properties"], "id": record["id"]}, 0)
         body = {
             **rec,
-            "vector": to_list(record["vector"], "record 0"),
+            # None: the server embeds the record's text (an index with an embedder)
+            "vector": None if record["vector"] is None else to_list(record["vector"], "record 0"),
             "uuid": rec.get("uuid"),
             "on_duplicate": on_duplicate,
         }
@@ -242,7 +249,7 @@ class RemoteRecords(RecordsSurface):
                 items = [(i, {"vector": to_list(v, f"record {i}")}) for i, v in enumerate(vectors)]
         else:
             bodies = {i: _vector_item(r) for i, r in enumerate(vectors)}
-            items = _with_vectors(vectors, bodies, {}, "raise")
+            items = _with_vectors(vectors, bodies, {}, "raise", embeds=False)
         return self._send("insert-vectors", "vectors", items, [], int(batch_size), {})
 
     def _send(
@@ -256,7 +263,8 @@ class RemoteRecords(RecordsSurface):
     ) -> AddManyResult:
         """``items`` (position in the caller's list, body) in requests of bounded size;
         ``failed``: the records refused before sending."""
-        dims = len(items[0][1]["vector"]) if items else 1
+        # records sent without a vector (the server embeds their text) count as 1,024 values
+        dims = next((len(b["vector"]) for _, b in items if "vector" in b), 1024)
         per_request = max(batch_size, _VALUES_PER_REQUEST // max(dims, 1))
         uuids: builtins.list[str] = []
         failed = list(failed)

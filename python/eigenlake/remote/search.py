@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..api import protocols
+from ..api.answers import as_nearest
 from ..api.checks import check_filter_arg, check_nesting
 from .http import path_id
 from .vectors import to_list
@@ -46,6 +49,35 @@ class RemoteSearch(protocols.Search):
         if with_vector:
             body["include_vector"] = True
         return self._post("near-vector", body)
+
+    def _nearest_text(
+        self,
+        texts: list[str],
+        single: bool,
+        limit: int,
+        filter: Any,
+        after: str | None,
+        with_vector: bool,
+    ) -> Any:
+        """``nearest(text=...)``: ``POST …/search/near-vector`` with ``text`` (a str, or
+        a list: one answer per text). The server embeds it with the index's embedder, as
+        it embeds the records written without a vector, so both use one model."""
+        check_nesting(filter)
+        body: dict[str, Any] = {
+            "text": texts[0] if single else texts,
+            "top_k": limit,
+            "filter": filter,
+        }
+        if after is not None:
+            body["after"] = after
+        if with_vector:
+            body["include_vector"] = True
+        resp: Any = self._i.t.post(f"{self._i.path}/search/near-vector", json=body, idempotent=True)
+        return as_nearest(resp)
+
+    def _embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Not used over HTTP (``_nearest_text`` sends the texts: the server embeds)."""
+        raise NotImplementedError("the server embeds the texts of nearest(text=...)")
 
     def _prepare(self) -> dict[str, Any]:
         """``POST …/search/prepare``: the server answers once its graph covers every row

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from .. import __version__
 from . import errors
 from .auth import KeyRing
+from .deps import ApiKey
 from .limits import BodyLimit
 from .routes_indexes import router as indexes_router
 from .routes_records import router as records_router
@@ -51,6 +52,12 @@ def create_app(
     @app.get("/v1/health/ready", tags=["health"])
     def ready() -> dict[str, bool]:
         return {"ready": True}
+
+    @app.get("/v1/usage", tags=["usage"])
+    async def usage(x_api_key: ApiKey = None) -> dict[str, Any]:
+        """Search units per key and index since the ledger began, and per key today (UTC):
+        every key's for an admin key, the caller's own otherwise (``api/usage.py``)."""
+        return state.usage.report(state.keys.check(x_api_key, None))
 
     app.include_router(indexes_router)
     app.include_router(records_router)

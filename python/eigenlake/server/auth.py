@@ -9,7 +9,9 @@ Keys file (``eigenlake serve --keys-file keys.json``)::
 
 An entry names its key in clear (``key``) or as a sha256 hex digest (``sha256``).
 ``admin: true`` (or leaving out ``namespaces``) grants every namespace; otherwise the key
-may only touch the listed namespaces (403 elsewhere).
+may only touch the listed namespaces (403 elsewhere). ``daily_search_units`` caps the
+search units (``api/usage.py``) a key may use per UTC day (429 past it); an admin key sees
+every key's usage at ``GET /v1/usage``, another key its own.
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ def digest(key: str) -> bytes:
 class KeyEntry:
     sha256: bytes
     namespaces: frozenset[str] | None  # None: every namespace
+    daily_search_units: float | None = None  # None: no quota
+    admin: bool = True
+
+    @property
+    def key_id(self) -> str:
+        """How usage names the key: a prefix of its digest, never the key."""
+        return self.sha256.hex()[:12]
 
     def allows(self, namespace: str | None) -> bool:
         return self.namespaces is None or namespace is None or namespace in self.namespaces
@@ -68,10 +77,11 @@ class KeyRing:
             return False
         return True
 
-    def check(self, presented: str | None, namespace: str | None) -> None:
-        """Raise 401 for a missing/unknown key, 403 for a key scoped to other namespaces."""
+    def check(self, presented: str | None, namespace: str | None) -> KeyEntry | None:
+        """Raise 401 for a missing/unknown key, 403 for a key scoped to other namespaces;
+        the key's entry (None when the server has no keys)."""
         if not self.enabled:
-            return
+            return None
         if not presented:
             raise AuthenticationError("missing API key (header X-API-Key)")
         given = digest(presented)
@@ -83,6 +93,7 @@ class KeyRing:
             raise AuthenticationError("invalid API key")
         if not match.allows(namespace):
             raise ForbiddenError(f"API key not allowed for namespace {namespace!r}")
+        return match
 
 
 def parse_keys(doc: Any) -> list[KeyEntry]:
@@ -109,8 +120,14 @@ def parse_keys(doc: Any) -> list[KeyEntry]:
             not isinstance(ns, list) or not all(isinstance(n, str) and n for n in ns)
         ):
             raise ValueError(f"keys file: entry {i}: namespaces must be a list of names")
+        quota = item.get("daily_search_units")
+        if quota is not None and (
+            isinstance(quota, bool) or not isinstance(quota, (int, float)) or not quota >= 0
+        ):
+            raise ValueError(f"keys file: entry {i}: daily_search_units must be a number >= 0")
+        quota = None if quota is None else float(quota)
         if admin or ns is None:
-            out.append(KeyEntry(sha, None))
+            out.append(KeyEntry(sha, None, quota, admin=True))
         else:
-            out.append(KeyEntry(sha, frozenset(ns)))
+            out.append(KeyEntry(sha, frozenset(ns), quota, admin=False))
     return out

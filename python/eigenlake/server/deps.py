@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Request
 
+from .auth import KeyEntry
 from .state import ServerState
 
 if TYPE_CHECKING:
@@ -30,10 +31,13 @@ State = Annotated[ServerState, Depends(get_state)]
 class IndexRef:
     """An authorised, opened index and where it lives."""
 
-    def __init__(self, state: ServerState, namespace: str, name: str) -> None:
+    def __init__(
+        self, state: ServerState, namespace: str, name: str, key: KeyEntry | None = None
+    ) -> None:
         self.state = state
         self.namespace = namespace
         self.name = name
+        self.key = key  # the caller's key (None: a server without keys)
 
     @property
     def owner(self) -> tuple[str, str]:
@@ -46,6 +50,15 @@ class IndexRef:
         """Run ``fn(index)`` on the opened index (404 when it does not exist)."""
         return fn(self.index())
 
+    def metered(self, fn: Callable[[api.Index], T]) -> T:
+        """``call`` for a search or an analysis: refused (429) when the key has used its
+        search units for the day; its answer's ``usage`` is added to the key's totals."""
+        ledger = self.state.usage
+        ledger.check_quota(self.key)
+        answer = fn(self.index())
+        ledger.record(self.key, self.namespace, self.name, answer)
+        return answer
+
 
 async def index_ref(
     state: State,
@@ -53,8 +66,8 @@ async def index_ref(
     idx: Annotated[str, Path(min_length=1)],
     x_api_key: ApiKey = None,
 ) -> IndexRef:
-    state.keys.check(x_api_key, ns)
-    return IndexRef(state, ns, idx)
+    key = state.keys.check(x_api_key, ns)
+    return IndexRef(state, ns, idx, key)
 
 
 Ref = Annotated[IndexRef, Depends(index_ref)]

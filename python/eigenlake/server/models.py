@@ -46,7 +46,9 @@ class CreateIndex(Body):
 
 class Insert(Body):
     properties: dict[str, Any] = Field(default_factory=dict)
-    vector: StrictVector
+    # None (or left out): an index with an embedder embeds the record's text property;
+    # any other index refuses the record ("record 0: vector is missing")
+    vector: StrictVector | None = None
     uuid: str | None = None
     on_duplicate: OnDuplicate = "error"
     batch_size: int = Field(default=500, ge=1)
@@ -55,7 +57,7 @@ class Insert(Body):
 
 class NewRecord(Body):
     properties: dict[str, Any] = Field(default_factory=dict)
-    vector: StrictVector
+    vector: StrictVector | None = None  # as Insert's: None is embedded or refused by name
     uuid: str | None = None
 
 
@@ -126,7 +128,11 @@ class GetByFilter(Body):
 
 
 class NearVector(Body):
-    vector: StrictVector  # as the write models: "1" or true is not a number
+    # as the write models: "1" or true is not a number. Exactly one of vector and text:
+    # text (not sent by the PyPI client) is embedded by the index's embedder, a list of
+    # texts is a batch (one answer each)
+    vector: StrictVector | None = None
+    text: str | list[str] | None = None
     top_k: PageSize = 10
     filter: Filter | None = None
     after: str | None = None

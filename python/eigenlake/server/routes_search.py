@@ -68,12 +68,14 @@ async def run_cancellable(request: Request, fn: Callable[[], T]) -> T:
 @router.post("/search/near-vector", response_model=None)
 def near_vector(ref: Ref, body: NearVector) -> Response:
     kwargs: dict[str, Any] = {"vector": body.vector, "limit": body.top_k}
+    if body.text is not None:
+        kwargs["text"] = body.text
     kwargs["filter"] = empty_to_none(body.filter)
     if body.after is not None:
         kwargs["after"] = body.after
     if body.include_vector:
         kwargs["with_vector"] = True
-    return json_response(ref.call(lambda idx: idx.search.nearest(**kwargs)))
+    return json_response(ref.metered(lambda idx: idx.search.nearest(**kwargs)))
 
 
 @router.post("/search/prepare")
@@ -90,7 +92,7 @@ async def cluster(ref: Ref, body: Cluster, request: Request) -> dict[str, Any]:
     kwargs["filter"] = empty_to_none(kwargs["filter"])
     kwargs["text_fields"] = kwargs["text_fields"] or None
     result: dict[str, Any] = await run_cancellable(
-        request, lambda: ref.call(lambda idx: idx.search.cluster(**kwargs))
+        request, lambda: ref.metered(lambda idx: idx.search.cluster(**kwargs))
     )
     return result
 
@@ -100,7 +102,7 @@ async def outliers(ref: Ref, body: Outliers, request: Request) -> dict[str, Any]
     kwargs = body.model_dump()
     kwargs["filter"] = empty_to_none(kwargs["filter"])
     result: dict[str, Any] = await run_cancellable(
-        request, lambda: ref.call(lambda idx: idx.search.outliers(**kwargs))
+        request, lambda: ref.metered(lambda idx: idx.search.outliers(**kwargs))
     )
     return result
 
@@ -110,7 +112,7 @@ async def topics(ref: Ref, body: Topics, request: Request) -> dict[str, Any]:
     kwargs = body.model_dump()
     kwargs["filter"] = empty_to_none(kwargs["filter"])
     result: dict[str, Any] = await run_cancellable(
-        request, lambda: ref.call(lambda idx: idx.search.topics(**kwargs))
+        request, lambda: ref.metered(lambda idx: idx.search.topics(**kwargs))
     )
     return result
 
@@ -156,6 +158,6 @@ async def agent_query(ref: Ref, body: AgentQuery, request: Request) -> dict[str,
     kwargs["filter"] = empty_to_none(kwargs["filter"])
     kwargs["text_fields"] = kwargs["text_fields"] or None
     result: dict[str, Any] = await run_cancellable(
-        request, lambda: ref.call(lambda idx: idx.agent.query(query, **kwargs))
+        request, lambda: ref.metered(lambda idx: idx.agent.query(query, **kwargs))
     )
     return result

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from .auth import KeyRing
 from .jobs import Jobs
+from .usage import Ledger
 
 if TYPE_CHECKING:
     from ..api import protocols as api
@@ -27,6 +28,8 @@ class ServerState:
         self.keys = keys or KeyRing()
         self.jobs = Jobs()
         self.lock = threading.RLock()
+        root = getattr(client, "path", None)  # the embedded store's folder
+        self.usage = Ledger(str(root) if root else None)
 
     def index(self, namespace: str, name: str) -> api.Index:
         """The opened index (the client caches it), or NotFoundError (404)."""
@@ -35,6 +38,7 @@ class ServerState:
     def shutdown(self) -> None:
         """Finish queued jobs; close the store only if this server opened it."""
         self.jobs.drain()
+        self.usage.save()
         if self.owns_client:
             with self.lock:
                 self.client.close()
