@@ -7,7 +7,7 @@ Both return clients with the same methods, results and exceptions.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from . import errors, schema
 from .errors import (
@@ -32,6 +32,28 @@ __version__ = "0.1.0"
 # Silent unless the application configures logging, as a library should be: what was
 # built, cut by a limit, retried or slow goes to logging.getLogger("eigenlake").
 logging.getLogger("eigenlake").addHandler(logging.NullHandler())
+
+
+@overload
+def connect(
+    *,
+    url: None = None,
+    api_key: str | None = None,
+    path: str | None = None,
+    timeout: float = 20.0,
+    retries: int = 2,
+) -> EmbeddedClient: ...
+
+
+@overload
+def connect(
+    *,
+    url: str,
+    api_key: str | None = None,
+    path: str | None = None,
+    timeout: float = 20.0,
+    retries: int = 2,
+) -> RemoteClient: ...
 
 
 def connect(

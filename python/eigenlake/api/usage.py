@@ -20,8 +20,13 @@ units per day (``daily_search_units`` in the keys file; over it: HTTP 429).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
+
+log = logging.getLogger("eigenlake")
+# A call at least this long is logged (info): what a user may want to see in a long job.
+SLOW_MS = 5_000.0
 
 VALUES_PER_UNIT = 1_000_000
 ANALYSIS_WORK = 4
@@ -57,6 +62,9 @@ def complete(answer: Any, kind: str, started: float, share: float = 1.0) -> Any:
         return answer
     records = int(usage.get("records_scanned", 0))
     dims = int(usage.pop("dimensions", 0))
-    usage["compute_ms"] = round((time.perf_counter() - started) * 1000.0 * share, 3)
+    ms = (time.perf_counter() - started) * 1000.0 * share
+    usage["compute_ms"] = round(ms, 3)
     usage["search_units"] = search_units(kind, records, dims)
+    if ms >= SLOW_MS:
+        log.info("%s over %d records took %.1f s", kind, records, ms / 1000.0)
     return answer

@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -217,6 +218,7 @@ class AnnState:
         uid = None if directory is None else _INDEX_UIDS.get(directory)
 
         def run() -> None:
+            began = time.perf_counter()
             try:
                 start = len(self.graph)
                 self.graph.add(data, start)
@@ -227,7 +229,15 @@ class AnnState:
                 self.covered = rows
             except BaseException as e:  # the graph is unusable: exact scans from now on
                 self.error = e
+                log.warning("hnsw graph of %s failed (searches scan exactly): %r", directory, e)
                 return
+            log.info(
+                "hnsw graph of %s: rows %d..%d indexed in %.2f s",
+                directory,
+                start,
+                rows,
+                time.perf_counter() - began,
+            )
             if directory is not None and rows - self.saved_rows > max(1, int(SAVE_GROWTH * rows)):
                 try:
                     save_graph(directory, self.graph, covered_seqs[:rows], index_uid=uid)
