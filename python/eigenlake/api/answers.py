@@ -23,8 +23,12 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from . import shapes
 
 PANDAS_HINT = 'to_pandas() needs pandas: pip install "eigenlake[pandas]"'
 HTML_ROWS = 20  # rows of an HTML table; the rest are counted in its last line
@@ -69,6 +73,18 @@ class NearestResult(Answer):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:  # what an editor completes: res["results"][0]["distance"]
+
+        @overload
+        def __getitem__(self, key: Literal["results"]) -> list[shapes.Hit]: ...
+        @overload
+        def __getitem__(self, key: Literal["next_after"]) -> str | None: ...
+        @overload
+        def __getitem__(self, key: Literal["usage"]) -> shapes.Usage: ...
+        @overload
+        def __getitem__(self, key: str) -> Any: ...
+        def __getitem__(self, key: str) -> Any: ...
+
     def to_pandas(self) -> Any:
         """The hits as a table, one row per hit, nearest first.
 
@@ -99,6 +115,16 @@ class RecordPage(Answer):
     """``records.list``: ``{"objects": [records], "next_after"}``."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:  # what an editor completes: res["objects"][0]["uuid"]
+
+        @overload
+        def __getitem__(self, key: Literal["objects"]) -> list[shapes.Record]: ...
+        @overload
+        def __getitem__(self, key: Literal["next_after"]) -> str | None: ...
+        @overload
+        def __getitem__(self, key: str) -> Any: ...
+        def __getitem__(self, key: str) -> Any: ...
 
     def to_pandas(self) -> Any:
         """The page as a table, one row per record.
@@ -145,6 +171,22 @@ class ClusterResult(Answer):
     "projection"}`` (docs/ANALYSIS.md)."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:  # what an editor completes: res["clusters"][0]["summary"]
+
+        @overload
+        def __getitem__(self, key: Literal["clusters"]) -> list[shapes.Cluster]: ...
+        @overload
+        def __getitem__(self, key: Literal["parameters"]) -> shapes.ClusterParameters: ...
+        @overload
+        def __getitem__(self, key: Literal["noise_count"]) -> int: ...
+        @overload
+        def __getitem__(self, key: Literal["silhouette"]) -> float | None: ...
+        @overload
+        def __getitem__(self, key: Literal["usage"]) -> shapes.Usage: ...
+        @overload
+        def __getitem__(self, key: str) -> Any: ...
+        def __getitem__(self, key: str) -> Any: ...
 
     def __repr__(self) -> str:
         p = self.get("parameters") or {}
@@ -232,6 +274,18 @@ class OutliersResult(Answer):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:  # what an editor completes: res["outliers"][0]["score"]
+
+        @overload
+        def __getitem__(self, key: Literal["outliers"]) -> list[shapes.Outlier]: ...
+        @overload
+        def __getitem__(self, key: Literal["outlier_count"]) -> int: ...
+        @overload
+        def __getitem__(self, key: Literal["usage"]) -> shapes.Usage: ...
+        @overload
+        def __getitem__(self, key: str) -> Any: ...
+        def __getitem__(self, key: str) -> Any: ...
+
     def __repr__(self) -> str:
         p = self.get("parameters") or {}
         listed = len(self.get("outliers") or [])
@@ -301,6 +355,16 @@ class TopicsResult(Answer):
     """``search.topics``: ``{"topics", "silhouette", "parameters"}``."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:  # what an editor completes: res["topics"][0]["keywords"]
+
+        @overload
+        def __getitem__(self, key: Literal["topics"]) -> list[shapes.Topic]: ...
+        @overload
+        def __getitem__(self, key: Literal["usage"]) -> shapes.Usage: ...
+        @overload
+        def __getitem__(self, key: str) -> Any: ...
+        def __getitem__(self, key: str) -> Any: ...
 
     def __repr__(self) -> str:
         p = self.get("parameters") or {}
@@ -378,6 +442,18 @@ class AgentResult(Answer):
     answer of the action it ran (clusters, objects, outliers or topics)."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:  # what an editor completes: res["clusters"][0]["summary"]
+
+        @overload
+        def __getitem__(self, key: Literal["clusters"]) -> list[shapes.Cluster]: ...
+        @overload
+        def __getitem__(self, key: Literal["filter"]) -> dict[str, Any]: ...
+        @overload
+        def __getitem__(self, key: Literal["action", "explanation", "query"]) -> str: ...
+        @overload
+        def __getitem__(self, key: str) -> Any: ...
+        def __getitem__(self, key: str) -> Any: ...
 
     def __repr__(self) -> str:
         flt = _short(json.dumps(self.get("filter") or {}, default=str), 80)

@@ -674,7 +674,7 @@ class Records(Protocol):
         after: str | None = None,
         with_vector: bool = False,
         with_properties: bool = True,
-    ) -> dict[str, Any]:
+    ) -> RecordPage:
         """One page of the matching records, oldest first, with a cursor to the next.
 
         Parameters
@@ -761,7 +761,7 @@ class Analyses(Protocol):
         dbscan_eps: float | None = None,
         dbscan_min_samples: int = 5,
         seed: int = 0,
-    ) -> dict[str, Any]:
+    ) -> ClusterResult:
         """Cluster the matching records: k-means (spherical for cosine) or DBSCAN.
 
         See ``docs/ANALYSIS.md`` for every choice it makes.
@@ -855,7 +855,7 @@ class Analyses(Protocol):
         distance_metric: str = "cosine",
         return_all: bool = False,
         max_results: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> OutliersResult:
         """Rank the matching records by local outlier factor (LOF).
 
         Parameters
@@ -918,7 +918,7 @@ class Analyses(Protocol):
         top_words: int = 10,
         vectorizer: dict[str, Any] | None = None,
         labeller: Callable[[builtins.list[str], builtins.list[dict[str, Any]]], str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> TopicsResult:
         """Topics: spherical k-means over the vectors, keywords by c-TF-IDF of the texts.
 
         Parameters
@@ -1301,7 +1301,8 @@ class Search(Analyses, Protocol):
                 with_vector=with_vector,
                 with_properties=with_properties,
             )
-            for obj in page["objects"]:
+            objects: builtins.list[dict[str, Any]] = page.get("objects") or []
+            for obj in objects:
                 if obj["uuid"] not in seen:
                     seen.add(obj["uuid"])
                     yield obj
@@ -1591,7 +1592,7 @@ class Agent(Protocol):
         failure_field: str = "status",
         failure_values: builtins.list[str] | None = None,
         recent_days: int = 7,
-    ) -> dict[str, Any]:
+    ) -> AgentResult:
         """Turn a plain-English request into a filter and an action, and run it.
 
         The planner is offline and rule-based over the index's schema and values (see

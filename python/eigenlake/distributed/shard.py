@@ -274,7 +274,7 @@ class ShardActor:
             page = idx.records.list(
                 filter=flt, limit=limit, after=str(after_seq) if after_seq else None, **kwargs
             )
-            objs = page["objects"]
+            objs: list[dict[str, Any]] = page.get("objects") or []
             seqs = _seqs(view.cache, [o["uuid"] for o in objs])
         return objs, seqs, page["next_after"] is not None
 
