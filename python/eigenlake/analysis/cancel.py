@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from ..api import progress
 from ..errors import EigenlakeError
 
 __all__ = ["Cancelled", "check", "scope"]
@@ -32,7 +33,9 @@ _token: ContextVar[threading.Event | None] = ContextVar("eigenlake_cancel_token"
 
 
 def check() -> None:
-    """Raise :class:`Cancelled` if the current scope's token is set; a no-op without one."""
+    """Raise :class:`Cancelled` if the current scope's token is set; a no-op without one.
+    A safe point is also a step of the caller's progress bar (``api/progress.py``)."""
+    progress.step()
     token = _token.get()
     if token is not None and token.is_set():
         raise Cancelled("analysis cancelled: the client closed the request")

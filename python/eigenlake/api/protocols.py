@@ -10,14 +10,16 @@ changes here first. Answers are the plain JSON shapes of ``../shared/spec/API.md
 from __future__ import annotations
 
 import builtins
+import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
 
-from ..errors import ValidationError
+from ..errors import EigenlakeError, ValidationError
 from . import usage
 from .answers import (
     AgentResult,
@@ -46,6 +48,7 @@ from .columns import Columns, is_tabular, progress_bar, to_columns
 from .embedding import query_texts
 from .export import Exported, to_arrow, to_numpy, to_pandas
 from .options import check_create
+from .progress import analysis_bar
 from .results import AddManyResult, FailedRecord
 
 Filter = dict[str, Any]
@@ -737,6 +740,29 @@ class Analyses(Protocol):
     orders its arguments, then hands them to the mode's ``_analyse``, which gathers the
     rows (or sends the request) and returns the answer."""
 
+    @property
+    def _records(self) -> Records:
+        """This index's ``records`` (``progress=None`` counts the records an analysis
+        covers with its ``count``)."""
+        ...
+
+    def _progress(
+        self, progress: bool | None, kind: str, filter: Filter | None, limit: int | None
+    ) -> AbstractContextManager[None]:
+        """The progress bar of an analysis (``api/progress.py``): ``progress=None`` shows it
+        on a terminal when the analysis covers more than ``SHOW_ABOVE`` records."""
+        if progress is not None:
+            progress = check_bool("progress", progress)
+        records = None
+        if progress is None and sys.stderr.isatty():
+            try:
+                records = self._records.count(filter)
+            except EigenlakeError:  # a bad filter: the analysis refuses it with its words
+                records = None
+            if records is not None and type(limit) is int:
+                records = min(records, limit)
+        return analysis_bar(progress, kind, records)
+
     def _analyse(
         self, kind: str, filter: Filter | None, limit: int | None, settings: dict[str, Any]
     ) -> dict[str, Any]:
@@ -761,6 +787,7 @@ class Analyses(Protocol):
         dbscan_eps: float | None = None,
         dbscan_min_samples: int = 5,
         seed: int = 0,
+        progress: bool | None = None,
     ) -> ClusterResult:
         """Cluster the matching records: k-means (spherical for cosine) or DBSCAN.
 
@@ -804,6 +831,11 @@ class Analyses(Protocol):
         seed : int, default 0
             Fixes the k-means++ start (and any sampling), at least 0: the same seed, the
             same answer.
+        progress : bool or None, default None
+            A tqdm bar on stderr that advances at each step the analysis takes (each k an
+            auto-tune tries, each restart or eps candidate); None: shown on a terminal when
+            the analysis covers more than 50,000 records. Embedded and sharded only: a
+            server's analysis cannot report to its client.
 
         Returns
         -------
@@ -842,7 +874,8 @@ class Analyses(Protocol):
             "seed": seed,
         }
         started = time.perf_counter()
-        answer = self._analyse("cluster", filter, limit, settings)
+        with self._progress(progress, "cluster", filter, limit):
+            answer = self._analyse("cluster", filter, limit, settings)
         return ClusterResult(usage.complete(answer, "cluster", started))
 
     def outliers(
@@ -855,6 +888,7 @@ class Analyses(Protocol):
         distance_metric: str = "cosine",
         return_all: bool = False,
         max_results: int | None = None,
+        progress: bool | None = None,
     ) -> OutliersResult:
         """Rank the matching records by local outlier factor (LOF).
 
@@ -875,6 +909,11 @@ class Analyses(Protocol):
         max_results : int or None, default None
             List at most this many (at least 0); ``outlier_count`` still counts every
             flagged record.
+        progress : bool or None, default None
+            A tqdm bar on stderr that advances at each step the analysis takes (each k an
+            auto-tune tries, each restart or eps candidate); None: shown on a terminal when
+            the analysis covers more than 50,000 records. Embedded and sharded only: a
+            server's analysis cannot report to its client.
 
         Returns
         -------
@@ -904,7 +943,8 @@ class Analyses(Protocol):
             "max_results": max_results,
         }
         started = time.perf_counter()
-        answer = self._analyse("outliers", filter, limit, settings)
+        with self._progress(progress, "outliers", filter, limit):
+            answer = self._analyse("outliers", filter, limit, settings)
         return OutliersResult(usage.complete(answer, "outliers", started))
 
     def topics(
@@ -918,6 +958,7 @@ class Analyses(Protocol):
         top_words: int = 10,
         vectorizer: dict[str, Any] | None = None,
         labeller: Callable[[builtins.list[str], builtins.list[dict[str, Any]]], str] | None = None,
+        progress: bool | None = None,
     ) -> TopicsResult:
         """Topics: spherical k-means over the vectors, keywords by c-TF-IDF of the texts.
 
@@ -946,6 +987,11 @@ class Analyses(Protocol):
             ``labeller(keywords, representatives) -> str`` names each topic (e.g. a call
             to a language model); it runs here, in the caller's process, on the answer.
             Default label: the top three keywords joined by ``_``.
+        progress : bool or None, default None
+            A tqdm bar on stderr that advances at each step the analysis takes (each k an
+            auto-tune tries, each restart or eps candidate); None: shown on a terminal when
+            the analysis covers more than 50,000 records. Embedded and sharded only: a
+            server's analysis cannot report to its client.
 
         Returns
         -------
@@ -980,7 +1026,9 @@ class Analyses(Protocol):
         if vectorizer is not None:  # sent only when set: older servers know no such field
             settings["vectorizer"] = vectorizer
         started = time.perf_counter()
-        answer = usage.complete(self._analyse("topics", filter, limit, settings), "topics", started)
+        with self._progress(progress, "topics", filter, limit):
+            answer = self._analyse("topics", filter, limit, settings)
+        answer = usage.complete(answer, "topics", started)
         if labeller is not None:
             label_topics(answer, labeller)
         return TopicsResult(answer)
