@@ -14,6 +14,7 @@ ORDER = [
     "export",
     "scale",
     "analytics",
+    "analysis_api",
     "outliers",
     "analysis",
     "server",

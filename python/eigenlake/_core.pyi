@@ -42,6 +42,7 @@ __all__ = [
     "lof",
     "silhouette",
     "silhouette_samples",
+    "centre_distances",
 ]
 
 __version__: str
@@ -177,6 +178,11 @@ def silhouette(
 
 def silhouette_samples(x: Matrix, labels: Ints, metric: str = "cosine") -> F32:
     """Silhouette of every row, conventions as ``silhouette``."""
+
+def centre_distances(x: Matrix, labels: Ints, metric: str = "cosine") -> npt.NDArray[np.float64]:
+    """Distance (float64) of each row to the mean of the rows sharing its label: ``1 - cos``
+    (a zero row or mean counts as norm 1) or euclidean; NaN for negative labels (noise).
+    The mean is of the rows as given, not normalised. O(n·d)."""
 
 def lof(x: Matrix, n_neighbors: int = 20, metric: str = "cosine") -> npt.NDArray[np.float64]:
     """scikit-learn's ``negative_outlier_factor_`` (more negative = more outlying).

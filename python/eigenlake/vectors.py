@@ -185,11 +185,18 @@ def bad_rows(matrix: np.ndarray, cosine: bool) -> dict[int, str]:
     return problems
 
 
+# native-order float32: NumPy hands out this one dtype object for it (a ">f4" array's is another)
+_F32 = np.dtype(np.float32)
+
+
 def query_row(vector: Any, dimensions: int, cosine: bool) -> np.ndarray:
     """A query as a C-contiguous (1, d) float32 row, unit length for cosine; a bad one
     raises. One dot product screens it: a non-finite (or overflowing) value or a zero
     vector gives a non-finite or zero square norm, and only then is it checked in full."""
-    vec = as_vector(vector, dimensions, "query")
+    if type(vector) is np.ndarray and vector.dtype is _F32 and vector.shape == (dimensions,):
+        vec = vector  # what as_vector returns for it, without its checks' ~0.5 us
+    else:
+        vec = as_vector(vector, dimensions, "query")
     sq = float(np.vdot(vec, vec))  # vdot, unlike dot, does not warn when it overflows
     if not (math.isfinite(sq) and sq > 0.0):
         row = vec.reshape(1, -1)
@@ -200,7 +207,7 @@ def query_row(vector: Any, dimensions: int, cosine: bool) -> np.ndarray:
         vec = vec / math.sqrt(sq)  # float32 still; a new array, the caller's is untouched
     elif not vec.flags.c_contiguous:
         vec = vec.copy()
-    return vec.reshape(1, -1)
+    return vec[None]  # (1, d), a view: what reshape(1, -1) gives, in half the time
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:

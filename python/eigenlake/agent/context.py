@@ -39,12 +39,13 @@ def build_context(index: Any, **settings: Any) -> PlanContext:
     snap = take_snapshot(index, None, VALUE_SAMPLE)
     n = max(len(snap), 1)
     fields: dict[str, FieldInfo] = {}
-    names = list(props) + sorted({k for m in snap.metadata for k in m} - set(props))
+    names = list(props) + sorted(snap.names() - set(props))
     for name in names:
-        spec = props.get(name) or _guess_spec(snap.metadata, name)
+        values = snap.values(name)  # the stored values, read only (no copy of any record)
+        spec = props.get(name) or _guess_spec(values)
         info = FieldInfo(name=name, type=field_type(spec), filterable=name not in hidden)
         if info.type == "string":
-            seen = {str(m[name]) for m in snap.metadata if m.get(name) not in (None, "")}
+            seen = {str(v) for v in values if v not in (None, "")}
             info.distinct_ratio = len(seen) / n
             if len(seen) <= MAX_VALUES:
                 info.values = sorted(seen | {str(v) for v in spec.get("enum") or []})
@@ -52,9 +53,9 @@ def build_context(index: Any, **settings: Any) -> PlanContext:
     return PlanContext(fields=fields, **settings)
 
 
-def _guess_spec(metadata: list[dict[str, Any]], name: str) -> dict[str, Any]:
+def _guess_spec(values: list[Any]) -> dict[str, Any]:
     """Type of a property the schema does not declare (an open schema), from a value."""
-    v = next((m[name] for m in metadata if m.get(name) is not None), "")
+    v = next((v for v in values if v is not None), "")
     if isinstance(v, bool):
         return {"type": "boolean"}
     if isinstance(v, int):

@@ -43,8 +43,8 @@ from ._params import (
     check_positive_float,
     check_text_fields,
 )
-from .ctfidf import record_text, top_keywords
-from .representatives import cluster_members, relabel_by_size
+from .ctfidf import top_keywords
+from .representatives import PICK_BY_CLUSTER, Groups, group, relabel_by_size
 from .snapshot import Snapshot
 from .vectorizer import Vectorizer, make_vectorizer
 
@@ -111,7 +111,7 @@ def run_cluster(
     top_words = check_int("top_words", top_words, minimum=1) or 1
     vec = make_vectorizer(vectorizer, bigrams=check_bool("bigrams", bigrams))
 
-    x, uuids, metadata = _rows(snapshot, limit)
+    x, uuids = _rows(snapshot, limit)
     n = len(uuids)
     params: dict[str, Any] = {
         "algorithm": algorithm,
@@ -142,15 +142,16 @@ def run_cluster(
     labels = relabel_by_size(labels)
     n_clusters = int(labels.max()) + 1 if n and labels.max() >= 0 else 0
     params["num_clusters"] = n_clusters
+    groups = group(x, labels, n_clusters, metric)
     clusters, rep_rows = _describe(
-        x, labels, n_clusters, metric, uuids, metadata, n_reps, fields, top_words, vec
+        snapshot, groups, labels, n_clusters, uuids, n_reps, fields, top_words, vec
     )
     return {
         "clusters": clusters,
-        "noise_count": int((labels < 0).sum()),
+        "noise_count": int(groups.bounds[1]),
         "silhouette": silhouette,
         "parameters": params,
-        "projection": projection(x, labels, rep_rows, seed),
+        "projection": projection(x, labels, rep_rows, seed, groups),
     }
 
 
@@ -159,9 +160,8 @@ def _tune_bound(name: str, value: Any) -> int:
     return check_int(name, value, minimum=2, maximum=MAX_AUTO_TUNE_CLUSTERS, why=why) or 2
 
 
-def _rows(
-    snapshot: Snapshot, limit: int | None
-) -> tuple[np.ndarray, list[str], list[dict[str, Any]]]:
+def _rows(snapshot: Snapshot, limit: int | None) -> tuple[np.ndarray, list[str]]:
+    """(vectors, uuids) of the first ``limit`` rows: views of the snapshot's, no copy."""
     n = len(snapshot) if limit is None else min(limit, len(snapshot))
     x = np.asarray(snapshot.vectors, dtype=np.float32)
     if x.ndim != 2 and n:
@@ -171,7 +171,8 @@ def _rows(
         if n
         else np.zeros((0, x.shape[-1] if x.ndim == 2 else 0), np.float32)
     )
-    return x, list(snapshot.uuids[:n]), list(snapshot.metadata[:n])
+    uuids = snapshot.uuids if n == len(snapshot.uuids) else snapshot.uuids[:n]
+    return x, uuids
 
 
 def _kmeans(
@@ -235,36 +236,49 @@ def _dbscan(
 
 
 def _describe(
-    x: np.ndarray,
+    snapshot: Snapshot,
+    groups: Groups,
     labels: np.ndarray,
     n_clusters: int,
-    metric: str,
     uuids: list[str],
-    metadata: list[dict[str, Any]],
     n_reps: int,
     fields: list[str] | None,
     top_words: int,
     vec: Vectorizer,
 ) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
-    """The clusters of the answer, and the rows of each one's representatives."""
+    """The clusters of the answer, and the rows of each one's representatives.
+
+    Built from arrays: the members' ``{"uuid"}`` dicts in one pass over the uuids in group
+    order, properties read only for the representatives, text only of ``fields``."""
+    n = len(labels)
     keywords: dict[int, list[tuple[str, float]]] = {}
     if fields and n_clusters:
-        texts = [record_text(m, fields) for m in metadata]
+        texts = snapshot.texts(fields)
         keywords = top_keywords(
-            texts, labels.tolist(), range(n_clusters), top_n=top_words, vectorizer=vec
+            texts if len(texts) == n else texts[:n],
+            labels.tolist(),
+            range(n_clusters),
+            top_n=top_words,
+            vectorizer=vec,
         )
+    bounds = groups.bounds.tolist()
+    start = bounds[1]  # after the noise
+    members = [{"uuid": uuids[r]} for r in groups.members[start:].tolist()]
+    rep_rows = groups.nearest(n_reps)
+    picked = np.concatenate(rep_rows).tolist() if rep_rows else []
+    props = iter(snapshot.properties(picked))
+    dist = groups.distance
     clusters = []
-    rep_rows = []
-    for cid, (rows, dist) in enumerate(cluster_members(x, labels, n_clusters, metric)):
-        rep_rows.append(rows[:n_reps])
+    for cid in range(n_clusters):
+        lo, hi = bounds[cid + 1], bounds[cid + 2]
         cluster: dict[str, Any] = {
             "cluster_id": cid,
-            "count": int(rows.size),
+            "count": hi - lo,
             "representatives": [
-                {"uuid": uuids[r], "metadata": metadata[r], "distance": float(d)}
-                for r, d in zip(rows[:n_reps], dist[:n_reps], strict=True)
+                {"uuid": uuids[r], "metadata": next(props), "distance": float(dist[r])}
+                for r in rep_rows[cid].tolist()
             ],
-            "members": [{"uuid": uuids[r]} for r in np.sort(rows)],
+            "members": members[lo - start : hi - start],
         }
         if fields:
             words = keywords.get(cid, [])
@@ -275,7 +289,11 @@ def _describe(
 
 
 def projection(
-    x: np.ndarray, labels: np.ndarray, rep_rows: list[np.ndarray], seed: int
+    x: np.ndarray,
+    labels: np.ndarray,
+    rep_rows: list[np.ndarray],
+    seed: int,
+    groups: Groups | None = None,
 ) -> dict[str, Any] | None:
     """The answer's ``projection`` (None without rows): ``{"method": "pca",
     "explained_variance_ratio": [r1, r2], "sample_size": m or None when every row is
@@ -284,12 +302,14 @@ def projection(
     n = len(x)
     if n == 0:
         return None
-    rows = _projection_rows(labels, seed)
-    mean, basis, ratio = pca2(x[rows], seed)
+    rows = _projection_rows(labels, seed, groups)
+    mean, xc, basis, ratio = _pca(x[rows], seed)
     reps = np.concatenate(rep_rows) if rep_rows else np.zeros(0, np.int64)
     rep_ids = np.repeat(np.arange(len(rep_rows)), [len(r) for r in rep_rows])
-    xy = (x[rows].astype(np.float64) - mean) @ basis.T
-    rxy = (x[reps].astype(np.float64) - mean) @ basis.T
+    axes = basis.T.astype(np.float32)
+    # rounded in float64: a float32 rounded to 3 digits is not the short decimal
+    xy = _dot(xc, axes).astype(np.float64)
+    rxy = _dot(x[reps] - mean, axes).astype(np.float64)
     decimals = _decimals(np.abs(xy).max(initial=0.0))
     return {
         "method": "pca",
@@ -300,21 +320,39 @@ def projection(
     }
 
 
-def _projection_rows(labels: np.ndarray, seed: int) -> np.ndarray:
+def _projection_rows(labels: np.ndarray, seed: int, groups: Groups | None = None) -> np.ndarray:
     """Rows to project, ascending: all up to PROJECTION_MAX_POINTS, else a seeded sample of
-    each cluster (noise too) in proportion to its size, at least a few rows of each."""
+    each cluster (noise too) in proportion to its size, at least a few rows of each.
+    ``groups``: the rows of each label already grouped (else found here)."""
     n = len(labels)
     if n <= PROJECTION_MAX_POINTS:
         return np.arange(n)
+    if groups is None:
+        order = np.argsort(labels, kind="stable")
+        bounds = np.searchsorted(labels[order], np.arange(-1, int(labels.max()) + 2))
+    else:
+        order, bounds = groups.members, groups.bounds
+    # every label present, noise first, each group's rows ascending (as np.flatnonzero)
+    edges = bounds.tolist()
+    parts = [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
     rng = np.random.default_rng(seed)
-    groups = np.unique(labels)
-    floor = max(1, min(PROJECTION_MIN_PER_CLUSTER, PROJECTION_MAX_POINTS // groups.size))
-    picked = []
-    for g in groups:
-        members = np.flatnonzero(labels == g)
-        quota = min(members.size, max(floor, members.size * PROJECTION_MAX_POINTS // n))
-        picked.append(rng.choice(members, size=quota, replace=False))
-    return np.sort(np.concatenate(picked))
+    floor = max(1, min(PROJECTION_MIN_PER_CLUSTER, PROJECTION_MAX_POINTS // len(parts)))
+    sizes = np.array([b - a for a, b in parts], dtype=np.int64)
+    quota = np.minimum(sizes, np.maximum(floor, sizes * PROJECTION_MAX_POINTS // n))
+    if len(parts) <= PICK_BY_CLUSTER:
+        picked = [
+            rng.choice(order[a:b], size=q, replace=False)
+            for (a, b), q in zip(parts, quota.tolist(), strict=True)
+        ]
+        return np.sort(np.concatenate(picked))
+    # many groups: a random key per row, each group's `quota` smallest, in one sort
+    kept = np.concatenate([order[a:b] for a, b in parts])
+    group_of = np.repeat(np.arange(len(parts)), sizes)
+    perm = np.argsort(group_of + rng.random(len(kept)))  # groups stay in order
+    starts = np.cumsum(sizes) - sizes
+    first = np.cumsum(quota) - quota
+    at = np.repeat(starts - first, quota) + np.arange(int(quota.sum()))
+    return np.sort(kept[perm[at]])
 
 
 def pca2(x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -323,20 +361,28 @@ def pca2(x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     SVD of the small projected matrix: a few passes of (m, d) x (d, 10) products, where a
     full SVD of the rows costs O(m d^2). Each axis' sign is fixed (its largest loading is
     positive), so the picture is the same run to run."""
-    xc = x.astype(np.float64)
-    mean = xc.mean(axis=0)
-    xc -= mean
+    mean, _xc, basis, ratio = _pca(x, seed)
+    return mean.astype(np.float64), basis, ratio
+
+
+def _pca(x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``pca2``, with the mean as float32 and the centred rows (float32) it projected.
+
+    The (m, d) products run in float32 (the answer keeps three significant digits; the
+    subspace is found to ~1e-6), the small matrices (Gram, SVD) in float64."""
+    x = np.asarray(x, dtype=np.float32)
+    mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
+    xc = x - mean
     m, d = xc.shape
-    total = float((xc * xc).sum())
+    total = float(np.einsum("ij,ij->", xc, xc, dtype=np.float64))
     if min(m, d) <= 12:  # small: the exact SVD is cheaper than iterating
-        _, s, vt = np.linalg.svd(xc, full_matrices=False)
+        _, s, vt = np.linalg.svd(xc.astype(np.float64), full_matrices=False)
     else:
-        y = xc @ np.random.default_rng(seed).standard_normal((d, 10))
+        omega = np.random.default_rng(seed).standard_normal((d, 10)).astype(np.float32)
+        q = _orth(_dot(xc, omega))
         for _ in range(4):  # power iterations sharpen the leading directions
-            q, _ = np.linalg.qr(y)
-            y = xc @ np.linalg.qr(xc.T @ q)[0]
-        q, _ = np.linalg.qr(y)
-        _, s, vt = np.linalg.svd(q.T @ xc, full_matrices=False)
+            q = _orth(_dot(xc, _orth(_tdot(xc, q))))
+        _, s, vt = np.linalg.svd(_tdot(q, xc).astype(np.float64), full_matrices=False)
     basis = np.zeros((2, d))
     ratio = np.zeros(2)
     k = min(2, vt.shape[0])
@@ -345,7 +391,54 @@ def pca2(x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ratio[:k] = s[:k] ** 2 / total
     signs = np.sign(basis[np.arange(2), np.abs(basis).argmax(axis=1)])
     basis *= np.where(signs == 0, 1.0, signs)[:, None]
-    return mean, basis, ratio
+    return mean, xc, basis, ratio
+
+
+# OpenBLAS runs a product on one thread while m·n·k stays below 262,144 (65,536 x its
+# GEMM_MULTITHREAD_THRESHOLD, 4), and so do the level-2 calls of a QR below a few
+# thousand entries. The projection's products are cut into pieces of that size, and its
+# orthonormalisations are done on 10 x 10 Gram matrices (no QR of the tall matrix): on a
+# machine shared with other work, BLAS threads on products this small cost 10-100x one
+# thread (each waits for the others to be scheduled), 0.1-0.5 s instead of ~10 ms.
+_ONE_THREAD_MACS = 200_000
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` in pieces of rows of ``a`` small enough for one BLAS thread (float32
+    when ``a`` is)."""
+    b = b.astype(a.dtype, copy=False)
+    step = max(1, _ONE_THREAD_MACS // max(1, a.shape[1] * b.shape[1]))
+    if a.shape[0] <= step:
+        return a @ b
+    return np.concatenate([a[i : i + step] @ b for i in range(0, a.shape[0], step)])
+
+
+def _tdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a.T @ b``, summed (in float64) over pieces of rows small enough for one BLAS
+    thread."""
+    b = b.astype(a.dtype, copy=False)
+    step = max(1, _ONE_THREAD_MACS // max(1, a.shape[1] * b.shape[1]))
+    if a.shape[0] <= step:
+        return (a.T @ b).astype(np.float64, copy=False)
+    out = np.zeros((a.shape[1], b.shape[1]))
+    for i in range(0, a.shape[0], step):
+        out += a[i : i + step].T @ b[i : i + step]
+    return out
+
+
+def _orth(y: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (float64) of the columns of ``y`` (m x c, c small): SVQB twice
+    (Stathopoulos & Wu 2002): the eigenvectors of the scaled Gram matrix ``yᵀy`` give the
+    basis, directions with a negligible eigenvalue (``y`` of lower rank) are dropped, and the
+    second pass restores orthogonality to machine precision."""
+    y = y.astype(np.float64, copy=False)
+    for _ in range(2):
+        norms = np.sqrt(np.einsum("ij,ij->j", y, y))
+        y = y[:, norms > 0] / norms[norms > 0]
+        w, v = np.linalg.eigh(_tdot(y, y))
+        keep = w > w.max(initial=0.0) * 1e-12
+        y = _dot(y, v[:, keep] / np.sqrt(w[keep]))
+    return y
 
 
 def _decimals(scale: float) -> int:

@@ -75,15 +75,19 @@ def run_outliers(
     if max_results is not None:
         order = order[:max_results]
     params.update(n_neighbors=k_used, offset=offset)
+    listed = order.tolist()
+    uuids = snapshot.uuids
+    # properties are read for the listed rows only
     return {
         "outliers": [
-            {
-                "uuid": snapshot.uuids[i],
-                "metadata": snapshot.metadata[i],
-                "score": float(-factor[i]),
-                "is_outlier": bool(flagged[i]),
-            }
-            for i in order
+            {"uuid": uuids[i], "metadata": m, "score": -f, "is_outlier": o}
+            for i, m, f, o in zip(
+                listed,
+                snapshot.properties(listed),
+                factor[order].tolist(),
+                flagged[order].tolist(),
+                strict=True,
+            )
         ],
         "outlier_count": int(flagged.sum()),
         "parameters": params,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from .. import _core
 
 
 def relabel_by_size(labels: np.ndarray) -> np.ndarray:
@@ -53,3 +57,65 @@ def cluster_members(
         nearest = np.argsort(d, kind="stable")
         out.append((rows[nearest], d[nearest]))
     return out
+
+
+# Up to this many clusters the representatives are picked cluster by cluster (a partial
+# sort of each one's distances); above it one sort of every row by (cluster, distance) is
+# cheaper than a Python loop over the clusters.
+PICK_BY_CLUSTER = 512
+
+
+@dataclass
+class Groups:
+    """The rows of each cluster, from the label array alone (``group``).
+
+    ``members``: row ids grouped by label (noise -1 first, then 0, 1, ...), ascending within
+    a group; ``bounds[g]:bounds[g + 1]`` is group g's slice, g = 0 the noise. ``distance``:
+    each row's distance to its cluster's centre (NaN for noise).
+    """
+
+    members: np.ndarray
+    bounds: np.ndarray
+    distance: np.ndarray
+
+    def rows(self, cluster: int) -> np.ndarray:
+        """Rows of cluster ``cluster`` (0-based), ascending."""
+        return self.members[self.bounds[cluster + 1] : self.bounds[cluster + 2]]
+
+    def nearest(self, count: int) -> list[np.ndarray]:
+        """For each cluster, its ``count`` rows nearest the centre, nearest first (ties:
+        row order, as a stable sort of the distances)."""
+        k = len(self.bounds) - 2
+        if count <= 0 or k <= 0:
+            return [np.zeros(0, dtype=np.int64) for _ in range(k)]
+        edges = self.bounds.tolist()
+        if k > PICK_BY_CLUSTER:
+            labels = np.repeat(np.arange(-1, k), np.diff(self.bounds))
+            order = self.members[np.lexsort((self.distance[self.members], labels))]
+            return [order[edges[c + 1] : edges[c + 1] + count] for c in range(k)]
+        out = []
+        for c in range(k):
+            rows = self.members[edges[c + 1] : edges[c + 2]]
+            d = self.distance[rows]
+            if rows.size > count:  # every row within the count-th distance, ties included
+                keep = d <= np.partition(d, count - 1)[count - 1]
+                rows, d = rows[keep], d[keep]
+            out.append(rows[np.argsort(d, kind="stable")[:count]])
+        return out
+
+
+def group(x: np.ndarray, labels: np.ndarray, n_clusters: int, metric: str) -> Groups:
+    """``Groups`` of ``labels`` (dense ids 0..n_clusters-1, -1 noise): one stable sort for
+    the members and the distances of every row to its cluster's mean from the core in one
+    O(n·d) pass (``_core.centre_distances``; the mean as in ``cluster_members``). No
+    per-cluster copy of the rows."""
+    n = len(labels)
+    # labels fit in 16 bits for any k up to MAX_NUM_CLUSTERS: NumPy's stable sort of them
+    # is a radix sort
+    small = labels.astype(np.int16) if n_clusters < 2**15 else labels
+    members = np.argsort(small, kind="stable")
+    bounds = np.searchsorted(labels[members], np.arange(-1, n_clusters + 1)).astype(np.int64)
+    if n_clusters == 0 or n == 0:
+        return Groups(members, bounds, np.full(n, np.nan))
+    distance = np.asarray(_core.centre_distances(x, labels, metric), dtype=np.float64)
+    return Groups(members, bounds, distance)

@@ -22,7 +22,6 @@ from ._params import MAX_AUTO_TUNE_CLUSTERS, MAX_NUM_CLUSTERS, check_text_fields
 from .autotune import silhouette
 from .cancel import check as check_cancelled
 from .cluster import DEFAULT_NUM_CLUSTERS, run_cluster
-from .ctfidf import record_text
 from .snapshot import Snapshot
 from .topic_quality import Corpus
 from .vectorizer import Vectorizer, make_vectorizer
@@ -143,9 +142,8 @@ def _pick_num_topics(
     text) it cannot, and silhouette does. Ties keep the smaller k. Stops with
     ``cancel.Cancelled`` before the next k-means run once the caller's token is set."""
     x = np.ascontiguousarray(np.asarray(snapshot.vectors, dtype=np.float32)[:n])
-    corpus = Corpus(
-        [record_text(m, fields) for m in snapshot.metadata[:n]], vectorizer=vec, seed=seed
-    )
+    texts = snapshot.texts(fields)  # kept by the snapshot for the final clustering
+    corpus = Corpus(texts if len(texts) == n else texts[:n], vectorizer=vec, seed=seed)
     scores: list[dict[str, Any]] = []
     seeds: dict[int, int] = {}
     for k in ks:

@@ -15,6 +15,7 @@ a short string before these read it.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import math
@@ -29,7 +30,10 @@ from .checks import MAX_INT, check_int, cursor_text, short_repr
 
 def query_hash(q: np.ndarray, flt: Any) -> str:
     """Fingerprint of a query row and its filter, carried in a ``nearest`` cursor."""
-    h = hashlib.sha1(np.ascontiguousarray(q).tobytes())
+    try:  # a C-contiguous row is hashed in place: the bytes tobytes() would copy
+        h = hashlib.sha1(q.data)
+    except (BufferError, TypeError, ValueError):  # strided: its bytes in C order
+        h = hashlib.sha1(np.ascontiguousarray(q).tobytes())
     # what json.dumps(None) gives, without its encoder set-up on every unfiltered query
     h.update(b"null" if flt is None else json.dumps(flt, sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
@@ -39,7 +43,11 @@ def encode_nearest_cursor(offset: int, dist: float, uuid: str, qhash: str) -> st
     # the text json.dumps gives (uuids are canonical, the hash is hex), minus its set-up
     d = repr(dist) if math.isfinite(dist) else json.dumps(dist)
     raw = f'{{"o": {offset}, "d": {d}, "u": "{uuid}", "h": "{qhash}"}}'.encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    # base64.urlsafe_b64encode's bytes, without its two Python layers
+    return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).decode().rstrip("=")
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def decode_nearest_cursor(after: str | None, qhash: str) -> tuple[int, tuple[float, str] | None]:

@@ -24,6 +24,7 @@ from . import usage
 from .answers import (
     AgentResult,
     ClusterResult,
+    NearestResult,
     OutliersResult,
     RecordPage,
     TopicsResult,
@@ -33,6 +34,7 @@ from .checks import (
     DUPLICATE_MODES,
     ERROR_MODES,
     MAX_INT,
+    MAX_LIMIT,
     check_bool,
     check_choice,
     check_filter_arg,
@@ -1134,6 +1136,22 @@ class Search(Analyses, Protocol):
         >>> hits = index.search.nearest(vector=q, limit=5, filter={"year": 2024})  # doctest: +SKIP
         >>> [h["uuid"] for h in hits["results"]]  # doctest: +SKIP
         """
+        if (
+            type(limit) is int
+            and 0 < limit <= MAX_LIMIT
+            and filter is None
+            and after is None
+            and with_vector is False
+            and text is None
+            and type(vector) is np.ndarray
+            and vector.ndim == 1
+        ):
+            # The common query (one vector, no filter or cursor), told by exact types: the
+            # checks below pass these arguments through unchanged, so they are skipped;
+            # the mode's `_nearest` checks the vector itself (tests/unit/test_nearest_fast_path.py)
+            started = time.perf_counter()
+            answer = self._nearest(vector, limit, None, None, False)
+            return NearestResult(usage.complete(answer, "nearest", started))
         limit = check_limit(limit)
         check_filter_arg(filter)
         after = cursor_text(after, "nearest")

@@ -169,14 +169,20 @@ class ShardedIndex:
         shard_ids = np.concatenate(
             [np.full(len(p["seqs"]), i, dtype=np.int64) for i, p in enumerate(parts)]
         )
-        order = np.lexsort((shard_ids, seqs)).tolist()  # by seq, then shard
+        order = np.lexsort((shard_ids, seqs))  # by seq, then shard
         dim = self.dimensions
         stacked = [np.asarray(p["vectors"], dtype=np.float32).reshape(-1, dim) for p in parts]
-        vectors = np.ascontiguousarray(np.concatenate(stacked)[order], dtype=np.float32)
-        all_uuids = [u for p in parts for u in p["uuids"]]
-        all_meta = [m for p in parts for m in p["metadata"]]
-        uuids = [all_uuids[i] for i in order]
-        metadata = [all_meta[i] for i in order]
+        # each shard sends its properties as a plain list of copies (``Properties`` pickles
+        # so): the driver's snapshot owns them
+        uuids = [u for p in parts for u in p["uuids"]]
+        metadata = [m for p in parts for m in p["metadata"]]
+        if len(order) > 1 and not bool((order[1:] > order[:-1]).all()):
+            vectors = np.ascontiguousarray(np.concatenate(stacked)[order], dtype=np.float32)
+            take = order.tolist()
+            uuids = [uuids[i] for i in take]
+            metadata = [metadata[i] for i in take]
+        else:  # already in order (e.g. one shard): one copy of the rows, none of the lists
+            vectors = np.ascontiguousarray(np.concatenate(stacked), dtype=np.float32)
         return Snapshot(
             uuids=uuids,
             vectors=vectors,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,31 @@ def _grow(arr: np.ndarray, cap: int, fill: Any = 0) -> np.ndarray:
     return out
 
 
+# The values a typed column takes as they are, by kind; anything else (a free-form dict or list stored
+# under a name a later write typed) goes through ``column_value`` and, if it does not fit,
+# counts as missing — never an error after the transaction committed.
+_FITS: dict[str, frozenset[type]] = {
+    "string": frozenset({str, type(None)}),
+    "integer": frozenset({int, type(None)}),
+    "number": frozenset({int, float, type(None)}),
+    "boolean": frozenset({bool, type(None)}),
+}
+
+
+def _fits(kind: str, value: Any) -> bool:
+    """Whether a typed column (string/integer/number/boolean) can hold ``value`` (subclasses
+    such as NumPy's str count; a bool is no integer or number, as the schema checks it)."""
+    if value is None:
+        return True
+    if isinstance(value, bool):
+        return kind == "boolean"
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int)
+    return kind == "number" and isinstance(value, (int, float))
+
+
 class Column:
     """Values of one property (fill where absent) and a presence mask."""
 
@@ -58,7 +84,8 @@ class Column:
     def write(self, start: int, raw: list[Any]) -> None:
         """Column values for rows ``start..start+len(raw)`` from stored property values."""
         kind, fill = self.kind, self.fill
-        if kind in ("string", "integer", "number", "boolean"):
+        fits = _FITS.get(kind)
+        if fits is not None and all(type(v) in fits for v in raw):
             pres = [v is not None for v in raw]
             vals = raw if all(pres) else [fill if v is None else v for v in raw]
         else:
@@ -68,6 +95,8 @@ class Column:
                     cv = column_value(kind, v)
                 except (TypeError, ValueError):
                     cv = None  # stored before the property was typed: treat as missing
+                if fits is not None and not _fits(kind, cv):
+                    cv = None  # e.g. a free-form dict under a name typed integer later
                 pres.append(cv is not None)
                 vals.append(fill if cv is None else cv)
         end = start + len(raw)
@@ -112,6 +141,18 @@ class StringColumn(Column):
             cats[:] = list(self.lookup)  # dict order = code order
             self._cats = cats
         return self._cats
+
+    def decode(self, codes: np.ndarray, present: np.ndarray) -> tuple[list[str | None], np.ndarray]:
+        """(the strings of ``codes``, None where not ``present``; ``present``), e.g. codes
+        and presence copied earlier (``Cache.gather``). Call it under the index lock: the
+        categories change with writes."""
+        cats = self.categories()
+        if not len(cats):
+            return [None] * len(codes), present
+        values = cats[codes]
+        if not present.all():
+            values[~present] = None
+        return values.tolist(), present
 
 
 class Cache:
@@ -281,6 +322,37 @@ class Cache:
         """The used rows, C-contiguous float32 (a view, no copy)."""
         return self.vectors[: self.n]
 
+    def gather(self, rows: np.ndarray) -> Gathered:
+        """The rows at ``rows``, in that order, as arrays (see ``Gathered``).
+
+        The first k rows in order (every row alive, no filter: the common case) are read in
+        place: a read-only view of the vectors and slices of the lists, no row copied. Rows
+        below ``n`` are never written again (updates append and tombstone, growth moves to
+        a new array), so the view keeps its values. Other rows: one fancy-index copy of the
+        vectors. The property dicts are the cache's own (replaced on update, never changed
+        in place): ``copy_props`` one before handing it out. String columns: their codes and
+        presence at these rows, copied (an update rewrites a row's code in place)."""
+        k = len(rows)
+        prefix = k == 0 or (int(rows[-1]) == k - 1 and bool((rows[1:] > rows[:-1]).all()))
+        at: slice | np.ndarray = slice(0, k) if prefix else rows
+        strings = {
+            name: (col, col.values[at].copy(), col.present[at].copy())
+            for name, col in self.columns.items()
+            if isinstance(col, StringColumn)
+        }
+        if prefix:
+            vectors = self.vectors[:k]
+            vectors.flags.writeable = False
+            return Gathered(vectors, self.uuids[:k], self.props[:k], strings)
+        take = rows.tolist()
+        uuids, props = self.uuids, self.props
+        return Gathered(
+            np.ascontiguousarray(self.vectors[rows]),
+            [uuids[r] for r in take],
+            [props[r] for r in take],
+            strings,
+        )
+
     def commit_scratch_columns(
         self,
         positions: list[int] | None,
@@ -344,6 +416,18 @@ class Cache:
             else:
                 col.write(start, vals if isinstance(vals, list) else vals.tolist())
         self.n = end
+
+
+@dataclass
+class Gathered:
+    """Rows of the cache as ``Cache.gather`` reads them: ``vectors`` (k, d) float32,
+    ``uuids``, ``props`` (the stored dicts) and, per string column, ``strings[name] =
+    (column, codes, present)`` of the rows (decode with ``StringColumn.decode``)."""
+
+    vectors: np.ndarray
+    uuids: list[str]
+    props: list[dict[str, Any]]
+    strings: dict[str, tuple[StringColumn, np.ndarray, np.ndarray]]
 
 
 def copy_props(props: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from .. import filters
-from ..analysis.snapshot import Snapshot
+from ..analysis.snapshot import Properties, Snapshot
 from ..api.batch import Batch
 from ..api.protocols import Agent as AgentSurface
 from ..api.reprs import index_repr
@@ -120,22 +120,38 @@ class Index:
 
     def snapshot(self, filter: Any = None, limit: int | None = None) -> Snapshot:
         """Filtered live rows in insertion order (first ``limit``), vectors as the cache
-        holds them: what the analyses and the agent run over. Internal."""
+        holds them: what the analyses and the agent run over. Internal.
+
+        Arrays, not records: the vectors are the cache's rows themselves (a read-only view)
+        when the rows taken are the first ones in order, else one copy; the properties are
+        the cache's dicts, copied only when read (``Snapshot.properties``, ``metadata[i]``).
+        """
         with self.reading() as view:
             cache = view.cache
             rows = np.flatnonzero(view.filter_mask(view.parse_filter(filter)))
-            rows = rows[np.argsort(cache.seq[rows], kind="stable")]
+            seqs = cache.seq[rows]
+            if not bool((seqs[1:] >= seqs[:-1]).all()):  # rows are appended in seq order
+                rows = rows[np.argsort(seqs, kind="stable")]
             matched = len(rows)
             if limit is not None:
                 rows = rows[: max(int(limit), 0)]
-            recs = view.records_by_rows(rows.tolist(), with_vector=False)
-            if len(recs) != len(rows):  # some removed by another process meanwhile
-                rows = np.array([cache.row_of[r["uuid"]] for r in recs], dtype=np.int64)
-            vectors = np.ascontiguousarray(cache.vectors[rows], dtype=np.float32)
+            got = cache.gather(rows)
+            lock = self._lock
+
+            def strings(name: str) -> tuple[list[str | None], np.ndarray] | None:
+                """The string column ``name`` at the snapshot's rows, read when asked
+                (the texts of the keywords), under the lock writes take."""
+                found = got.strings.get(name)
+                if found is None:
+                    return None
+                col, codes, present = found
+                with lock:
+                    return col.decode(codes, present)
+
             return Snapshot(
-                uuids=[r["uuid"] for r in recs],
-                vectors=vectors.reshape(len(rows), view.dimensions),
-                metadata=[r["metadata"] for r in recs],
+                uuids=got.uuids,
+                vectors=got.vectors.reshape(len(rows), view.dimensions),
+                metadata=Properties(got.props, copy_props, strings),
                 metric=view.metric,
                 schema=dict(view.schema.source),
                 matched=matched,
@@ -205,7 +221,10 @@ class Index:
         if dv != self._dv:
             self._reload(store)
             self._dv = dv
-        self._maybe_compact(store)
+        cache = self._cache
+        # `_maybe_compact` has nothing to do below COMPACT_MIN_DEAD dead rows and no job
+        if self._compaction is not None or cache.n - cache.live_count >= COMPACT_MIN_DEAD:
+            self._maybe_compact(store)
         return store
 
     def _maybe_compact(self, store: Store) -> None:

@@ -106,7 +106,8 @@ fn silhouette(
     #[pyo3(from_py_with = arg::seed)] seed: u64,
 ) -> PyResult<f64> {
     let m = self::metric(metric)?;
-    let x = points(x)?;
+    // scanned for NaN and infinity by the core, in a pass it makes anyway
+    let x = matrix(x, "x", 1, Values::Unchecked)?;
     let labels = int_vector(labels, "labels")?;
     let ls = labels.as_slice()?;
     same_len("labels", ls.len(), x.rows(), "x")?;
@@ -123,13 +124,32 @@ fn silhouette_samples<'py>(
     metric: &str,
 ) -> PyResult<Bound<'py, PyArray1<f32>>> {
     let m = self::metric(metric)?;
-    let x = points(x)?;
+    // scanned for NaN and infinity by the core, in a pass it makes anyway
+    let x = matrix(x, "x", 1, Values::Unchecked)?;
     let labels = int_vector(labels, "labels")?;
     let ls = labels.as_slice()?;
     same_len("labels", ls.len(), x.rows(), "x")?;
     let (xs, d) = (x.slice(), x.cols());
     let s = detach(py, || sil::silhouette_samples(xs, d, ls, m))?;
     Ok(s.into_pyarray(py))
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, labels, metric="cosine"))]
+fn centre_distances<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    labels: &Bound<'py, PyAny>,
+    metric: &str,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let m = self::metric(metric)?;
+    // not scanned here: the core's one pass over the rows refuses NaN and infinity itself
+    let x = matrix(x, "x", 1, Values::Unchecked)?;
+    let labels = int_vector(labels, "labels")?;
+    let ls = labels.as_slice()?;
+    same_len("labels", ls.len(), x.rows(), "x")?;
+    let (xs, d) = (x.slice(), x.cols());
+    Ok(detach(py, || sil::centre_distances(xs, d, ls, m))?.into_pyarray(py))
 }
 
 #[pyfunction]
@@ -236,5 +256,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lof, m)?)?;
     m.add_function(wrap_pyfunction!(silhouette, m)?)?;
     m.add_function(wrap_pyfunction!(silhouette_samples, m)?)?;
+    m.add_function(wrap_pyfunction!(centre_distances, m)?)?;
     Ok(())
 }

@@ -1,0 +1,200 @@
+"""The one-query ``nearest`` fast path (issue #19): ``Search.nearest`` skips its argument
+checks when the arguments' exact types say they would pass unchanged, and the embedded
+search answers a query without filter, cursor or vectors in fewer steps
+(``Search._nearest_plain``). Both must give exactly the answer of the general path, refuse
+exactly what it refuses, and hand out properties the caller may change."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import eigenlake
+from eigenlake.api import usage
+from eigenlake.api.answers import NearestResult
+from eigenlake.api.checks import MAX_LIMIT
+from eigenlake.errors import ValidationError
+
+_NAMES = itertools.count()
+
+# one type per property (the schema is inferred from the first record that has it): a
+# scalar, a list and a free-form object, which the answer must copy deeply
+properties = st.fixed_dictionaries(
+    {},
+    optional={
+        "n": st.integers(-1000, 1000),
+        "t": st.text(max_size=5),
+        "tags": st.lists(st.text(max_size=3), max_size=3),
+        "obj": st.dictionaries(st.sampled_from("xy"), st.lists(st.integers(0, 9), max_size=2)),
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    with eigenlake.connect(path=str(tmp_path_factory.mktemp("fast") / "lake")) as c:
+        yield c
+
+
+def _general(idx: Any, vector: Any, limit: int) -> dict[str, Any]:
+    """The answer of the general embedded path (``_nearest_in``, as a filtered or paged
+    query takes), for the same query."""
+    search = idx.search
+    with idx.reading() as view:
+        search._view = view
+        try:
+            return dict(search._nearest_in(view, vector, limit, None, None, False))
+        finally:
+            search._view = None
+
+
+def _plain(answer: dict[str, Any]) -> dict[str, Any]:
+    """An answer, its usage completed, without its timing (``usage.compute_ms`` differs
+    between two calls)."""
+    out = usage.complete(dict(answer, usage=dict(answer["usage"])), "nearest", 0.0)
+    out["usage"].pop("compute_ms")
+    return dict(out)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=st.data(),
+    metric=st.sampled_from(["cosine", "euclidean"]),
+    graph=st.booleans(),
+    dims=st.integers(2, 6),
+    rows=st.integers(0, 60),
+    limit=st.one_of(st.integers(1, 4), st.integers(1, 70)),
+)
+def test_the_fast_path_answers_as_the_general_path(
+    client: Any, data: Any, metric: str, graph: bool, dims: int, rows: int, limit: int
+) -> None:
+    # "graph": HNSW above 8 live rows (the threshold the options set) and 8 x (limit + 1)
+    # rows kept, else exact scans
+    options: dict[str, Any] = {"distance_metric": metric}
+    if graph:
+        options["exact_threshold"] = 8
+    idx = client.indexes.create_or_get(
+        namespace="fast", index=f"i{next(_NAMES)}", dimensions=dims, index_options=options
+    )
+    try:
+        _compare(idx, data, dims, rows, limit)
+    finally:
+        idx.manage.delete()
+
+
+def _compare(idx: Any, data: Any, dims: int, rows: int, limit: int) -> None:
+    seed = data.draw(st.integers(0, 2**16), label="seed")
+    rng = np.random.default_rng(seed)
+    # few distinct values and repeated rows: ties in distance, broken by uuid
+    x = rng.integers(-2, 3, size=(rows, dims)).astype(np.float32)
+    x[np.all(x == 0, axis=1)] = 1.0  # no zero vector (a cosine index refuses one)
+    if rows > 3:
+        x[rows // 2] = x[0]
+    props = [data.draw(properties, label="properties") for _ in range(rows)]
+    uids = idx.records.add_many(
+        [{"properties": p, "vector": v} for p, v in zip(props, x, strict=True)]
+    )
+    removed = (
+        data.draw(st.sets(st.sampled_from(uids), max_size=5), label="removed") if uids else set()
+    )
+    for uid in removed:  # dead rows: the search takes the alive mask
+        idx.records.remove(uid)
+    idx.search.prepare()
+    q = rng.integers(-2, 3, size=dims).astype(np.float32)
+    q[0] = 1.0 if not q.any() else q[0]
+
+    fast = idx.search.nearest(vector=q, limit=limit)
+    assert type(fast) is NearestResult
+    want = _general(idx, q, limit)
+    assert _plain(fast) == _plain(want)
+    assert set(fast["usage"]) == {"records_scanned", "compute_ms", "search_units"}
+    assert fast["usage"]["records_scanned"] == rows - len(removed)
+    # the protocol's checks (limit a NumPy int, vector a list) give the same answer
+    checked = idx.search.nearest(vector=q.tolist(), limit=np.int64(limit))
+    assert _plain(checked) == _plain(fast)
+    # and the cursor pages on exactly as the general path's does
+    if fast["next_after"] is not None:
+        nxt = idx.search.nearest(vector=q, limit=limit, after=fast["next_after"])
+        seen = {h["uuid"] for h in fast["results"]}
+        assert not seen & {h["uuid"] for h in nxt["results"]}
+    else:
+        assert len(fast["results"]) == rows - len(removed)
+
+
+def test_properties_handed_out_are_copies(tmp_path: Path) -> None:
+    with eigenlake.connect(path=str(tmp_path / "lake")) as c:
+        idx = c.indexes.create_or_get(namespace="f", index="i", dimensions=3)
+        p = {"tags": ["a", "b"], "meta": {"k": [1, 2]}, "n": 1}
+        idx.records.add_many([{"properties": p, "vector": [1, 0, 0]}])
+        idx.records.add_many([{"properties": {"n": 2}, "vector": [0, 1, 0]}])
+        q = np.array([1, 0, 0], dtype=np.float32)
+        for hit in idx.search.nearest(vector=q, limit=2)["results"]:
+            meta = hit["metadata"]
+            meta["n"] = 99
+            if "tags" in meta:
+                meta["tags"].append("c")
+                meta["meta"]["k"].append(3)
+        again = {
+            h["metadata"]["n"]: h["metadata"]
+            for h in idx.search.nearest(vector=q, limit=2)["results"]
+        }
+        assert again == {1: p, 2: {"n": 2}}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"vector": np.array([1, np.nan, 0], dtype=np.float32)}, "NaN or infinity"),
+        ({"vector": np.array([1, np.inf, 0], dtype=np.float32)}, "NaN or infinity"),
+        ({"vector": np.zeros(3, dtype=np.float32)}, "all zeros"),
+        ({"vector": np.ones(4, dtype=np.float32)}, "dimensions"),
+        ({"vector": np.ones(2, dtype=np.float32)}, "dimensions"),
+        ({"vector": np.array([True, False, True])}, "booleans"),
+        ({"vector": np.array(["1", "2", "3"])}, "strings"),
+        ({"vector": np.ones(3, dtype=np.float32), "limit": 0}, "limit"),
+        ({"vector": np.ones(3, dtype=np.float32), "limit": MAX_LIMIT + 1}, "limit"),
+        ({"vector": np.ones(3, dtype=np.float32), "limit": True}, "limit"),
+        ({"vector": np.ones(3, dtype=np.float32), "limit": 2.0}, "limit"),
+        ({"vector": np.ones(3, dtype=np.float32), "with_vector": 0}, "with_vector"),
+        ({"vector": np.ones(3, dtype=np.float32), "filter": []}, "filter"),
+        ({"vector": np.ones(3, dtype=np.float32), "after": 5}, "after"),
+        ({"vector": np.ones(3, dtype=np.float32), "text": "x"}, "not both"),
+    ],
+)
+def test_what_the_fast_path_would_take_is_still_checked(
+    tmp_path: Path, kwargs: dict[str, Any], match: str
+) -> None:
+    with eigenlake.connect(path=str(tmp_path / "lake")) as c:
+        idx = c.indexes.create_or_get(namespace="f", index="i", dimensions=3)
+        idx.records.add_many([{"properties": {}, "vector": [1, 2, 3]}])
+        with pytest.raises(ValidationError, match=match) as fast:
+            idx.search.nearest(**kwargs)
+        # the same words as the general path's (the vector given as a list)
+        vector = kwargs["vector"]
+        slow = dict(kwargs, vector=vector.tolist())
+        with pytest.raises(ValidationError) as general:
+            idx.search.nearest(**slow)
+        if match not in ("booleans", "strings"):  # a list of those is read item by item
+            assert str(fast.value) == str(general.value)
+
+
+def test_an_empty_index_and_a_limit_past_the_rows(tmp_path: Path) -> None:
+    with eigenlake.connect(path=str(tmp_path / "lake")) as c:
+        idx = c.indexes.create_or_get(namespace="f", index="i", dimensions=3)
+        q = np.ones(3, dtype=np.float32)
+        empty = idx.search.nearest(vector=q, limit=5)
+        assert empty["results"] == [] and empty["next_after"] is None
+        assert empty["usage"]["records_scanned"] == 0
+        idx.records.add_many([{"properties": {"i": i}, "vector": [i + 1, 1, 0]} for i in range(3)])
+        page = idx.search.nearest(vector=q, limit=MAX_LIMIT)
+        assert len(page["results"]) == 3 and page["next_after"] is None
