@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import eigenlake
+from eigenlake.api.checks import is_query_batch
 from eigenlake.errors import ConflictError, NotFoundError, ValidationError
 from eigenlake.server.process import ServerProcess
 
@@ -210,6 +211,7 @@ def test_add_many_is_all_or_nothing(idx: Any, records: Any) -> None:
 
 @SETTINGS
 @given(vector=vectors, limit=limits, filter=filters, after=afters)
+@example(vector=np.ones((2, DIMS), np.float32), limit=1, filter=None, after=None)  # a batch
 def test_nearest_answers_or_refuses(
     idx: Any, vector: Any, limit: Any, filter: Any, after: Any
 ) -> None:
@@ -217,7 +219,12 @@ def test_nearest_answers_or_refuses(
     ok, out = call(idx.search.nearest, vector=vector, limit=limit, filter=filter, after=after)
     if ok:
         assert isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1
-        assert len(out["results"]) <= min(limit, stored)
+        # a 2-D vector is a batch of queries (API.md, "Additions"): one answer per row,
+        # and a batch takes no cursor
+        batch = is_query_batch(vector)
+        assert isinstance(out, list) == batch and not (batch and after is not None)
+        for answer in out if batch else [out]:
+            assert len(answer["results"]) <= min(limit, stored)
 
 
 @SETTINGS
