@@ -100,5 +100,7 @@ def test_export_arguments_are_checked(loaded):
         idx.records.to_arrow("organism")
     with pytest.raises(ValidationError, match="columns"):
         idx.records.to_arrow(columns="length")
+    with pytest.raises(ValidationError, match=r"\['lenght'\] are not properties"):
+        idx.records.to_pandas(columns=["length", "lenght"])
     with pytest.raises(ValidationError, match="with_vector"):
         idx.records.to_pandas(with_vector="yes")

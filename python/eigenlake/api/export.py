@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..schema import parse_date, parse_datetime
+from .columns import require
 
 log = logging.getLogger("eigenlake")
 
@@ -57,17 +58,24 @@ def schema_kinds(schema: dict[str, Any] | None) -> dict[str, str]:
 
 
 def property_names(exported: Exported, columns: Sequence[str] | None) -> list[str]:
-    """The property columns: ``columns`` as asked (each checked to be a string), else the
-    declared properties then the others in first-seen order."""
-    if columns is not None:
-        if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
-            raise ValidationError("columns must be a list of property names")
-        return list(dict.fromkeys(columns))
+    """The property columns: ``columns`` as asked (each a declared property or one the
+    exported records carry), else the declared properties then the others in first-seen
+    order."""
     names = dict.fromkeys(exported.kinds)
     for props in exported.properties or ():
         for name in props:
             names.setdefault(name, None)
-    return list(names)
+    if columns is None:
+        return list(names)
+    if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
+        raise ValidationError("columns must be a list of property names")
+    unknown = [c for c in columns if c not in names]
+    if unknown:  # a misspelt name would otherwise come back as a column of nulls
+        raise ValidationError(
+            f"columns: {unknown} are not properties of the index (declared or on the"
+            f" exported records); known: {sorted(names)}"
+        )
+    return list(dict.fromkeys(columns))
 
 
 def _values(exported: Exported, name: str) -> list[Any]:
@@ -104,19 +112,8 @@ def to_numpy(exported: Exported) -> tuple[list[str], np.ndarray]:
 # ---- Arrow ------------------------------------------------------------------------------
 
 
-def _require(module: str, extra: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ImportError(
-            f'this needs {module}, which is not installed: pip install "eigenlake[{extra}]"'
-        ) from None
-
-
 def to_arrow(exported: Exported, columns: Sequence[str] | None) -> Any:
-    pa = _require("pyarrow", "arrow")
+    pa = require("pyarrow", 'pip install "eigenlake[arrow]"', "to_arrow()")
     names = property_names(exported, columns)
     arrays: dict[str, Any] = {"uuid": pa.array(exported.uuids, type=pa.string())}
     for name in names:
@@ -154,7 +151,7 @@ def _arrow_column(pa: Any, name: str, kind: str | None, values: list[Any]) -> An
 
 
 def to_pandas(exported: Exported, columns: Sequence[str] | None) -> Any:
-    pd = _require("pandas", "pandas")
+    pd = require("pandas", 'pip install "eigenlake[pandas]"', "to_pandas()")
     names = property_names(exported, columns)
     data: dict[str, Any] = {"uuid": pd.Series(exported.uuids, dtype=object)}
     for name in names:

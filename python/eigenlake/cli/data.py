@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..api.columns import require
 from ._store import add_store_args, connect
 
 FORMATS = (".parquet", ".csv", ".jsonl", ".npy")
@@ -155,7 +156,7 @@ def _read_batches(
         return ((np.asarray(x[i : i + size]), x.shape[1]) for i in range(0, len(x), size)), len(x)
     if fmt == ".jsonl":
         return _jsonl_batches(args.file, size, args.vector_column, args.id_column), None
-    pa = _require("pyarrow", "arrow")
+    pa = require("pyarrow", 'pip install "eigenlake[arrow]"', "this format")
     if fmt == ".parquet":
         import pyarrow.parquet as pq
 
@@ -224,15 +225,6 @@ def _vec_len(batch: list[dict[str, Any]], path: str) -> int:
     return len(vec)
 
 
-def _require(module: str, extra: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ImportError(f'this format needs {module}: pip install "eigenlake[{extra}]"') from None
-
-
 # ---- export -----------------------------------------------------------------------------
 
 
@@ -281,7 +273,7 @@ def _export_jsonl(index: Any, flt: Any, path: str, bar: Any) -> int:
 
 
 def _export_table(index: Any, flt: Any, fmt: str, path: str) -> int:
-    pa = _require("pyarrow", "arrow")
+    pa = require("pyarrow", 'pip install "eigenlake[arrow]"', "this format")
     table = index.records.to_arrow(flt)
     if fmt == ".parquet":
         import pyarrow.parquet as pq
