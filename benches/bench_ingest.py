@@ -266,6 +266,13 @@ def main() -> None:
         engine, phase, path, n = args.worker
         print(json.dumps(worker(engine, phase, path, int(n))))
         return
+    # workers import as an installed package does: from compiled bytecode (pip compiles it;
+    # a source tree under PYTHONDONTWRITEBYTECODE would recompile every module per worker)
+    import compileall
+
+    import eigenlake
+
+    compileall.compile_dir(os.path.dirname(eigenlake.__file__), quiet=1)
     raw_mib = args.n * DIM * 4 / 2**20
     load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     engines = args.engines.split(",")

@@ -540,6 +540,70 @@ def test_truncated_vector_file_is_damage(tmp_path: Path) -> None:
         c.indexes.open(namespace="t", index="bulk").records.count()
 
 
+def test_failed_vector_write_stores_nothing(tmp_path: Path, monkeypatch: Any) -> None:
+    """The vector file is written on a worker thread: its failure must still fail the call
+    and roll the rows back, and the next bulk write must land where this one would have."""
+    from eigenlake.embedded import store as store_module
+
+    path = str(tmp_path / "s")
+    vecs = _vectors(600, 3)
+    with eigenlake.connect(path=path) as c:
+        idx = c.indexes.create_or_get(namespace="t", index="bulk", dimensions=DIM)
+        idx.records.add_many({"year": list(range(300))}, vectors=vecs[:300])
+
+        def broken_fsync(fd: int) -> None:
+            raise OSError(5, "Input/output error")
+
+        with monkeypatch.context() as m:
+            m.setattr(store_module.os, "fsync", broken_fsync)
+            with pytest.raises(OSError, match="Input/output error"):
+                idx.records.add_many({"year": [-1] * 300}, vectors=vecs[300:])
+        assert idx.records.count() == 300
+        ids = list(idx.records.add_many({"year": list(range(300, 600))}, vectors=vecs[300:]))
+    with eigenlake.connect(path=path) as c:
+        idx = c.indexes.open(namespace="t", index="bulk")
+        assert idx.records.count() == 600
+        assert idx.records.count({"year": -1}) == 0
+        for k in (0, 150, 299):
+            got = idx.records.get(ids[k])
+            assert got["metadata"] == {"year": 300 + k}
+            assert np.float32(got["vector"]).tobytes() == vecs[300 + k].tobytes()
+
+
+def test_bulk_write_racing_another_clients_write(tmp_path: Path, monkeypatch: Any) -> None:
+    """Another client commits while a bulk write checks its rows (before it takes the write
+    lock): the writer's cache is rebuilt inside its transaction and its rows are copied in.
+    They must be the rows sent, normalised as a fresh open reads them (cosine)."""
+    from eigenlake.embedded import ingest as ingest_module
+
+    path = str(tmp_path / "s")
+    vecs = _vectors(900, 5) * 3.0  # not unit length: normalisation shows
+    real = ingest_module._dedupe_rows
+    with eigenlake.connect(path=path) as a, eigenlake.connect(path=path) as b:
+        ia = a.indexes.create_or_get(namespace="t", index="two", dimensions=DIM)
+        ib = b.indexes.open(namespace="t", index="two")
+        ib.records.count()  # b's cache is loaded
+        raced: list[int] = []
+
+        def racing(*args: Any, **kwargs: Any) -> Any:
+            if not raced:
+                raced.append(1)
+                ia.records.add_many({"year": list(range(300))}, vectors=vecs[:300])
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(ingest_module, "_dedupe_rows", racing)
+        ib.records.add_many({"year": list(range(300, 900))}, vectors=vecs[300:])
+        assert raced and ib.records.count() == 900
+        got_b = [ib.search.nearest(vector=vecs[i], limit=3) for i in (0, 301, 899)]
+    with eigenlake.connect(path=path) as c:
+        ic = c.indexes.open(namespace="t", index="two")
+        got_c = [ic.search.nearest(vector=vecs[i], limit=3) for i in (0, 301, 899)]
+    for one, fresh in zip(got_b, got_c, strict=True):
+        assert [(h["uuid"], h["distance"]) for h in one["results"]] == [
+            (h["uuid"], h["distance"]) for h in fresh["results"]
+        ]
+
+
 WRITER = textwrap.dedent(
     """
     import sys, numpy as np, pyarrow as pa, eigenlake

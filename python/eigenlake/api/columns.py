@@ -364,7 +364,8 @@ def _arrow_vectors(col: Any) -> tuple[np.ndarray | None, list[Any] | None]:
     import pyarrow as pa
 
     if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
+        # one chunk (a table read or built whole) is used as it is: combining copies
+        col = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
     t = col.type
     if (
         col.null_count == 0
@@ -531,7 +532,8 @@ def _from_arrow(col: Any) -> tuple[np.ndarray, np.ndarray | None, str | None]:
     import pyarrow as pa
 
     if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
+        # one chunk (a table read or built whole) is used as it is: combining copies
+        col = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
     t = col.type
     if pa.types.is_dictionary(t):
         col = col.dictionary_decode()

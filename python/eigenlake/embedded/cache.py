@@ -360,6 +360,7 @@ class Cache:
         seqs: list[int],
         props: list[dict[str, Any]],
         values: dict[str, tuple[Any, np.ndarray | None]],
+        normalised: bool = False,
     ) -> None:
         """``commit_scratch`` for a columnar write: ``props`` are fresh dicts the cache takes
         as they are (no copy; the caller keeps no reference), and each filterable column is
@@ -367,7 +368,8 @@ class Cache:
         NumPy array (integer, number, boolean), or a list with None where absent (other kinds,
         read as ``Column.write`` reads stored values); ``present`` None means all present. A
         column the call does not carry is absent in every new row. ``positions`` None: the
-        scratch rows are kept in order."""
+        scratch rows are kept in order; ``normalised``: the caller has already scaled them to
+        unit length (cosine)."""
         k = len(uuids)
         if k == 0:
             return
@@ -375,7 +377,7 @@ class Cache:
             block = self.vectors[self.n :]
             block[:k] = block[positions]
         start, end = self.n, self.n + k
-        if self.cosine:
+        if self.cosine and not normalised:
             normalise_in_place(self.vectors[start:end])
         self.alive[start:end] = True
         self.seq[start:end] = seqs

@@ -567,13 +567,8 @@ class View:
             return np.ascontiguousarray(cache.vectors[rows], dtype=np.float32)
         store = index._store
         assert store is not None  # the span's sync opened it
-        seqs = [int(s) for s in cache.seq[rows]]
-        found = store.fetch(seqs, with_vector=True)
-        out = np.empty((len(seqs), index.dimensions), dtype=np.float32)
-        for i, seq in enumerate(seqs):
-            # inside the span the cache is in step with the store: every row is there
-            out[i] = np.frombuffer(found[seq][2] or b"", dtype=np.float32)
-        return out
+        # inside the span the cache is in step with the store: every row is there
+        return store.vectors(cache.seq[rows].tolist())
 
     def graph_search(
         self, q: np.ndarray, k: int, mask: np.ndarray | None

@@ -28,7 +28,8 @@ from ..api.results import AddManyResult, FailedRecord
 from ..errors import ConflictError, EigenlakeError, ValidationError
 from ..ids import canonical_id, derived_id, new_ids
 from ..schema import describe_value, is_utf8
-from ..vectors import as_vector, bad_rows, stack_vectors
+from ..vectors import as_vector, bad_rows, normalise_in_place, stack_vectors
+from .background import overlapping
 from .internal import IndexAccess
 from .validate import CompiledSchema, PropSpec
 from .validate_batch import CheckedColumn, validate_batch, validate_columns
@@ -365,14 +366,14 @@ def _ingest_columns(
         if failed and on_error == "raise":
             raise failed[min(failed)]
         _stack_columns(w.dimensions, w.metric == "cosine", columns, failed, on_error, out)
-        keep = _dedupe_rows(
-            uuids, failed, on_duplicate, on_error, fresh=ids is None and not _derives(w, checked)
-        )
+        fresh = ids is None and not _derives(w, checked)
+        keep = _dedupe_rows(uuids, failed, on_duplicate, on_error, fresh=fresh)
         skipped: list[str] = []
         with w.transaction() as store:
             row_of = w.cache.row_of
             replaced: list[str] = []
-            if not row_of.keys().isdisjoint(uuids[i] for i in keep):
+            # new random (version 4) ids meet no stored one: 122 random bits each
+            if not fresh and row_of and not row_of.keys().isdisjoint(uuids[i] for i in keep):
                 kept: list[int] = []
                 for i in keep:
                     uid = uuids[i]
@@ -395,17 +396,37 @@ def _ingest_columns(
             first = store.take_seqs(len(keep)) if keep else 0
             seqs = list(range(first, first + len(keep)))
             kept_uuids = [uuids[i] for i in keep]
-            props, texts, values = _rows(checked, keep, None if in_order else keep)
+            raw = columns.vectors  # the caller's rows (None: stacked from items into out)
+            normalised = False
             if len(keep) >= BLOCK_ROWS:
-                block = out[: len(keep)] if in_order else out[keep]
-                store.insert_block(seqs, kept_uuids, block, texts)
-            elif keep:
-                flat = out.data.cast("B")
-                step = out.shape[1] * 4
-                store.insert(
-                    (s, u, flat[i * step : (i + 1) * step], t)
-                    for s, u, i, t in zip(seqs, kept_uuids, keep, texts, strict=True)
+                # The vectors go to disk on a worker thread while the rows are encoded. When
+                # the rows are the caller's first ones as sent, the file is written from the
+                # caller's matrix, so the cache's copy can be normalised meanwhile too.
+                k = len(keep)
+                early = in_order and raw is not None and w.metric == "cosine"
+                src = (
+                    np.ascontiguousarray(raw[:k], dtype=np.float32)  # as documented: a no-op
+                    if early and raw is not None
+                    else out[:k]
+                    if in_order
+                    else out[keep]
                 )
+                with (
+                    store.vector_block(src) as block,
+                    overlapping(normalise_in_place if early else None, out[:k]),
+                ):
+                    props, texts, values = _rows(checked, keep, None if in_order else keep)
+                    store.insert_pointed(block, seqs, kept_uuids, texts)
+                normalised = early
+            else:
+                props, texts, values = _rows(checked, keep, None if in_order else keep)
+                if keep:
+                    flat = out.data.cast("B")
+                    step = out.shape[1] * 4
+                    store.insert(
+                        (s, u, flat[i * step : (i + 1) * step], t)
+                        for s, u, i, t in zip(seqs, kept_uuids, keep, texts, strict=True)
+                    )
             used = {
                 k: v
                 for k, v in pending.items()
@@ -421,10 +442,11 @@ def _ingest_columns(
         cache.kill(replaced)
         if cache is scratch_owner and cache.n == scratch_start:
             cache.commit_scratch_columns(
-                None if in_order else keep, kept_uuids, seqs, props, values
+                None if in_order else keep, kept_uuids, seqs, props, values, normalised
             )
         else:  # the cache was rebuilt meanwhile (another process wrote): copy rows in
-            cache.append(kept_uuids, seqs, out[keep], props)
+            rows = out if raw is None or not normalised else raw  # append normalises
+            cache.append(kept_uuids, seqs, rows[keep], props)
     failed_ids = ids or [None] * n
     result = AddManyResult(
         kept_uuids,
