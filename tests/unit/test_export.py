@@ -9,6 +9,8 @@ import logging
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eigenlake.api.export import Exported, schema_kinds, to_arrow, to_pandas
 
@@ -83,3 +85,55 @@ def test_missing_library_names_the_extra(monkeypatch):
     monkeypatch.delitem(__import__("sys").modules, "pandas", raising=False)
     with pytest.raises(ImportError, match=r'pip install "eigenlake\[pandas\]"'):
         to_pandas(_rows([{"a": 1}]), None)
+
+
+# ---- arrays from the embedded index's columns equal the values from its dicts -------------
+
+_VALUE = {
+    "n": st.integers(-(2**63), 2**63 - 1),
+    "x": st.floats(allow_nan=False, allow_infinity=False),
+    "b": st.booleans(),
+    "s": st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=5),
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries({}, optional=_VALUE),  # any subset of the properties
+        min_size=1,
+        max_size=30,
+    ),
+    pick=st.integers(0, 2**16),
+)
+def test_typed_columns_export_as_the_dicts_do(tmp_path_factory, rows, pick):
+    import dataclasses
+
+    import pandas as pd
+
+    import eigenlake
+    from eigenlake import schema as s
+
+    schema, options = (
+        s.SchemaBuilder()
+        .add("n", s.integer())
+        .add("x", s.number())
+        .add("b", s.boolean())
+        .add("s", s.string())
+        .build()
+    )
+    path = str(tmp_path_factory.mktemp("typed"))
+    with eigenlake.connect(path=path) as client:
+        idx = client.indexes.create_or_get(
+            namespace="t", index="typed", dimensions=2, schema=schema, index_options=options
+        )
+        vecs = np.random.default_rng(pick).standard_normal((len(rows), 2)).astype(np.float32)
+        idx.records.add_many(
+            [{"properties": r, "vector": v} for r, v in zip(rows, vecs, strict=True)]
+        )
+        flt = None if pick % 3 else {"b": True}  # a filter picks rows out of order of rows
+        exported = idx.records._export(flt, None, False, True)
+    assert set(exported.columns) == {"n", "x", "b", "s"}
+    plain = dataclasses.replace(exported, columns={})
+    assert to_arrow(exported, None).equals(to_arrow(plain, None))
+    pd.testing.assert_frame_equal(to_pandas(exported, None), to_pandas(plain, None))

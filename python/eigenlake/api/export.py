@@ -38,6 +38,36 @@ class Exported:
     vectors: np.ndarray | None
     properties: list[dict[str, Any]] | None
     kinds: dict[str, str] = field(default_factory=dict)
+    # properties a mode already holds as arrays (embedded: its filter columns), exported
+    # from them rather than value by value from the dicts
+    columns: dict[str, Typed] = field(default_factory=dict)
+
+
+@dataclass
+class Typed:
+    """One property of the exported rows as arrays: ``kind`` (``integer``, ``number``,
+    ``boolean`` or ``string``), ``values`` (int64 / float64 / bool; for strings int32 codes
+    into ``categories``, an object array of the distinct strings) and ``present`` (False
+    where a row lacks the property; its value is then meaningless)."""
+
+    kind: str
+    values: np.ndarray
+    present: np.ndarray
+    categories: np.ndarray | None = None
+
+    def objects(self) -> np.ndarray:
+        """The values as an object array, None where absent (strings are the index's own
+        objects, not copies)."""
+        if self.categories is not None:
+            out = (
+                self.categories[self.values]
+                if len(self.categories)
+                else np.empty(len(self.values), dtype=object)
+            )
+        else:
+            out = self.values.astype(object)
+        out[~self.present] = None
+        return out
 
 
 def schema_kinds(schema: dict[str, Any] | None) -> dict[str, str]:
@@ -62,9 +92,11 @@ def property_names(exported: Exported, columns: Sequence[str] | None) -> list[st
     exported records carry), else the declared properties then the others in first-seen
     order."""
     names = dict.fromkeys(exported.kinds)
-    for props in exported.properties or ():
-        for name in props:
-            names.setdefault(name, None)
+    rows = exported.properties or ()
+    if set().union(*rows) - names.keys():  # one C-level pass; undeclared names are rare
+        for props in rows:
+            for name in props:
+                names.setdefault(name, None)
     if columns is None:
         return list(names)
     if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
@@ -119,7 +151,12 @@ def to_arrow(exported: Exported, columns: Sequence[str] | None) -> Any:
     for name in names:
         if name in ("uuid", "vector"):
             raise ValidationError(f"property {name!r} would clash with the {name} column")
-        arrays[name] = _arrow_column(pa, name, exported.kinds.get(name), _values(exported, name))
+        typed = exported.columns.get(name)
+        arrays[name] = (
+            _arrow_typed(pa, typed)
+            if typed is not None
+            else _arrow_column(pa, name, exported.kinds.get(name), _values(exported, name))
+        )
     if exported.vectors is not None:
         block = np.ascontiguousarray(exported.vectors, dtype=np.float32)
         flat = pa.array(block.reshape(-1), type=pa.float32())  # no copy: one buffer
@@ -128,6 +165,16 @@ def to_arrow(exported: Exported, columns: Sequence[str] | None) -> Any:
 
 
 _ARROW_SCALAR = {"integer": "int64", "number": "float64", "boolean": "bool_", "string": "string"}
+
+
+def _arrow_typed(pa: Any, typed: Typed) -> Any:
+    """An Arrow column from arrays: no Python object per value."""
+    missing = None if typed.present.all() else ~typed.present
+    if typed.categories is None:
+        kind = getattr(pa, _ARROW_SCALAR[typed.kind])()
+        return pa.array(typed.values, type=kind, mask=missing)
+    codes = pa.array(typed.values.astype(np.int32, copy=False), type=pa.int32(), mask=missing)
+    return pa.array(typed.categories, type=pa.string()).take(codes)  # null code -> null
 
 
 def _arrow_column(pa: Any, name: str, kind: str | None, values: list[Any]) -> Any:
@@ -157,7 +204,12 @@ def to_pandas(exported: Exported, columns: Sequence[str] | None) -> Any:
     for name in names:
         if name in ("uuid", "vector"):
             raise ValidationError(f"property {name!r} would clash with the {name} column")
-        data[name] = _pandas_column(pd, exported.kinds.get(name), _values(exported, name))
+        typed = exported.columns.get(name)
+        data[name] = (
+            _pandas_typed(pd, typed)
+            if typed is not None
+            else _pandas_column(pd, exported.kinds.get(name), _values(exported, name))
+        )
     if exported.vectors is not None:
         # one row view per record into the one block (pandas holds no 2-D cells)
         rows = np.empty(len(exported.uuids), dtype=object)
@@ -167,6 +219,20 @@ def to_pandas(exported: Exported, columns: Sequence[str] | None) -> Any:
 
 
 _PANDAS_DTYPE = {"integer": "Int64", "number": "Float64", "boolean": "boolean"}
+
+
+def _pandas_typed(pd: Any, typed: Typed) -> Any:
+    """A pandas column from arrays, of the dtype ``_pandas_column`` gives the same values."""
+    if typed.categories is not None:
+        return pd.Series(typed.objects())  # as _pandas_column: pandas picks the string dtype
+    if typed.present.all():
+        return pd.Series(typed.values.copy())  # int64 / float64 / bool, as without gaps
+    values, missing = typed.values.copy(), ~typed.present
+    if typed.kind == "integer":
+        return pd.Series(pd.arrays.IntegerArray(values, missing))
+    if typed.kind == "number":
+        return pd.Series(pd.arrays.FloatingArray(values, missing))
+    return pd.Series(pd.arrays.BooleanArray(values, missing))
 
 
 def _pandas_column(pd: Any, kind: str | None, values: list[Any]) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..api.export import Typed
 from ..filters import column_value
 from ..vectors import normalise_in_place
 from .validate import PropSpec
@@ -28,6 +29,8 @@ _DTYPES: dict[str, Any] = {
     "array": object,
 }
 _FILL: dict[str, Any] = {"string": "", "array": ()}
+# kinds whose column holds exactly the stored values (exports read them as arrays)
+_EXPORTED = frozenset({"integer", "number", "boolean", "string"})
 
 
 def _full(shape: tuple[int, ...], fill: Any, dtype: Any) -> np.ndarray:
@@ -352,6 +355,19 @@ class Cache:
             [props[r] for r in take],
             strings,
         )
+
+    def typed_columns(self, rows: np.ndarray, kinds: dict[str, str]) -> dict[str, Typed]:
+        """The ``rows``' values of each column whose kind is the schema's (``kinds``) and
+        one of integer, number, boolean, string, as arrays (copies: the columns change with
+        writes; string categories only grow, so the codes stay valid)."""
+        out: dict[str, Typed] = {}
+        for name, col in self.columns.items():
+            kind = kinds.get(name)
+            if kind != col.kind or kind not in _EXPORTED:
+                continue
+            cats = col.categories() if isinstance(col, StringColumn) else None
+            out[name] = Typed(kind, col.values[rows], col.present[rows], cats)
+        return out
 
     def commit_scratch_columns(
         self,

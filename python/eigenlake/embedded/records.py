@@ -198,4 +198,5 @@ class Records(RecordsSurface):
             props = [cache.props[r] for r in listed] if with_properties else None
             vectors = view.stored_vectors(rows) if with_vector else None
             kinds = schema_kinds(view.schema.source)
-        return Exported(uuids, vectors, props, kinds)
+            typed = cache.typed_columns(rows, kinds) if with_properties else {}
+        return Exported(uuids, vectors, props, kinds, typed)
