@@ -43,6 +43,8 @@ __all__ = [
     "silhouette",
     "silhouette_samples",
     "centre_distances",
+    "json_objects",
+    "stage_rows",
 ]
 
 __version__: str
@@ -190,3 +192,22 @@ def lof(x: Matrix, n_neighbors: int = 20, metric: str = "cosine") -> npt.NDArray
     Same as ``LocalOutlierFactor(n_neighbors, metric=metric, algorithm="brute")``:
     k = min(n_neighbors, n - 1) neighbours, self excluded, lrd guard 1e-10.
     """
+
+# ---- rows (rust/eigenlake-py/src/rows.rs) -----------------------------------------------
+
+def json_objects(
+    columns: list[tuple[str, str, Any, Mask | None]], rows: int
+) -> tuple[str, npt.NDArray[np.uint64]]:
+    """The JSON object text of each of ``rows`` rows, back to back in one ASCII string, and
+    each one's end offset. ``columns``: ``(name, kind, values, present)``, kind ``"int"`` /
+    ``"float"`` / ``"bool"`` (a contiguous 1-D int64 / float64 / bool array), ``"str"`` (a
+    list of str, escaped as ``json`` does with ``ensure_ascii``) or ``"json"`` (a list of
+    JSON texts written as they are); None allowed where ``present`` is False. A row lacking
+    a property (``present`` False) has no key for it. Ragged columns, non-finite floats, a
+    None where a row has the property: ValueError; a non-str item: TypeError."""
+
+def stage_rows(src: Matrix, dst: F32, zero_is_bad: bool) -> tuple[I64, I64]:
+    """Copy ``src`` into ``dst`` (a writeable C-contiguous float32 array of the same shape)
+    in one parallel pass and return the rows that cannot be stored, ascending: (rows with
+    NaN or infinity, all-zero rows when ``zero_is_bad``). ``src`` values are not checked
+    on the way in (that is what this returns)."""

@@ -168,6 +168,10 @@ def _fill_rows(
             out[i] = as_vector(v, dimensions, f"record {i}")
 
 
+NOT_FINITE = "vector contains NaN or infinity (or a number beyond float32's ±3.4e38)"
+ZERO_ROW = "vector is all zeros (no direction for a cosine index)"
+
+
 def bad_rows(matrix: np.ndarray, cosine: bool) -> dict[int, str]:
     """Rows that cannot be stored, with the reason: non-finite values, or zero norm (cosine)."""
     problems: dict[int, str] = {}
@@ -175,13 +179,11 @@ def bad_rows(matrix: np.ndarray, cosine: bool) -> dict[int, str]:
         block = matrix[start : start + 8192]
         finite = np.isfinite(block).all(axis=1)
         for i in np.flatnonzero(~finite).tolist():
-            problems[start + i] = (
-                "vector contains NaN or infinity (or a number beyond float32's ±3.4e38)"
-            )
+            problems[start + i] = NOT_FINITE
         if cosine:
             zero = ~np.any(block != 0, axis=1) & finite
             for i in np.flatnonzero(zero).tolist():
-                problems[start + i] = "vector is all zeros (no direction for a cosine index)"
+                problems[start + i] = ZERO_ROW
     return problems
 
 

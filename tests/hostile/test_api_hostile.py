@@ -212,6 +212,7 @@ def test_add_many_is_all_or_nothing(idx: Any, records: Any) -> None:
 @SETTINGS
 @given(vector=vectors, limit=limits, filter=filters, after=afters)
 @example(vector=np.ones((2, DIMS), np.float32), limit=1, filter=None, after=None)  # a batch
+@example(vector=np.ones((2, DIMS), np.float32), limit=1, filter=None, after="")  # no cursor
 def test_nearest_answers_or_refuses(
     idx: Any, vector: Any, limit: Any, filter: Any, after: Any
 ) -> None:
@@ -220,9 +221,9 @@ def test_nearest_answers_or_refuses(
     if ok:
         assert isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1
         # a 2-D vector is a batch of queries (API.md, "Additions"): one answer per row,
-        # and a batch takes no cursor
+        # and a batch takes no cursor ("" is none, as for one query)
         batch = is_query_batch(vector)
-        assert isinstance(out, list) == batch and not (batch and after is not None)
+        assert isinstance(out, list) == batch and not (batch and after not in (None, ""))
         for answer in out if batch else [out]:
             assert len(answer["results"]) <= min(limit, stored)
 

@@ -708,3 +708,25 @@ def test_random_tables_equal_the_dict_path(client: Any, rows: list[dict], kind: 
     idx = _index(client)
     idx.records.add_many(data, vectors=vecs, id_column="id")
     _same(_stored(idx), _oracle(client, _as_dicts(dict_rows, vecs, ids)))
+
+
+def test_string_codes_of_table_writes_match_a_reload(tmp_path: Path) -> None:
+    """A table write gives new strings their codes in first-seen order, as loading the
+    store does: the live cache and a fresh open hold the same categories and codes."""
+    path = str(tmp_path / "s")
+    first = ["b", "a", "b", "c"] * 100
+    second = ["d", "a", "e", "d"] * 100
+    with eigenlake.connect(path=path) as c:
+        idx = c.indexes.create_or_get(namespace="t", index="codes", dimensions=DIM)
+        idx.records.add_many({"tag": first}, vectors=_vectors(400, 1))
+        idx.records.add_many({"tag": second}, vectors=_vectors(400, 2))
+        with idx.reading() as view:
+            codes, cats, _ = view.cache.categorical("tag")
+            live = (codes.tolist(), list(cats))
+    with eigenlake.connect(path=path) as c:
+        idx = c.indexes.open(namespace="t", index="codes")
+        with idx.reading() as view:
+            codes, cats, _ = view.cache.categorical("tag")
+            assert (codes.tolist(), list(cats)) == live
+        assert idx.records.count({"tag": "e"}) == 100
+    assert live[1] == ["b", "a", "c", "d", "e"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import filterfalse
 from typing import Any
 
 import numpy as np
@@ -415,15 +416,16 @@ class Cache:
                     col.values[start:end][~present] = col.fill
                 col.present[start:end] = True if present is None else present
             elif isinstance(col, StringColumn) and present is None:
-                # codes in one pass: new strings get codes in first-seen order, as write()
+                # new strings get codes in first-seen order, as write() gives them; every
+                # pass is C-level (no Python step per value)
                 lookup = col.lookup
-                before = len(lookup)
-                for v in dict.fromkeys(vals):
-                    if type(v) is not str:
-                        break
-                    lookup.setdefault(v, len(lookup))
-                else:
-                    if len(lookup) != before:
+                distinct = dict.fromkeys(vals)
+                if set(map(type, distinct)) <= {str}:
+                    new = list(filterfalse(lookup.__contains__, distinct))
+                    if new:
+                        lookup.update(
+                            zip(new, range(len(lookup), len(lookup) + len(new)), strict=True)
+                        )
                         col._cats = None
                     col.values[start:end] = np.fromiter(
                         map(lookup.__getitem__, vals), dtype=np.int32, count=k

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .. import _core
 from ..api import embedding
 from ..api.checks import DUPLICATE_MODES, check_choice
 from ..api.columns import Columns
@@ -28,9 +29,10 @@ from ..api.results import AddManyResult, FailedRecord
 from ..errors import ConflictError, EigenlakeError, ValidationError
 from ..ids import canonical_id, derived_id, new_ids
 from ..schema import describe_value, is_utf8
-from ..vectors import as_vector, bad_rows, normalise_in_place, stack_vectors
+from ..vectors import NOT_FINITE, ZERO_ROW, as_vector, bad_rows, normalise_in_place, stack_vectors
 from .background import overlapping
 from .internal import IndexAccess
+from .store import RowTexts
 from .validate import CompiledSchema, PropSpec
 from .validate_batch import CheckedColumn, validate_batch, validate_columns
 
@@ -415,8 +417,12 @@ def _ingest_columns(
                     store.vector_block(src) as block,
                     overlapping(normalise_in_place if early else None, out[:k]),
                 ):
-                    props, texts, values = _rows(checked, keep, None if in_order else keep)
-                    store.insert_pointed(block, seqs, kept_uuids, texts)
+                    picked = None if in_order else keep
+                    texts_block = _json_block(checked, k, picked)
+                    props, texts, values = _rows(checked, keep, picked, texts_block is None)
+                    if texts_block is None:  # values the core cannot write: Python's texts
+                        texts_block = RowTexts.of(texts)
+                    store.insert_pointed(block, seqs, kept_uuids, texts_block)
                 normalised = early
             else:
                 props, texts, values = _rows(checked, keep, None if in_order else keep)
@@ -526,14 +532,17 @@ def _stack_columns(
             for i in range(columns.n):
                 failed.setdefault(i, err)
             return
-        out[:] = matrix
+        # copied into place and checked in one parallel pass (the messages of bad_rows)
+        not_finite, zero = _core.stage_rows(matrix, out, cosine)
+        problems = dict.fromkeys(not_finite.tolist(), NOT_FINITE)
+        problems.update(dict.fromkeys(zero.tolist(), ZERO_ROW))
     else:
         items = columns.vector_items or []
         recs = [{"vector": v} for v in items]
         stack(dimensions, cosine, recs, failed, on_error, out)
         return
-    for i, problem in bad_rows(out, cosine).items():
-        err = ValidationError(f"record {i}: {problem}")
+    for i in sorted(problems):
+        err = ValidationError(f"record {i}: {problems[i]}")
         if on_error == "raise":
             raise err
         failed.setdefault(i, err)
@@ -590,12 +599,44 @@ def _encoder(c: CheckedColumn, typed: bool) -> Callable[[Any], str]:
     return _JSON.encode
 
 
+_CORE_KINDS = {"b": ("bool", np.bool_), "i": ("int", np.int64), "f": ("float", np.float64)}
+
+
+def _json_block(checked: list[CheckedColumn], k: int, picked: list[int] | None) -> RowTexts | None:
+    """The kept rows' property JSON texts, written by the core back to back (no string per
+    row); None when a column holds values it does not take (Python encodes them then)."""
+    cols: list[tuple[str, str, Any, np.ndarray | None]] = []
+    for c in checked:
+        present = c.present if c.present is None or picked is None else c.present[picked]
+        if present is not None:
+            present = np.ascontiguousarray(present, dtype=np.bool_)
+        if c.typed is not None and c.typed.dtype.kind in _CORE_KINDS:
+            kind, dtype = _CORE_KINDS[c.typed.dtype.kind]
+            typed = c.typed if picked is None else c.typed[picked]
+            cols.append((c.name, kind, np.ascontiguousarray(typed, dtype=dtype), present))
+            continue
+        vals = c.values if picked is None else [c.values[i] for i in picked]
+        if c.kind == "string":
+            cols.append((c.name, "str", list(vals), present))
+        else:  # anything else as Python's encoder writes it (null where absent: not read)
+            cols.append((c.name, "json", list(map(_JSON.encode, vals)), present))
+    try:
+        text, ends = _core.json_objects(cols, k)
+    except (TypeError, ValueError):  # e.g. a non-str value in a string column
+        return None
+    return RowTexts(text, np.concatenate(([0], ends)).astype(np.int64))
+
+
 def _rows(
-    checked: list[CheckedColumn], keep: list[int], picked: list[int] | None
+    checked: list[CheckedColumn],
+    keep: list[int],
+    picked: list[int] | None,
+    with_texts: bool = True,
 ) -> tuple[list[dict[str, Any]], list[str], dict[str, tuple[Any, np.ndarray | None]]]:
-    """The kept rows' property dicts and their JSON texts, and each column's kept values
-    for the cache. ``picked``: the kept positions when they are not ``0..k-1``. Rows are
-    grouped by which properties they lack; each group is one template applied by ``map``."""
+    """The kept rows' property dicts and (``with_texts``; else ``[]``) their JSON texts,
+    and each column's kept values for the cache. ``picked``: the kept positions when they
+    are not ``0..k-1``. Rows are grouped by which properties they lack; each group is one
+    template applied by ``map``."""
     k = len(keep)
     pick = (lambda v: v) if picked is None else (lambda v: [v[i] for i in picked])
     names = [c.name for c in checked]
@@ -631,7 +672,8 @@ def _rows(
                 if p is None or p[r]
             }
             dicts.append(d)
-            texts.append(_JSON.encode(d))
+            if with_texts:
+                texts.append(_JSON.encode(d))
         return dicts, texts, values
     encoders = [_encoder(c, True) for c in checked]
     texts_out: list[str] = [""] * k
@@ -651,12 +693,13 @@ def _rows(
         else:
             rows = np.flatnonzero(codes == code).tolist()
             sub = [[vals[j][r] for r in rows] for j in cols]
-        encoded = [list(map(encoders[j], s)) for j, s in zip(cols, sub, strict=True)]
-        texts = (
-            list(map(template.format, *encoded))
-            if cols
-            else ["{}"] * (k if rows is None else len(rows))
-        )
+        if not with_texts:
+            texts = []
+        elif cols:
+            encoded = [list(map(encoders[j], s)) for j, s in zip(cols, sub, strict=True)]
+            texts = list(map(template.format, *encoded))
+        else:
+            texts = ["{}"] * (k if rows is None else len(rows))
         chosen = [names[j] for j in cols]
         dicts = (
             [dict(zip(chosen, row, strict=True)) for row in zip(*sub, strict=True)]
@@ -665,7 +708,8 @@ def _rows(
         )
         if rows is None:
             return dicts, texts, values
-        for r, t, d in zip(rows, texts, dicts, strict=True):
-            texts_out[r] = t
+        for r, d in zip(rows, dicts, strict=True):
             dicts_out[r] = d
-    return dicts_out, texts_out, values
+        for r, t in zip(rows, texts, strict=False):  # no texts: nothing to place
+            texts_out[r] = t
+    return dicts_out, texts_out if with_texts else [], values

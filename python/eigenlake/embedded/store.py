@@ -305,7 +305,7 @@ class Store:
         as sent) go to the vector file: appended and fsynced here, before the caller's
         transaction commits; each row holds a pointer. Call inside a transaction."""
         with self.vector_block(matrix) as block:
-            self.insert_pointed(block, seqs, uuids, props_json)
+            self.insert_pointed(block, seqs, uuids, RowTexts.of(props_json))
 
     @contextmanager
     def vector_block(self, matrix: Any) -> Iterator[VectorBlock]:
@@ -333,7 +333,7 @@ class Store:
         self.set_meta(VEC_END_KEY, start + len(data))
 
     def insert_pointed(
-        self, block: VectorBlock, seqs: list[int], uuids: list[str], props_json: list[str]
+        self, block: VectorBlock, seqs: list[int], uuids: list[str], props: RowTexts
     ) -> None:
         """Insert records whose vectors are ``block``'s rows, in order: as segments when
         their seqs run without gaps (the bulk case), else as rows holding a pointer each."""
@@ -342,25 +342,23 @@ class Store:
             return
         step = len(block.data) // k
         if seqs[-1] - seqs[0] != k - 1 or seqs != sorted(seqs):
-            self._insert_pointers(block.start, step, seqs, uuids, props_json)
+            self._insert_pointers(block.start, step, seqs, uuids, props.rows(0, k))
             return
         if not self._has_segments():
             self.conn.execute(_SEGMENTS)  # a store made before segments: in this transaction
             self._segmented = True
-        lengths = np.fromiter(map(len, props_json), dtype=np.int64, count=k)
-        for a, b in _segment_bounds(lengths):
+        for a, b in _segment_bounds(np.diff(props.ends)):
             ids = "".join(uuids[a:b])
             if len(ids) != _UUID_LEN * (b - a):  # not all canonical uuids: plain rows
                 self._insert_pointers(
-                    block.start + a * step, step, seqs[a:b], uuids[a:b], props_json[a:b]
+                    block.start + a * step, step, seqs[a:b], uuids[a:b], props.rows(a, b)
                 )
                 continue
-            ends = np.zeros(b - a + 1, dtype="<u4")
-            np.cumsum(lengths[a:b], out=ends[1:], dtype="<u4")
+            text, ends = props.span(a, b)
             self.conn.execute(
                 "INSERT INTO segments(first_seq, count, vec_start, uuids, props, ends)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (seqs[a], b - a, block.start + a * step, ids, "".join(props_json[a:b]), ends),
+                (seqs[a], b - a, block.start + a * step, ids, text, ends),
             )
 
     def _insert_pointers(
@@ -712,6 +710,32 @@ class Store:
                 )
                 for i in range(a, b)
             ]
+
+
+class RowTexts:
+    """The property JSON texts of consecutive rows, back to back in ``text``; row ``i`` is
+    ``text[ends[i]:ends[i + 1]]`` (``ends``: n + 1 offsets from 0)."""
+
+    def __init__(self, text: str, ends: np.ndarray) -> None:
+        self.text = text
+        self.ends = ends
+
+    @classmethod
+    def of(cls, texts: list[str]) -> RowTexts:
+        ends = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), out=ends[1:])
+        return cls("".join(texts), ends)
+
+    def rows(self, a: int, b: int) -> list[str]:
+        e, text = self.ends.tolist(), self.text
+        return [text[e[i] : e[i + 1]] for i in range(a, b)]
+
+    def span(self, a: int, b: int) -> tuple[str, bytes]:
+        """Rows ``a..b`` as a segment stores them: their text and its ends (uint32 from 0)."""
+        lo = int(self.ends[a])
+        return self.text[lo : int(self.ends[b])], (self.ends[a : b + 1] - lo).astype(
+            "<u4"
+        ).tobytes()
 
 
 class VectorBlock:

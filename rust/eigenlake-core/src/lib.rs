@@ -1,7 +1,8 @@
 //! EigenLake compute core.
 //!
 //! Pure Rust, no Python: functions take row-major `&[f32]` matrices, row indices and
-//! masks, and know nothing of records or uuids. The Python bindings live in `eigenlake-py`.
+//! masks, and know nothing of records or uuids (but `rows`, which encodes property
+//! columns for the store). The Python bindings live in `eigenlake-py`.
 
 pub mod cluster;
 pub mod distance;
@@ -10,6 +11,7 @@ pub mod flat;
 pub mod gemm;
 pub mod hnsw;
 pub mod outlier;
+pub mod rows;
 pub mod threads;
 
 pub use error::{CoreError, Result};

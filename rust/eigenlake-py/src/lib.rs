@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod analytics;
 mod arrays;
 mod errors;
+mod rows;
 mod search;
 mod util;
 
@@ -19,6 +20,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InternalError", m.py().get_type::<errors::InternalError>())?;
     search::register(m)?;
     analytics::register(m)?;
+    rows::register(m)?;
     Ok(())
 }
 
