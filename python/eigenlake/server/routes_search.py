@@ -65,8 +65,9 @@ async def run_cancellable(request: Request, fn: Callable[[], T]) -> T:
     raise outcome
 
 
-@router.post("/search/near-vector", response_model=None)
-def near_vector(ref: Ref, body: NearVector) -> Response:
+def near_vector_kwargs(body: NearVector) -> dict[str, Any]:
+    """The embedded ``search.nearest`` arguments of a near-vector body (this route's and
+    the fast path's, ``fastpath.py``)."""
     kwargs: dict[str, Any] = {"vector": body.vector, "limit": body.top_k}
     if body.text is not None:
         kwargs["text"] = body.text
@@ -75,6 +76,14 @@ def near_vector(ref: Ref, body: NearVector) -> Response:
         kwargs["after"] = body.after
     if body.include_vector:
         kwargs["with_vector"] = True
+    return kwargs
+
+
+# Served by the fast path in front of FastAPI (fastpath.py); this route answers what that
+# path passes on (bodies that do not parse or validate) and apps built without it.
+@router.post("/search/near-vector", response_model=None)
+def near_vector(ref: Ref, body: NearVector) -> Response:
+    kwargs = near_vector_kwargs(body)
     return json_response(ref.metered(lambda idx: idx.search.nearest(**kwargs)))
 
 
