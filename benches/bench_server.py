@@ -353,7 +353,8 @@ def run_rounds(
             res["load"] = os.getloadavg()[0]
             out[name].append(res)
             print(
-                f"  round {r + 1} {name}: {res['rps']:.1f} req/s (load {res['load']:.2f})",
+                f"  round {r + 1} {name}: {res['rps']:.1f} req/s, server CPU {res['server_cpu_ms']:.2f} ms/req"
+                f" (load {res['load']:.2f})",
                 flush=True,
             )
     return out
