@@ -443,6 +443,8 @@ def report(
     ]
     for server, phases in results.items():
         for phase, r in phases.items():
+            if "requests" not in r:
+                continue  # a phase this run skipped (--reuse)
             per = BATCH if phase == "insert" else 1
             warm = f"{r['warmup_s']:.2f}" if "warmup_s" in r else ""
             if "graph_built_s" in r:
@@ -571,7 +573,7 @@ def main() -> int:
                     cproc, curl = start_chroma(chroma_bin, workdir, stack)
                     cq = chroma_query_bodies(queries)
                     ins, send = load_chroma(data, cq, args, curl, insert=not loaded)
-                    results["chroma"] = {"insert": ins} if ins else {}
+                    results["chroma"] = {"insert": ins} if "requests" in ins else {}
                     targets["chroma"] = (cq, send, cproc.pid)
                 else:
                     print(
