@@ -412,11 +412,13 @@ def report(
     out: Path,
     loads: tuple[str, str],
 ) -> str:
+    flags = "".join(f" --baseline {b.split('=', 1)[0]}=…" for b in args.baseline)
+    flags += " --reuse DIR" if args.reuse else ""
     lines = [
         "# Server benchmark: EigenLake vs Chroma (loopback)",
         "",
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `benches/bench_server.py --n {args.n}"
-        f" --rounds {args.rounds}` ({args.n:,} x {DIM} float32 unit vectors, seed 0; insert-many"
+        f" --rounds {args.rounds}{flags}` ({args.n:,} x {DIM} float32 unit vectors, seed 0; insert-many"
         f" batches of {BATCH} from {args.insert_clients} clients; near-vector top-{TOP_K} from"
         f" {args.search_clients} clients, {args.queries} queries a round; insert capped at"
         f" {args.insert_seconds:.0f} s, search at {args.max_seconds:.0f} s).",
