@@ -1,9 +1,9 @@
 """The hot route answered in front of FastAPI: near-vector search.
 
-Through FastAPI a search spends more time in the framework than in the search: route
-matching over every route, dependency solving (header, path and state dependencies), the
-body validated through FastAPI's field machinery, a hand-off to the thread pool, and two
-more middlewares. This pure ASGI middleware answers ``POST .../search/near-vector`` with
+Through FastAPI a search spent about as much CPU in the framework as in the search (in
+process, 100k store: 634 µs of framework around a 586 µs search; 322 µs on this path):
+route matching over every route, dependency solving (state, path, header), the body
+validated through FastAPI's field machinery, two more middlewares. This pure ASGI middleware answers ``POST .../search/near-vector`` with
 the same pieces the FastAPI route uses (the key ring, ``IndexRef.metered`` with its quota
 check and usage accounting, the ``NearVector`` model, ``json_response``) and the app's own
 exception handlers, so status, body and headers stay those of the FastAPI route.
@@ -12,7 +12,8 @@ Only requests it can answer exactly as FastAPI would take this path: a JSON body
 parses and validates. Anything else (no or another content type, an empty or malformed
 body, a validation error, a mounted app, a trailing slash) is replayed unchanged to
 FastAPI, which answers it with its own messages. ``tests/server/test_fast_path.py`` sends
-the same requests through both paths and compares the answers byte for byte.
+the same requests through both paths and compares the answers byte for byte (but for the
+search's own timing, ``usage.compute_ms``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 # Starlette's `{name}` path parameter is `[^/]+`, matched against the whole path.
 _NEAR_VECTOR = re.compile(r"/v1/indexes/([^/]+)/([^/]+)/search/near-vector")
 # FastAPI reads a body as JSON for any application/json or application/*+json type; this
-# path takes only the spellings the route's fast parser (fastjson.py) takes too.
+# path takes `application/json` alone or with parameters, and passes the rest on.
 _JSON = b"application/json"
 
 
