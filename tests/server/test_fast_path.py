@@ -374,3 +374,110 @@ _fields = st.fixed_dictionaries(
 @given(doc=_fields)
 def test_mixed_bodies_answer_alike(pair: Pair, doc: dict[str, Any]) -> None:
     pair.same(_b(doc))
+
+
+# ---- get object -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def objects_routed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many get-object answers the FastAPI route gave."""
+    calls: list[int] = []
+    real = routes_search.stored_object
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(routes_search, "stored_object", counted)
+    return calls
+
+
+def _get_same(pair: Pair, path: str, headers: dict[str, str] | None = None) -> Any:
+    a = pair.fast.get(path, headers=headers)
+    b = pair.slow.get(path, headers=headers)
+    assert (a.status_code, a.content) == (b.status_code, b.content)
+    assert a.headers.multi_items() == b.headers.multi_items()
+    return a
+
+
+def _some_id(store: EmbeddedClient) -> str:
+    idx = store.indexes.open(namespace="ns", index="idx")
+    return str(idx.records.list(limit=1)["objects"][0]["uuid"])
+
+
+@pytest.mark.parametrize("query", ["", "?include_vector=true", "?include_vector=false"])
+def test_get_object_alike_on_the_fast_path(
+    pair: Pair, filled: EmbeddedClient, objects_routed: list[int], query: str
+) -> None:
+    rid = _some_id(filled)
+    r = _get_same(pair, f"/v1/indexes/ns/idx/search/object/{rid}{query}")
+    assert r.status_code == 200 and r.json()["uuid"] == rid
+    assert ("vector" in r.json()) == (query == "?include_vector=true")
+    assert len(objects_routed) == 1  # the oracle's; the fast path answered its own
+
+
+def test_get_object_encodes_what_fastapi_encodes(
+    pair: Pair, store: EmbeddedClient, objects_routed: list[int]
+) -> None:
+    idx = store.indexes.create_or_get(namespace="ns", index="odd", dimensions=4)
+    props = {"name": "é ü 🙂", "big": 10**17, "f": 1e16, "s": 1e-7, "n": None, "l": [1, 2.5]}
+    rid = str(
+        list(idx.records.add_many([{"properties": props, "vector": [0.1, 1e-8, 3e38, -0.0]}]))[0]
+    )
+    for query in ("", "?include_vector=true"):
+        _get_same(pair, f"/v1/indexes/ns/odd/search/object/{rid}{query}")
+    assert len(objects_routed) == 2
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/indexes/ns/idx/search/object/00000000-0000-0000-0000-000000000000",  # 404
+        "/v1/indexes/ns/idx/search/object/not-a-uuid",
+        "/v1/indexes/ns/nope/search/object/x",
+        "/v1/indexes/ns/idx/search/object/{rid}?include_vector=yes",
+        "/v1/indexes/ns/idx/search/object/{rid}?include_vector=1",
+        "/v1/indexes/ns/idx/search/object/{rid}?include_vector=perhaps",
+        "/v1/indexes/ns/idx/search/object/{rid}?include_vector=true&x=1",
+        "/v1/indexes/ns/idx/search/object/{rid}?include_vector=true&include_vector=false",
+        "/v1/indexes/ns/idx/search/object/{rid}/",
+        "/v1/indexes/ns/idx/search/object/",
+    ],
+)
+def test_get_object_other_requests_alike(pair: Pair, filled: EmbeddedClient, path: str) -> None:
+    _get_same(pair, path.replace("{rid}", _some_id(filled)))
+
+
+@pytest.mark.parametrize(
+    ("key", "status"), [(None, 401), ("", 401), ("wrong", 401), ("other-ns", 403), ("admin", 200)]
+)
+def test_get_object_keys_alike(
+    keyed_pair: Pair, filled: EmbeddedClient, key: str | None, status: int
+) -> None:
+    headers = None if key is None else {"X-API-Key": key}
+    path = f"/v1/indexes/ns/idx/search/object/{_some_id(filled)}"
+    assert _get_same(keyed_pair, path, headers).status_code == status
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        StorageError("index.sqlite is damaged", filename="/x/y/ns/idx/index.sqlite"),
+        ValueError("bad"),
+        RuntimeError("boom"),
+    ],
+)
+def test_get_object_faults_alike(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch, exc: Exception
+) -> None:
+    class Search:
+        def get(self, *_: Any, **__: Any) -> Any:
+            raise exc
+
+    class Index:
+        search = Search()
+
+    monkeypatch.setattr(ServerState, "index", lambda self, namespace, name: Index())
+    r = _get_same(pair, "/v1/indexes/ns/idx/search/object/x")
+    assert r.status_code >= 422

@@ -1,4 +1,4 @@
-"""The hot route answered in front of FastAPI: near-vector search.
+"""The hot routes answered in front of FastAPI: near-vector search and get object.
 
 Through FastAPI a search spent about as much CPU in the framework as in the search (in
 process, 100k store: 634 µs of framework around a 586 µs search; 322 µs on this path):
@@ -8,10 +8,13 @@ the same pieces the FastAPI route uses (the key ring, ``IndexRef.metered`` with 
 check and usage accounting, the ``NearVector`` model, ``json_response``) and the app's own
 exception handlers, so status, body and headers stay those of the FastAPI route.
 
+``GET …/search/object/{id}`` is answered the same way (key, ``stored_object``, encoder).
+
 Only requests it can answer exactly as FastAPI would take this path: a JSON body that
-parses and validates. Anything else (no or another content type, an empty or malformed
-body, a validation error, a mounted app, a trailing slash) is replayed unchanged to
-FastAPI, which answers it with its own messages. ``tests/server/test_fast_path.py`` sends
+parses and validates; for get-object no query string or a plain ``include_vector``.
+Anything else (no or another content type, an empty or malformed body, a validation
+error, other query parameters, a repeated key header, a mounted app, a trailing slash)
+goes on unchanged to FastAPI, which answers it with its own messages. ``tests/server/test_fast_path.py`` sends
 the same requests through both paths and compares the answers byte for byte (but for the
 search's own timing, ``usage.compute_ms``).
 """
@@ -35,7 +38,7 @@ from .deps import IndexRef
 from .errors import error_response
 from .fastjson import json_response
 from .models import NearVector
-from .routes_search import near_vector_kwargs
+from .routes_search import near_vector_kwargs, stored_object
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -47,6 +50,10 @@ _NEAR_VECTOR = re.compile(r"/v1/indexes/([^/]+)/([^/]+)/search/near-vector")
 # FastAPI reads a body as JSON for any application/json or application/*+json type; this
 # path takes `application/json` alone or with parameters, and passes the rest on.
 _JSON = b"application/json"
+_OBJECT = re.compile(r"/v1/indexes/([^/]+)/([^/]+)/search/object/([^/]+)")
+# The query strings of get-object taken here; FastAPI's lax bool (yes, 1, On...) and any
+# other parameter go to FastAPI.
+_INCLUDE_VECTOR = {b"": False, b"include_vector=false": False, b"include_vector=true": True}
 
 
 class FastPath:
@@ -58,25 +65,48 @@ class FastPath:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-            match = _NEAR_VECTOR.fullmatch(scope["path"])
-            if match is not None:
-                await self._near_vector(scope, receive, send, match[1], match[2])
-                return
+        if scope["type"] == "http" and not scope.get("root_path"):
+            method = scope["method"]
+            if method == "POST":
+                match = _NEAR_VECTOR.fullmatch(scope["path"])
+                if match is not None:
+                    await self._near_vector(scope, receive, send, match[1], match[2])
+                    return
+            elif method == "GET":
+                match = _OBJECT.fullmatch(scope["path"])
+                flag = _INCLUDE_VECTOR.get(scope["query_string"])
+                if match is not None and flag is not None:
+                    await self._object(scope, receive, send, match, flag)
+                    return
         await self.app(scope, receive, send)
+
+    async def _object(
+        self, scope: Scope, receive: Receive, send: Send, match: re.Match[str], vector: bool
+    ) -> None:
+        """``GET …/search/object/{id}``: FastAPI encodes the record with pydantic-core, as
+        ``json_response`` does (the parity tests compare the bytes)."""
+        api_key, keys_seen = _api_key(scope)
+        if keys_seen > 1:
+            await self.app(scope, receive, send)
+            return
+        ns, idx, record_id = match[1], match[2], match[3]
+        try:
+            ref = IndexRef(self.state, ns, idx, self.state.keys.check(api_key, ns))
+            obj = await run_in_threadpool(stored_object, ref, record_id, vector)
+            response = json_response(obj)
+        except Exception as exc:
+            response = await self._answer(exc, scope, receive)
+        await response(scope, receive, send)
 
     async def _near_vector(
         self, scope: Scope, receive: Receive, send: Send, ns: str, idx: str
     ) -> None:
         content_type: bytes | None = None
-        api_key: str | None = None
-        keys_seen = 0
         for name, value in scope["headers"]:
-            if name == b"content-type" and content_type is None:
+            if name == b"content-type":
                 content_type = value
-            elif name == b"x-api-key":
-                keys_seen += 1
-                api_key = value.decode("latin-1")
+                break
+        api_key, keys_seen = _api_key(scope)
         messages, body = await _read_body(receive)
         replay = _replayer(messages, receive)
         body_is_json = content_type == _JSON or (
@@ -121,6 +151,17 @@ class FastPath:
         response: Response = await answer if inspect.isawaitable(answer) else answer
         exc.__traceback__ = None  # as Starlette: a reused exception would pile up frames
         return response
+
+
+def _api_key(scope: Scope) -> tuple[str | None, int]:
+    """The X-API-Key header as FastAPI reads it, and how many times it was sent."""
+    key: str | None = None
+    seen = 0
+    for name, value in scope["headers"]:
+        if name == b"x-api-key":
+            seen += 1
+            key = value.decode("latin-1")
+    return key, seen
 
 
 async def _read_body(receive: Receive) -> tuple[list[Message], bytes | None]:
