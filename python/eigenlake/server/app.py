@@ -12,6 +12,7 @@ from .. import __version__
 from . import errors
 from .auth import KeyRing
 from .deps import ApiKey
+from .fastpath import FastPath
 from .limits import BodyLimit
 from .routes_indexes import router as indexes_router
 from .routes_records import router as records_router
@@ -27,10 +28,12 @@ def create_app(
     path: str | None = None,
     keys: KeyRing | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY,
+    fast_path: bool = True,
 ) -> FastAPI:
     """An app serving ``client`` (an embedded client), or the embedded store at ``path``.
 
     A store the app opened itself is closed at shutdown; a passed-in client stays open.
+    ``fast_path=False`` leaves every request to FastAPI (``fastpath.py``; tests compare).
     """
     owns = client is None
     if client is None:
@@ -47,6 +50,8 @@ def create_app(
 
     app = FastAPI(title="EigenLake", version=__version__, lifespan=lifespan)
     app.state.eigenlake = state
+    if fast_path:  # added first: the innermost middleware, behind the body limit and guard
+        app.add_middleware(FastPath, fastapi_app=app, state=state)
     errors.install(app)
 
     @app.get("/v1/health/ready", tags=["health"])

@@ -32,6 +32,7 @@ class ServerProcess:
         api_key: str | None = None,
         extra_args: list[str] | None = None,
         log_file: str | Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.path = str(path)
         self.port = port or free_port()
@@ -39,6 +40,7 @@ class ServerProcess:
         self.api_key = api_key
         self.extra_args = list(extra_args or [])
         self.log_file = log_file
+        self.env = env  # extra environment (e.g. PYTHONPATH of another tree, for A/B runs)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
@@ -47,6 +49,7 @@ class ServerProcess:
         cmd += self.extra_args
         env = dict(os.environ)
         env.pop("EIGENLAKE_API_KEY", None)
+        env.update(self.env or {})
         if self.api_key:
             env["EIGENLAKE_API_KEY"] = self.api_key
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from ..analysis import cancel
 from ..api.checks import MAX_INT, MAX_LIMIT
 from ..errors import NotFoundError
-from .deps import Ref
+from .deps import IndexRef, Ref
 from .fastjson import FastJSONRoute, json_response
 from .models import AgentQuery, Cluster, NearVector, Outliers, Topics, empty_to_none
 
@@ -65,8 +65,9 @@ async def run_cancellable(request: Request, fn: Callable[[], T]) -> T:
     raise outcome
 
 
-@router.post("/search/near-vector", response_model=None)
-def near_vector(ref: Ref, body: NearVector) -> Response:
+def near_vector_kwargs(body: NearVector) -> dict[str, Any]:
+    """The embedded ``search.nearest`` arguments of a near-vector body (this route's and
+    the fast path's, ``fastpath.py``)."""
     kwargs: dict[str, Any] = {"vector": body.vector, "limit": body.top_k}
     if body.text is not None:
         kwargs["text"] = body.text
@@ -75,6 +76,14 @@ def near_vector(ref: Ref, body: NearVector) -> Response:
         kwargs["after"] = body.after
     if body.include_vector:
         kwargs["with_vector"] = True
+    return kwargs
+
+
+# Served by the fast path in front of FastAPI (fastpath.py); this route answers what that
+# path passes on (bodies that do not parse or validate) and apps built without it.
+@router.post("/search/near-vector", response_model=None)
+def near_vector(ref: Ref, body: NearVector) -> Response:
+    kwargs = near_vector_kwargs(body)
     return json_response(ref.metered(lambda idx: idx.search.nearest(**kwargs)))
 
 
@@ -117,14 +126,19 @@ async def topics(ref: Ref, body: Topics, request: Request) -> dict[str, Any]:
     return result
 
 
-@router.get("/search/object/{record_id}")
-def get_object(ref: Ref, record_id: str, include_vector: bool = False) -> Any:
+def stored_object(ref: IndexRef, record_id: str, include_vector: bool) -> Any:
+    """The record (this route's and the fast path's answer, ``fastpath.py``)."""
     obj = ref.call(lambda idx: idx.search.get(record_id, with_vector=include_vector))
     if obj is None:
         # 404, so the PyPI client and ours raise NotFoundError (API.md, "Additions"); the
         # embedded search.get answers None, and get-by-id keeps {"object": null}
         raise NotFoundError(f"record {record_id} does not exist in {ref.namespace}/{ref.name}")
     return obj
+
+
+@router.get("/search/object/{record_id}")
+def get_object(ref: Ref, record_id: str, include_vector: bool = False) -> Any:
+    return stored_object(ref, record_id, include_vector)
 
 
 @router.get("/search/objects")
