@@ -163,3 +163,21 @@ def test_copy_props_equals_and_shares_no_container(props: dict) -> None:
         return []
 
     assert not set(containers(out)) & set(containers(props))
+
+
+def test_free_form_properties_survive_a_reopen(tmp_path):
+    """Properties no column holds (a nested value on an index with no declared property)
+    live only in the cache's dicts: a reopen must parse them too (it skipped them)."""
+    import numpy as np
+
+    import eigenlake
+
+    path = str(tmp_path)
+    with eigenlake.connect(path=path) as c:
+        idx = c.indexes.create_or_get(namespace="t", index="free", dimensions=4)
+        idx.records.add(properties={"d": {"k": [1, 2]}}, vector=np.ones(4, np.float32))
+    with eigenlake.connect(path=path) as c:
+        idx = c.indexes.open(namespace="t", index="free")
+        hit = idx.search.nearest(vector=np.ones(4), limit=1)["results"][0]
+        assert hit["metadata"] == {"d": {"k": [1, 2]}}
+        assert idx.records.list()["objects"][0]["metadata"] == {"d": {"k": [1, 2]}}

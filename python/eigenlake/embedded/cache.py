@@ -236,18 +236,20 @@ class Cache:
         matrix: np.ndarray,
         props: list[dict[str, Any]],
         alive: list[bool] | None = None,
+        owned: bool = False,
     ) -> None:
         """Add rows (``matrix`` holds the raw vectors; normalised here for cosine).
 
         ``alive=False`` rows are placeholders of deleted records that keep row ids aligned
-        with a persisted HNSW graph.
+        with a persisted HNSW graph. ``owned``: ``props`` are fresh dicts nobody else holds
+        (e.g. just parsed from the store), taken without a copy.
         """
         k = len(uuids)
         if k == 0:
             return
         self._reserve(k)
         self.vectors[self.n : self.n + k] = matrix
-        self._adopt(uuids, seqs, props, alive)
+        self._adopt(uuids, seqs, props, alive, owned)
 
     def scratch(self, k: int) -> np.ndarray:
         """Room for ``k`` rows past the used ones, to stack a batch in place (no copy).
@@ -273,6 +275,7 @@ class Cache:
         seqs: list[int],
         props: list[dict[str, Any]],
         alive: list[bool] | None,
+        owned: bool = False,
     ) -> None:
         """Row metadata and columns for vectors already written at ``n..n+k``."""
         k = len(uuids)
@@ -282,10 +285,14 @@ class Cache:
         self.alive[start:end] = True if alive is None else alive
         self.seq[start:end] = seqs
         self.uuids.extend(uuids)
-        self.props.extend(copy_props(p) for p in props)  # callers keep their dicts
-        for i, uid in enumerate(uuids, start):
-            if alive is None or alive[i - start]:
-                self.row_of[uid] = i
+        # callers keep their dicts unless they hand them over
+        self.props.extend(props if owned else map(copy_props, props))
+        if alive is None:
+            self.row_of.update(zip(uuids, range(start, end), strict=True))
+        else:
+            for i, uid in enumerate(uuids, start):
+                if alive[i - start]:
+                    self.row_of[uid] = i
         for name, col in self.columns.items():
             col.write(start, [p.get(name) for p in props])
         self.n = end

@@ -357,7 +357,7 @@ class Index:
         cache = Cache(self.dimensions, self.metric == "cosine", self._schema.props)
         wanted = graph_seqs.tolist() if graph_seqs is not None else []
         cache.reserve(store.count() + len(wanted))  # upper bound: no growth copies
-        loader = _ChunkLoader(cache, need_props=bool(cache.columns))
+        loader = _ChunkLoader(cache)
         j, dead = 0, 0
         if not wanted:
             for chunk in store.scan(_LOAD_CHUNK):
@@ -616,9 +616,8 @@ def _kernel_metric(metric: str) -> str:
 class _ChunkLoader:
     """Streams store rows into the cache in chunks (bounded memory, bulk NumPy work)."""
 
-    def __init__(self, cache: Cache, need_props: bool) -> None:
+    def __init__(self, cache: Cache) -> None:
         self.cache = cache
-        self.need_props = need_props
         self.zero = bytes(4 * cache.dim)
         self.rows: list[tuple[int, str, bytes, str]] = []
         self.alive: list[bool] = []
@@ -647,14 +646,14 @@ class _ChunkLoader:
         self.rows, self.alive = [], []
         matrix = np.frombuffer(b"".join([r[2] for r in rows]), dtype=np.float32)
         matrix = matrix.reshape(len(rows), self.cache.dim)
-        if self.need_props:  # one parse per chunk: per-row json.loads overhead dominates
-            props = json.loads("[" + ",".join([r[3] for r in rows]) + "]")
-        else:
-            props = [{}] * len(rows)
+        # one parse per chunk (per-row json.loads overhead dominates); always: properties
+        # no column holds (free-form nested values) live only in these dicts
+        props = json.loads("[" + ",".join([r[3] for r in rows]) + "]")
         self.cache.append(
             [r[1] for r in rows],
             [r[0] for r in rows],
             matrix,
             props,
             None if all(alive) else alive,
+            owned=True,  # parsed here, held by nobody else
         )
