@@ -594,6 +594,20 @@ class View:
         found: tuple[np.ndarray, np.ndarray] | None = state.search(data, q, k, mask)
         return found
 
+    def graph_page(
+        self, q: np.ndarray, limit: int
+    ) -> tuple[list[dict[str, Any]], bool, bool] | None:
+        """An unfiltered query's first page through the graph alone (``AnnState.page``):
+        (hits, whether more follow, whether a hit's metadata needs a deep copy), or None
+        when the graph cannot answer on its own (the caller takes ``graph_search``)."""
+        index = self._index
+        state = index._ann
+        if state is None:
+            return None
+        cache = index._cache
+        found = state.page(cache.matrix(), q, limit, index.metric == "cosine", cache)
+        return found
+
 
 class Writer(View):
     """The write side of a span (``Index.writing()``): implements ``internal.WriteView``."""

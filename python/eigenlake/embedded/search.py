@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..api import embedding, protocols, usage
+from ..api.answers import NearestResult
 from ..api.checks import check_filter_arg, check_int
 from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_hash
 from ..vectors import query_row
@@ -44,6 +45,37 @@ class Search(protocols.Search):
                 return self._nearest_in(view, vector, limit, filter, after, with_vector)
             finally:
                 self._view = None
+
+    def _nearest_first(self, vector: Any, limit: int, started: float) -> NearestResult:
+        """The common query (``api.protocols.Search._nearest_first``) answered by the
+        graph alone when it covers every row and every row is alive: the hits come built
+        from one core call (``ReadView.graph_page``), the answer straight from them. Else
+        (or when the graph cannot answer on its own) ``_nearest`` answers."""
+        with self._index.reading() as view:
+            cache = view.cache
+            kept = cache.live_count
+            if cache.all_alive() and _pays(kept, *_graph_options(view), limit + 1, kept):
+                dims = view.dimensions
+                q = query_row(vector, dims, view.metric == "cosine")
+                page = view.graph_page(q, limit)
+                if page is not None:
+                    results, more, deep = page
+                    if deep:  # shallow copies: lists and dicts in them are copied too
+                        for hit in results:
+                            hit["metadata"] = copy_props(hit["metadata"])
+                    next_after = None
+                    if more:
+                        last = results[-1]
+                        qhash = query_hash(q, None)
+                        next_after = encode_nearest_cursor(
+                            limit, last["distance"], last["uuid"], qhash
+                        )
+                    return NearestResult(
+                        results=results,
+                        next_after=next_after,
+                        usage=usage.finished("nearest", kept, dims, started),
+                    )
+        return super()._nearest_first(vector, limit, started)
 
     def _nearest_plain(self, view: ReadView, vector: Any, limit: int) -> dict[str, Any]:
         """``_nearest_in`` for the common query (no filter, no cursor, no vectors), with
@@ -341,6 +373,12 @@ class Search(protocols.Search):
         check_filter_arg(filter)
         limit = check_int("limit", limit, minimum=1, optional=True)
         return self._index.snapshot(filter, limit)
+
+
+def _graph_options(view: ReadView) -> tuple[int, dict[str, Any] | None]:
+    """(``exact_threshold``, ``index_options``) of the view's index, for ``_pays``."""
+    options = view.config.get("index_options")
+    return ann.exact_threshold(options), options
 
 
 def _pays(live: int, threshold: int, options: dict[str, Any] | None, k: int, kept: int) -> bool:
