@@ -32,6 +32,7 @@ __all__ = [
     "_panic_for_tests",
     "InternalError",
     "flat_topk",
+    "page_hits",
     "Hnsw",
     "kmeans",
     "minibatch_kmeans",
@@ -75,6 +76,18 @@ def flat_topk(
     naming the argument.
     """
 
+def page_hits(
+    ids: I64,
+    scores: F32,
+    limit: int,
+    uuids: list[str],
+    props: list[dict[str, Any]],
+    cosine: bool,
+) -> tuple[list[dict[str, Any]], bool, bool]:
+    """The first row of a ``flat_topk``/``Hnsw.search`` answer as a page of hits, as
+    ``Hnsw.page`` builds them: (hits, whether more than ``limit`` followed, whether some
+    metadata holds a list or dict still shared with ``props``)."""
+
 @final
 class Hnsw:
     """HNSW graph over rows of a matrix the caller owns (only links are stored here).
@@ -103,7 +116,7 @@ class Hnsw:
         limit: int,
         ef: int,
         uuids: list[str],
-        props: list[dict[str, Any] | None],
+        props: list[dict[str, Any]],
         cosine: bool,
     ) -> tuple[list[dict[str, Any]], bool, bool]:
         """One query row's first ``limit`` hits (a walk for ``limit + 1``, no mask) as

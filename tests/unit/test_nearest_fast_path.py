@@ -42,14 +42,14 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield c
 
 
-def _general(idx: Any, vector: Any, limit: int) -> dict[str, Any]:
-    """The answer of the general embedded path (``_nearest_in``, as a filtered or paged
-    query takes), for the same query."""
+def _general(idx: Any, vector: Any, limit: int, flt: Any = None) -> dict[str, Any]:
+    """The answer of the general embedded path (``_nearest_in``, as a paged query takes),
+    for the same query."""
     search = idx.search
     with idx.reading() as view:
         search._view = view
         try:
-            return dict(search._nearest_in(view, vector, limit, None, None, False))
+            return dict(search._nearest_in(view, vector, limit, flt, None, False))
         finally:
             search._view = None
 
@@ -122,6 +122,12 @@ def _compare(idx: Any, data: Any, dims: int, rows: int, limit: int) -> None:
     # the protocol's checks (limit a NumPy int, vector a list) give the same answer
     checked = idx.search.nearest(vector=q.tolist(), limit=np.int64(limit))
     assert _plain(checked) == _plain(fast)
+    # a filtered first page (`_first_page`, hits built by the core) as the general path's
+    ns = [p["n"] for p in props if "n" in p]
+    if ns:
+        flt = {"n": {"$gte": data.draw(st.sampled_from(ns), label="n at least")}}
+        filtered = idx.search.nearest(vector=q, limit=limit, filter=flt)
+        assert _plain(filtered) == _plain(_general(idx, q, limit, flt))
     # and the cursor pages on exactly as the general path's does
     if fast["next_after"] is not None:
         nxt = idx.search.nearest(vector=q, limit=limit, after=fast["next_after"])
