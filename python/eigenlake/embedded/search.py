@@ -52,7 +52,7 @@ class Search(protocols.Search):
         graph alone when it covers every row and every row is alive: the hits come built
         from one core call (``ReadView.graph_page``), the answer straight from them. Else
         (or when the graph cannot answer on its own) ``_nearest`` answers."""
-        with self._index.reading() as view:
+        with self._index.reading() as view:  # one span, whichever path answers
             cache = view.cache
             kept = cache.live_count
             if cache.all_alive() and _pays(kept, *_graph_options(view), limit + 1, kept):
@@ -65,7 +65,12 @@ class Search(protocols.Search):
                         next_after=_next_after(q, None, limit, page),
                         usage=usage.finished("nearest", kept, dims, started),
                     )
-        return super()._nearest_first(vector, limit, started)
+            self._view = view
+            try:
+                answer = self._first_page(view, vector, limit, None)
+            finally:
+                self._view = None
+        return NearestResult(usage.complete(answer, "nearest", started))
 
     def _first_page(self, view: ReadView, vector: Any, limit: int, filter: Any) -> dict[str, Any]:
         """``_nearest_in`` for a first page without vectors (no cursor: the kernel's
