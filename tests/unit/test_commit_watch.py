@@ -122,3 +122,24 @@ def test_a_drop_by_another_process_is_seen_within_the_period(tmp_path: Path, wha
                 _top(idx)
         else:  # the handle reopens the new index at its path, as without the watch
             assert _top(idx) == "new"
+
+
+def test_a_store_left_unwell_is_checked_in_full(
+    tmp_path: Path, never_stat: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed write that could not read the settings back marks the store for a full
+    reload (``_dv = -1``): the header, unchanged by a rollback, must not skip it."""
+    with eigenlake.connect(path=str(tmp_path)) as c:
+        idx = _index(c)
+        _top(idx)
+        calls: list[int] = []
+        version = Store.data_version
+
+        def spy(store: Store) -> int:
+            calls.append(1)
+            return version(store)
+
+        monkeypatch.setattr(Store, "data_version", spy)
+        idx._dv = -1
+        assert _top(idx) == "us"
+        assert calls == [1]

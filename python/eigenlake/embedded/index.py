@@ -223,7 +223,8 @@ class Index:
         the full check (``_check``) unless the wal-index header says nothing changed
         since the last one (``watch.Watch``)."""
         watch = self._watch
-        if watch is not None and watch.unchanged():
+        # _dv -1: a failed write left the store unwell (see `_restore_settings`): check
+        if watch is not None and self._dv != -1 and watch.unchanged():
             store = self._store
             assert store is not None  # the watch lives and dies with the open store
         else:
