@@ -32,6 +32,7 @@ __all__ = [
     "_panic_for_tests",
     "InternalError",
     "flat_topk",
+    "page_hits",
     "Hnsw",
     "kmeans",
     "minibatch_kmeans",
@@ -77,6 +78,18 @@ def flat_topk(
     naming the argument.
     """
 
+def page_hits(
+    ids: I64,
+    scores: F32,
+    limit: int,
+    uuids: list[str],
+    props: list[dict[str, Any]],
+    cosine: bool,
+) -> tuple[list[dict[str, Any]], bool, bool]:
+    """The first row of a ``flat_topk``/``Hnsw.search`` answer as a page of hits, as
+    ``Hnsw.page`` builds them: (hits, whether more than ``limit`` followed, whether some
+    metadata holds a list or dict still shared with ``props``)."""
+
 @final
 class Hnsw:
     """HNSW graph over rows of a matrix the caller owns (only links are stored here).
@@ -98,6 +111,21 @@ class Hnsw:
     def search(
         self, data: Matrix, queries: Matrix, k: int, ef: int = 64, mask: Mask | None = None
     ) -> tuple[I64, F32]: ...
+    def page(
+        self,
+        data: Matrix,
+        query: Matrix,
+        limit: int,
+        ef: int,
+        uuids: list[str],
+        props: list[dict[str, Any]],
+        cosine: bool,
+    ) -> tuple[list[dict[str, Any]], bool, bool]:
+        """One query row's first ``limit`` hits (a walk for ``limit + 1``, no mask) as
+        ``{"uuid", "metadata", "distance"}`` dicts, nearest first, ties by uuid: uuid and
+        metadata (a shallow copy; {} for None) from the lists at each hit's row, distance
+        ``1 - score`` when ``cosine`` else ``sqrt(max(score, 0))``. Returns (hits, whether
+        more followed, whether some metadata holds a list or dict, still shared)."""
     def save(self, path: str) -> None: ...
     @staticmethod
     def load(path: str) -> Hnsw: ...

@@ -42,14 +42,14 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield c
 
 
-def _general(idx: Any, vector: Any, limit: int) -> dict[str, Any]:
-    """The answer of the general embedded path (``_nearest_in``, as a filtered or paged
-    query takes), for the same query."""
+def _general(idx: Any, vector: Any, limit: int, flt: Any = None) -> dict[str, Any]:
+    """The answer of the general embedded path (``_nearest_in``, as a paged query takes),
+    for the same query."""
     search = idx.search
     with idx.reading() as view:
         search._view = view
         try:
-            return dict(search._nearest_in(view, vector, limit, None, None, False))
+            return dict(search._nearest_in(view, vector, limit, flt, None, False))
         finally:
             search._view = None
 
@@ -122,6 +122,12 @@ def _compare(idx: Any, data: Any, dims: int, rows: int, limit: int) -> None:
     # the protocol's checks (limit a NumPy int, vector a list) give the same answer
     checked = idx.search.nearest(vector=q.tolist(), limit=np.int64(limit))
     assert _plain(checked) == _plain(fast)
+    # a filtered first page (`_first_page`, hits built by the core) as the general path's
+    ns = [p["n"] for p in props if "n" in p]
+    if ns:
+        flt = {"n": {"$gte": data.draw(st.sampled_from(ns), label="n at least")}}
+        filtered = idx.search.nearest(vector=q, limit=limit, filter=flt)
+        assert _plain(filtered) == _plain(_general(idx, q, limit, flt))
     # and the cursor pages on exactly as the general path's does
     if fast["next_after"] is not None:
         nxt = idx.search.nearest(vector=q, limit=limit, after=fast["next_after"])
@@ -198,3 +204,68 @@ def test_an_empty_index_and_a_limit_past_the_rows(tmp_path: Path) -> None:
         idx.records.add_many([{"properties": {"i": i}, "vector": [i + 1, 1, 0]} for i in range(3)])
         page = idx.search.nearest(vector=q, limit=MAX_LIMIT)
         assert len(page["results"]) == 3 and page["next_after"] is None
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=st.data(),
+    metric=st.sampled_from(["cosine", "euclidean"]),
+    dims=st.integers(2, 5),
+    rows=st.integers(60, 160),
+    limit=st.integers(1, 6),
+)
+def test_the_graph_page_answers_as_the_general_path(
+    client: Any, data: Any, metric: str, dims: int, rows: int, limit: int
+) -> None:
+    """Every row alive, the graph covering them all: the hits come built by the core in
+    one call (``_core.Hnsw.page``); ties in distance (few distinct values, repeated rows)
+    go through its uuid ordering, lists and dicts in properties through the deep copy."""
+    from eigenlake.embedded import ann
+
+    idx = client.indexes.create_or_get(
+        namespace="fast",
+        index=f"g{next(_NAMES)}",
+        dimensions=dims,
+        index_options={"distance_metric": metric, "exact_threshold": 8},
+    )
+    pages: list[Any] = []
+    page = ann.AnnState.page
+
+    def spy(self: Any, *args: Any) -> Any:
+        pages.append(found := page(self, *args))
+        return found
+
+    try:
+        rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+        x = rng.integers(-2, 3, size=(rows, dims)).astype(np.float32)
+        x[np.all(x == 0, axis=1)] = 1.0
+        x[rows // 2] = x[0]
+        props = [data.draw(properties, label="properties") for _ in range(rows)]
+        idx.records.add_many(
+            [{"properties": p, "vector": v} for p, v in zip(props, x, strict=True)]
+        )
+        idx.search.prepare()
+        q = rng.integers(-2, 3, size=dims).astype(np.float32)
+        q[0] = 1.0 if not q.any() else q[0]
+        ann.AnnState.page = spy  # type: ignore[method-assign]
+        try:
+            fast = idx.search.nearest(vector=q, limit=limit)
+        finally:
+            ann.AnnState.page = page  # type: ignore[method-assign]
+        # kept > 8 x (limit + 1) rows: the graph answers, and alone
+        assert pages and pages[0] is not None
+        want = _general(idx, q, limit)
+        assert _plain(fast) == _plain(want)
+        assert fast["next_after"] == want["next_after"]
+        for hit in fast["results"]:  # handed out as copies, nested values too
+            stored = idx.search._index._cache.props[idx.search._index._cache.row_of[hit["uuid"]]]
+            assert hit["metadata"] == stored and hit["metadata"] is not stored
+            for key, value in hit["metadata"].items():
+                if isinstance(value, (list, dict)):
+                    assert value is not stored[key]
+    finally:
+        idx.manage.delete()

@@ -1055,6 +1055,14 @@ class Search(Analyses, Protocol):
         ``with_vector``; the mode checks ``vector`` (named "query" in its messages)."""
         ...
 
+    def _nearest_first(self, vector: Any, limit: int, started: float) -> NearestResult:
+        """The finished answer (usage complete) of the common query: one vector, a
+        checked ``limit``, no filter, cursor or vectors; the call began at ``started``
+        (``time.perf_counter``). A mode may answer it in fewer steps (the embedded one
+        does); the answer must be what ``_nearest`` gives."""
+        answer = self._nearest(vector, limit, None, None, False)
+        return NearestResult(usage.complete(answer, "nearest", started))
+
     def _get(self, id: str, with_vector: bool) -> dict[str, Any] | None:
         """The record by uuid (with its vector when ``with_vector``); embedded and
         distributed: None when missing, remote: ``NotFoundError`` (the server's 404)."""
@@ -1149,9 +1157,7 @@ class Search(Analyses, Protocol):
             # The common query (one vector, no filter or cursor), told by exact types: the
             # checks below pass these arguments through unchanged, so they are skipped;
             # the mode's `_nearest` checks the vector itself (tests/unit/test_nearest_fast_path.py)
-            started = time.perf_counter()
-            answer = self._nearest(vector, limit, None, None, False)
-            return NearestResult(usage.complete(answer, "nearest", started))
+            return self._nearest_first(vector, limit, time.perf_counter())
         limit = check_limit(limit)
         check_filter_arg(filter)
         after = cursor_text(after, "nearest")

@@ -63,12 +63,23 @@ def complete(answer: Any, kind: str, started: float, share: float = 1.0) -> Any:
     usage = answer.get("usage") if isinstance(answer, dict) else None
     if not isinstance(usage, dict) or "search_units" in usage:
         return answer
-    ms = (time.perf_counter() - started) * 1000.0 * share
     records = int(usage.get("records_scanned", 0))
     dims = int(usage.pop("dimensions", 0))
-    # round(ms, 3) without its decimal conversion: the float nearest a whole number of µs
-    usage["compute_ms"] = round(ms * 1000.0) / 1000.0
-    usage["search_units"] = search_units(kind, records, dims)
+    usage.update(finished(kind, records, dims, started, share))
+    return answer
+
+
+def finished(
+    kind: str, records: int, dimensions: int, started: float, share: float = 1.0
+) -> dict[str, Any]:
+    """The complete usage of a call over ``records`` rows of ``dimensions`` that began at
+    ``started`` (``time.perf_counter``): what ``complete`` makes of ``scanned``'s."""
+    ms = (time.perf_counter() - started) * 1000.0 * share
     if ms >= SLOW_MS:
         log.info("%s over %d records took %.1f s", kind, records, ms / 1000.0)
-    return answer
+    return {
+        "records_scanned": records,
+        # round(ms, 3) without its decimal conversion: the float nearest a whole µs count
+        "compute_ms": round(ms * 1000.0) / 1000.0,
+        "search_units": search_units(kind, records, dimensions),
+    }

@@ -175,6 +175,7 @@ class AnnState:
         self.error: BaseException | None = None
         self.directory: str | None = None  # known once the index started a catch-up
         self.threshold = DEFAULT_EXACT_THRESHOLD
+        self.followed: Any = None  # the cache `attach` last tied this state to
 
     @property
     def building(self) -> bool:
@@ -189,6 +190,7 @@ class AnnState:
         """Follow ``cache``'s writes (``rows_added``): the index's cache, whose rows this
         graph covers. A cache follows one graph state; a reload makes both anew."""
         self.threshold = threshold
+        self.followed = cache
         if getattr(cache, "on_rows_added", None) != self.rows_added:
             cache.on_rows_added = self.rows_added
 
@@ -282,6 +284,25 @@ class AnnState:
         key = np.where(all_ids >= 0, -all_scores if self.metric == "ip" else all_scores, np.inf)
         order = np.argsort(key, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(all_ids, order, 1), np.take_along_axis(all_scores, order, 1)
+
+    def page(
+        self, data: np.ndarray, query: np.ndarray, limit: int, cosine: bool, cache: Any
+    ) -> tuple[list[dict[str, Any]], bool, bool] | None:
+        """The first page of an unfiltered query through the graph alone, as the answer's
+        hits (``_core.Hnsw.page``), when the graph covers every row of ``cache``, follows
+        it (``attach``) and no build holds it; else None (``search`` then answers)."""
+        if (
+            self.covered != len(data)
+            or self.followed is not cache
+            or self.error is not None
+            or self.building
+        ):
+            return None
+        ef = max(self.ef_search, limit + 1)
+        found: tuple[list[dict[str, Any]], bool, bool] = self.graph.page(
+            data, query, limit, ef, cache.uuids, cache.props, cosine
+        )
+        return found
 
 
 class Compaction:

@@ -31,6 +31,7 @@ from ..api.protocols import Agent as AgentSurface
 from ..api.reprs import index_repr
 from ..errors import NotFoundError, StorageError
 from . import ann
+from . import watch as watch_mod
 from .cache import Cache, copy_props
 from .manage import Manage
 from .records import Records
@@ -60,6 +61,9 @@ class Index:
         self._uid = ""  # the index's random id (meta.index_uid): its saved graphs carry it
         self._dv = -1
         self._inode = -1
+        # the commit watch of the open store (see `_sync`), and the store it was tried for
+        self._watch: watch_mod.Watch | None = None
+        self._watch_tried: Store | None = None
         self._closed = False
         self.config: dict[str, Any] = {}
         self._schema = CompiledSchema(None, [])
@@ -215,16 +219,39 @@ class Index:
         return self._store
 
     def _sync(self) -> Store:
-        """Open if needed and reload when another connection committed since we looked."""
-        store = self._ensure_open()
-        dv = store.data_version()
-        if dv != self._dv:
-            self._reload(store)
-            self._dv = dv
+        """Open if needed and reload when another connection committed since we looked:
+        the full check (``_check``) unless the wal-index header says nothing changed
+        since the last one (``watch.Watch``)."""
+        watch = self._watch
+        # _dv -1: a failed write left the store unwell (see `_restore_settings`): check
+        if watch is not None and self._dv != -1 and watch.unchanged():
+            store = self._store
+            assert store is not None  # the watch lives and dies with the open store
+        else:
+            store = self._check()
         cache = self._cache
         # `_maybe_compact` has nothing to do below COMPACT_MIN_DEAD dead rows and no job
         if self._compaction is not None or cache.n - cache.live_count >= COMPACT_MIN_DEAD:
             self._maybe_compact(store)
+        return store
+
+    def _check(self) -> Store:
+        """The full check: the file is still ours (``_ensure_open``), reloaded when
+        ``data_version`` moved; then the watch records the header read before it."""
+        drops = watch_mod.drops()
+        store = self._ensure_open()
+        w = self._watch
+        if w is None and self._watch_tried is not store:
+            self._watch_tried = store  # once per open store: a missing -shm stays missing
+            with contextlib.suppress(OSError, ValueError):
+                w = self._watch = watch_mod.Watch(self._db_path)
+        header = None if w is None else w.header()
+        dv = store.data_version()
+        if dv != self._dv:
+            self._reload(store)
+            self._dv = dv
+        if w is not None and header is not None:
+            w.checked(header, drops)
         return store
 
     def _maybe_compact(self, store: Store) -> None:
@@ -398,6 +425,9 @@ class Index:
         store.set_meta("settings", self.config)
 
     def _drop_handles(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -587,6 +617,20 @@ class View:
         if tail > max(1000, cache.n // 20):
             state.start_catch_up(data, cache.alive_mask(), cache.seq, index._dir)
         found: tuple[np.ndarray, np.ndarray] | None = state.search(data, q, k, mask)
+        return found
+
+    def graph_page(
+        self, q: np.ndarray, limit: int
+    ) -> tuple[list[dict[str, Any]], bool, bool] | None:
+        """An unfiltered query's first page through the graph alone (``AnnState.page``):
+        (hits, whether more follow, whether a hit's metadata needs a deep copy), or None
+        when the graph cannot answer on its own (the caller takes ``graph_search``)."""
+        index = self._index
+        state = index._ann
+        if state is None:
+            return None
+        cache = index._cache
+        found = state.page(cache.matrix(), q, limit, index.metric == "cosine", cache)
         return found
 
 

@@ -102,6 +102,15 @@ class ReadView(Protocol):
         build holds the graph's pool (the caller then scans)."""
         ...
 
+    def graph_page(
+        self, q: np.ndarray, limit: int
+    ) -> tuple[list[dict[str, Any]], bool, bool] | None:
+        """An unfiltered query's first ``limit`` hits through the graph alone, built as the
+        answer holds them: (hits, whether more follow, whether a hit's metadata holds a
+        list or dict, shared with the cache until copied); None when the graph does not
+        cover every row, does not follow this cache yet, or a build holds it."""
+        ...
+
 
 class WriteView(ReadView, Protocol):
     """The index as a write span sees it (``Index.writing()``): validate on it first."""

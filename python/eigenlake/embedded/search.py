@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
 from ..api import embedding, protocols, usage
+from ..api.answers import NearestResult
 from ..api.checks import check_filter_arg, check_int
 from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_hash
 from ..vectors import query_row
@@ -39,48 +41,58 @@ class Search(protocols.Search):
             # span holds the index lock, and this facade serves one index.
             self._view = view
             try:
-                if filter is None and after is None and not with_vector:
-                    return self._nearest_plain(view, vector, limit)
+                if after is None and not with_vector:
+                    return self._first_page(view, vector, limit, filter)
                 return self._nearest_in(view, vector, limit, filter, after, with_vector)
             finally:
                 self._view = None
 
-    def _nearest_plain(self, view: ReadView, vector: Any, limit: int) -> dict[str, Any]:
-        """``_nearest_in`` for the common query (no filter, no cursor, no vectors), with
-        the same answer, in fewer steps: one kernel call (without a cursor to skip past,
-        its first answer is the page), the hits kept as three lists instead of tuples
-        (sorted as ``_hits`` sorts them only when the kernel's order is not already
-        that order), the properties copied in one pass, the cursor made only when
-        another page exists."""
+    def _nearest_first(self, vector: Any, limit: int, started: float) -> NearestResult:
+        """The common query (``api.protocols.Search._nearest_first``) answered by the
+        graph alone when it covers every row and every row is alive: the hits come built
+        from one core call (``ReadView.graph_page``), the answer straight from them. Else
+        (or when the graph cannot answer on its own) ``_nearest`` answers."""
+        with self._index.reading() as view:  # one span, whichever path answers
+            cache = view.cache
+            kept = cache.live_count
+            if cache.all_alive() and _pays(kept, *_graph_options(view), limit + 1, kept):
+                dims = view.dimensions
+                q = query_row(vector, dims, view.metric == "cosine")
+                page = view.graph_page(q, limit)
+                if page is not None:
+                    return NearestResult(
+                        results=_owned(page),
+                        next_after=_next_after(q, None, limit, page),
+                        usage=usage.finished("nearest", kept, dims, started),
+                    )
+            self._view = view
+            try:
+                answer = self._first_page(view, vector, limit, None)
+            finally:
+                self._view = None
+        return NearestResult(usage.complete(answer, "nearest", started))
+
+    def _first_page(self, view: ReadView, vector: Any, limit: int, filter: Any) -> dict[str, Any]:
+        """``_nearest_in`` for a first page without vectors (no cursor: the kernel's
+        first answer is the page), with the same answer in fewer steps: the hits built
+        by the core from the kernel's arrays (``_core.page_hits``, which sorts them as
+        ``_hits`` does), the cursor made only when another page exists."""
         cache = view.cache
         dims = view.dimensions
         cosine = view.metric == "cosine"
         q = query_row(vector, dims, cosine)
-        kept = cache.live_count
-        mask = None if cache.all_alive() else view.filter_mask(None)
+        if filter is None:
+            kept = cache.live_count
+            mask = None if cache.all_alive() else view.filter_mask(None)
+        else:
+            mask, kept = self._mask(view, view.parse_filter(filter))
         ids, scores = self._topk(q, min(limit + 1, kept), mask, kept)
-        rows: builtins.list[int] = ids[0].tolist()
-        raw: builtins.list[float] = scores[0].tolist()
-        if rows and rows[-1] < 0:  # fewer rows than asked: drop the -1 padding (it is last)
-            n = rows.index(-1)
-            rows, raw = rows[:n], raw[:n]
-        uuids = _pick(cache.uuids, rows)
-        dists = [1.0 - s for s in raw] if cosine else [math.sqrt(max(s, 0.0)) for s in raw]
-        # `_hits` sorts (distance, uuid, row): the identity when distances strictly rise
-        if not all(map(operator.lt, dists, dists[1:])):
-            hits = sorted(zip(dists, uuids, rows, strict=True))
-            dists, uuids, rows = [h[0] for h in hits], [h[1] for h in hits], [h[2] for h in hits]
-        metadata = _own(_pick(cache.props, rows[:limit]))
-        results = [
-            {"uuid": u, "metadata": m, "distance": d}
-            for u, m, d in zip(uuids, metadata, dists)  # noqa: B905 (the page: `limit` hits)
-        ]
-        next_after = None
-        if len(rows) > limit:
-            last = limit - 1
-            qhash = query_hash(q, None)
-            next_after = encode_nearest_cursor(limit, dists[last], uuids[last], qhash)
-        return {"results": results, "next_after": next_after, "usage": usage.scanned(kept, dims)}
+        page = _core.page_hits(ids, scores, limit, cache.uuids, cache.props, cosine)
+        return {
+            "results": _owned(page),
+            "next_after": _next_after(q, filter, limit, page),
+            "usage": usage.scanned(kept, dims),
+        }
 
     def _nearest_in(
         self,
@@ -343,6 +355,12 @@ class Search(protocols.Search):
         return self._index.snapshot(filter, limit)
 
 
+def _graph_options(view: ReadView) -> tuple[int, dict[str, Any] | None]:
+    """(``exact_threshold``, ``index_options``) of the view's index, for ``_pays``."""
+    options = view.config.get("index_options")
+    return ann.exact_threshold(options), options
+
+
 def _pays(live: int, threshold: int, options: dict[str, Any] | None, k: int, kept: int) -> bool:
     """Whether a graph search pays off: a collection above ``threshold`` (``exact_threshold``)
     live rows, unless the filter keeps few of them (``kept``), with graphs enabled."""
@@ -354,17 +372,26 @@ def _pays(live: int, threshold: int, options: dict[str, Any] | None, k: int, kep
     )
 
 
-# property values shared between the cache and an answer as they are (immutable)
-_SCALARS = frozenset({str, int, float, bool, type(None)})
+def _owned(page: tuple[builtins.list[dict[str, Any]], bool, bool]) -> builtins.list[Any]:
+    """The hits of a core-built page (``_core.page_hits``, ``Hnsw.page``), their metadata
+    the caller's to change: the core copied each dict; lists and dicts in them (flagged)
+    are copied here, as ``copy_props`` copies them."""
+    results, _, deep = page
+    if deep:
+        for hit in results:
+            hit["metadata"] = copy_props(hit["metadata"])
+    return results
 
 
-def _own(props: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
-    """Copies of a page's stored property dicts, for the caller to change freely: a
-    shallow copy of each is enough unless a value is a list or a dict (then
-    ``copy_props``, which copies those); the values' types are gathered in one pass."""
-    if {type(v) for p in props if p for v in p.values()} <= _SCALARS:
-        return [p.copy() if p else {} for p in props]
-    return [copy_props(p) if p else {} for p in props]
+def _next_after(
+    q: np.ndarray, filter: Any, limit: int, page: tuple[builtins.list[Any], bool, bool]
+) -> str | None:
+    """The cursor after a first page of ``limit`` hits, when more follow."""
+    results, more, _ = page
+    if not more:
+        return None
+    last = results[-1]
+    return encode_nearest_cursor(limit, last["distance"], last["uuid"], query_hash(q, filter))
 
 
 def _pick(items: builtins.list[Any], rows: builtins.list[int]) -> builtins.list[Any]:

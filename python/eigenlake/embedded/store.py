@@ -55,6 +55,7 @@ from urllib.parse import quote
 import numpy as np
 
 from ..errors import StorageError
+from . import watch
 from .background import Background
 
 _SCHEMA = """
@@ -803,6 +804,7 @@ def check_no_leftovers(directory: str, path: str) -> None:
 def drop_index_dir(directory: str) -> None:
     """Remove an index's directory: renamed first, so a concurrent open never sees a
     half-deleted directory."""
+    watch.note_drop()  # the open indexes of this process check their files again
     parent = os.path.dirname(directory)
     tomb = os.path.join(parent, f"{TOMB_PREFIX}{os.getpid()}-{time.time_ns()}")
     os.rename(directory, tomb)

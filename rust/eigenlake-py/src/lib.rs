@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod analytics;
 mod arrays;
 mod errors;
+mod hits;
 mod rows;
 mod search;
 mod util;

@@ -7,17 +7,21 @@ use eigenlake_core::distance::Metric;
 use eigenlake_core::flat::{flat_topk as core_flat_topk, TopKResult};
 use eigenlake_core::hnsw::Hnsw as CoreHnsw;
 use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 
 use crate::arrays::{all_finite, mask as mask_arg, matrix, not_finite, same_len, Matrix, Values};
+use crate::hits;
 use crate::util::{arg, detach, detach_inline, guarded};
 
 type Answer<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
+type Page<'py> = (Bound<'py, PyList>, bool, bool);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(flat_topk, m)?)?;
+    m.add_function(wrap_pyfunction!(page_hits, m)?)?;
     m.add_class::<Hnsw>()?;
     Ok(())
 }
@@ -87,6 +91,32 @@ fn flat_topk<'py>(
     let ms = mask.as_ref().map(|m| m.as_slice()).transpose()?;
     let r = detach(py, || core_flat_topk(ds, qs, dim, k, metric, ms))?;
     answer(py, r, nq)
+}
+
+/// The first row of a (ids, scores) answer of `flat_topk` or `Hnsw.search` as a page of
+/// hits (see `Hnsw.page`): (hits, whether more than `limit` followed, whether some metadata
+/// holds a list or dict still shared with `props`).
+#[pyfunction]
+#[pyo3(signature = (ids, scores, limit, uuids, props, cosine))]
+fn page_hits<'py>(
+    py: Python<'py>,
+    ids: PyReadonlyArray2<'py, i64>,
+    scores: PyReadonlyArray2<'py, f32>,
+    #[pyo3(from_py_with = arg::k)] limit: usize,
+    uuids: &Bound<'py, PyList>,
+    props: &Bound<'py, PyList>,
+    cosine: bool,
+) -> PyResult<Page<'py>> {
+    let (ids, scores) = (ids.as_array(), scores.as_array());
+    if ids.shape() != scores.shape() {
+        return Err(PyValueError::new_err("`ids` and `scores` differ in shape"));
+    }
+    if ids.shape()[0] == 0 {
+        return hits::page(py, &[], &[], limit, uuids, props, cosine);
+    }
+    let row_ids: Vec<i64> = ids.row(0).to_vec();
+    let row_scores: Vec<f32> = scores.row(0).to_vec();
+    hits::page(py, &row_ids, &row_scores, limit, uuids, props, cosine)
 }
 
 /// HNSW graph over rows of a matrix the caller owns (only links are stored).
@@ -167,6 +197,39 @@ impl Hnsw {
             detach(py, || inner.search(ds, qs, k, ef, ms))?
         };
         answer(py, r, nq)
+    }
+
+    /// One query's first page through the graph, as the answer's hits: the walk of
+    /// `search` for `limit + 1` rows (no mask), then `hits::page` over `uuids` and `props`
+    /// (the caller's lists, one item per row of `data`): (hits, whether more followed,
+    /// whether a hit's metadata holds a list or dict to copy).
+    #[pyo3(signature = (data, query, limit, ef, uuids, props, cosine))]
+    #[allow(clippy::too_many_arguments)]
+    fn page<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        query: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = arg::k)] limit: usize,
+        #[pyo3(from_py_with = arg::ef)] ef: usize,
+        uuids: &Bound<'py, PyList>,
+        props: &Bound<'py, PyList>,
+        cosine: bool,
+    ) -> PyResult<Page<'py>> {
+        if ef == 0 {
+            return Err(PyValueError::new_err("`ef` must be positive"));
+        }
+        let (d, q) = inputs(data, query)?;
+        same_dim("data", d.cols(), self.inner.dim())?;
+        same_dim("query", q.cols(), self.inner.dim())?;
+        if q.rows() != 1 {
+            return Err(PyValueError::new_err("`query` must be one row"));
+        }
+        let (ds, qs) = (d.slice(), q.slice());
+        let inner = &self.inner;
+        let k = limit.saturating_add(1);
+        let r = detach_inline(py, || inner.search(ds, qs, k, ef, None))?;
+        hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)
     }
 
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
