@@ -10,6 +10,7 @@ pub mod flat;
 pub mod gemm;
 pub mod hnsw;
 pub mod outlier;
+pub mod quant;
 pub mod threads;
 
 pub use error::{CoreError, Result};

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod analytics;
 mod arrays;
 mod errors;
+mod quantized;
 mod search;
 mod util;
 
@@ -19,6 +20,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InternalError", m.py().get_type::<errors::InternalError>())?;
     search::register(m)?;
     analytics::register(m)?;
+    quantized::register(m)?;
     Ok(())
 }
 
@@ -29,6 +31,7 @@ fn build_info(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
     let d = pyo3::types::PyDict::new(py);
     d.set_item("version", env!("CARGO_PKG_VERSION"))?;
     d.set_item("simd", eigenlake_core::distance::active_isa())?;
+    d.set_item("quant_simd", eigenlake_core::quant::active_kernels().name())?;
     d.set_item("num_threads", eigenlake_core::threads::num_threads())?;
     d.set_item("pinned_threads", eigenlake_core::threads::pinned())?;
     d.set_item("arch", std::env::consts::ARCH)?;

@@ -1,0 +1,249 @@
+//! The coded scan, the candidate merge and the f32 re-rank.
+
+use std::sync::atomic::Ordering;
+
+use rayon::prelude::*;
+
+use super::encode::{bounds, QueryCode};
+use super::kernels::{self, QBlock, MR, NR};
+use super::QuantFlat;
+use crate::distance::{self, Metric};
+use crate::flat::{check_k, check_shapes, gemv, try_filled, TopK, TopKResult};
+use crate::{CoreError, Result};
+
+/// Masks allowing at most this many rows are searched exactly (codes would save little).
+const FEW_ROWS: usize = 2048;
+/// A query's candidate list is cut back (to rows reaching the current bound) past this.
+const CAND_CAP: usize = 4096;
+
+/// Per-worker scan state, one entry per coded query.
+struct Scan {
+    lowers: Vec<TopK>,
+    thr: Vec<f32>,
+    cands: Vec<Vec<(f32, u32)>>,
+}
+
+impl Scan {
+    fn new(nq: usize, k: usize) -> Scan {
+        Scan {
+            lowers: vec![TopK::new(k); nq],
+            thr: vec![f32::NEG_INFINITY; nq],
+            cands: vec![Vec::new(); nq],
+        }
+    }
+
+    fn merge(mut self, other: Scan) -> Scan {
+        for (q, (l, c)) in other.lowers.into_iter().zip(other.cands).enumerate() {
+            self.lowers[q].merge(l);
+            self.thr[q] = self.lowers[q].threshold;
+            self.cands[q].extend(c);
+            prune(&mut self.cands[q], self.thr[q], 0);
+        }
+        self
+    }
+}
+
+fn prune(c: &mut Vec<(f32, u32)>, thr: f32, cap: usize) {
+    if c.len() > cap {
+        c.retain(|x| x.0 >= thr);
+    }
+}
+
+/// Best first, equal scores by smaller id (as `TopK`).
+fn better(a: &(f32, i64), b: &(f32, i64)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
+impl QuantFlat {
+    /// Exact top-k of each query over `data` (the f32 rows these codes were made of),
+    /// as `flat::flat_topk`. Call inside `threads::install`.
+    pub fn search(
+        &self,
+        data: &[f32],
+        queries: &[f32],
+        k: usize,
+        metric: Metric,
+        mask: Option<&[bool]>,
+    ) -> Result<TopKResult> {
+        let dim = self.dim;
+        let (n, nq) = check_shapes(data, queries, dim, mask)?;
+        if n != self.n {
+            return Err(CoreError::invalid(
+                "data",
+                format!("has {n} rows but the codes hold {}", self.n),
+            ));
+        }
+        let width = k.min(n);
+        check_k(nq, width)?;
+        let allowed_rows: Option<Vec<u32>> =
+            mask.map(|m| (0..n as u32).filter(|&i| m[i as usize]).collect());
+        let rows = allowed_rows.as_ref().map_or(n, |a| a.len());
+        let kk = width.min(rows);
+        let pad = if metric == Metric::L2 {
+            f32::INFINITY
+        } else {
+            f32::NEG_INFINITY
+        };
+        let mut ids = try_filled(nq * width, -1i64)?;
+        let mut scores = try_filled(nq * width, pad)?;
+        let query = |q: usize| &queries[q * dim..(q + 1) * dim];
+        // coded where it pays and the bound applies; the rest exactly
+        let coded: Vec<Option<QueryCode>> =
+            if metric == Metric::InnerProduct && kk > 0 && rows > FEW_ROWS {
+                (0..nq)
+                    .into_par_iter()
+                    .map(|q| QueryCode::new(query(q), self.max_norm))
+                    .collect()
+            } else {
+                vec![None; nq]
+            };
+        let exact: Vec<usize> = (0..nq).filter(|&q| coded[q].is_none()).collect();
+        let fast: Vec<usize> = (0..nq).filter(|&q| coded[q].is_some()).collect();
+        let mut answers: Vec<(usize, Vec<(f32, i64)>)> = Vec::with_capacity(nq);
+        if kk > 0 && !exact.is_empty() {
+            let row_id = |j: usize| allowed_rows.as_ref().map_or(j, |a| a[j] as usize);
+            let row = |j: usize| {
+                let r = row_id(j);
+                &data[r * dim..(r + 1) * dim]
+            };
+            for &q in &exact {
+                let best = gemv(query(q), rows, kk, metric, &row, &row_id).into_sorted();
+                answers.push((q, best));
+            }
+        }
+        let mut reranked = 0;
+        if !fast.is_empty() {
+            let qcs: Vec<&QueryCode> = fast.iter().map(|&q| coded[q].as_ref().unwrap()).collect();
+            let (best, cands) = self.coded(data, queries, &fast, &qcs, kk, mask);
+            reranked = cands;
+            answers.extend(fast.iter().copied().zip(best));
+        }
+        self.last_candidates.store(reranked, Ordering::Relaxed);
+        for (q, best) in answers {
+            for (i, (key, id)) in best.into_iter().enumerate() {
+                ids[q * width + i] = id;
+                scores[q * width + i] = if metric == Metric::L2 { -key } else { key };
+            }
+        }
+        Ok(TopKResult {
+            k: width,
+            ids,
+            scores,
+        })
+    }
+
+    /// The coded scan of queries `fast` (codes `qcs`) and their re-rank: the best ≤ k
+    /// (key, id) of each, best first, and the number of rows re-scored.
+    fn coded(
+        &self,
+        data: &[f32],
+        queries: &[f32],
+        fast: &[usize],
+        qcs: &[&QueryCode],
+        k: usize,
+        mask: Option<&[bool]>,
+    ) -> (Vec<Vec<(f32, i64)>>, usize) {
+        let (dim, n) = (self.dim, self.n);
+        let isa = kernels::active();
+        let blocks: Vec<QBlock> = qcs
+            .chunks(MR)
+            .map(|c| {
+                let codes: Vec<&[i8]> = c.iter().map(|q| q.codes.as_slice()).collect();
+                QBlock::new(&codes, self.dp)
+            })
+            .collect();
+        let panels = n.div_ceil(NR);
+        // rows each panel may return (bit r = row 32p + r)
+        let allowed: Vec<u32> = (0..panels)
+            .map(|p| {
+                (0..NR).fold(0u32, |b, r| {
+                    let i = p * NR + r;
+                    let ok = i < n && mask.is_none_or(|m| m[i]);
+                    b | ((ok as u32) << r)
+                })
+            })
+            .collect();
+        let pb = self.panel_bytes();
+        let nf = fast.len();
+        // a few contiguous ranges of panels per worker: each worker state holds a heap
+        // per query, so states are few and panels run in order inside one
+        let pieces = (rayon::current_num_threads() * 4).clamp(1, panels.max(1));
+        let per = panels.div_ceil(pieces);
+        let scan = (0..pieces)
+            .into_par_iter()
+            .map(|piece| {
+                let mut st = Scan::new(nf, k);
+                let mut dots = [0i32; MR * NR];
+                let (p0, p1) = (piece * per, ((piece + 1) * per).min(panels));
+                for (p, &bits) in allowed.iter().enumerate().take(p1).skip(p0) {
+                    if bits == 0 {
+                        continue;
+                    }
+                    let panel = &self.codes[p * pb..(p + 1) * pb];
+                    let r0 = p * NR;
+                    let (sc, al, be) = (
+                        &self.scale[r0..r0 + NR],
+                        &self.alpha[r0..r0 + NR],
+                        &self.beta[r0..r0 + NR],
+                    );
+                    for (b, blk) in blocks.iter().enumerate() {
+                        isa.dots(blk, panel, &self.csum[r0..r0 + NR], &mut dots);
+                        for i in 0..blk.m {
+                            let qi = b * MR + i;
+                            let qc = qcs[qi];
+                            let d = &dots[i * NR..(i + 1) * NR];
+                            let thr = st.thr[qi];
+                            let mut hits =
+                                isa.filter(d, sc, al, be, qc.t, qc.ca, qc.cb, thr) & bits;
+                            if hits == 0 {
+                                continue;
+                            }
+                            while hits != 0 {
+                                let r = hits.trailing_zeros() as usize;
+                                hits &= hits - 1;
+                                let (lo, hi) = bounds(d[r], &self.meta(r0 + r), qc);
+                                st.lowers[qi].push(lo, (r0 + r) as i64);
+                                st.cands[qi].push((hi, (r0 + r) as u32));
+                            }
+                            st.thr[qi] = st.lowers[qi].threshold;
+                            prune(&mut st.cands[qi], st.thr[qi], CAND_CAP);
+                        }
+                    }
+                }
+                st
+            })
+            .reduce(|| Scan::new(nf, k), Scan::merge);
+        let Scan { lowers, cands, .. } = scan;
+        let out: Vec<(Vec<(f32, i64)>, usize)> = lowers
+            .into_par_iter()
+            .zip(cands)
+            .zip(fast.par_iter())
+            .map(|((l, mut c), &q)| {
+                let l = l.into_sorted();
+                // the k-th best lower bound over all rows: a row whose upper bound is
+                // below it has k rows strictly better than it
+                let floor = if l.len() == k {
+                    l[k - 1].0
+                } else {
+                    f32::NEG_INFINITY
+                };
+                c.retain(|x| x.0 >= floor);
+                c.sort_unstable_by_key(|x| x.1);
+                let qv = &queries[q * dim..(q + 1) * dim];
+                let mut best: Vec<(f32, i64)> = c
+                    .iter()
+                    .map(|&(_, r)| {
+                        let x = &data[r as usize * dim..(r as usize + 1) * dim];
+                        (distance::dot(qv, x), r as i64)
+                    })
+                    .filter(|s| !s.0.is_nan())
+                    .collect();
+                best.sort_unstable_by(better);
+                best.truncate(k);
+                (best, c.len())
+            })
+            .collect();
+        let total = out.iter().map(|o| o.1).sum();
+        (out.into_iter().map(|o| o.0).collect(), total)
+    }
+}
