@@ -236,7 +236,8 @@ impl QuantFlat {
                         let x = &data[r as usize * dim..(r as usize + 1) * dim];
                         (distance::dot(qv, x), r as i64)
                     })
-                    .filter(|s| !s.0.is_nan())
+                    // as `TopK`: a NaN or -inf key never enters (so never a -inf score)
+                    .filter(|s| s.0 > f32::NEG_INFINITY)
                     .collect();
                 best.sort_unstable_by(better);
                 best.truncate(k);
