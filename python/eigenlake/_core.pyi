@@ -119,9 +119,9 @@ class QuantizedFlat:
 
     ``search(data, queries, k, metric, mask)`` takes the matrix the codes were made of
     (not copied here, as ``Hnsw``) and answers exactly as ``flat_topk`` of one query at a
-    time: same ids, bit-equal scores, equal scores by smaller id, same shapes and padding
-    ("l2", zero queries and masks allowing few rows are scanned in f32: same answer, no
-    speed-up). Keep the codes in step with the rows: ``append(rows)`` after rows are added,
+    time: same ids, bit-equal scores, equal scores by smaller id, same shapes and padding,
+    for "ip" and "l2" (zero queries, queries whose products could overflow and masks
+    allowing few rows are scanned in f32: same answer, no speed-up). Keep the codes in step with the rows: ``append(rows)`` after rows are added,
     ``set_rows(start, rows)`` after rows change. Rows may hold NaN/inf (never ranked ahead
     of the bound); queries must be finite.
     """
@@ -137,7 +137,7 @@ class QuantizedFlat:
     def dim(self) -> int: ...
     @property
     def memory_bytes(self) -> int:
-        """Bytes of codes plus 16 per row."""
+        """Bytes of codes plus 20 per row."""
     @property
     def last_candidates(self) -> int:
         """Rows the last ``search`` re-scored on the float rows (summed over its queries)."""

@@ -20,6 +20,14 @@
 //! rigorous. Queries whose products could overflow (‖q‖·max‖x‖ ≥ 2¹⁰⁰), zero queries and
 //! non-finite ones are searched exactly instead (the caller checks `QueryCode::new`).
 //! Rows holding NaN/inf get α = +inf: always a candidate, never a lower bound.
+//!
+//! Squared l2 (`bounds_l2`): ‖q − x‖² = ‖q‖² + ‖x‖² − 2·q·x, and q·x is within the same w
+//! of A, so the real distance D lies within P ± 2w, P = ‖q‖² + ‖x‖² − 2A. The f32 `l2sq`
+//! kernel sums non-negative terms each rounded a few times: its result lies within
+//! D·(1 ± g), g = γ for d + 4 roundings. Every f32 rounding of P and of the radius errs by
+//! at most u times a quantity ≤ ‖q‖² + ‖x‖² + 2|A| + 2w + radius, fewer than ten times;
+//! σ = 16u·(‖q‖² + ‖x‖² + 2|A| + 2w) and a 2⁻¹⁶ relative margin on the radius cover them.
+//! Queries with (‖q‖ + max‖x‖)² ≥ 2¹⁰⁰ are searched exactly (nothing can overflow below).
 
 /// Codes of a row are in this range (symmetric, so −c is a code too).
 pub const QMAX: f32 = 127.0;
@@ -56,6 +64,8 @@ pub struct RowMeta {
     pub csum: i32,
     /// ‖x‖ rounded up (for the overflow guard); +inf for a non-finite row.
     pub norm: f32,
+    /// ‖x‖² rounded to nearest (l2; 0 for a non-finite row, whose α is +inf)
+    pub sq: f32,
 }
 
 /// Encode `x` into `codes` (`x.len()` of them) and return its numbers.
@@ -68,6 +78,7 @@ pub fn encode_row(x: &[f32], codes: &mut [i8]) -> RowMeta {
             beta: 0.0,
             csum: 0,
             norm: f32::INFINITY,
+            sq: 0.0,
         };
     }
     let m = x.iter().fold(0.0f32, |a, v| a.max(v.abs()));
@@ -101,6 +112,7 @@ pub fn encode_row(x: &[f32], codes: &mut [i8]) -> RowMeta {
         beta: up(xh2.sqrt() * margin),
         csum,
         norm: up(x2.sqrt() * margin),
+        sq: x2 as f32,
     }
 }
 
@@ -113,12 +125,15 @@ pub struct QueryCode {
     pub ca: f32,
     /// ≥ ‖ρ‖ + 2.01u·‖t·u‖, with margin: multiplies β.
     pub cb: f32,
+    /// ‖q‖² rounded to nearest (l2).
+    pub q2: f32,
 }
 
 impl QueryCode {
     /// `None` when the query must be searched exactly (zero, non-finite, tiny scale, or
-    /// products that could overflow against rows up to `max_norm`).
-    pub fn new(q: &[f32], max_norm: f32) -> Option<QueryCode> {
+    /// products that could overflow against rows up to `max_norm`; for `l2` the squares
+    /// of the norms too).
+    pub fn new(q: &[f32], max_norm: f32, l2: bool) -> Option<QueryCode> {
         if !q.iter().all(|v| v.is_finite()) {
             return None;
         }
@@ -141,7 +156,13 @@ impl QueryCode {
             })
             .collect();
         let qn = q2.sqrt();
-        if !(qn * max_norm as f64).lt(&OVERFLOW_GUARD) {
+        let reach = if l2 {
+            (qn + max_norm as f64).powi(2)
+        } else {
+            qn * max_norm as f64
+        };
+        // (a NaN reach is refused too)
+        if reach.is_nan() || reach >= OVERFLOW_GUARD {
             return None;
         }
         let rel = 1.0 + 1.0 / (1u64 << 18) as f64;
@@ -150,6 +171,7 @@ impl QueryCode {
             t,
             ca: up(qn * rel),
             cb: up((rho2.sqrt() + tu2.sqrt() / (1u64 << 20) as f64) * rel),
+            q2: q2 as f32,
         })
     }
 }
@@ -162,6 +184,26 @@ pub fn bounds(d: i32, m: &RowMeta, q: &QueryCode) -> (f32, f32) {
     let a = (q.t * m.scale) * d as f32;
     let w = (q.ca * m.alpha + q.cb * m.beta) + ETA;
     (a - w, a + w)
+}
+
+/// g of the l2 bound for `dim` (rounded up).
+pub fn gamma_l2(dim: usize) -> f32 {
+    up(gamma(dim + 2))
+}
+
+/// The f32 bounds on `−l2sq(q, x)` (the ranking key of l2): `(lower, upper)`. `g` is
+/// `gamma_l2(dim)`. The l2 filter computes `upper` with exactly these operations.
+#[inline(always)]
+pub fn bounds_l2(d: i32, m: &RowMeta, q: &QueryCode, g: f32) -> (f32, f32) {
+    const SIGMA: f32 = 16.0 / (1u32 << 24) as f32;
+    const MARGIN: f32 = 1.0 + 1.0 / (1u32 << 16) as f32;
+    let a = (q.t * m.scale) * d as f32;
+    let w = (q.ca * m.alpha + q.cb * m.beta) + ETA;
+    let qx = q.q2 + m.sq;
+    let p = qx - 2.0 * a;
+    let sigma = SIGMA * ((qx + 2.0 * a.abs()) + 2.0 * w);
+    let rad = (((2.0 * w + sigma) * (1.0 + g) + g * p.abs()) * MARGIN) + ETA;
+    (-p - rad, -p + rad)
 }
 
 #[cfg(test)]
@@ -194,7 +236,7 @@ mod tests {
             let q: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.0..1.0) * sq).collect();
             let mut c = vec![0i8; dim];
             let m = encode_row(&x, &mut c);
-            let Some(qc) = QueryCode::new(&q, m.norm) else {
+            let Some(qc) = QueryCode::new(&q, m.norm, true) else {
                 continue;
             };
             let d: i32 = qc
@@ -212,6 +254,17 @@ mod tests {
             }
             let e = dot64(&q, &x);
             assert!(lo as f64 <= e && e <= hi as f64);
+            let (lo, hi) = bounds_l2(d, &m, &qc, gamma_l2(dim));
+            for f in [
+                crate::distance::scalar::l2sq(&q, &x),
+                crate::distance::l2sq(&q, &x),
+            ] {
+                assert!(
+                    lo <= -f && -f <= hi,
+                    "l2 trial {trial}: {lo} <= {} <= {hi}",
+                    -f
+                );
+            }
         }
     }
 
@@ -219,10 +272,14 @@ mod tests {
     fn non_finite_rows_are_always_candidates() {
         let mut c = vec![0i8; 3];
         let m = encode_row(&[1.0, f32::NAN, 2.0], &mut c);
-        let qc = QueryCode::new(&[1.0, 1.0, 1.0], 1.0).unwrap();
+        let qc = QueryCode::new(&[1.0, 1.0, 1.0], 1.0, false).unwrap();
         let (lo, hi) = bounds(0, &m, &qc);
         assert_eq!((lo, hi), (f32::NEG_INFINITY, f32::INFINITY));
-        assert!(QueryCode::new(&[0.0, 0.0], 1.0).is_none());
-        assert!(QueryCode::new(&[1e20, 1.0], 1e20).is_none());
+        let (lo, hi) = bounds_l2(0, &m, &qc, gamma_l2(3));
+        assert_eq!((lo, hi), (f32::NEG_INFINITY, f32::INFINITY));
+        assert!(QueryCode::new(&[0.0, 0.0], 1.0, false).is_none());
+        assert!(QueryCode::new(&[1e20, 1.0], 1e20, false).is_none());
+        assert!(QueryCode::new(&[1e20, 1.0], 1.0, false).is_some());
+        assert!(QueryCode::new(&[1e20, 1.0], 1.0, true).is_none());
     }
 }

@@ -9,6 +9,7 @@
 
 use std::sync::OnceLock;
 
+use super::encode::{bounds_l2, QueryCode, RowMeta};
 use crate::distance::{self, Isa};
 
 /// Queries per block (the VNNI kernel keeps 2·MR accumulators in registers).
@@ -139,6 +140,84 @@ impl QIsa {
             }
         }
         bits
+    }
+}
+
+/// The l2 filter: bit r set where row r's upper bound on `−l2sq` reaches `thr`, computed
+/// as `encode::bounds_l2` computes it.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn filter_l2_body(
+    d: &[i32],
+    scale: &[f32],
+    alpha: &[f32],
+    beta: &[f32],
+    sq: &[f32],
+    q: &QueryCode,
+    g: f32,
+    thr: f32,
+) -> u32 {
+    let mut up = [0.0f32; NR];
+    for r in 0..NR {
+        let m = RowMeta {
+            scale: scale[r],
+            alpha: alpha[r],
+            beta: beta[r],
+            csum: 0,
+            norm: 0.0,
+            sq: sq[r],
+        };
+        up[r] = bounds_l2(d[r], &m, q, g).1;
+    }
+    up.iter()
+        .enumerate()
+        .fold(0u32, |b, (r, &u)| b | (((u >= thr) as u32) << r))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn filter_l2_avx512(
+    d: &[i32],
+    scale: &[f32],
+    alpha: &[f32],
+    beta: &[f32],
+    sq: &[f32],
+    q: &QueryCode,
+    g: f32,
+    thr: f32,
+) -> u32 {
+    filter_l2_body(d, scale, alpha, beta, sq, q, g, thr)
+}
+
+impl QIsa {
+    /// `filter` for l2 (keys `−l2sq`).
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn filter_l2(
+        self,
+        d: &[i32],
+        scale: &[f32],
+        alpha: &[f32],
+        beta: &[f32],
+        sq: &[f32],
+        q: &QueryCode,
+        g: f32,
+        thr: f32,
+    ) -> u32 {
+        assert!(
+            d.len() >= NR
+                && scale.len() >= NR
+                && alpha.len() >= NR
+                && beta.len() >= NR
+                && sq.len() >= NR
+        );
+        #[cfg(target_arch = "x86_64")]
+        if self == QIsa::Avx512Vnni {
+            // SAFETY: the CPU has AVX-512F (checked with VNNI)
+            return unsafe { filter_l2_avx512(d, scale, alpha, beta, sq, q, g, thr) };
+        }
+        filter_l2_body(d, scale, alpha, beta, sq, q, g, thr)
     }
 }
 

@@ -11,8 +11,9 @@
 //! scan by that kernel (`flat_topk` of one query at a time; its batched path ranks by GEMM
 //! sums and may order near-ties differently).
 //!
-//! Inner product only is scanned through codes; `l2`, zero or overflow-prone queries and
-//! masks allowing few rows are answered by the exact f32 scan (same answer, no speed-up).
+//! Inner product and squared l2 are scanned through codes; zero or overflow-prone queries
+//! and masks allowing few rows are answered by the exact f32 scan (same answer, no
+//! speed-up).
 
 mod encode;
 mod kernels;
@@ -28,7 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-pub use encode::{bounds, encode_row, QueryCode, RowMeta};
+pub use encode::{bounds, bounds_l2, encode_row, gamma_l2, QueryCode, RowMeta};
 pub use kernels::{active as active_kernels, QBlock, QIsa, MR, NR};
 
 use crate::{CoreError, Result};
@@ -45,6 +46,10 @@ pub struct QuantFlat {
     alpha: Vec<f32>,
     beta: Vec<f32>,
     csum: Vec<i32>,
+    /// ‖x‖² (l2)
+    sq: Vec<f32>,
+    /// `gamma_l2(dim)`
+    gl2: f32,
     /// an upper bound of every row's ‖x‖ (may stay high after `set_rows`)
     max_norm: f32,
     last_candidates: AtomicUsize,
@@ -68,6 +73,8 @@ impl QuantFlat {
             alpha: Vec::new(),
             beta: Vec::new(),
             csum: Vec::new(),
+            sq: Vec::new(),
+            gl2: encode::gamma_l2(dim),
             max_norm: 0.0,
             last_candidates: AtomicUsize::new(0),
         })
@@ -92,13 +99,14 @@ impl QuantFlat {
         self.dim
     }
 
-    /// Bytes held: codes plus 16 per row.
+    /// Bytes held: codes plus 20 per row.
     pub fn memory_bytes(&self) -> usize {
         self.codes.capacity()
             + 4 * (self.scale.capacity()
                 + self.alpha.capacity()
                 + self.beta.capacity()
-                + self.csum.capacity())
+                + self.csum.capacity()
+                + self.sq.capacity())
     }
 
     /// Rows re-scored with the f32 kernel by the last `search` (all its queries).
@@ -126,7 +134,12 @@ impl QuantFlat {
         let panels = (self.n + m).div_ceil(NR);
         let pb = self.panel_bytes();
         self.codes.resize(panels * pb, 0);
-        for v in [&mut self.scale, &mut self.alpha, &mut self.beta] {
+        for v in [
+            &mut self.scale,
+            &mut self.alpha,
+            &mut self.beta,
+            &mut self.sq,
+        ] {
             v.resize(panels * NR, 0.0);
         }
         self.csum.resize(panels * NR, 0);
@@ -188,6 +201,7 @@ impl QuantFlat {
             self.alpha[i] = meta.alpha;
             self.beta[i] = meta.beta;
             self.csum[i] = meta.csum;
+            self.sq[i] = meta.sq;
             // a non-finite row is always re-scored, so it need not raise the guard
             if meta.norm.is_finite() {
                 self.max_norm = self.max_norm.max(meta.norm);
@@ -202,6 +216,7 @@ impl QuantFlat {
             beta: self.beta[i],
             csum: self.csum[i],
             norm: 0.0,
+            sq: self.sq[i],
         }
     }
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use rayon::prelude::*;
 
-use super::encode::{bounds, QueryCode};
+use super::encode::{bounds, bounds_l2, QueryCode};
 use super::kernels::{self, QBlock, MR, NR};
 use super::QuantFlat;
 use crate::distance::{self, Metric};
@@ -88,15 +88,15 @@ impl QuantFlat {
         let mut scores = try_filled(nq * width, pad)?;
         let query = |q: usize| &queries[q * dim..(q + 1) * dim];
         // coded where it pays and the bound applies; the rest exactly
-        let coded: Vec<Option<QueryCode>> =
-            if metric == Metric::InnerProduct && kk > 0 && rows > FEW_ROWS {
-                (0..nq)
-                    .into_par_iter()
-                    .map(|q| QueryCode::new(query(q), self.max_norm))
-                    .collect()
-            } else {
-                vec![None; nq]
-            };
+        let l2 = metric == Metric::L2;
+        let coded: Vec<Option<QueryCode>> = if kk > 0 && rows > FEW_ROWS {
+            (0..nq)
+                .into_par_iter()
+                .map(|q| QueryCode::new(query(q), self.max_norm, l2))
+                .collect()
+        } else {
+            vec![None; nq]
+        };
         let exact: Vec<usize> = (0..nq).filter(|&q| coded[q].is_none()).collect();
         let fast: Vec<usize> = (0..nq).filter(|&q| coded[q].is_some()).collect();
         let mut answers: Vec<(usize, Vec<(f32, i64)>)> = Vec::with_capacity(nq);
@@ -114,7 +114,7 @@ impl QuantFlat {
         let mut reranked = 0;
         if !fast.is_empty() {
             let qcs: Vec<&QueryCode> = fast.iter().map(|&q| coded[q].as_ref().unwrap()).collect();
-            let (best, cands) = self.coded(data, queries, &fast, &qcs, kk, mask);
+            let (best, cands) = self.coded(data, queries, &fast, &qcs, kk, metric, mask);
             reranked = cands;
             answers.extend(fast.iter().copied().zip(best));
         }
@@ -134,6 +134,7 @@ impl QuantFlat {
 
     /// The coded scan of queries `fast` (codes `qcs`) and their re-rank: the best ≤ k
     /// (key, id) of each, best first, and the number of rows re-scored.
+    #[allow(clippy::too_many_arguments)]
     fn coded(
         &self,
         data: &[f32],
@@ -141,8 +142,10 @@ impl QuantFlat {
         fast: &[usize],
         qcs: &[&QueryCode],
         k: usize,
+        metric: Metric,
         mask: Option<&[bool]>,
     ) -> (Vec<Vec<(f32, i64)>>, usize) {
+        let l2 = metric == Metric::L2;
         let (dim, n) = (self.dim, self.n);
         let isa = kernels::active();
         let blocks: Vec<QBlock> = qcs
@@ -193,15 +196,24 @@ impl QuantFlat {
                             let qc = qcs[qi];
                             let d = &dots[i * NR..(i + 1) * NR];
                             let thr = st.thr[qi];
-                            let mut hits =
-                                isa.filter(d, sc, al, be, qc.t, qc.ca, qc.cb, thr) & bits;
+                            let mut hits = if l2 {
+                                let sq = &self.sq[r0..r0 + NR];
+                                isa.filter_l2(d, sc, al, be, sq, qc, self.gl2, thr)
+                            } else {
+                                isa.filter(d, sc, al, be, qc.t, qc.ca, qc.cb, thr)
+                            } & bits;
                             if hits == 0 {
                                 continue;
                             }
                             while hits != 0 {
                                 let r = hits.trailing_zeros() as usize;
                                 hits &= hits - 1;
-                                let (lo, hi) = bounds(d[r], &self.meta(r0 + r), qc);
+                                let m = self.meta(r0 + r);
+                                let (lo, hi) = if l2 {
+                                    bounds_l2(d[r], &m, qc, self.gl2)
+                                } else {
+                                    bounds(d[r], &m, qc)
+                                };
                                 st.lowers[qi].push(lo, (r0 + r) as i64);
                                 st.cands[qi].push((hi, (r0 + r) as u32));
                             }
@@ -234,7 +246,12 @@ impl QuantFlat {
                     .iter()
                     .map(|&(_, r)| {
                         let x = &data[r as usize * dim..(r as usize + 1) * dim];
-                        (distance::dot(qv, x), r as i64)
+                        let key = if l2 {
+                            -distance::l2sq(qv, x)
+                        } else {
+                            distance::dot(qv, x)
+                        };
+                        (key, r as i64)
                     })
                     // as `TopK`: a NaN or -inf key never enters (so never a -inf score)
                     .filter(|s| s.0 > f32::NEG_INFINITY)

@@ -137,6 +137,12 @@ fn kernels_match_scalar() {
                     let a = isa.filter(&got, &sc, &al, &be, 1e-3, 1.0, 1e-3, thr);
                     let b = QIsa::Scalar.filter(&got, &sc, &al, &be, 1e-3, 1.0, 1e-3, thr);
                     assert_eq!(a, b, "{} thr {thr}", isa.name());
+                    let sq: Vec<f32> = (0..NR).map(|r| r as f32 * 0.1).collect();
+                    let qc = super::QueryCode::new(&[0.5, -0.25, 1.0], 1.0, true).unwrap();
+                    let g = super::gamma_l2(dp);
+                    let a = isa.filter_l2(&got, &sc, &al, &be, &sq, &qc, g, thr - 1.0);
+                    let b = QIsa::Scalar.filter_l2(&got, &sc, &al, &be, &sq, &qc, g, thr - 1.0);
+                    assert_eq!(a, b, "l2 {} thr {thr}", isa.name());
                 }
             }
         }
@@ -175,7 +181,8 @@ fn exact_on_random_unit_rows_with_masks() {
             Some(&few),
             "few",
         );
-        check(&data, &queries, dim, k, Metric::L2, Some(&mask), "l2");
+        check(&data, &queries, dim, k, Metric::L2, Some(&mask), "l2 mask");
+        check(&data, &queries, dim, k, Metric::L2, None, "l2");
     }
 }
 
@@ -218,48 +225,28 @@ fn exact_on_adversarial_rows() {
         .for_each(|v| *v = f32::INFINITY);
     // a row with one spike: its codes carry few bits elsewhere
     data[15 * dim + 3] = 50.0;
-    for k in [1, 10, 150, 5000] {
-        check(
-            &data,
-            &queries,
-            dim,
-            k,
-            Metric::InnerProduct,
-            None,
-            &format!("adv k {k}"),
-        );
+    for metric in [Metric::InnerProduct, Metric::L2] {
+        for k in [1, 10, 150, 5000] {
+            check(
+                &data,
+                &queries,
+                dim,
+                k,
+                metric,
+                None,
+                &format!("adv k {k} {metric:?}"),
+            );
+        }
+        let mask: Vec<bool> = (0..n).map(|i| i % 3 != 0).collect();
+        check(&data, &queries, dim, 10, metric, Some(&mask), "adv mask");
+        // queries scaled to large and tiny norms
+        let big: Vec<f32> = queries.iter().map(|v| v * 1e20).collect();
+        check(&data, &big, dim, 10, metric, None, "big queries");
+        let tiny: Vec<f32> = queries.iter().map(|v| v * 1e-25).collect();
+        check(&data, &tiny, dim, 10, metric, None, "tiny queries");
+        let far: Vec<f32> = queries.iter().map(|v| v + 100.0).collect();
+        check(&data, &far, dim, 10, metric, None, "far queries");
     }
-    let mask: Vec<bool> = (0..n).map(|i| i % 3 != 0).collect();
-    check(
-        &data,
-        &queries,
-        dim,
-        10,
-        Metric::InnerProduct,
-        Some(&mask),
-        "adv mask",
-    );
-    // queries scaled to large and tiny norms
-    let big: Vec<f32> = queries.iter().map(|v| v * 1e20).collect();
-    check(
-        &data,
-        &big,
-        dim,
-        10,
-        Metric::InnerProduct,
-        None,
-        "big queries",
-    );
-    let tiny: Vec<f32> = queries.iter().map(|v| v * 1e-25).collect();
-    check(
-        &data,
-        &tiny,
-        dim,
-        10,
-        Metric::InnerProduct,
-        None,
-        "tiny queries",
-    );
 }
 
 #[test]
@@ -276,6 +263,7 @@ fn all_equal_rows_tie_by_id() {
         None,
         "all equal",
     );
+    check(&data, &row, dim, 10, Metric::L2, None, "all equal l2");
 }
 
 #[test]
