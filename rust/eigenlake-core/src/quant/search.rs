@@ -1,6 +1,6 @@
 //! The coded scan, the candidate merge and the f32 re-rank.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
@@ -40,6 +40,43 @@ impl Scan {
             prune(&mut self.cands[q], self.thr[q], 0);
         }
         self
+    }
+}
+
+/// Candidates ahead of the one being re-scored whose row is prefetched.
+const PREFETCH_AHEAD: usize = 3;
+
+/// Ask for the cache lines of `x` (a hint; no effect on results).
+#[inline(always)]
+fn prefetch(x: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in x.chunks(16) {
+        // SAFETY: a prefetch never faults; SSE is part of x86_64
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr() as *const i8
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
+/// f32 (not NaN) → u32 with the same order, so a shared bound can be raised by `fetch_max`.
+fn order_key(f: f32) -> u32 {
+    let b = f.to_bits();
+    if b >> 31 == 1 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
+}
+
+fn from_order_key(k: u32) -> f32 {
+    if k >> 31 == 1 {
+        f32::from_bits(k & 0x7fff_ffff)
+    } else {
+        f32::from_bits(!k)
     }
 }
 
@@ -172,6 +209,12 @@ impl QuantFlat {
         // per query, so states are few and panels run in order inside one
         let pieces = (rayon::current_num_threads() * 4).clamp(1, panels.max(1));
         let per = panels.div_ceil(pieces);
+        // The best k-th lower bound any worker has seen, per query: k rows of one worker
+        // reach it, so every worker may skip rows whose upper bound is below it (without
+        // sharing, each worker's own bound rose slowly and let ~pieces× the rows through).
+        let shared: Vec<AtomicU32> = (0..nf)
+            .map(|_| AtomicU32::new(order_key(f32::NEG_INFINITY)))
+            .collect();
         let scan = (0..pieces)
             .into_par_iter()
             .map(|piece| {
@@ -195,7 +238,8 @@ impl QuantFlat {
                             let qi = b * MR + i;
                             let qc = qcs[qi];
                             let d = &dots[i * NR..(i + 1) * NR];
-                            let thr = st.thr[qi];
+                            let thr =
+                                st.thr[qi].max(from_order_key(shared[qi].load(Ordering::Relaxed)));
                             let mut hits = if l2 {
                                 let sq = &self.sq[r0..r0 + NR];
                                 isa.filter_l2(d, sc, al, be, sq, qc, self.gl2, thr)
@@ -218,7 +262,10 @@ impl QuantFlat {
                                 st.cands[qi].push((hi, (r0 + r) as u32));
                             }
                             st.thr[qi] = st.lowers[qi].threshold;
-                            prune(&mut st.cands[qi], st.thr[qi], CAND_CAP);
+                            if st.thr[qi] > thr {
+                                shared[qi].fetch_max(order_key(st.thr[qi]), Ordering::Relaxed);
+                            }
+                            prune(&mut st.cands[qi], thr.max(st.thr[qi]), CAND_CAP);
                         }
                     }
                 }
@@ -242,10 +289,16 @@ impl QuantFlat {
                 c.retain(|x| x.0 >= floor);
                 c.sort_unstable_by_key(|x| x.1);
                 let qv = &queries[q * dim..(q + 1) * dim];
+                let row = |r: u32| &data[r as usize * dim..(r as usize + 1) * dim];
                 let mut best: Vec<(f32, i64)> = c
                     .iter()
-                    .map(|&(_, r)| {
-                        let x = &data[r as usize * dim..(r as usize + 1) * dim];
+                    .enumerate()
+                    .map(|(i, &(_, r))| {
+                        // the rows are scattered: fetch a few ahead while this one is scored
+                        if let Some(&(_, ahead)) = c.get(i + PREFETCH_AHEAD) {
+                            prefetch(row(ahead));
+                        }
+                        let x = row(r);
                         let key = if l2 {
                             -distance::l2sq(qv, x)
                         } else {
@@ -263,5 +316,32 @@ impl QuantFlat {
             .collect();
         let total = out.iter().map(|o| o.1).sum();
         (out.into_iter().map(|o| o.0).collect(), total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{from_order_key, order_key};
+
+    #[test]
+    fn order_keys_keep_the_order() {
+        let v = [
+            f32::NEG_INFINITY,
+            -1e30,
+            -1.0,
+            -1e-40,
+            -0.0,
+            0.0,
+            1e-40,
+            2.0,
+            1e30,
+            f32::INFINITY,
+        ];
+        for w in v.windows(2) {
+            assert!(order_key(w[0]) < order_key(w[1]), "{} {}", w[0], w[1]);
+        }
+        for x in v {
+            assert_eq!(from_order_key(order_key(x)).to_bits(), x.to_bits());
+        }
     }
 }
