@@ -86,13 +86,11 @@ def test_search_equals_the_exact_scan(p) -> None:
     for qi in range(len(queries)):
         got = ids[qi][ids[qi] >= 0]
         ok = got[finite[got]]
+        qn, xn = np.linalg.norm(q64[qi]), np.linalg.norm(d64[ok], axis=1)
         if metric == "ip":
-            true = d64[ok] @ q64[qi]
+            true, tol = d64[ok] @ q64[qi], 1e-5 * qn * xn + 1e-30
         else:
-            true = ((d64[ok] - q64[qi]) ** 2).sum(1)
-        tol = 1e-5 * np.linalg.norm(q64[qi]) * np.linalg.norm(d64[ok], axis=1) + 1e-30
-        if metric == "l2":
-            tol = 1e-5 * (np.linalg.norm(q64[qi]) + np.linalg.norm(d64[ok], axis=1)) ** 2 + 1e-30
+            true, tol = ((d64[ok] - q64[qi]) ** 2).sum(1), 1e-5 * (qn + xn) ** 2 + 1e-30
         assert (np.abs(scores[qi][: len(got)][finite[got]] - true) <= tol).all()
         if mask is not None:
             assert mask[got].all()
@@ -116,6 +114,10 @@ def test_l2_and_empty_and_errors() -> None:
         qf.search(data, q[:, :5], 3)
     with pytest.raises(ValueError, match="queries"):
         qf.search(data, np.full((1, 12), np.nan, np.float32), 3)
+    with pytest.raises(ValueError, match="queries.*2-D"):
+        qf.search(data, q[0], 3)  # one query is a (1, d) matrix, as for flat_topk
+    with pytest.raises(ValueError, match="data.*2-D"):
+        _core.QuantizedFlat(data[0])
     with pytest.raises(ValueError, match="metric"):
         qf.search(data, q, 3, "cosine")
     with pytest.raises(ValueError, match="start"):
