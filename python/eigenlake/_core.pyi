@@ -143,7 +143,8 @@ class QuantizedFlat:
         """Rows the last ``search`` re-scored on the float rows (summed over its queries)."""
     @staticmethod
     def kernel() -> str:
-        """The integer kernel in use: "avx512_vnni", "avx2" or "scalar"."""
+        """The integer kernels in use: "avx512_vnni+amx" (batches of >= 16 queries through
+        AMX tiles; ``EIGENLAKE_AMX=0`` turns it off), "avx512_vnni", "avx2" or "scalar"."""
 
 # ---- analytics (rust/eigenlake-py/src/analytics.rs) -------------------------------------
 # metric: "cosine" (distance 1 - cos; inputs are normalised internally) or "euclidean".

@@ -149,9 +149,9 @@ SCRIPT = """
 import json, sys, numpy as np
 from eigenlake import _core
 rng = np.random.default_rng(int(sys.argv[1]))
-data = rng.standard_normal((4000, 45)).astype(np.float32)
+data = rng.standard_normal((4000, 64)).astype(np.float32)
 data[100:200] = data[5]
-q = np.vstack([data[5], rng.standard_normal((9, 45)).astype(np.float32)])
+q = np.vstack([data[5], rng.standard_normal((39, 64)).astype(np.float32)])
 ids, s = _core.QuantizedFlat(data).search(data, q, 12)
 want = [_core.flat_topk(data, q[i : i + 1], 12) for i in range(len(q))]
 same = all((ids[i] == w[0][0]).all() and (s[i].view(np.uint32) == w[1][0].view(np.uint32)).all()
@@ -163,8 +163,8 @@ print(json.dumps({"kernel": _core.QuantizedFlat.kernel(), "same": bool(same)}))
 def test_every_kernel_set_gives_the_exact_answer() -> None:
     """Each set's answer equals that process's exact scan (the f32 kernels differ per set,
     so scores are compared within a process)."""
-    for simd in ("scalar", "avx2", "avx512"):
-        env = dict(os.environ, EIGENLAKE_SIMD=simd)
+    for simd, amx in (("scalar", "1"), ("avx2", "1"), ("avx512", "0"), ("avx512", "1")):
+        env = dict(os.environ, EIGENLAKE_SIMD=simd, EIGENLAKE_AMX=amx)
         r = subprocess.run(
             [sys.executable, "-c", SCRIPT, "3"], env=env, check=True, capture_output=True, text=True
         )
@@ -172,3 +172,5 @@ def test_every_kernel_set_gives_the_exact_answer() -> None:
         assert out["same"], out
         if simd == "scalar":
             assert out["kernel"] == "scalar"
+        if amx == "0":
+            assert "amx" not in out["kernel"]

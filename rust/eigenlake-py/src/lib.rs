@@ -31,7 +31,7 @@ fn build_info(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
     let d = pyo3::types::PyDict::new(py);
     d.set_item("version", env!("CARGO_PKG_VERSION"))?;
     d.set_item("simd", eigenlake_core::distance::active_isa())?;
-    d.set_item("quant_simd", eigenlake_core::quant::active_kernels().name())?;
+    d.set_item("quant_simd", eigenlake_core::quant::kernels_description())?;
     d.set_item("num_threads", eigenlake_core::threads::num_threads())?;
     d.set_item("pinned_threads", eigenlake_core::threads::pinned())?;
     d.set_item("arch", std::env::consts::ARCH)?;

@@ -1,7 +1,7 @@
 //! Binding of the quantized exact scan: int8 codes of a matrix the caller keeps, searched
 //! with an exact answer (`eigenlake_core::quant`).
 
-use eigenlake_core::quant::{active_kernels, QuantFlat as CoreQuantFlat};
+use eigenlake_core::quant::{kernels_description, QuantFlat as CoreQuantFlat};
 use pyo3::prelude::*;
 
 use crate::arrays::{matrix, Values};
@@ -98,10 +98,11 @@ impl QuantizedFlat {
         self.inner.last_candidates()
     }
 
-    /// The integer kernel in use: "avx512_vnni", "avx2" or "scalar".
+    /// The integer kernels in use: "avx512_vnni+amx" (batches through AMX tiles),
+    /// "avx512_vnni", "avx2" or "scalar".
     #[staticmethod]
     fn kernel() -> &'static str {
-        active_kernels().name()
+        kernels_description()
     }
 
     fn __repr__(&self) -> String {
@@ -109,7 +110,7 @@ impl QuantizedFlat {
             "QuantizedFlat(dim={}, len={}, kernel={:?})",
             self.inner.dim(),
             self.inner.len(),
-            active_kernels().name()
+            kernels_description()
         )
     }
 }

@@ -227,6 +227,32 @@ pub fn active() -> QIsa {
     *ACTIVE.get_or_init(|| QIsa::for_distance(distance::active().isa))
 }
 
+/// Whether batches may use the AMX kernel: the AVX-512 VNNI set is active, the CPU has
+/// AMX-INT8, Linux granted the tile state, and `EIGENLAKE_AMX` is not `0`.
+pub fn amx_enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            active() == QIsa::Avx512Vnni
+                && std::env::var("EIGENLAKE_AMX").map_or(true, |v| v.trim() != "0")
+                && super::amx::available()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    })
+}
+
+/// The kernels a search uses, as shown to users: `"avx512_vnni+amx"` where batches of
+/// queries go through AMX tiles.
+pub fn description() -> &'static str {
+    if amx_enabled() {
+        "avx512_vnni+amx"
+    } else {
+        active().name()
+    }
+}
+
 /// ≤ MR query codes laid out for the kernels.
 pub struct QBlock {
     pub m: usize,

@@ -21,6 +21,8 @@ mod scalar;
 mod search;
 
 #[cfg(target_arch = "x86_64")]
+mod amx;
+#[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
@@ -30,7 +32,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 pub use encode::{bounds, bounds_l2, encode_row, gamma_l2, QueryCode, RowMeta};
-pub use kernels::{active as active_kernels, QBlock, QIsa, MR, NR};
+pub use kernels::{
+    active as active_kernels, amx_enabled, description as kernels_description, QBlock, QIsa, MR, NR,
+};
 
 use crate::{CoreError, Result};
 

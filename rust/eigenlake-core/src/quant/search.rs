@@ -15,6 +15,9 @@ use crate::{CoreError, Result};
 const FEW_ROWS: usize = 2048;
 /// A query's candidate list is cut back (to rows reaching the current bound) past this.
 const CAND_CAP: usize = 4096;
+/// Fewer queries than this use the VNNI kernel even where AMX is on (AMX works on 32
+/// queries at once; a single query is bound by reading the codes anyway).
+const AMX_MIN_QUERIES: usize = 16;
 
 /// Per-worker scan state, one entry per coded query.
 struct Scan {
@@ -169,6 +172,55 @@ impl QuantFlat {
         })
     }
 
+    /// One query against one panel: the rows whose upper bound reaches the best known
+    /// k-th lower bound enter the query's lower-bound heap and candidate list.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn visit(
+        &self,
+        st: &mut Scan,
+        qi: usize,
+        shared: &AtomicU32,
+        qc: &QueryCode,
+        d: &[i32],
+        (bits, r0): (u32, usize),
+        isa: kernels::QIsa,
+        l2: bool,
+    ) {
+        let (sc, al, be) = (
+            &self.scale[r0..r0 + NR],
+            &self.alpha[r0..r0 + NR],
+            &self.beta[r0..r0 + NR],
+        );
+        let thr = st.thr[qi].max(from_order_key(shared.load(Ordering::Relaxed)));
+        let mut hits = if l2 {
+            let sq = &self.sq[r0..r0 + NR];
+            isa.filter_l2(d, sc, al, be, sq, qc, self.gl2, thr)
+        } else {
+            isa.filter(d, sc, al, be, qc.t, qc.ca, qc.cb, thr)
+        } & bits;
+        if hits == 0 {
+            return;
+        }
+        while hits != 0 {
+            let r = hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            let m = self.meta(r0 + r);
+            let (lo, hi) = if l2 {
+                bounds_l2(d[r], &m, qc, self.gl2)
+            } else {
+                bounds(d[r], &m, qc)
+            };
+            st.lowers[qi].push(lo, (r0 + r) as i64);
+            st.cands[qi].push((hi, (r0 + r) as u32));
+        }
+        st.thr[qi] = st.lowers[qi].threshold;
+        if st.thr[qi] > thr {
+            shared.fetch_max(order_key(st.thr[qi]), Ordering::Relaxed);
+        }
+        prune(&mut st.cands[qi], thr.max(st.thr[qi]), CAND_CAP);
+    }
+
     /// The coded scan of queries `fast` (codes `qcs`) and their re-rank: the best ≤ k
     /// (key, id) of each, best first, and the number of rows re-scored.
     #[allow(clippy::too_many_arguments)]
@@ -215,11 +267,27 @@ impl QuantFlat {
         let shared: Vec<AtomicU32> = (0..nf)
             .map(|_| AtomicU32::new(order_key(f32::NEG_INFINITY)))
             .collect();
+        // AMX: every query against a whole panel in one call (row-major codes + 128,
+        // padded to 32 queries); else blocks of MR through the panel kernel
+        let amx = self.dp.is_multiple_of(64) && nf >= AMX_MIN_QUERIES && kernels::amx_enabled();
+        let nqp = nf.next_multiple_of(32);
+        let qall: Vec<u8> = if amx {
+            let mut v = vec![128u8; nqp * self.dp];
+            for (qi, qc) in qcs.iter().enumerate() {
+                for (j, &c) in qc.codes.iter().enumerate() {
+                    v[qi * self.dp + j] = (c as i32 + 128) as u8;
+                }
+            }
+            v
+        } else {
+            Vec::new()
+        };
         let scan = (0..pieces)
             .into_par_iter()
             .map(|piece| {
                 let mut st = Scan::new(nf, k);
                 let mut dots = [0i32; MR * NR];
+                let mut all = vec![0i32; if amx { nqp * NR } else { 0 }];
                 let (p0, p1) = (piece * per, ((piece + 1) * per).min(panels));
                 for (p, &bits) in allowed.iter().enumerate().take(p1).skip(p0) {
                     if bits == 0 {
@@ -227,45 +295,33 @@ impl QuantFlat {
                     }
                     let panel = &self.codes[p * pb..(p + 1) * pb];
                     let r0 = p * NR;
-                    let (sc, al, be) = (
-                        &self.scale[r0..r0 + NR],
-                        &self.alpha[r0..r0 + NR],
-                        &self.beta[r0..r0 + NR],
-                    );
+                    let csum = &self.csum[r0..r0 + NR];
+                    let visit = |st: &mut Scan, qi: usize, d: &[i32]| {
+                        self.visit(st, qi, &shared[qi], qcs[qi], d, (bits, r0), isa, l2);
+                    };
+                    if amx {
+                        // SAFETY: amx_enabled checked the CPU and the OS grant; dp is a
+                        // multiple of 64; `qall` holds nqp·dp codes and `all` nqp·32
+                        unsafe {
+                            super::amx::dots_all(
+                                panel.as_ptr(),
+                                qall.as_ptr(),
+                                nqp,
+                                self.dp,
+                                all.as_mut_ptr(),
+                            )
+                        };
+                        for qi in 0..nf {
+                            let d = &mut all[qi * NR..(qi + 1) * NR];
+                            d.iter_mut().zip(csum).for_each(|(v, c)| *v -= c << 7);
+                            visit(&mut st, qi, d);
+                        }
+                        continue;
+                    }
                     for (b, blk) in blocks.iter().enumerate() {
-                        isa.dots(blk, panel, &self.csum[r0..r0 + NR], &mut dots);
+                        isa.dots(blk, panel, csum, &mut dots);
                         for i in 0..blk.m {
-                            let qi = b * MR + i;
-                            let qc = qcs[qi];
-                            let d = &dots[i * NR..(i + 1) * NR];
-                            let thr =
-                                st.thr[qi].max(from_order_key(shared[qi].load(Ordering::Relaxed)));
-                            let mut hits = if l2 {
-                                let sq = &self.sq[r0..r0 + NR];
-                                isa.filter_l2(d, sc, al, be, sq, qc, self.gl2, thr)
-                            } else {
-                                isa.filter(d, sc, al, be, qc.t, qc.ca, qc.cb, thr)
-                            } & bits;
-                            if hits == 0 {
-                                continue;
-                            }
-                            while hits != 0 {
-                                let r = hits.trailing_zeros() as usize;
-                                hits &= hits - 1;
-                                let m = self.meta(r0 + r);
-                                let (lo, hi) = if l2 {
-                                    bounds_l2(d[r], &m, qc, self.gl2)
-                                } else {
-                                    bounds(d[r], &m, qc)
-                                };
-                                st.lowers[qi].push(lo, (r0 + r) as i64);
-                                st.cands[qi].push((hi, (r0 + r) as u32));
-                            }
-                            st.thr[qi] = st.lowers[qi].threshold;
-                            if st.thr[qi] > thr {
-                                shared[qi].fetch_max(order_key(st.thr[qi]), Ordering::Relaxed);
-                            }
-                            prune(&mut st.cands[qi], thr.max(st.thr[qi]), CAND_CAP);
+                            visit(&mut st, b * MR + i, &dots[i * NR..(i + 1) * NR]);
                         }
                     }
                 }

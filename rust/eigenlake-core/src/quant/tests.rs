@@ -154,6 +154,7 @@ fn exact_on_random_unit_rows_with_masks() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     for &(n, dim, nq, k) in &[
         (3000, 64, 5, 10),
+        (3000, 128, 40, 10),
         (5001, 37, 9, 1),
         (4100, 3, 3, 50),
         (2500, 130, 17, 7),
@@ -188,10 +189,16 @@ fn exact_on_random_unit_rows_with_masks() {
 
 #[test]
 fn exact_on_adversarial_rows() {
+    // 48-d: the VNNI kernel; 128-d with 20 queries: AMX where the CPU has it
+    adversarial(48, 6);
+    adversarial(128, 20);
+}
+
+fn adversarial(dim: usize, nq: usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let (n, dim) = (4000, 48);
+    let n = 4000;
     let mut data = unit_rows(n, dim, &mut rng);
-    let queries = unit_rows(6, dim, &mut rng);
+    let queries = unit_rows(nq, dim, &mut rng);
     let q0 = queries[..dim].to_vec();
     // exact ties: many copies of rows near the first query, some duplicated exactly
     for i in 0..200 {
@@ -291,4 +298,39 @@ fn append_and_set_rows_equal_a_fresh_build() {
         .search(&data[dim..], &new[..dim], 3, Metric::InnerProduct, None)
         .is_err());
     assert!(QuantFlat::new(0).is_err());
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn amx_matches_scalar() {
+    if !super::amx::available() {
+        eprintln!("no AMX here: skipped");
+        return;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for (dp, nqp) in [(64usize, 32usize), (384, 64)] {
+        let k4 = dp / 4;
+        let panel: Vec<i8> = (0..k4 * NR * 4)
+            .map(|_| rng.random_range(-127..=127))
+            .collect();
+        let qs: Vec<i8> = (0..nqp * dp)
+            .map(|_| rng.random_range(-127..=127))
+            .collect();
+        let qu8: Vec<u8> = qs.iter().map(|&v| (v as i32 + 128) as u8).collect();
+        let mut out = vec![0i32; nqp * NR];
+        // SAFETY: available; sizes as documented
+        unsafe { super::amx::dots_all(panel.as_ptr(), qu8.as_ptr(), nqp, dp, out.as_mut_ptr()) };
+        for q in 0..nqp {
+            for r in 0..NR {
+                let mut d = 0i32;
+                let mut cs = 0i32;
+                for j in 0..dp {
+                    let c = panel[(j / 4) * NR * 4 + r * 4 + j % 4] as i32;
+                    d += qs[q * dp + j] as i32 * c;
+                    cs += c;
+                }
+                assert_eq!(out[q * NR + r] - 128 * cs, d, "dp {dp} q {q} r {r}");
+            }
+        }
+    }
 }
