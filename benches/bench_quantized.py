@@ -170,7 +170,8 @@ Goal (#19): batched >= 2x faiss IndexFlatIP, one query at a time >= 2x our f32 s
 
 Each row is stored as int8 codes with its own scale; a query is coded the same way. The
 scan computes the exact integer product of the codes (AVX-512 VNNI `vpdpbusd`: 64
-multiply-adds per instruction, 4x an f32 FMA; AVX2 and scalar fallbacks) and from it an
+multiply-adds per instruction, 4x an f32 FMA; AMX-INT8 tiles for batches where the CPU
+and OS allow; AVX2 and scalar fallbacks) and from it an
 interval that provably holds the score the f32 kernel would return: |dot(q, x) - A| <=
 |q|·(|r| + gamma·|x|) + |rho|·|s·c| (r, rho the rounding residues of row and query, gamma
 the f32 kernel's worst-case summation error; every f32 rounding of the bound itself is
