@@ -8,6 +8,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     "summary",
     "search",
+    "quantized",
     "query_vs_hnswlib",
     "api_latency",
     "ingest",

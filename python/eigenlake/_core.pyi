@@ -34,6 +34,7 @@ __all__ = [
     "flat_topk",
     "page_hits",
     "Hnsw",
+    "QuantizedFlat",
     "kmeans",
     "minibatch_kmeans",
     "dbscan",
@@ -138,6 +139,42 @@ class Hnsw:
         is measured and ranked on the float rows either way."""
     @quantized_walk.setter
     def quantized_walk(self, on: bool) -> None: ...
+
+@final
+class QuantizedFlat:
+    """int8 codes of the rows of a float32 matrix the caller keeps, for an exact search
+    that reads a quarter of the bytes (``search`` scans the codes with an integer kernel,
+    bounds every row's exact score by a proved error bound, and re-scores on the float rows
+    only those the bound cannot rule out).
+
+    ``search(data, queries, k, metric, mask)`` takes the matrix the codes were made of
+    (not copied here, as ``Hnsw``) and answers exactly as ``flat_topk`` of one query at a
+    time: same ids, bit-equal scores, equal scores by smaller id, same shapes and padding,
+    for "ip" and "l2" (zero queries, queries whose products could overflow and masks
+    allowing few rows are scanned in f32: same answer, no speed-up). Keep the codes in step with the rows: ``append(rows)`` after rows are added,
+    ``set_rows(start, rows)`` after rows change. Rows may hold NaN/inf (never ranked ahead
+    of the bound); queries must be finite.
+    """
+
+    def __new__(cls, data: Matrix) -> QuantizedFlat: ...
+    def append(self, rows: Matrix) -> None: ...
+    def set_rows(self, start: int, rows: Matrix) -> None: ...
+    def search(
+        self, data: Matrix, queries: Matrix, k: int, metric: str = "ip", mask: Mask | None = None
+    ) -> tuple[I64, F32]: ...
+    def __len__(self) -> int: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of codes plus 20 per row."""
+    @property
+    def last_candidates(self) -> int:
+        """Rows the last ``search`` re-scored on the float rows (summed over its queries)."""
+    @staticmethod
+    def kernel() -> str:
+        """The integer kernels in use: "avx512_vnni+amx" (batches of >= 16 queries through
+        AMX tiles; ``EIGENLAKE_AMX=0`` turns it off), "avx512_vnni", "avx2" or "scalar"."""
 
 # ---- analytics (rust/eigenlake-py/src/analytics.rs) -------------------------------------
 # metric: "cosine" (distance 1 - cos; inputs are normalised internally) or "euclidean".

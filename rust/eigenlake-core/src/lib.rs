@@ -11,6 +11,7 @@ pub mod flat;
 pub mod gemm;
 pub mod hnsw;
 pub mod outlier;
+pub mod quant;
 pub mod rows;
 pub mod threads;
 

@@ -7,6 +7,7 @@ mod analytics;
 mod arrays;
 mod errors;
 mod hits;
+mod quantized;
 mod rows;
 mod search;
 mod util;
@@ -22,6 +23,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     search::register(m)?;
     analytics::register(m)?;
     rows::register(m)?;
+    quantized::register(m)?;
     Ok(())
 }
 
@@ -32,6 +34,7 @@ fn build_info(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
     let d = pyo3::types::PyDict::new(py);
     d.set_item("version", env!("CARGO_PKG_VERSION"))?;
     d.set_item("simd", eigenlake_core::distance::active_isa())?;
+    d.set_item("quant_simd", eigenlake_core::quant::kernels_description())?;
     d.set_item("num_threads", eigenlake_core::threads::num_threads())?;
     d.set_item("pinned_threads", eigenlake_core::threads::pinned())?;
     d.set_item("arch", std::env::consts::ARCH)?;

@@ -16,7 +16,7 @@ use crate::arrays::{all_finite, mask as mask_arg, matrix, not_finite, same_len, 
 use crate::hits;
 use crate::util::{arg, detach, detach_inline, guarded};
 
-type Answer<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
+pub type Answer<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 type Page<'py> = (Bound<'py, PyList>, bool, bool);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -28,11 +28,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 const METRICS: [(&str, Metric); 2] = [("ip", Metric::InnerProduct), ("l2", Metric::L2)];
 
-fn metric_of(s: &str) -> PyResult<Metric> {
+pub fn metric_of(s: &str) -> PyResult<Metric> {
     crate::util::metric(s, &METRICS)
 }
 
-fn same_dim(name: &str, got: usize, want: usize) -> PyResult<()> {
+pub fn same_dim(name: &str, got: usize, want: usize) -> PyResult<()> {
     if got != want {
         return Err(PyValueError::new_err(format!(
             "`{name}` has {got} columns, expected {want}"
@@ -42,7 +42,7 @@ fn same_dim(name: &str, got: usize, want: usize) -> PyResult<()> {
 }
 
 /// The search's `data` (never scanned for NaN: see `Values::Unchecked`) and `queries`.
-fn inputs<'py>(
+pub fn inputs<'py>(
     data: &Bound<'py, PyAny>,
     queries: &Bound<'py, PyAny>,
 ) -> PyResult<(Matrix<'py>, Matrix<'py>)> {
@@ -51,7 +51,7 @@ fn inputs<'py>(
     Ok((d, q))
 }
 
-fn mask_for<'py>(
+pub fn mask_for<'py>(
     mask: Option<&Bound<'py, PyAny>>,
     rows: usize,
 ) -> PyResult<Option<PyReadonlyArray1<'py, bool>>> {
@@ -63,7 +63,7 @@ fn mask_for<'py>(
 }
 
 /// `(nq, r.k)` arrays: the core clamps the width to the rows that exist.
-fn answer(py: Python<'_>, r: TopKResult, nq: usize) -> PyResult<Answer<'_>> {
+pub fn answer(py: Python<'_>, r: TopKResult, nq: usize) -> PyResult<Answer<'_>> {
     let shape_err = |e: numpy::ndarray::ShapeError| PyValueError::new_err(e.to_string());
     let ids = Array2::from_shape_vec((nq, r.k), r.ids).map_err(shape_err)?;
     let scores = Array2::from_shape_vec((nq, r.k), r.scores).map_err(shape_err)?;

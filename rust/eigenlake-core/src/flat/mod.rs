@@ -130,7 +130,7 @@ pub fn flat_topk(
     finish(heaps, queries, dim, width, metric, data)
 }
 
-fn gemv<'a>(
+pub(crate) fn gemv<'a>(
     q: &[f32],
     rows: usize,
     k: usize,

@@ -1,0 +1,403 @@
+//! The coded scan, the candidate merge and the f32 re-rank.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use rayon::prelude::*;
+
+use super::encode::{bounds, bounds_l2, QueryCode};
+use super::kernels::{self, QBlock, MR, NR};
+use super::QuantFlat;
+use crate::distance::{self, Metric};
+use crate::flat::{check_k, check_shapes, gemv, try_filled, TopK, TopKResult};
+use crate::{CoreError, Result};
+
+/// Masks allowing at most this many rows are searched exactly (codes would save little).
+const FEW_ROWS: usize = 2048;
+/// A query's candidate list is cut back (to rows reaching the current bound) past this.
+const CAND_CAP: usize = 4096;
+/// Fewer queries than this use the VNNI kernel even where AMX is on (AMX works on 32
+/// queries at once; a single query is bound by reading the codes anyway).
+const AMX_MIN_QUERIES: usize = 16;
+
+/// Per-worker scan state, one entry per coded query.
+struct Scan {
+    lowers: Vec<TopK>,
+    thr: Vec<f32>,
+    cands: Vec<Vec<(f32, u32)>>,
+}
+
+impl Scan {
+    fn new(nq: usize, k: usize) -> Scan {
+        Scan {
+            lowers: vec![TopK::new(k); nq],
+            thr: vec![f32::NEG_INFINITY; nq],
+            cands: vec![Vec::new(); nq],
+        }
+    }
+
+    fn merge(mut self, other: Scan) -> Scan {
+        for (q, (l, c)) in other.lowers.into_iter().zip(other.cands).enumerate() {
+            self.lowers[q].merge(l);
+            self.thr[q] = self.lowers[q].threshold;
+            self.cands[q].extend(c);
+            prune(&mut self.cands[q], self.thr[q], 0);
+        }
+        self
+    }
+}
+
+/// Candidates ahead of the one being re-scored whose row is prefetched.
+const PREFETCH_AHEAD: usize = 3;
+
+/// Ask for the cache lines of `x` (a hint; no effect on results).
+#[inline(always)]
+fn prefetch(x: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in x.chunks(16) {
+        // SAFETY: a prefetch never faults; SSE is part of x86_64
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr() as *const i8
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
+/// f32 (not NaN) → u32 with the same order, so a shared bound can be raised by `fetch_max`.
+fn order_key(f: f32) -> u32 {
+    let b = f.to_bits();
+    if b >> 31 == 1 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
+}
+
+fn from_order_key(k: u32) -> f32 {
+    if k >> 31 == 1 {
+        f32::from_bits(k & 0x7fff_ffff)
+    } else {
+        f32::from_bits(!k)
+    }
+}
+
+fn prune(c: &mut Vec<(f32, u32)>, thr: f32, cap: usize) {
+    if c.len() > cap {
+        c.retain(|x| x.0 >= thr);
+    }
+}
+
+/// Best first, equal scores by smaller id (as `TopK`).
+fn better(a: &(f32, i64), b: &(f32, i64)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
+impl QuantFlat {
+    /// Exact top-k of each query over `data` (the f32 rows these codes were made of),
+    /// as `flat::flat_topk`. Call inside `threads::install`.
+    pub fn search(
+        &self,
+        data: &[f32],
+        queries: &[f32],
+        k: usize,
+        metric: Metric,
+        mask: Option<&[bool]>,
+    ) -> Result<TopKResult> {
+        let dim = self.dim;
+        let (n, nq) = check_shapes(data, queries, dim, mask)?;
+        if n != self.n {
+            return Err(CoreError::invalid(
+                "data",
+                format!("has {n} rows but the codes hold {}", self.n),
+            ));
+        }
+        let width = k.min(n);
+        check_k(nq, width)?;
+        let allowed_rows: Option<Vec<u32>> =
+            mask.map(|m| (0..n as u32).filter(|&i| m[i as usize]).collect());
+        let rows = allowed_rows.as_ref().map_or(n, |a| a.len());
+        let kk = width.min(rows);
+        let pad = if metric == Metric::L2 {
+            f32::INFINITY
+        } else {
+            f32::NEG_INFINITY
+        };
+        let mut ids = try_filled(nq * width, -1i64)?;
+        let mut scores = try_filled(nq * width, pad)?;
+        let query = |q: usize| &queries[q * dim..(q + 1) * dim];
+        // coded where it pays and the bound applies; the rest exactly
+        let l2 = metric == Metric::L2;
+        let coded: Vec<Option<QueryCode>> = if kk > 0 && rows > FEW_ROWS {
+            (0..nq)
+                .into_par_iter()
+                .map(|q| QueryCode::new(query(q), self.max_norm, l2))
+                .collect()
+        } else {
+            vec![None; nq]
+        };
+        let exact: Vec<usize> = (0..nq).filter(|&q| coded[q].is_none()).collect();
+        let fast: Vec<usize> = (0..nq).filter(|&q| coded[q].is_some()).collect();
+        let mut answers: Vec<(usize, Vec<(f32, i64)>)> = Vec::with_capacity(nq);
+        if kk > 0 && !exact.is_empty() {
+            let row_id = |j: usize| allowed_rows.as_ref().map_or(j, |a| a[j] as usize);
+            let row = |j: usize| {
+                let r = row_id(j);
+                &data[r * dim..(r + 1) * dim]
+            };
+            for &q in &exact {
+                let best = gemv(query(q), rows, kk, metric, &row, &row_id).into_sorted();
+                answers.push((q, best));
+            }
+        }
+        let mut reranked = 0;
+        if !fast.is_empty() {
+            let qcs: Vec<&QueryCode> = fast.iter().map(|&q| coded[q].as_ref().unwrap()).collect();
+            let (best, cands) = self.coded(data, queries, &fast, &qcs, kk, metric, mask);
+            reranked = cands;
+            answers.extend(fast.iter().copied().zip(best));
+        }
+        self.last_candidates.store(reranked, Ordering::Relaxed);
+        for (q, best) in answers {
+            for (i, (key, id)) in best.into_iter().enumerate() {
+                ids[q * width + i] = id;
+                scores[q * width + i] = if metric == Metric::L2 { -key } else { key };
+            }
+        }
+        Ok(TopKResult {
+            k: width,
+            ids,
+            scores,
+        })
+    }
+
+    /// One query against one panel: the rows whose upper bound reaches the best known
+    /// k-th lower bound enter the query's lower-bound heap and candidate list.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn visit(
+        &self,
+        st: &mut Scan,
+        qi: usize,
+        shared: &AtomicU32,
+        qc: &QueryCode,
+        d: &[i32],
+        (bits, r0): (u32, usize),
+        isa: kernels::QIsa,
+        l2: bool,
+    ) {
+        let (sc, al, be) = (
+            &self.scale[r0..r0 + NR],
+            &self.alpha[r0..r0 + NR],
+            &self.beta[r0..r0 + NR],
+        );
+        let thr = st.thr[qi].max(from_order_key(shared.load(Ordering::Relaxed)));
+        let mut hits = if l2 {
+            let sq = &self.sq[r0..r0 + NR];
+            isa.filter_l2(d, sc, al, be, sq, qc, self.gl2, thr)
+        } else {
+            isa.filter(d, sc, al, be, qc.t, qc.ca, qc.cb, thr)
+        } & bits;
+        if hits == 0 {
+            return;
+        }
+        while hits != 0 {
+            let r = hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            let m = self.meta(r0 + r);
+            let (lo, hi) = if l2 {
+                bounds_l2(d[r], &m, qc, self.gl2)
+            } else {
+                bounds(d[r], &m, qc)
+            };
+            st.lowers[qi].push(lo, (r0 + r) as i64);
+            st.cands[qi].push((hi, (r0 + r) as u32));
+        }
+        st.thr[qi] = st.lowers[qi].threshold;
+        if st.thr[qi] > thr {
+            shared.fetch_max(order_key(st.thr[qi]), Ordering::Relaxed);
+        }
+        prune(&mut st.cands[qi], thr.max(st.thr[qi]), CAND_CAP);
+    }
+
+    /// The coded scan of queries `fast` (codes `qcs`) and their re-rank: the best ≤ k
+    /// (key, id) of each, best first, and the number of rows re-scored.
+    #[allow(clippy::too_many_arguments)]
+    fn coded(
+        &self,
+        data: &[f32],
+        queries: &[f32],
+        fast: &[usize],
+        qcs: &[&QueryCode],
+        k: usize,
+        metric: Metric,
+        mask: Option<&[bool]>,
+    ) -> (Vec<Vec<(f32, i64)>>, usize) {
+        let l2 = metric == Metric::L2;
+        let (dim, n) = (self.dim, self.n);
+        let isa = kernels::active();
+        let blocks: Vec<QBlock> = qcs
+            .chunks(MR)
+            .map(|c| {
+                let codes: Vec<&[i8]> = c.iter().map(|q| q.codes.as_slice()).collect();
+                QBlock::new(&codes, self.dp)
+            })
+            .collect();
+        let panels = n.div_ceil(NR);
+        // rows each panel may return (bit r = row 32p + r)
+        let allowed: Vec<u32> = (0..panels)
+            .map(|p| {
+                (0..NR).fold(0u32, |b, r| {
+                    let i = p * NR + r;
+                    let ok = i < n && mask.is_none_or(|m| m[i]);
+                    b | ((ok as u32) << r)
+                })
+            })
+            .collect();
+        let pb = self.panel_bytes();
+        let nf = fast.len();
+        // a few contiguous ranges of panels per worker: each worker state holds a heap
+        // per query, so states are few and panels run in order inside one
+        let pieces = (rayon::current_num_threads() * 4).clamp(1, panels.max(1));
+        let per = panels.div_ceil(pieces);
+        // The best k-th lower bound any worker has seen, per query: k rows of one worker
+        // reach it, so every worker may skip rows whose upper bound is below it (without
+        // sharing, each worker's own bound rose slowly and let ~pieces× the rows through).
+        let shared: Vec<AtomicU32> = (0..nf)
+            .map(|_| AtomicU32::new(order_key(f32::NEG_INFINITY)))
+            .collect();
+        // AMX: every query against a whole panel in one call (row-major codes + 128,
+        // padded to 32 queries); else blocks of MR through the panel kernel
+        let amx = self.dp.is_multiple_of(64) && nf >= AMX_MIN_QUERIES && kernels::amx_enabled();
+        let nqp = nf.next_multiple_of(32);
+        let qall: Vec<u8> = if amx {
+            let mut v = vec![128u8; nqp * self.dp];
+            for (qi, qc) in qcs.iter().enumerate() {
+                for (j, &c) in qc.codes.iter().enumerate() {
+                    v[qi * self.dp + j] = (c as i32 + 128) as u8;
+                }
+            }
+            v
+        } else {
+            Vec::new()
+        };
+        let scan = (0..pieces)
+            .into_par_iter()
+            .map(|piece| {
+                let mut st = Scan::new(nf, k);
+                let mut dots = [0i32; MR * NR];
+                let mut all = vec![0i32; if amx { nqp * NR } else { 0 }];
+                let (p0, p1) = (piece * per, ((piece + 1) * per).min(panels));
+                for (p, &bits) in allowed.iter().enumerate().take(p1).skip(p0) {
+                    if bits == 0 {
+                        continue;
+                    }
+                    let panel = &self.codes[p * pb..(p + 1) * pb];
+                    let r0 = p * NR;
+                    let csum = &self.csum[r0..r0 + NR];
+                    let visit = |st: &mut Scan, qi: usize, d: &[i32]| {
+                        self.visit(st, qi, &shared[qi], qcs[qi], d, (bits, r0), isa, l2);
+                    };
+                    if amx {
+                        // SAFETY: amx_enabled checked the CPU and the OS grant; dp is a
+                        // multiple of 64; `qall` holds nqp·dp codes and `all` nqp·32
+                        unsafe {
+                            super::amx::dots_all(
+                                panel.as_ptr(),
+                                qall.as_ptr(),
+                                nqp,
+                                self.dp,
+                                all.as_mut_ptr(),
+                            )
+                        };
+                        for qi in 0..nf {
+                            let d = &mut all[qi * NR..(qi + 1) * NR];
+                            d.iter_mut().zip(csum).for_each(|(v, c)| *v -= c << 7);
+                            visit(&mut st, qi, d);
+                        }
+                        continue;
+                    }
+                    for (b, blk) in blocks.iter().enumerate() {
+                        isa.dots(blk, panel, csum, &mut dots);
+                        for i in 0..blk.m {
+                            visit(&mut st, b * MR + i, &dots[i * NR..(i + 1) * NR]);
+                        }
+                    }
+                }
+                st
+            })
+            .reduce(|| Scan::new(nf, k), Scan::merge);
+        let Scan { lowers, cands, .. } = scan;
+        let out: Vec<(Vec<(f32, i64)>, usize)> = lowers
+            .into_par_iter()
+            .zip(cands)
+            .zip(fast.par_iter())
+            .map(|((l, mut c), &q)| {
+                let l = l.into_sorted();
+                // the k-th best lower bound over all rows: a row whose upper bound is
+                // below it has k rows strictly better than it
+                let floor = if l.len() == k {
+                    l[k - 1].0
+                } else {
+                    f32::NEG_INFINITY
+                };
+                c.retain(|x| x.0 >= floor);
+                c.sort_unstable_by_key(|x| x.1);
+                let qv = &queries[q * dim..(q + 1) * dim];
+                let row = |r: u32| &data[r as usize * dim..(r as usize + 1) * dim];
+                let mut best: Vec<(f32, i64)> = c
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(_, r))| {
+                        // the rows are scattered: fetch a few ahead while this one is scored
+                        if let Some(&(_, ahead)) = c.get(i + PREFETCH_AHEAD) {
+                            prefetch(row(ahead));
+                        }
+                        let x = row(r);
+                        let key = if l2 {
+                            -distance::l2sq(qv, x)
+                        } else {
+                            distance::dot(qv, x)
+                        };
+                        (key, r as i64)
+                    })
+                    // as `TopK`: a NaN or -inf key never enters (so never a -inf score)
+                    .filter(|s| s.0 > f32::NEG_INFINITY)
+                    .collect();
+                best.sort_unstable_by(better);
+                best.truncate(k);
+                (best, c.len())
+            })
+            .collect();
+        let total = out.iter().map(|o| o.1).sum();
+        (out.into_iter().map(|o| o.0).collect(), total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{from_order_key, order_key};
+
+    #[test]
+    fn order_keys_keep_the_order() {
+        let v = [
+            f32::NEG_INFINITY,
+            -1e30,
+            -1.0,
+            -1e-40,
+            -0.0,
+            0.0,
+            1e-40,
+            2.0,
+            1e30,
+            f32::INFINITY,
+        ];
+        for w in v.windows(2) {
+            assert!(order_key(w[0]) < order_key(w[1]), "{} {}", w[0], w[1]);
+        }
+        for x in v {
+            assert_eq!(from_order_key(order_key(x)).to_bits(), x.to_bits());
+        }
+    }
+}
