@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import eigenlake
+from eigenlake.embedded import ann
 
 DIM = 24
 N = 1500
@@ -230,3 +232,37 @@ def test_a_graph_newer_than_its_database_is_refused_and_removed(tmp_path: Path) 
         # cannot pass once new records take those seqs
         assert idx._ann is None and _graph_files(idx._dir) == []
         assert idx.records.list(limit=2000)["objects"].__len__() == N
+
+
+@pytest.mark.parametrize("as_table", [False, True])
+def test_a_bulk_write_after_the_first_search_starts_the_graphs_catch_up(
+    tmp_path: Path, as_table: bool
+) -> None:
+    """Once a search made the graph, a bulk write starts its catch-up in the background,
+    whether the rows came as record dicts or as a table (the table path skipped it)."""
+    rng = np.random.default_rng(3)
+    with eigenlake.connect(path=str(tmp_path)) as client:
+        idx = client.indexes.create_or_get(
+            namespace="t", index="g", dimensions=8, index_options={"exact_threshold": 100}
+        )
+        idx.records.add_many({"i": list(range(600))}, vectors=rng.standard_normal((600, 8)))
+        idx.search.prepare()  # the graph covers the 600 rows
+        started: list[int] = []
+        real = ann.AnnState.start_catch_up
+
+        def spy(self: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+            started.append(len(data))
+            real(self, data, *args, **kwargs)
+
+        ann.AnnState.start_catch_up = spy  # type: ignore[method-assign]
+        try:
+            x = rng.standard_normal((400, 8))
+            if as_table:
+                idx.records.add_many({"i": list(range(400))}, vectors=x)
+            else:
+                idx.records.add_many(
+                    [{"properties": {"i": i}, "vector": v} for i, v in enumerate(x)]
+                )
+        finally:
+            ann.AnnState.start_catch_up = real  # type: ignore[method-assign]
+        assert started == [1000]

@@ -443,6 +443,8 @@ class Cache:
             else:
                 col.write(start, vals if isinstance(vals, list) else vals.tolist())
         self.n = end
+        if self.on_rows_added is not None:  # as _adopt: the graph catches up
+            self.on_rows_added(self)
 
 
 @dataclass
