@@ -89,9 +89,13 @@ class Column:
         """Column values for rows ``start..start+len(raw)`` from stored property values."""
         kind, fill = self.kind, self.fill
         fits = _FITS.get(kind)
-        if fits is not None and all(type(v) in fits for v in raw):
-            pres = [v is not None for v in raw]
-            vals = raw if all(pres) else [fill if v is None else v for v in raw]
+        pres: Any
+        if fits is not None and set(map(type, raw)) <= fits:  # C-level checks first
+            if raw.count(None) == 0:
+                vals, pres = raw, True
+            else:
+                pres = [v is not None for v in raw]
+                vals = [fill if v is None else v for v in raw]
         else:
             vals, pres = [], []
             for v in raw:
@@ -128,6 +132,17 @@ class StringColumn(Column):
 
     def write(self, start: int, raw: list[Any]) -> None:
         lookup = self.lookup
+        end = start + len(raw)
+        if set(map(type, raw)) <= {str}:  # all strings: C-level passes, codes as below
+            new = list(filterfalse(lookup.__contains__, dict.fromkeys(raw)))
+            if new:
+                lookup.update(zip(new, range(len(lookup), len(lookup) + len(new)), strict=True))
+                self._cats = None
+            self.values[start:end] = np.fromiter(
+                map(lookup.__getitem__, raw), dtype=np.int32, count=len(raw)
+            )
+            self.present[start:end] = True
+            return
         before = len(lookup)
         pres = [type(v) is str for v in raw]
         codes = [
@@ -422,25 +437,7 @@ class Cache:
                 if present is not None:
                     col.values[start:end][~present] = col.fill
                 col.present[start:end] = True if present is None else present
-            elif isinstance(col, StringColumn) and present is None:
-                # new strings get codes in first-seen order, as write() gives them; every
-                # pass is C-level (no Python step per value)
-                lookup = col.lookup
-                distinct = dict.fromkeys(vals)
-                if set(map(type, distinct)) <= {str}:
-                    new = list(filterfalse(lookup.__contains__, distinct))
-                    if new:
-                        lookup.update(
-                            zip(new, range(len(lookup), len(lookup) + len(new)), strict=True)
-                        )
-                        col._cats = None
-                    col.values[start:end] = np.fromiter(
-                        map(lookup.__getitem__, vals), dtype=np.int32, count=k
-                    )
-                    col.present[start:end] = True
-                    continue
-                col.write(start, vals if isinstance(vals, list) else vals.tolist())
-            else:
+            else:  # strings take the C-level path of StringColumn.write
                 col.write(start, vals if isinstance(vals, list) else vals.tolist())
         self.n = end
         if self.on_rows_added is not None:  # as _adopt: the graph catches up
