@@ -186,8 +186,15 @@ def main() -> None:
         " alive flag, properties, filter columns).",
         "",
     ]
-    Path(args.out).write_text("\n".join(lines))
+    out = Path(args.out)
+    # hand-written notes below the marker survive a rerun
+    old = out.read_text() if out.exists() else ""
+    notes = old[old.index(NOTES_MARKER) :] if NOTES_MARKER in old else ""
+    out.write_text("\n".join(lines) + ("\n" + notes if notes else ""))
     print("\n".join(lines))
+
+
+NOTES_MARKER = "<!-- notes: kept when the bench rewrites this file -->"
 
 
 if __name__ == "__main__":
