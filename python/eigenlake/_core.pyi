@@ -76,7 +76,8 @@ def flat_topk(
     by it). Scores are inner products for "ip", squared distances for "l2". Where fewer
     than w rows pass the mask, the row is padded with id -1 and score -inf ("ip") / +inf
     ("l2"). Equal scores are ordered by smaller id. Bad shapes or dtypes raise ValueError
-    naming the argument.
+    naming the argument. A scan the pool would not split (fewer than 4 queries and 8,192
+    rows) runs on the calling thread.
     """
 
 def flat_topk_rows(

@@ -18,7 +18,7 @@ import eigenlake
 from eigenlake import _core
 from eigenlake.api import usage
 from eigenlake.embedded.cache import Cache
-from eigenlake.embedded.kept_rows import MEMO_SIZE
+from eigenlake.embedded.kept_rows import GATHER_MAX_FLOATS, MEMO_SIZE, Kept
 
 _NAMES = itertools.count()
 
@@ -142,14 +142,17 @@ def _memo_len(idx: Any) -> int:
 def _check(idx: Any, model: Model, q: np.ndarray, limit: int) -> None:
     """Each filter's answer (the memo's rows when the filter ran on this state) is the
     answer made with an empty memo, and the brute force's."""
+    # twice: the second scan reads the memo's copy of the kept rows (``Kept.block``)
     got = [idx.search.nearest(vector=q, limit=limit, filter=flt) for flt in FILTERS]
+    again = [idx.search.nearest(vector=q, limit=limit, filter=flt) for flt in FILTERS]
     assert _memo_len(idx) == len(FILTERS)  # every filter's rows remembered (or found there)
     with idx.reading() as view:
         view.cache.kept_memo.clear()
     # made anew, and remembered for the next check (after the next write)
     fresh = [idx.search.nearest(vector=q, limit=limit, filter=flt) for flt in FILTERS]
-    for flt, a, b in zip(FILTERS, got, fresh, strict=True):
-        assert _plain(a) == _plain(b)
+    for flt, a, b, c in zip(FILTERS, got, again, fresh, strict=True):
+        assert _plain(a) == _plain(c)
+        assert _plain(b) == _plain(c)
         assert [h["uuid"] for h in a["results"]] == model.nearest(q, limit, flt)
 
 
@@ -297,3 +300,21 @@ def test_another_client_write_reloads_the_memo(tmp_path: Path) -> None:
         for t in range(MEMO_SIZE + 3):
             ia.search.nearest(vector=q, limit=2, filter={"b": {"$lt": t}})
         assert _memo_len(ia) == MEMO_SIZE
+
+
+def test_kept_rows_copy_their_vectors_from_the_second_scan() -> None:
+    """``Kept.block``: None on the first scan (a filter used once costs no copy), then
+    the kept rows' vectors in row order, read-only; never past ``GATHER_MAX_FLOATS``."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((50, 3)).astype(np.float32)
+    mask = rng.random(50) < 0.4
+    kept = Kept.of_mask(mask.copy())
+    assert kept.count == int(mask.sum())
+    assert kept.rows.tolist() == np.flatnonzero(mask).tolist()
+    assert kept.block(x) is None
+    block = kept.block(x)
+    assert block is not None and not block.flags.writeable
+    np.testing.assert_array_equal(block, x[mask])
+    wide = np.zeros((4, GATHER_MAX_FLOATS // 2 + 1), dtype=np.float32)
+    big = Kept.of_mask(np.array([True, True, False, False]))
+    assert big.block(wide) is None and big.block(wide) is None

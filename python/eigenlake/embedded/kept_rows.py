@@ -11,21 +11,27 @@ from collections import OrderedDict
 
 import numpy as np
 
-# filters remembered per cache: a mask (1 byte a row) and its row list (8 bytes a kept
-# row) each, so 8 of them over 1M rows hold at most ~72 MB, usually far less
-MEMO_SIZE = 8
+# filters remembered per cache: a mask (1 byte a row), its row list (8 bytes a kept row)
+# and, for a filter used again that keeps few rows, a copy of their vectors (at most
+# GATHER_MAX_FLOATS): 4 of them over 1M rows hold at most ~72 MB, usually far less
+MEMO_SIZE = 4
+# a copy of the kept rows' vectors is made up to this many floats (8 MB): a scan of one
+# block reads a few hundred pages instead of a page or two per scattered row
+GATHER_MAX_FLOATS = 1 << 21
 
 
 class Kept:
     """The rows a search may return: ``mask`` (None: every row of the cache, all alive),
     how many (``count``), and their ids ascending (``rows``, made on first use)."""
 
-    __slots__ = ("_rows", "count", "mask")
+    __slots__ = ("_block", "_rows", "_uses", "count", "mask")
 
     def __init__(self, mask: np.ndarray | None, count: int) -> None:
         self.mask = mask
         self.count = count
         self._rows: np.ndarray | None = None
+        self._block: np.ndarray | None = None
+        self._uses = 0
 
     @classmethod
     def of_mask(cls, mask: np.ndarray) -> Kept:
@@ -41,6 +47,21 @@ class Kept:
             rows.flags.writeable = False
             self._rows = rows
         return self._rows
+
+    def block(self, matrix: np.ndarray) -> np.ndarray | None:
+        """The kept rows of ``matrix`` (the cache's, in this state) as one C-contiguous
+        copy, in ``rows`` order, from the second scan on and when small enough; else
+        None (scan ``rows`` in place). Row ``i`` of the block is row ``rows[i]``."""
+        self._uses += 1
+        if (
+            self._block is None
+            and self._uses >= 2
+            and self.count * matrix.shape[1] <= GATHER_MAX_FLOATS
+        ):
+            block = np.take(matrix, self.rows, axis=0)
+            block.flags.writeable = False
+            self._block = block
+        return self._block
 
 
 class KeptMemo:

@@ -198,7 +198,7 @@ class Search(protocols.Search):
             # the graph would scan these rows itself (after two O(n) passes over the
             # mask, on the pool): scan their list here, inline when short
             if mask is not None and ann.scan_beats_walk(kept, cache.n, k, options):
-                return ann.rows_topk(cache.matrix(), q, k, metric, sel.rows)
+                return _scan_kept(cache.matrix(), q, k, metric, sel)
             found, _ = self._graph(view, q, k, mask, threshold, force=False)
             if found is not None:
                 return found
@@ -206,7 +206,7 @@ class Search(protocols.Search):
             return ann.numpy_topk(cache.matrix(), q, k, metric, mask)
         if mask is None:
             return ann.exact_topk(cache.matrix(), q, k, metric, None)
-        return ann.rows_topk(cache.matrix(), q, k, metric, sel.rows)
+        return _scan_kept(cache.matrix(), q, k, metric, sel)
 
     @staticmethod
     def _graph_pays(view: ReadView, k: int, kept: int) -> bool:
@@ -365,6 +365,19 @@ class Search(protocols.Search):
         check_filter_arg(filter)
         limit = check_int("limit", limit, minimum=1, optional=True)
         return self._index.snapshot(filter, limit)
+
+
+def _scan_kept(
+    matrix: np.ndarray, q: np.ndarray, k: int, metric: str, sel: Kept
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exact top ``k`` of the rows ``sel`` keeps: a scan of their copy when the memo
+    holds one (same scores, and ties by row as its rows are in row order), else of the
+    row list in place."""
+    block = sel.block(matrix)
+    if block is None:
+        return ann.rows_topk(matrix, q, k, metric, sel.rows)
+    ids, scores = ann.exact_topk(block, q, k, metric, None)
+    return np.where(ids >= 0, sel.rows[np.maximum(ids, 0)], -1), scores
 
 
 def _graph_options(view: ReadView) -> tuple[int, dict[str, Any] | None]:

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use eigenlake_core::distance::Metric;
 use eigenlake_core::flat::{
-    flat_topk as core_flat_topk, flat_topk_rows as core_rows, TopKResult, GEMV_MAX_QUERIES,
-    GEMV_MIN_ROWS,
+    flat_topk as core_flat_topk, flat_topk_rows as core_rows, flat_topk_serial as core_serial,
+    TopKResult, GEMV_MAX_QUERIES, GEMV_MIN_ROWS,
 };
 use eigenlake_core::hnsw::Hnsw as CoreHnsw;
 use numpy::ndarray::Array2;
@@ -93,7 +93,12 @@ fn flat_topk<'py>(
     let mask = mask_for(mask, d.rows())?;
     let (ds, qs) = (d.slice(), q.slice());
     let ms = mask.as_ref().map(|m| m.as_slice()).transpose()?;
-    let r = detach(py, || core_flat_topk(ds, qs, dim, k, metric, ms))?;
+    // one pool worker would scan alone: scan on this thread instead (no hand-off)
+    let r = if nq < GEMV_MAX_QUERIES && d.rows() < 2 * GEMV_MIN_ROWS {
+        detach_inline(py, || core_serial(ds, qs, dim, k, metric, ms))?
+    } else {
+        detach(py, || core_flat_topk(ds, qs, dim, k, metric, ms))?
+    };
     answer(py, r, nq)
 }
 
