@@ -318,3 +318,40 @@ def test_kept_rows_copy_their_vectors_from_the_second_scan() -> None:
     wide = np.zeros((4, GATHER_MAX_FLOATS // 2 + 1), dtype=np.float32)
     big = Kept.of_mask(np.array([True, True, False, False]))
     assert big.block(wide) is None and big.block(wide) is None
+
+
+def test_a_long_scan_during_a_build_leaves_the_pool_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan the core would hand to the pool is not taken while a graph build holds the
+    pool (the search goes the graph's way, whose fallback scans on NumPy's threads); a
+    short one is, on the calling thread. Both answer as the brute force."""
+    from eigenlake.embedded import ann
+    from eigenlake.embedded.index import View
+
+    calls: list[str] = []
+    listed = ann.rows_topk
+    monkeypatch.setattr(ann, "scan_beats_walk", lambda *a: True)
+    monkeypatch.setattr(ann, "rows_topk", lambda *a: calls.append("rows") or listed(*a))
+    with eigenlake.connect(path=str(tmp_path / "lake")) as c:
+        idx = c.indexes.create_or_get(
+            namespace="s",
+            index="i",
+            dimensions=2,
+            index_options={"distance_metric": "euclidean", "exact_threshold": 8},
+        )
+        model = Model()
+        recs = [
+            {"properties": {"b": i % 2, "t": "x"}, "vector": [float(i), 1.0]} for i in range(80)
+        ]
+        for uid, rec in zip(idx.records.add_many(recs), recs, strict=True):
+            model.rows[uid] = (np.asarray(rec["vector"], np.float32), rec["properties"])
+        q = np.array([10.0, 1.0], dtype=np.float32)
+        want = model.nearest(q, 3, FILTERS[0])
+        monkeypatch.setattr(View, "graph_building", lambda self: True)
+        monkeypatch.setattr(ann, "INLINE_SCAN_ROWS", 10)  # 80 rows count as long
+        got = idx.search.nearest(vector=q, limit=3, filter=FILTERS[0])
+        assert calls == [] and [h["uuid"] for h in got["results"]] == want
+        monkeypatch.setattr(ann, "INLINE_SCAN_ROWS", 8192)
+        got = idx.search.nearest(vector=q, limit=3, filter=FILTERS[0])
+        assert calls == ["rows"] and [h["uuid"] for h in got["results"]] == want

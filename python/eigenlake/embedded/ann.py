@@ -124,6 +124,10 @@ def rows_topk(
     return np.asarray(ids), np.asarray(scores)
 
 
+# _core scans fewer rows than this on the calling thread (twice flat's GEMV_MIN_ROWS),
+# more on the compute pool, which a graph build holds
+INLINE_SCAN_ROWS = 8192
+
 # The core's rule (hnsw/search.rs, `use_exact`, EXACT_FALLBACK_SCALE / 2 for one query):
 # a masked walk visits about ef/share nodes at memory-latency speed, a scan reads the
 # kept rows at streaming speed; they cost the same near kept = C * sqrt(ef * n).

@@ -196,8 +196,13 @@ class Search(protocols.Search):
         metric = "ip" if view.metric == "cosine" else "l2"
         if _pays(cache.live_count, threshold, options, k, kept):
             # the graph would scan these rows itself (after two O(n) passes over the
-            # mask, on the pool): scan their list here, inline when short
-            if mask is not None and ann.scan_beats_walk(kept, cache.n, k, options):
+            # mask, on the pool): scan their list here, inline when short; a long scan
+            # while a build holds the pool is left to the NumPy fallback below
+            if (
+                mask is not None
+                and ann.scan_beats_walk(kept, cache.n, k, options)
+                and (kept < ann.INLINE_SCAN_ROWS or not view.graph_building())
+            ):
                 return _scan_kept(cache.matrix(), q, k, metric, sel)
             found, _ = self._graph(view, q, k, mask, threshold, force=False)
             if found is not None:
