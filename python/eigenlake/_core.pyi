@@ -32,6 +32,7 @@ __all__ = [
     "_panic_for_tests",
     "InternalError",
     "flat_topk",
+    "flat_topk_rows",
     "page_hits",
     "Hnsw",
     "QuantizedFlat",
@@ -76,7 +77,18 @@ def flat_topk(
     by it). Scores are inner products for "ip", squared distances for "l2". Where fewer
     than w rows pass the mask, the row is padded with id -1 and score -inf ("ip") / +inf
     ("l2"). Equal scores are ordered by smaller id. Bad shapes or dtypes raise ValueError
-    naming the argument.
+    naming the argument. A scan the pool would not split (fewer than 4 queries and 8,192
+    rows) runs on the calling thread.
+    """
+
+def flat_topk_rows(
+    data: Matrix, queries: Matrix, k: int, metric: str, rows: I64
+) -> tuple[I64, F32]:
+    """``flat_topk`` over the rows listed in ``rows`` (1-D int64, strictly increasing,
+    each in ``0..len(data)``): the answer a mask keeping exactly those
+    rows gives, without a pass over every row. A scan the pool would not split (fewer than
+    4 queries and 8,192 rows) runs on the calling thread. A row out of range, or out of
+    order, raises ValueError naming ``rows``.
     """
 
 def page_hits(

@@ -120,10 +120,11 @@ def test_search_memory_is_bounded_by_the_rows(tmp_path: Any, monkeypatch: Any) -
     asked: list[tuple[int, int]] = []
     topk = Search._topk
 
-    def checked(self: Any, q: Any, k: int, mask: Any, kept: int) -> Any:
+    def checked(self: Any, q: Any, k: int, sel: Any) -> Any:
+        kept = sel.count
         asked.append((k, kept))
         assert k <= kept, f"asked the kernel for {k} rows, {kept} exist"
-        return topk(self, q, k, mask, kept)
+        return topk(self, q, k, sel)
 
     monkeypatch.setattr(Search, "_topk", checked)
     with eigenlake.connect(path=str(tmp_path / "store")) as client:

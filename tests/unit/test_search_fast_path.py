@@ -61,21 +61,27 @@ def _top(idx, q: np.ndarray, limit: int = 5) -> list[str]:
 
 
 class _Masks:
-    """Records the mask each exact-scan or graph kernel call gets."""
+    """Records the mask each exact-scan or graph kernel call gets (a row-list scan's
+    rows stand for its mask)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.seen: list[np.ndarray | None] = []
-        exact, graph = ann.exact_topk, ann.AnnState.search
+        exact, graph, listed = ann.exact_topk, ann.AnnState.search, ann.rows_topk
 
         def exact_spy(data, q, k, metric, mask):
             self.seen.append(mask)
             return exact(data, q, k, metric, mask)
+
+        def rows_spy(data, q, k, metric, rows):
+            self.seen.append(rows)
+            return listed(data, q, k, metric, rows)
 
         def graph_spy(state, data, q, k, mask):
             self.seen.append(mask)
             return graph(state, data, q, k, mask)
 
         monkeypatch.setattr(ann, "exact_topk", exact_spy)
+        monkeypatch.setattr(ann, "rows_topk", rows_spy)
         monkeypatch.setattr(ann.AnnState, "search", graph_spy)
 
     def last(self) -> np.ndarray | None:

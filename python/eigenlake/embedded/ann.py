@@ -114,6 +114,34 @@ def exact_topk(
     return np.asarray(ids), np.asarray(scores)
 
 
+def rows_topk(
+    data: np.ndarray, queries: np.ndarray, k: int, metric: str, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``exact_topk`` over the listed rows (int64, each once) only: the answer a mask
+    keeping exactly them gives, without an O(len(data)) pass; a short scan runs on the
+    calling thread (``_core.flat_topk_rows``)."""
+    ids, scores = _core.flat_topk_rows(data, queries, k, metric, rows)
+    return np.asarray(ids), np.asarray(scores)
+
+
+# _core scans fewer rows than this on the calling thread (twice flat's GEMV_MIN_ROWS),
+# more on the compute pool, which a graph build holds
+INLINE_SCAN_ROWS = 8192
+
+# The core's rule (hnsw/search.rs, `use_exact`, EXACT_FALLBACK_SCALE / 2 for one query):
+# a masked walk visits about ef/share nodes at memory-latency speed, a scan reads the
+# kept rows at streaming speed; they cost the same near kept = C * sqrt(ef * n).
+SCAN_SCALE = 6.0
+
+
+def scan_beats_walk(kept: int, n: int, k: int, index_options: dict[str, Any] | None) -> bool:
+    """Whether one query keeping ``kept`` of ``n`` rows is answered faster by an exact
+    scan of those rows than by a masked graph walk (the graph's own choice, made here so
+    the scan needs no pass over the mask)."""
+    ef = max(hnsw_params(index_options)["ef_search"], k)
+    return kept < SCAN_SCALE * (ef * n) ** 0.5
+
+
 def numpy_topk(
     data: np.ndarray, queries: np.ndarray, k: int, metric: str, mask: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ import numpy as np
 from ..api.export import Typed
 from ..filters import column_value
 from ..vectors import normalise_in_place
+from .kept_rows import KeptMemo
 from .validate import PropSpec
 
 _DTYPES: dict[str, Any] = {
@@ -176,6 +177,8 @@ class StringColumn(Column):
 
 class Cache:
     def __init__(self, dimensions: int, cosine: bool, specs: dict[str, PropSpec]) -> None:
+        # the rows of the filters searches used lately, valid until the next change
+        self.kept_memo = KeptMemo()
         self.dim = dimensions
         self.cosine = cosine
         self.n = 0
@@ -194,6 +197,11 @@ class Cache:
         # cache (``ann.AnnState.rows_added``) starts indexing them in the background
         self.on_rows_added: Callable[[Cache], None] | None = None
 
+    def _changed(self) -> None:
+        """Rows, liveness or property values changed: every remembered filter may keep
+        other rows now. Every method that changes them calls this first."""
+        self.kept_memo.clear()
+
     @property
     def capacity(self) -> int:
         return len(self.alive)
@@ -203,6 +211,7 @@ class Cache:
         return len(self.row_of)
 
     def add_column(self, spec: PropSpec) -> None:
+        self._changed()
         if spec.filterable and spec.name not in self.columns:
             cap = self.capacity
             col = StringColumn(cap) if spec.kind == "string" else Column(spec.kind, cap)
@@ -293,6 +302,7 @@ class Cache:
         owned: bool = False,
     ) -> None:
         """Row metadata and columns for vectors already written at ``n..n+k``."""
+        self._changed()
         k = len(uuids)
         start, end = self.n, self.n + k
         if self.cosine:
@@ -315,12 +325,14 @@ class Cache:
             self.on_rows_added(self)
 
     def kill(self, uuids: list[str]) -> None:
+        self._changed()
         for uid in uuids:
             row = self.row_of.pop(uid, None)
             if row is not None:
                 self.alive[row] = False
 
     def set_props(self, row: int, props: dict[str, Any]) -> None:
+        self._changed()
         self.props[row] = copy_props(props)
         for name, col in self.columns.items():
             col.write(row, [props.get(name)])
@@ -412,6 +424,7 @@ class Cache:
         k = len(uuids)
         if k == 0:
             return
+        self._changed()
         if positions is not None and positions != list(range(k)):
             block = self.vectors[self.n :]
             block[:k] = block[positions]

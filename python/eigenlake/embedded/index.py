@@ -633,6 +633,10 @@ class View:
         found = state.page(cache.matrix(), q, limit, index.metric == "cosine", cache)
         return found
 
+    def graph_building(self) -> bool:
+        state = self._index._ann
+        return state is not None and state.building
+
 
 class Writer(View):
     """The write side of a span (``Index.writing()``): implements ``internal.WriteView``."""

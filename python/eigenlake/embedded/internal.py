@@ -111,6 +111,10 @@ class ReadView(Protocol):
         cover every row, does not follow this cache yet, or a build holds it."""
         ...
 
+    def graph_building(self) -> bool:
+        """Whether a build or catch-up of the graph runs (it holds the compute pool)."""
+        ...
+
 
 class WriteView(ReadView, Protocol):
     """The index as a write span sees it (``Index.writing()``): validate on it first."""

@@ -18,6 +18,7 @@ from ..vectors import query_row
 from . import ann
 from .cache import copy_props
 from .internal import IndexAccess, ReadView
+from .kept_rows import Kept
 
 
 class Search(protocols.Search):
@@ -81,17 +82,13 @@ class Search(protocols.Search):
         dims = view.dimensions
         cosine = view.metric == "cosine"
         q = query_row(vector, dims, cosine)
-        if filter is None:
-            kept = cache.live_count
-            mask = None if cache.all_alive() else view.filter_mask(None)
-        else:
-            mask, kept = self._mask(view, view.parse_filter(filter))
-        ids, scores = self._topk(q, min(limit + 1, kept), mask, kept)
+        sel = self._kept(view, None if filter is None else view.parse_filter(filter))
+        ids, scores = self._topk(q, min(limit + 1, sel.count), sel)
         page = _core.page_hits(ids, scores, limit, cache.uuids, cache.props, cosine)
         return {
             "results": _owned(page),
             "next_after": _next_after(q, filter, limit, page),
-            "usage": usage.scanned(kept, dims),
+            "usage": usage.scanned(sel.count, dims),
         }
 
     def _nearest_in(
@@ -109,12 +106,13 @@ class Search(protocols.Search):
         # the query's fingerprint: only a cursor (read or written) needs it
         qhash = None if after is None else query_hash(q, filter)
         offset, last = decode_nearest_cursor(after, qhash or "")
-        mask, kept = self._mask(view, node)
+        sel = self._kept(view, node)
+        kept = sel.count
         # Never ask the kernels for more rows than can pass: a cursor's offset (or a
         # large limit) would otherwise size their buffers past what exists.
         k = min(offset + limit + 1, kept)
         while True:
-            ids, scores = self._topk(q, k, mask, kept)
+            ids, scores = self._topk(q, k, sel)
             hits, found = self._hits(view, ids[0].tolist(), scores[0].tolist(), cosine)
             if last is not None:
                 hits = [h for h in hits if (h[0], h[1]) > last]
@@ -136,14 +134,22 @@ class Search(protocols.Search):
             "usage": usage.scanned(kept, view.dimensions),
         }
 
-    def _mask(self, view: ReadView, node: Any) -> tuple[np.ndarray | None, int]:
-        """(kernel mask, rows it keeps). No mask at all when every row is alive and there
-        is no filter: the kernels then skip an O(n) pass over a mask on every query."""
+    @staticmethod
+    def _kept(view: ReadView, node: Any) -> Kept:
+        """The rows the search may return: no mask at all when every row is alive and
+        there is no filter (the kernels then skip an O(n) pass over a mask on every
+        query); a filter's rows come from the cache's memo when the same filter ran on
+        this state of the cache (its mask and row list are not made again)."""
         cache = view.cache
         if node is None:
-            return (None if cache.all_alive() else view.filter_mask(None)), cache.live_count
-        mask = view.filter_mask(node)
-        return mask, int(np.count_nonzero(mask))
+            return Kept(None if cache.all_alive() else view.filter_mask(None), cache.live_count)
+        key = repr(node)  # the parsed filter, its values' types included (1 vs 1.0 vs True)
+        memo = cache.kept_memo
+        found = memo.get(key)
+        if found is None:
+            found = Kept.of_mask(view.filter_mask(node))
+            memo.put(key, found)
+        return found
 
     def _hits(
         self, view: ReadView, ids: builtins.list[int], scores: builtins.list[float], cosine: bool
@@ -176,13 +182,12 @@ class Search(protocols.Search):
         by_uuid = {r["uuid"]: r for r in recs}  # a record gone meanwhile is dropped
         return [{**by_uuid[h[1]], "distance": h[0]} for h in page if h[1] in by_uuid]
 
-    def _topk(
-        self, q: np.ndarray, k: int, mask: np.ndarray | None, kept: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``k`` (row ids, kernel scores) of the rows ``mask`` keeps (``kept`` of them),
-        exact or through the graph. Runs inside ``_nearest``'s span, on its view."""
+    def _topk(self, q: np.ndarray, k: int, sel: Kept) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` (row ids, kernel scores) of the rows ``sel`` keeps, exact or through
+        the graph. Runs inside ``_nearest``'s span, on its view."""
         view = self._view
         assert view is not None, "_topk runs inside _nearest's span"
+        kept, mask = sel.count, sel.mask
         if kept == 0 or k == 0:  # empty index or nothing passes the filter
             return np.full((1, 0), -1, dtype=np.int64), np.zeros((1, 0), dtype=np.float32)
         cache = view.cache
@@ -190,12 +195,23 @@ class Search(protocols.Search):
         threshold = ann.exact_threshold(options)
         metric = "ip" if view.metric == "cosine" else "l2"
         if _pays(cache.live_count, threshold, options, k, kept):
+            # the graph would scan these rows itself (after two O(n) passes over the
+            # mask, on the pool): scan their list here, inline when short; a long scan
+            # while a build holds the pool is left to the NumPy fallback below
+            if (
+                mask is not None
+                and ann.scan_beats_walk(kept, cache.n, k, options)
+                and (kept < ann.INLINE_SCAN_ROWS or not view.graph_building())
+            ):
+                return _scan_kept(cache.matrix(), q, k, metric, sel)
             found, _ = self._graph(view, q, k, mask, threshold, force=False)
             if found is not None:
                 return found
             # a build holds the graph (and the compute pool): scan on NumPy's threads
             return ann.numpy_topk(cache.matrix(), q, k, metric, mask)
-        return ann.exact_topk(cache.matrix(), q, k, metric, mask)
+        if mask is None:
+            return ann.exact_topk(cache.matrix(), q, k, metric, None)
+        return _scan_kept(cache.matrix(), q, k, metric, sel)
 
     @staticmethod
     def _graph_pays(view: ReadView, k: int, kept: int) -> bool:
@@ -221,7 +237,8 @@ class Search(protocols.Search):
                 cosine = view.metric == "cosine"
                 rows = [query_row(v, view.dimensions, cosine) for v in vectors]
                 node = None if filter is None else view.parse_filter(filter)
-                mask, kept = self._mask(view, node)
+                sel = self._kept(view, node)
+                mask, kept = sel.mask, sel.count
                 k = min(limit + 1, kept)
                 if not rows or self._graph_pays(view, k, kept):
                     return [
@@ -353,6 +370,19 @@ class Search(protocols.Search):
         check_filter_arg(filter)
         limit = check_int("limit", limit, minimum=1, optional=True)
         return self._index.snapshot(filter, limit)
+
+
+def _scan_kept(
+    matrix: np.ndarray, q: np.ndarray, k: int, metric: str, sel: Kept
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exact top ``k`` of the rows ``sel`` keeps: a scan of their copy when the memo
+    holds one (same scores, and ties by row as its rows are in row order), else of the
+    row list in place."""
+    block = sel.block(matrix)
+    if block is None:
+        return ann.rows_topk(matrix, q, k, metric, sel.rows)
+    ids, scores = ann.exact_topk(block, q, k, metric, None)
+    return np.where(ids >= 0, sel.rows[np.maximum(ids, 0)], -1), scores
 
 
 def _graph_options(view: ReadView) -> tuple[int, dict[str, Any] | None]:

@@ -131,3 +131,42 @@ fn hand_case_and_errors() {
     assert_eq!((r.k, r.ids.len()), (0, 0));
     assert!(flat_topk(&data, &[1.0], 0, 1, Metric::L2, None).is_err());
 }
+
+/// The row-list scan and the serial scan answer exactly as the masked scan (same ids,
+/// same scores), ties included (repeated rows), on either side of the pool's split.
+#[test]
+fn row_list_and_serial_scans_match_the_mask() {
+    use eigenlake_core::flat::{flat_topk_rows, flat_topk_serial};
+    let dim = 5;
+    for (n, nq) in [(40, 1), (300, 3), (9000, 1), (20_000, 2)] {
+        let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
+        let mut data: Vec<f32> = (0..n * dim)
+            .map(|_| rng.random_range(-2i32..3) as f32)
+            .collect();
+        for r in (0..n).step_by(7) {
+            let first: Vec<f32> = data[..dim].to_vec();
+            data[r * dim..(r + 1) * dim].copy_from_slice(&first);
+        }
+        let queries: Vec<f32> = (0..nq * dim)
+            .map(|_| rng.random_range(-2i32..3) as f32)
+            .collect();
+        let mask: Vec<bool> = (0..n).map(|_| rng.random_bool(0.6)).collect();
+        let rows: Vec<u32> = (0..n as u32).filter(|&i| mask[i as usize]).collect();
+        for metric in [Metric::InnerProduct, Metric::L2] {
+            for k in [1, 10, 57] {
+                let want = flat_topk(&data, &queries, dim, k, metric, Some(&mask)).unwrap();
+                for parallel in [false, true] {
+                    let got =
+                        flat_topk_rows(&data, &queries, dim, k, metric, &rows, parallel).unwrap();
+                    assert_eq!((got.k, &got.ids), (want.k, &want.ids));
+                    assert_eq!(got.scores, want.scores);
+                }
+                let serial =
+                    flat_topk_serial(&data, &queries, dim, k, metric, Some(&mask)).unwrap();
+                assert_eq!((&serial.ids, &serial.scores), (&want.ids, &want.scores));
+            }
+        }
+    }
+    let err = flat_topk_rows(&[0.0; 10], &[0.0; 5], 5, 1, Metric::L2, &[2], false);
+    assert!(err.is_err());
+}

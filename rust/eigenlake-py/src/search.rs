@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 
 use eigenlake_core::distance::Metric;
-use eigenlake_core::flat::{flat_topk as core_flat_topk, TopKResult};
+use eigenlake_core::flat::{
+    flat_topk as core_flat_topk, flat_topk_rows as core_rows, flat_topk_serial as core_serial,
+    TopKResult, GEMV_MAX_QUERIES, GEMV_MIN_ROWS,
+};
 use eigenlake_core::hnsw::Hnsw as CoreHnsw;
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
@@ -21,6 +24,7 @@ type Page<'py> = (Bound<'py, PyList>, bool, bool);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(flat_topk, m)?)?;
+    m.add_function(wrap_pyfunction!(flat_topk_rows, m)?)?;
     m.add_function(wrap_pyfunction!(page_hits, m)?)?;
     m.add_class::<Hnsw>()?;
     Ok(())
@@ -89,7 +93,59 @@ fn flat_topk<'py>(
     let mask = mask_for(mask, d.rows())?;
     let (ds, qs) = (d.slice(), q.slice());
     let ms = mask.as_ref().map(|m| m.as_slice()).transpose()?;
-    let r = detach(py, || core_flat_topk(ds, qs, dim, k, metric, ms))?;
+    // one pool worker would scan alone: scan on this thread instead (no hand-off)
+    let r = if nq < GEMV_MAX_QUERIES && d.rows() < 2 * GEMV_MIN_ROWS {
+        detach_inline(py, || core_serial(ds, qs, dim, k, metric, ms))?
+    } else {
+        detach(py, || core_flat_topk(ds, qs, dim, k, metric, ms))?
+    };
+    answer(py, r, nq)
+}
+
+/// `flat_topk` over the rows listed in `rows` (int64, strictly increasing, in `0..len(data)`):
+/// the answer a mask keeping exactly those rows gives, without an O(len(data)) pass. A
+/// scan one pool worker would run alone (a few queries, fewer rows than the pool splits)
+/// runs on the calling thread instead: no hand-off to the pool and back.
+#[pyfunction]
+#[pyo3(signature = (data, queries, k, metric, rows))]
+fn flat_topk_rows<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    queries: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = arg::k)] k: usize,
+    metric: &str,
+    rows: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Answer<'py>> {
+    let metric = metric_of(metric)?;
+    let (d, q) = inputs(data, queries)?;
+    let dim = d.cols();
+    same_dim("queries", q.cols(), dim)?;
+    let nq = q.rows();
+    let n = d.rows();
+    let listed = rows.as_slice()?;
+    let mut ids: Vec<u32> = Vec::with_capacity(listed.len());
+    for &r in listed {
+        match u32::try_from(r) {
+            Ok(v) if (v as usize) < n && ids.last().is_none_or(|&p| p < v) => ids.push(v),
+            Ok(v) if (v as usize) < n => {
+                return Err(PyValueError::new_err(format!(
+                    "`rows` must be strictly increasing, got {v} after {}",
+                    ids.last().copied().unwrap_or(0)
+                )))
+            }
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "`rows` holds {r}, outside 0..{n}"
+                )))
+            }
+        }
+    }
+    let (ds, qs) = (d.slice(), q.slice());
+    let r = if nq < GEMV_MAX_QUERIES && ids.len() < 2 * GEMV_MIN_ROWS {
+        detach_inline(py, || core_rows(ds, qs, dim, k, metric, &ids, false))?
+    } else {
+        detach(py, || core_rows(ds, qs, dim, k, metric, &ids, true))?
+    };
     answer(py, r, nq)
 }
 

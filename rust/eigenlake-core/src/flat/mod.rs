@@ -25,7 +25,10 @@ const QB: usize = 128;
 /// Database rows per chunk (a multiple of every micro-kernel's NR).
 const CHUNK: usize = 1024;
 /// Below this many queries the GEMV path is used.
-const GEMV_MAX_QUERIES: usize = 4;
+pub const GEMV_MAX_QUERIES: usize = 4;
+/// Rows per piece of a parallel GEMV: fewer than twice this are scanned by one worker
+/// anyway (so a caller may as well scan them on its own thread: `flat_topk_rows`).
+pub const GEMV_MIN_ROWS: usize = 4096;
 
 /// Row-major ids `(nq × k)`, -1 where fewer than k rows pass, and their scores. `k` is
 /// the answer's width: the caller's k clamped to the rows that exist.
@@ -97,21 +100,110 @@ pub fn flat_topk(
     mask: Option<&[bool]>,
 ) -> Result<TopKResult> {
     let (n, nq) = check_shapes(data, queries, dim, mask)?;
-    // The answer is never wider than the rows, so no allocation follows the caller's k.
-    let width = k.min(n);
-    check_k(nq, width)?;
     // Rows that may be returned: all, or the mask's (so a selective mask costs little).
     let allowed: Option<Vec<u32>> =
         mask.map(|m| (0..n as u32).filter(|&i| m[i as usize]).collect());
-    let rows = allowed.as_ref().map_or(n, |a| a.len());
+    topk_over(
+        data,
+        queries,
+        dim,
+        n,
+        nq,
+        k,
+        metric,
+        allowed.as_deref(),
+        true,
+    )
+}
+
+/// `flat_topk` on the calling thread (no pool: for a few queries over fewer rows than
+/// the pool would split, `GEMV_MIN_ROWS`); the same answer.
+pub fn flat_topk_serial(
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+    mask: Option<&[bool]>,
+) -> Result<TopKResult> {
+    let (n, nq) = check_shapes(data, queries, dim, mask)?;
+    let allowed: Option<Vec<u32>> =
+        mask.map(|m| (0..n as u32).filter(|&i| m[i as usize]).collect());
+    topk_over(
+        data,
+        queries,
+        dim,
+        n,
+        nq,
+        k,
+        metric,
+        allowed.as_deref(),
+        false,
+    )
+}
+
+/// `flat_topk` over the rows listed in `rows` (each `< n`, strictly increasing): the
+/// answer is the same as with a mask keeping exactly those rows. (Listed in another
+/// order, rows tied at the k-th score would be kept first-come rather than by id.) `parallel` false runs the scan on the calling thread (no pool
+/// hand-off: for scans too short to repay it), else as `flat_topk` does.
+pub fn flat_topk_rows(
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+    rows: &[u32],
+    parallel: bool,
+) -> Result<TopKResult> {
+    let (n, nq) = check_shapes(data, queries, dim, None)?;
+    if let Some(&bad) = rows.iter().find(|&&r| r as usize >= n) {
+        return Err(CoreError::invalid(
+            "rows",
+            format!("row {bad} is out of range for {n} rows"),
+        ));
+    }
+    topk_over(data, queries, dim, n, nq, k, metric, Some(rows), parallel)
+}
+
+/// The scan of `flat_topk` over `allowed` rows (None: all `n`), ascending: of rows tied
+/// at the k-th key the first scanned (smaller id) is kept, by one thread or split.
+#[allow(clippy::too_many_arguments)]
+fn topk_over(
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    n: usize,
+    nq: usize,
+    k: usize,
+    metric: Metric,
+    allowed: Option<&[u32]>,
+    parallel: bool,
+) -> Result<TopKResult> {
+    // The answer is never wider than the rows, so no allocation follows the caller's k.
+    let width = k.min(n);
+    check_k(nq, width)?;
+    let rows = allowed.map_or(n, |a| a.len());
     // the heaps hold no more than the rows that may be returned; the rest is padding
     let k = width.min(rows);
-    let row_id = |j: usize| allowed.as_ref().map_or(j, |a| a[j] as usize);
+    let row_id = |j: usize| allowed.map_or(j, |a| a[j] as usize);
     let row = |j: usize| {
         let r = row_id(j);
         &data[r * dim..(r + 1) * dim]
     };
-    let heaps = if nq < GEMV_MAX_QUERIES {
+    let heaps = if !parallel {
+        (0..nq)
+            .map(|q| {
+                gemv_inline(
+                    &queries[q * dim..(q + 1) * dim],
+                    rows,
+                    k,
+                    metric,
+                    &row,
+                    &row_id,
+                )
+            })
+            .collect()
+    } else if nq < GEMV_MAX_QUERIES {
         (0..nq)
             .map(|q| {
                 gemv(
@@ -140,7 +232,7 @@ pub(crate) fn gemv<'a>(
 ) -> TopK {
     (0..rows)
         .into_par_iter()
-        .with_min_len(4096)
+        .with_min_len(GEMV_MIN_ROWS)
         .fold(
             || TopK::new(k),
             |mut t, j| {
@@ -154,6 +246,27 @@ pub(crate) fn gemv<'a>(
             },
         )
         .reduce(|| TopK::new(k), merge)
+}
+
+/// `gemv` on the calling thread, rows in order.
+fn gemv_inline<'a>(
+    q: &[f32],
+    rows: usize,
+    k: usize,
+    metric: Metric,
+    row: &impl Fn(usize) -> &'a [f32],
+    row_id: &impl Fn(usize) -> usize,
+) -> TopK {
+    let mut t = TopK::new(k);
+    for j in 0..rows {
+        let x = row(j);
+        let key = match metric {
+            Metric::InnerProduct => distance::dot(q, x),
+            Metric::L2 => -distance::l2sq(q, x),
+        };
+        t.push(key, row_id(j) as i64);
+    }
+    t
 }
 
 fn merge(mut a: TopK, b: TopK) -> TopK {
