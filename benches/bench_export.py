@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from notes import write_keeping_notes
+
 HERE = Path(__file__).resolve().parent
 DIM = 384
 
@@ -186,15 +188,8 @@ def main() -> None:
         " alive flag, properties, filter columns).",
         "",
     ]
-    out = Path(args.out)
-    # hand-written notes below the marker survive a rerun
-    old = out.read_text() if out.exists() else ""
-    notes = old[old.index(NOTES_MARKER) :] if NOTES_MARKER in old else ""
-    out.write_text("\n".join(lines) + ("\n" + notes if notes else ""))
+    write_keeping_notes(Path(args.out), "\n".join(lines))
     print("\n".join(lines))
-
-
-NOTES_MARKER = "<!-- notes: kept when the bench rewrites this file -->"
 
 
 if __name__ == "__main__":

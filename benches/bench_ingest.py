@@ -30,10 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from notes import write_keeping_notes
+
 DIM = 384
 ORGANISMS = [f"organism-{i}" for i in range(10)]
 FILTER_SQL = "organism = 'organism-3' AND length >= 500"
-NOTES_MARKER = "<!-- notes: kept when the bench rewrites this file -->"
 HERE = Path(__file__).resolve().parent
 
 
@@ -335,11 +336,7 @@ def main() -> None:
         " files without a vector index. Filtered listing: EigenLake evaluates the filter on"
         " in-memory NumPy columns (strings as categorical codes); the peers scan their stores.",
     ]
-    out = Path(args.out)
-    # hand-written notes below the marker survive a rerun
-    old = out.read_text() if out.exists() else ""
-    notes = old[old.index(NOTES_MARKER) :] if NOTES_MARKER in old else ""
-    out.write_text("\n".join(lines) + "\n" + ("\n" + notes if notes else ""))
+    write_keeping_notes(Path(args.out), "\n".join(lines))
     print("\n".join(lines))
 
 

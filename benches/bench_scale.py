@@ -31,11 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from notes import write_keeping_notes
+
 HERE = Path(__file__).resolve().parent
 D = 384
 CHUNK = 100_000
 SHARDS = 100  # shard = i % 100: `shard < s` keeps s %
-NOTES_MARKER = "<!-- notes: kept when the bench rewrites this file -->"
 
 
 def peak_gib() -> float:
@@ -239,11 +240,7 @@ def main() -> None:
         f"k-means cluster sizes: largest {km['largest']:,.0f}, smallest {km['smallest']:,.0f}.",
         f"LOF flagged {r['lof']['found']:,.0f} of {args.lof:,} records.",
     ]
-    out = HERE / "results" / "scale.md"
-    # hand-written notes below the marker survive a rerun
-    old = out.read_text() if out.exists() else ""
-    notes = old[old.index(NOTES_MARKER) :] if NOTES_MARKER in old else ""
-    out.write_text("\n".join(lines) + "\n" + ("\n" + notes if notes else ""))
+    write_keeping_notes(HERE / "results" / "scale.md", "\n".join(lines))
     print("\n".join(lines))
 
 
