@@ -99,6 +99,31 @@ pub fn flat_topk(
     metric: Metric,
     mask: Option<&[bool]>,
 ) -> Result<TopKResult> {
+    masked_topk(data, queries, dim, k, metric, mask, true)
+}
+
+/// `flat_topk` on the calling thread (no pool: for a few queries over fewer rows than
+/// the pool would split, `GEMV_MIN_ROWS`); the same answer.
+pub fn flat_topk_serial(
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+    mask: Option<&[bool]>,
+) -> Result<TopKResult> {
+    masked_topk(data, queries, dim, k, metric, mask, false)
+}
+
+fn masked_topk(
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+    mask: Option<&[bool]>,
+    parallel: bool,
+) -> Result<TopKResult> {
     let (n, nq) = check_shapes(data, queries, dim, mask)?;
     // Rows that may be returned: all, or the mask's (so a selective mask costs little).
     let allowed: Option<Vec<u32>> =
@@ -112,40 +137,15 @@ pub fn flat_topk(
         k,
         metric,
         allowed.as_deref(),
-        true,
-    )
-}
-
-/// `flat_topk` on the calling thread (no pool: for a few queries over fewer rows than
-/// the pool would split, `GEMV_MIN_ROWS`); the same answer.
-pub fn flat_topk_serial(
-    data: &[f32],
-    queries: &[f32],
-    dim: usize,
-    k: usize,
-    metric: Metric,
-    mask: Option<&[bool]>,
-) -> Result<TopKResult> {
-    let (n, nq) = check_shapes(data, queries, dim, mask)?;
-    let allowed: Option<Vec<u32>> =
-        mask.map(|m| (0..n as u32).filter(|&i| m[i as usize]).collect());
-    topk_over(
-        data,
-        queries,
-        dim,
-        n,
-        nq,
-        k,
-        metric,
-        allowed.as_deref(),
-        false,
+        parallel,
     )
 }
 
 /// `flat_topk` over the rows listed in `rows` (each `< n`, strictly increasing): the
 /// answer is the same as with a mask keeping exactly those rows. (Listed in another
-/// order, rows tied at the k-th score would be kept first-come rather than by id.) `parallel` false runs the scan on the calling thread (no pool
-/// hand-off: for scans too short to repay it), else as `flat_topk` does.
+/// order, rows tied at the k-th score would be kept first-come rather than by id.)
+/// `parallel` false runs the scan on the calling thread (no pool hand-off: for scans too
+/// short to repay it), else as `flat_topk` does.
 pub fn flat_topk_rows(
     data: &[f32],
     queries: &[f32],
