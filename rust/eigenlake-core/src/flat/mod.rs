@@ -190,34 +190,19 @@ fn topk_over(
         let r = row_id(j);
         &data[r * dim..(r + 1) * dim]
     };
-    let heaps = if !parallel {
-        (0..nq)
-            .map(|q| {
-                gemv_inline(
-                    &queries[q * dim..(q + 1) * dim],
-                    rows,
-                    k,
-                    metric,
-                    &row,
-                    &row_id,
-                )
-            })
-            .collect()
-    } else if nq < GEMV_MAX_QUERIES {
-        (0..nq)
-            .map(|q| {
-                gemv(
-                    &queries[q * dim..(q + 1) * dim],
-                    rows,
-                    k,
-                    metric,
-                    &row,
-                    &row_id,
-                )
-            })
-            .collect()
-    } else {
+    let heaps = if parallel && nq >= GEMV_MAX_QUERIES {
         batched(queries, dim, nq, rows, k, metric, &row, &row_id)
+    } else {
+        (0..nq)
+            .map(|q| {
+                let q = &queries[q * dim..(q + 1) * dim];
+                if parallel {
+                    gemv(q, rows, k, metric, &row, &row_id)
+                } else {
+                    gemv_inline(q, rows, k, metric, &row, &row_id)
+                }
+            })
+            .collect()
     };
     finish(heaps, queries, dim, width, metric, data)
 }
