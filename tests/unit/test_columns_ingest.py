@@ -730,3 +730,30 @@ def test_string_codes_of_table_writes_match_a_reload(tmp_path: Path) -> None:
             assert (codes.tolist(), list(cats)) == live
         assert idx.records.count({"tag": "e"}) == 100
     assert live[1] == ["b", "a", "c", "d", "e"]
+
+
+def test_bulk_json_falls_back_to_python_when_the_core_refuses(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Values the core's JSON writer does not take are encoded by Python instead: the same
+    records come back either way."""
+    from eigenlake.embedded import ingest as ingest_module
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise TypeError("not a str")
+
+    rows = {"year": list(range(300)), "name": [f"n{i}" if i % 3 else None for i in range(300)]}
+    vecs = _vectors(300, 8)
+    got = {}
+    for label, patch in (("core", False), ("python", True)):
+        with eigenlake.connect(path=str(tmp_path / label)) as c:
+            idx = c.indexes.create_or_get(namespace="t", index="j", dimensions=DIM)
+            with monkeypatch.context() as m:
+                if patch:
+                    m.setattr(ingest_module._core, "json_objects", refuse)
+                idx.records.add_many(rows, vectors=vecs)
+        with eigenlake.connect(path=str(tmp_path / label)) as c:  # read back from the store
+            idx = c.indexes.open(namespace="t", index="j")
+            got[label] = [o["metadata"] for o in idx.records.list(limit=1000)["objects"]]
+    assert got["core"] == got["python"]
+    assert got["core"][1] == {"year": 1, "name": "n1"} and got["core"][3] == {"year": 3}
