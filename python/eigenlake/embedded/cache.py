@@ -18,6 +18,7 @@ import numpy as np
 from ..api.export import Typed
 from ..filters import column_value
 from ..vectors import normalise_in_place
+from .huge_pages import rows_matrix
 from .kept_rows import KeptMemo
 from .validate import PropSpec
 
@@ -247,7 +248,9 @@ class Cache:
             return
         # grow by 25% (not 2x) to keep peak memory near the data size
         cap = max(need, int(self.capacity * 1.25) + 1024)
-        self.vectors = _grow(self.vectors, cap, None)
+        vectors = rows_matrix(cap, self.dim)
+        vectors[: self.n] = self.vectors[: self.n]  # rows past n are never read
+        self.vectors = vectors
         self.alive = _grow(self.alive, cap, False)
         self.seq = _grow(self.seq, cap, None)
         for col in self.columns.values():

@@ -10,6 +10,7 @@ pub mod error;
 pub mod flat;
 pub mod gemm;
 pub mod hnsw;
+pub mod hugepage;
 pub mod outlier;
 pub mod quant;
 pub mod rows;

@@ -35,6 +35,12 @@ impl Graph {
         self.levels.is_empty()
     }
 
+    /// Make room for `nodes` nodes in all, the layer-0 lists (read at random by every
+    /// walk) in memory advised for huge pages (`crate::hugepage`).
+    pub fn reserve(&mut self, nodes: usize) {
+        crate::hugepage::reserve(&mut self.layer0, nodes.saturating_mul(self.m0 + 1));
+    }
+
     /// Append a node with empty lists on layers `0..=level`.
     pub fn push(&mut self, level: usize) {
         self.levels.push(level as u8);

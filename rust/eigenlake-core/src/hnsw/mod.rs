@@ -124,6 +124,7 @@ impl Hnsw {
             return Err(CoreError::invalid("data", "too many rows for u32 ids"));
         }
         // Levels are drawn up front from (seed, start): the same rows give the same graph.
+        self.graph.reserve(n);
         let mut rng = ChaCha8Rng::seed_from_u64(
             self.cfg.seed ^ (start as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
         );

@@ -128,6 +128,7 @@ impl Hnsw {
         let levels = r.take(n)?.to_vec();
         let deleted: Vec<bool> = r.take(n)?.iter().map(|&d| d != 0).collect();
         let mut graph = Graph::new(cfg.m);
+        graph.reserve(n);
         for &l in &levels {
             if l as usize > MAX_LEVEL {
                 return Err(corrupt("level out of range"));

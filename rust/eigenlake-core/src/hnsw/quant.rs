@@ -118,6 +118,8 @@ impl Quant {
         if rows <= start {
             return;
         }
+        // read at random by every walk: memory advised for huge pages before it is written
+        crate::hugepage::reserve(&mut self.codes, rows * dim);
         self.codes.resize(rows * dim, 0);
         let src = &data[start * dim..rows * dim];
         let (lo, step, top) = (&self.lo, &self.step, self.levels);
