@@ -95,13 +95,19 @@ def main() -> None:
     ap.add_argument("--no-filtered", action="store_true", help="skip the filtered queries")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--no-write", action="store_true", help="leave results/*.md alone")
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the indexes (ours and hnswlib's) in this directory and reuse them when a"
+        " later run finds them (the data are seeded: a 1M before/after pair builds once)",
+    )
     args = ap.parse_args()
     sizes = args.sizes + ([1_000_000] if args.million else [])
     eigenlake.set_num_threads(2)
     load = os.getloadavg()
     rows = []
     filtered = []
-    root = tempfile.mkdtemp(prefix="eigenlake-vs-hnswlib-")
+    root = str(args.keep) if args.keep else tempfile.mkdtemp(prefix="eigenlake-vs-hnswlib-")
     try:
         with eigenlake.connect(path=root) as client:
             for n in sizes:
@@ -109,13 +115,29 @@ def main() -> None:
                 truth = np.argsort(-(qs @ x.T), axis=1)[:, :K]
                 bucket = np.random.default_rng(1).integers(0, 100, n)
                 idx = client.indexes.create_or_get(namespace="b", index=f"n{n}", dimensions=D)
-                ids = list(idx.records.add_many({"bucket": bucket.tolist()}, vectors=x))
+                ids_file = Path(root) / f"ids-{n}.json"
+                if args.keep and ids_file.exists() and idx.records.count() == n:
+                    ids = json.loads(ids_file.read_text())  # kept from an earlier run
+                else:
+                    if idx.records.count():
+                        idx.manage.delete()
+                        idx = client.indexes.create_or_get(
+                            namespace="b", index=f"n{n}", dimensions=D
+                        )
+                    ids = list(idx.records.add_many({"bucket": bucket.tolist()}, vectors=x))
+                    ids_file.write_text(json.dumps(ids))
                 row_of = {u: i for i, u in enumerate(ids)}
                 ready = idx.search.prepare()  # the graph covers every row from here on
                 h = hnswlib.Index(space="ip", dim=D)
-                h.init_index(max_elements=n, M=16, ef_construction=200, random_seed=0)
-                h.set_num_threads(2)
-                h.add_items(x)
+                graph_file = Path(root) / f"hnswlib-{n}.bin"
+                if args.keep and graph_file.exists():
+                    h.load_index(str(graph_file), max_elements=n)
+                else:
+                    h.init_index(max_elements=n, M=16, ef_construction=200, random_seed=0)
+                    h.set_num_threads(2)
+                    h.add_items(x)
+                    if args.keep:
+                        h.save_index(str(graph_file))
                 h.set_ef(64)
                 h.set_num_threads(1)  # one query at a time, as the API is called
                 ours_t: list[float] = []
@@ -147,9 +169,11 @@ def main() -> None:
                 del h
                 if not args.no_filtered:
                     filtered += measure_filtered(idx, x, qs, bucket, row_of, n, args.rounds)
-                idx.manage.delete()
+                if not args.keep:
+                    idx.manage.delete()
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
     end = os.getloadavg()
     if args.json:
         args.json.write_text(
