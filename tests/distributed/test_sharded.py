@@ -199,6 +199,25 @@ def test_kmeans_recovers_blobs(loaded, data):
         assert {m["uuid"] for m in c["members"]} >= {r["uuid"] for r in c["representatives"]}
 
 
+def test_kmeans_silhouette_is_the_exact_one_of_all_rows(loaded, data):
+    idx, _single, uuids = loaded
+    x, _labels = data
+    xn = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    res = run_kmeans(idx, filter=None, limit=None, **{**_KMEANS, "num_clusters": 5})
+    part = _labels_of(res, uuids)
+    want = _core.silhouette(xn, part.astype(np.int64), "cosine")
+    assert res["silhouette"] == pytest.approx(want, abs=1e-5)
+    assert res["parameters"]["silhouette_sample_size"] is None
+    # euclidean keeps the estimate on the seeding sample, and says so
+    res = run_kmeans(
+        idx,
+        filter=None,
+        limit=None,
+        **{**_KMEANS, "num_clusters": 4, "distance_metric": "euclidean"},
+    )
+    assert res["parameters"]["silhouette_sample_size"] > 0
+
+
 def test_kmeans_limit_and_filter(loaded, data):
     idx, _single, _uuids = loaded
     res = idx.search.cluster(num_clusters=2, limit=50, filter={"label": {"$in": [0, 1]}})

@@ -116,7 +116,7 @@ def run_kmeans(
         for it in range(1, max_iter + 1):
             ref = _put(centroids)
             partials = gather([s.km_step.remote(job, ref) for s in shards])
-            new, _sums, counts, changed = reduce_step(partials, centroids, spherical)
+            new, sums, counts, changed = reduce_step(partials, centroids, spherical)
             params["iterations"] = it
             raw_sums = np.sum([p["raw_sums"] for p in partials], axis=0)
             shift = float(((new.astype(np.float64) - centroids) ** 2).sum())
@@ -124,13 +124,16 @@ def run_kmeans(
             if changed == 0 or shift <= tol:
                 break
         means = raw_sums / np.maximum(counts, 1)[:, None]
+        if spherical:  # exact, from the last step's labels (the members reported)
+            silhouette, sample_size = _exact_silhouette(index, job, sums, counts), None
+        else:
+            silhouette, sample_size = _sample_silhouette(sample, centroids, False, metric, seed)
         finished = gather([s.km_finish.remote(job, means, n_reps, metric, fields) for s in shards])
     finally:
         for s in shards:
             s.km_drop.remote(job)  # fire and forget: frees the rows if anything failed
     clusters = _assemble(finished, counts, n_reps, fields)
     params["num_clusters"] = len(clusters)
-    silhouette, sample_size = _sample_silhouette(sample, centroids, spherical, metric, seed)
     params["silhouette_sample_size"] = sample_size
     return {"clusters": clusters, "noise_count": 0, "silhouette": silhouette, "parameters": params}
 
@@ -217,10 +220,27 @@ def _assemble(
     return clusters
 
 
+def _exact_silhouette(
+    index: ShardedIndex, job: str, sums: np.ndarray, counts: np.ndarray
+) -> float | None:
+    """The exact cosine silhouette of every row: each shard scores its rows from the
+    clusters' global sums and sizes (``merge.cosine_silhouette_sum``), O(n·k·d) in all
+    and no row leaves its shard. None where it is undefined (fewer than 2 clusters, or
+    as many as rows), as for the gathered rows."""
+    n = int(counts.sum())
+    present = int((counts > 0).sum())
+    if n < 3 or not 2 <= present <= n - 1:
+        return None
+    refs = _put(np.ascontiguousarray(sums, dtype=np.float64)), _put(counts)
+    parts = gather([s.km_silhouette.remote(job, *refs) for s in index.shards])
+    return float(sum(parts)) / n
+
+
 def _sample_silhouette(
     sample: np.ndarray, centroids: np.ndarray, spherical: bool, metric: str, seed: int
 ) -> tuple[float | None, int | None]:
-    """Silhouette estimated on the seeding sample (the full one would gather every row)."""
+    """Euclidean silhouette estimated on the seeding sample (the exact one has no
+    decomposition into per-cluster sums: it would gather every row)."""
     x = normalise(sample) if spherical else sample
     if spherical:
         labels = np.argmax(x @ centroids.T, axis=1)

@@ -135,6 +135,44 @@ def reduce_step(
     return out, sums, counts, changed
 
 
+# rows of a shard whose silhouette terms are worked out at once: bounds the (rows x k)
+# float64 block (512 clusters x 8,192 rows = 32 MiB)
+SILHOUETTE_BLOCK = 8192
+
+
+def cosine_silhouette_sum(
+    x: np.ndarray, labels: np.ndarray, sums: np.ndarray, counts: np.ndarray
+) -> float:
+    """The summed exact cosine silhouette of the unit rows ``x`` (labelled ``labels``),
+    given every cluster's sum of unit rows (``sums``) and size (``counts``) over all
+    shards: a row's summed distance to cluster c is ``counts[c] - x·sums[c]``, so each
+    shard scores its own rows in O(rows·k·d) and the driver adds the parts up. Same rules
+    as ``_core.silhouette``: a member of a cluster of one scores 0, empty clusters are no
+    neighbours, 0 where a and b are both 0."""
+    live = np.flatnonzero(counts > 0)
+    size = counts[live].astype(np.float64)
+    total_of = np.ascontiguousarray(sums[live], dtype=np.float64).T  # (d, live)
+    slot = np.full(len(counts), -1, dtype=np.int64)
+    slot[live] = np.arange(len(live))
+    total = 0.0
+    for start in range(0, len(x), SILHOUETTE_BLOCK):
+        rows = x[start : start + SILHOUETTE_BLOCK].astype(np.float64)
+        own = slot[labels[start : start + SILHOUETTE_BLOCK]]
+        if (own < 0).any():
+            raise ValueError("a row's label has no rows in counts")
+        summed = size[None, :] - rows @ total_of  # Σ over members of (1 - cos)
+        at = np.arange(len(rows))
+        n_own = size[own]
+        a = summed[at, own] / np.maximum(n_own - 1.0, 1.0)
+        mean = summed / size[None, :]
+        mean[at, own] = np.inf  # b: the nearest other cluster
+        b = mean.min(axis=1) if len(live) > 1 else np.full(len(rows), np.inf)
+        den = np.maximum(a, b)
+        ok = (n_own > 1) & (den > 0) & np.isfinite(b)
+        total += float(np.where(ok, (b - a) / np.where(ok, den, 1.0), 0.0).sum())
+    return total
+
+
 def relabel_order(counts: np.ndarray, first_key: list[tuple[int, int]]) -> np.ndarray:
     """Map old cluster id -> public id: largest first, ties by earliest first member (in
     global (seq, shard) order); empty clusters map to -1. Mirrors ``relabel_by_size``."""

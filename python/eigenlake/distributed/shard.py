@@ -26,7 +26,7 @@ from ..embedded.index import Index
 from ..embedded.internal import WriteView
 from ..embedded.validate import _spec
 from ..errors import ConflictError
-from .merge import normalise
+from .merge import cosine_silhouette_sum, normalise
 
 MARKER = "shard.json"
 
@@ -361,6 +361,12 @@ class ShardActor:
 
     def km_step(self, job: str, centroids: np.ndarray) -> dict[str, Any]:
         return self._jobs[job].step(centroids)
+
+    def km_silhouette(self, job: str, sums: np.ndarray, counts: np.ndarray) -> float:
+        """This shard's part of the exact cosine silhouette (``cosine_silhouette_sum``) of
+        its rows as the last step labelled them, from the global sums and sizes."""
+        j = self._jobs[job]
+        return cosine_silhouette_sum(j.x, j.labels, sums, counts)
 
     def km_finish(
         self, job: str, means: np.ndarray, n_reps: int, metric: str, fields: list[str] | None
