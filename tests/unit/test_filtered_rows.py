@@ -323,16 +323,27 @@ def test_kept_rows_copy_their_vectors_from_the_second_scan() -> None:
 def test_a_long_scan_during_a_build_leaves_the_pool_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A scan the core would hand to the pool is not taken while a graph build holds the
+    """A scan longer than ``INLINE_SCAN_ROWS`` is not taken while a graph build holds the
     pool (the search goes the graph's way, whose fallback scans on NumPy's threads); a
-    short one is, on the calling thread. Both answer as the brute force."""
+    shorter one is, on the calling thread (``pool`` False), by the general path and by
+    the filtered fast path alike. Every answer is the brute force's."""
     from eigenlake.embedded import ann
     from eigenlake.embedded.index import View
 
-    calls: list[str] = []
-    listed = ann.rows_topk
+    calls: list[tuple[str, bool]] = []
+    topk, page = _core.kept_topk, _core.kept_page
+
+    def topk_spy(*a: Any) -> Any:
+        calls.append(("topk", a[6]))
+        return topk(*a)
+
+    def page_spy(*a: Any) -> Any:
+        calls.append(("page", a[6]))
+        return page(*a)
+
     monkeypatch.setattr(ann, "scan_beats_walk", lambda *a: True)
-    monkeypatch.setattr(ann, "rows_topk", lambda *a: calls.append("rows") or listed(*a))
+    monkeypatch.setattr(_core, "kept_topk", topk_spy)
+    monkeypatch.setattr(_core, "kept_page", page_spy)
     with eigenlake.connect(path=str(tmp_path / "lake")) as c:
         idx = c.indexes.create_or_get(
             namespace="s",
@@ -350,8 +361,13 @@ def test_a_long_scan_during_a_build_leaves_the_pool_alone(
         want = model.nearest(q, 3, FILTERS[0])
         monkeypatch.setattr(View, "graph_building", lambda self: True)
         monkeypatch.setattr(ann, "INLINE_SCAN_ROWS", 10)  # 80 rows count as long
-        got = idx.search.nearest(vector=q, limit=3, filter=FILTERS[0])
-        assert calls == [] and [h["uuid"] for h in got["results"]] == want
+        for _ in range(2):  # the general path, then the fast path (the filter is known)
+            got = idx.search.nearest(vector=q, limit=3, filter=FILTERS[0])
+            assert calls == [] and [h["uuid"] for h in got["results"]] == want
         monkeypatch.setattr(ann, "INLINE_SCAN_ROWS", 8192)
         got = idx.search.nearest(vector=q, limit=3, filter=FILTERS[0])
-        assert calls == ["rows"] and [h["uuid"] for h in got["results"]] == want
+        assert calls == [("page", False)] and [h["uuid"] for h in got["results"]] == want
+        got = idx.search.nearest(vector=q, limit=3, filter=dict(FILTERS[0]), after=None)
+        got = idx.search._nearest(q, 3, FILTERS[0], None, False)  # the general path
+        assert calls[1:] == [("page", False), ("topk", False)]
+        assert [h["uuid"] for h in got["results"]] == want

@@ -170,3 +170,46 @@ fn row_list_and_serial_scans_match_the_mask() {
     let err = flat_topk_rows(&[0.0; 10], &[0.0; 5], 5, 1, Metric::L2, &[2], false);
     assert!(err.is_err());
 }
+
+/// The shared one-query scan (the caller and helpers taking pieces in turn, heaps merged
+/// in piece order) answers exactly as the serial scan: same ids, same scores, ties (many
+/// repeated rows, spread over every piece) to the smaller row; over a row list and over
+/// every row, with 1 and 2 pool threads, short (one piece) and long (dozens).
+#[test]
+fn shared_scan_matches_the_serial_scan() {
+    use eigenlake_core::flat::{flat_topk_serial, flat_topk_shared};
+    use eigenlake_core::threads;
+    let dim = 256; // 256 rows a piece
+    for threads_n in [2, 1] {
+        threads::set_num_threads(threads_n);
+        for n in [10, 300, 9_000] {
+            let mut rng = ChaCha8Rng::seed_from_u64(n as u64 + 7);
+            let mut data: Vec<f32> = (0..n * dim)
+                .map(|_| rng.random_range(-1i32..2) as f32)
+                .collect();
+            for r in (0..n).step_by(5) {
+                let first: Vec<f32> = data[..dim].to_vec();
+                data[r * dim..(r + 1) * dim].copy_from_slice(&first);
+            }
+            let query: Vec<f32> = data[..dim].to_vec(); // the repeated row scores best
+            let mask: Vec<bool> = (0..n).map(|_| rng.random_bool(0.7)).collect();
+            let rows: Vec<u32> = (0..n as u32).filter(|&i| mask[i as usize]).collect();
+            for metric in [Metric::InnerProduct, Metric::L2] {
+                for k in [1, 10, 600] {
+                    let want =
+                        flat_topk_serial(&data, &query, dim, k, metric, Some(&mask)).unwrap();
+                    let got = flat_topk_shared(&data, &query, dim, k, metric, Some(&rows)).unwrap();
+                    assert_eq!((got.k, &got.ids), (want.k, &want.ids), "rows n={n} k={k}");
+                    assert_eq!(got.scores, want.scores);
+                    let want = flat_topk_serial(&data, &query, dim, k, metric, None).unwrap();
+                    let got = flat_topk_shared(&data, &query, dim, k, metric, None).unwrap();
+                    assert_eq!((got.k, &got.ids), (want.k, &want.ids), "all n={n} k={k}");
+                    assert_eq!(got.scores, want.scores);
+                }
+            }
+        }
+    }
+    threads::set_num_threads(0);
+    assert!(flat_topk_shared(&[0.0; 10], &[0.0; 5], 5, 1, Metric::L2, Some(&[2])).is_err());
+    assert!(flat_topk_shared(&[0.0; 10], &[0.0; 10], 5, 1, Metric::L2, None).is_err());
+}
