@@ -88,9 +88,9 @@ def flat_topk_rows(
 ) -> tuple[I64, F32]:
     """``flat_topk`` over the rows listed in ``rows`` (1-D int64, strictly increasing,
     each in ``0..len(data)``): the answer a mask keeping exactly those
-    rows gives, without a pass over every row. A short scan (fewer than 4 queries and
-    2,048 rows) runs on the calling thread, a longer one on the pool. A row out of range,
-    or out of order, raises ValueError naming ``rows``.
+    rows gives, without a pass over every row. A scan the pool would not split (fewer than
+    4 queries and 8,192 rows) runs on the calling thread. A row out of range, or out of
+    order, raises ValueError naming ``rows``.
     """
 
 def kept_topk(
@@ -104,7 +104,7 @@ def kept_topk(
 ) -> tuple[I64, F32]:
     """``flat_topk_rows`` of one query (one row), scanning ``block`` when given (a
     C-contiguous copy of exactly the listed rows, in that order; the ids are still rows of
-    ``data``). From 2,048 rows the scan is split over the pool unless ``pool`` is False,
+    ``data``). From 8,192 rows the scan is split over the pool unless ``pool`` is False,
     else it runs on the calling thread. Bad ``rows`` or a ``block`` of another shape raise
     ValueError naming them."""
 

@@ -5,8 +5,8 @@
 //! (`hits::page`, as `Hnsw.page` does), so a filtered first page is one core call.
 
 use eigenlake_core::flat::{
-    flat_topk_rows as core_rows, flat_topk_serial as core_serial, flat_topk_shared as core_shared,
-    TopKResult, SHARED_MIN_ROWS,
+    flat_topk as core_flat_topk, flat_topk_rows as core_rows, flat_topk_serial as core_serial,
+    TopKResult, GEMV_MIN_ROWS,
 };
 use numpy::PyReadonlyArray1;
 use pyo3::exceptions::PyValueError;
@@ -15,7 +15,7 @@ use pyo3::types::PyList;
 
 use crate::hits;
 use crate::search::{answer, inputs, metric_of, same_dim, Answer};
-use crate::util::{arg, detach_inline};
+use crate::util::{arg, detach, detach_inline};
 
 type Page<'py> = (Bound<'py, PyList>, bool, bool);
 
@@ -48,8 +48,10 @@ fn row_ids(rows: &[i64], n: usize) -> PyResult<Vec<u32>> {
 }
 
 /// The top `k` of one query over the listed rows of `data` (or over `block`, their copy:
-/// its row `j` is row `rows[j]` of `data`), ids in `data`'s rows. On the calling thread,
-/// shared with idle pool workers from `SHARED_MIN_ROWS` rows when `pool`. The answer is the one
+/// its row `j` is row `rows[j]` of `data`), ids in `data`'s rows. Split over the pool from
+/// twice `GEMV_MIN_ROWS` rows when `pool` (as `flat_topk_rows` does), else on the calling
+/// thread: on 2 vCPUs shared with other work, a split of 2,500-4,000 rows of 384-d took
+/// as long as one thread or longer (a worker's wake-up, a busy CPU), one of 8,000+ less. The answer is the one
 /// `flat_topk` with a mask keeping exactly those rows gives (same kernel, ties by row).
 #[allow(clippy::too_many_arguments)]
 fn scan<'py>(
@@ -70,12 +72,12 @@ fn scan<'py>(
         return Err(PyValueError::new_err("`query` must be one row"));
     }
     let ids = row_ids(rows.as_slice()?, d.rows())?;
-    let split = pool && ids.len() >= SHARED_MIN_ROWS;
+    let split = pool && ids.len() >= 2 * GEMV_MIN_ROWS;
     let qs = q.slice();
     let Some(block) = block else {
         let ds = d.slice();
         return if split {
-            detach_inline(py, || core_shared(ds, qs, dim, k, metric, Some(&ids)))
+            detach(py, || core_rows(ds, qs, dim, k, metric, &ids, true))
         } else {
             detach_inline(py, || core_rows(ds, qs, dim, k, metric, &ids, false))
         };
@@ -91,7 +93,7 @@ fn scan<'py>(
     }
     let bs = b.slice();
     let mut r = if split {
-        detach_inline(py, || core_shared(bs, qs, dim, k, metric, None))?
+        detach(py, || core_flat_topk(bs, qs, dim, k, metric, None))?
     } else {
         detach_inline(py, || core_serial(bs, qs, dim, k, metric, None))?
     };

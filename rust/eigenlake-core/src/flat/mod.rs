@@ -10,7 +10,7 @@
 //! smallest). For l2 the scan ranks by 2·q·x − ‖x‖² and the k winners are re-scored
 //! with the exact `l2sq` kernel, so no cancellation error reaches the caller.
 
-mod shared;
+mod rows4;
 mod topk;
 
 use rayon::prelude::*;
@@ -30,14 +30,6 @@ pub const GEMV_MAX_QUERIES: usize = 4;
 /// Rows per piece of a parallel GEMV: fewer than twice this are scanned by one worker
 /// anyway (so a caller may as well scan them on its own thread: `flat_topk_rows`).
 pub const GEMV_MIN_ROWS: usize = 4096;
-/// Floats per piece of a shared one-query scan (`flat_topk_shared`): ~170 rows of 384
-/// dimensions, a few µs, so the caller waits little for a helper's last piece.
-const SHARED_PIECE_FLOATS: usize = 1 << 16;
-/// Rows from which a one-query scan is shared (`flat_topk_shared`): below, the scan is
-/// not much longer than a worker takes to wake (~25 µs on 2 vCPUs), and on a loaded
-/// machine the woken worker mostly preempts the caller (1,500 rows of 384-d: 55 µs
-/// alone, 61 shared at load 5).
-pub const SHARED_MIN_ROWS: usize = 2048;
 
 /// Row-major ids `(nq × k)`, -1 where fewer than k rows pass, and their scores. `k` is
 /// the answer's width: the caller's k clamped to the rows that exist.
@@ -174,55 +166,6 @@ pub fn flat_topk_rows(
     topk_over(data, queries, dim, n, nq, k, metric, Some(rows), parallel)
 }
 
-/// `flat_topk_rows` (`rows`: Some) or `flat_topk` without a mask (None) of ONE query,
-/// scanned on the calling thread in pieces that idle pool workers take a share of when
-/// they are free in time (`shared::shared_scan`): no wait for a worker to wake, none for
-/// a busy CPU. The answer is the serial scan's. Call outside the pool.
-pub fn flat_topk_shared(
-    data: &[f32],
-    query: &[f32],
-    dim: usize,
-    k: usize,
-    metric: Metric,
-    rows: Option<&[u32]>,
-) -> Result<TopKResult> {
-    let (n, nq) = check_shapes(data, query, dim, None)?;
-    if nq != 1 {
-        return Err(CoreError::invalid(
-            "queries",
-            "a shared scan takes one query",
-        ));
-    }
-    if let Some(&bad) = rows.and_then(|r| r.iter().find(|&&r| r as usize >= n)) {
-        return Err(CoreError::invalid(
-            "rows",
-            format!("row {bad} is out of range for {n} rows"),
-        ));
-    }
-    let width = k.min(n);
-    check_k(1, width)?;
-    let count = rows.map_or(n, |r| r.len());
-    let k = width.min(count);
-    let piece = (SHARED_PIECE_FLOATS / dim).max(16);
-    let scan = |i: usize| {
-        let (lo, hi) = (i * piece, ((i + 1) * piece).min(count));
-        let mut t = TopK::new(k);
-        for j in lo..hi {
-            let r = rows.map_or(j, |a| a[j] as usize);
-            let x = &data[r * dim..(r + 1) * dim];
-            let key = match metric {
-                Metric::InnerProduct => distance::dot(query, x),
-                Metric::L2 => -distance::l2sq(query, x),
-            };
-            t.push(key, r as i64);
-        }
-        t
-    };
-    let helpers = crate::threads::num_threads().saturating_sub(1).max(1);
-    let best = shared::shared_scan(count.div_ceil(piece), k, helpers, &scan);
-    finish(vec![best], query, dim, width, metric, data)
-}
-
 /// The scan of `flat_topk` over `allowed` rows (None: all `n`), ascending: of rows tied
 /// at the k-th key the first scanned (smaller id) is kept, by one thread or split.
 #[allow(clippy::too_many_arguments)]
@@ -301,7 +244,31 @@ fn gemv_inline<'a>(
     row_id: &impl Fn(usize) -> usize,
 ) -> TopK {
     let mut t = TopK::new(k);
-    for j in 0..rows {
+    scan_into(&mut t, q, 0..rows, metric, row, row_id);
+    t
+}
+
+/// Push the keys of rows `span` (scanned as `row(j)`, pushed as `row_id(j)`) into `t`, in
+/// order; inner products four rows at a time (`rows4::dot4`: the same scores as `dot`).
+fn scan_into<'a>(
+    t: &mut TopK,
+    q: &[f32],
+    span: std::ops::Range<usize>,
+    metric: Metric,
+    row: &impl Fn(usize) -> &'a [f32],
+    row_id: &impl Fn(usize) -> usize,
+) {
+    let mut j = span.start;
+    if metric == Metric::InnerProduct {
+        while j + 4 <= span.end {
+            let keys = rows4::dot4(q, [row(j), row(j + 1), row(j + 2), row(j + 3)]);
+            for (o, key) in keys.into_iter().enumerate() {
+                t.push(key, row_id(j + o) as i64);
+            }
+            j += 4;
+        }
+    }
+    for j in j..span.end {
         let x = row(j);
         let key = match metric {
             Metric::InnerProduct => distance::dot(q, x),
@@ -309,7 +276,6 @@ fn gemv_inline<'a>(
         };
         t.push(key, row_id(j) as i64);
     }
-    t
 }
 
 fn merge(mut a: TopK, b: TopK) -> TopK {
