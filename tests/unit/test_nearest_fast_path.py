@@ -1,8 +1,9 @@
 """The one-query ``nearest`` fast path (issue #19): ``Search.nearest`` skips its argument
 checks when the arguments' exact types say they would pass unchanged, and the embedded
 search answers a query without filter, cursor or vectors in fewer steps
-(``Search._nearest_plain``). Both must give exactly the answer of the general path, refuse
-exactly what it refuses, and hand out properties the caller may change."""
+(``Search._nearest_plain``), and one with a filter it ran before on the same rows in one
+core call (``Search._nearest_filtered``). Each must give exactly the answer of the general
+path, refuse exactly what it refuses, and hand out properties the caller may change."""
 
 from __future__ import annotations
 
