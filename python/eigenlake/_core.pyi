@@ -33,6 +33,8 @@ __all__ = [
     "InternalError",
     "flat_topk",
     "flat_topk_rows",
+    "kept_topk",
+    "kept_page",
     "page_hits",
     "Hnsw",
     "QuantizedFlat",
@@ -90,6 +92,38 @@ def flat_topk_rows(
     4 queries and 8,192 rows) runs on the calling thread. A row out of range, or out of
     order, raises ValueError naming ``rows``.
     """
+
+def kept_topk(
+    data: Matrix,
+    query: Matrix,
+    k: int,
+    metric: str,
+    rows: I64,
+    block: Matrix | None = None,
+    pool: bool = True,
+) -> tuple[I64, F32]:
+    """``flat_topk_rows`` of one query (one row), scanning ``block`` when given (a
+    C-contiguous copy of exactly the listed rows, in that order; the ids are still rows of
+    ``data``). From 8,192 rows the scan is split over the pool unless ``pool`` is False,
+    else it runs on the calling thread. Bad ``rows`` or a ``block`` of another shape raise
+    ValueError naming them."""
+
+def kept_page(
+    data: Matrix,
+    query: Matrix,
+    limit: int,
+    metric: str,
+    rows: I64,
+    block: Matrix | None,
+    pool: bool,
+    uuids: list[str],
+    props: list[dict[str, Any]],
+    cosine: bool,
+) -> tuple[list[dict[str, Any]], bool, bool]:
+    """``kept_topk`` for ``limit + 1`` rows, then the page of hits over ``uuids`` and
+    ``props`` (one item per row of ``data``) as ``Hnsw.page`` builds it: (hits, whether
+    more than ``limit`` followed, whether some metadata holds a list or dict still shared
+    with ``props``)."""
 
 def page_hits(
     ids: I64,

@@ -88,6 +88,57 @@ def test_row_list_refuses_rows_out_of_range() -> None:
     assert ids.tolist() == [[-1, -1]]
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.sampled_from([1, 7, 60, 300, 20_000]),  # 20k: over 8,192 kept, the pool's split
+    dims=st.integers(1, 9),
+    k=st.integers(0, 70),
+    metric=st.sampled_from(["ip", "l2"]),
+    pool=st.booleans(),
+)
+def test_kept_scan_answers_as_the_mask(
+    seed: int, n: int, dims: int, k: int, metric: str, pool: bool
+) -> None:
+    """``_core.kept_topk`` (a filter's rows, in place or as their copy) gives the ids and
+    scores of ``flat_topk`` with the mask; ``kept_page`` the hits ``page_hits`` builds
+    from them. Ties (small integers, repeated rows, ties across the 4-row kernel's
+    groups) go to the smaller row either way."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, size=(n, dims)).astype(np.float32)
+    x[rng.integers(0, n, n // 3)] = x[0]
+    q = rng.integers(-2, 3, size=(1, dims)).astype(np.float32)
+    mask = rng.random(n) < rng.random()
+    rows = np.flatnonzero(mask).astype(np.int64)
+    block = np.ascontiguousarray(x[rows])
+    want_ids, want_scores = _core.flat_topk(x, q, k, metric, mask)
+    for copy in (None, block):
+        ids, scores = _core.kept_topk(x, q, k, metric, rows, copy, pool)
+        np.testing.assert_array_equal(ids, want_ids[:, : ids.shape[1]])
+        np.testing.assert_array_equal(scores, want_scores[:, : ids.shape[1]])
+        assert (want_ids[:, ids.shape[1] :] == -1).all()  # only padding past the rows
+        uuids = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(n)]
+        props: list[dict[str, Any]] = [{"i": i} for i in range(n)]
+        limit = max(k, 1)
+        page = _core.kept_page(x, q, limit, metric, rows, copy, pool, uuids, props, metric == "ip")
+        want_k = min(limit + 1, n)
+        w_ids, w_scores = _core.flat_topk(x, q, want_k, metric, mask)
+        assert page == _core.page_hits(w_ids, w_scores, limit, uuids, props, metric == "ip")
+
+
+def test_kept_scan_refuses_a_block_of_another_shape() -> None:
+    x = np.ones((5, 3), dtype=np.float32)
+    q = np.ones((1, 3), dtype=np.float32)
+    rows = np.array([1, 3], dtype=np.int64)
+    for bad in (np.ones((3, 3), np.float32), np.ones((2, 4), np.float32)):
+        with pytest.raises(ValueError, match="block"):
+            _core.kept_topk(x, q, 2, "ip", rows, bad)
+    with pytest.raises(ValueError, match="rows"):
+        _core.kept_topk(x, q, 2, "ip", np.array([3, 1], dtype=np.int64))
+    with pytest.raises(ValueError, match="one row"):
+        _core.kept_topk(x, np.ones((2, 3), np.float32), 2, "ip", rows)
+
+
 # ---- the memo of filters' rows ------------------------------------------------------------
 
 FILTERS = [
@@ -323,16 +374,27 @@ def test_kept_rows_copy_their_vectors_from_the_second_scan() -> None:
 def test_a_long_scan_during_a_build_leaves_the_pool_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A scan the core would hand to the pool is not taken while a graph build holds the
+    """A scan longer than ``INLINE_SCAN_ROWS`` is not taken while a graph build holds the
     pool (the search goes the graph's way, whose fallback scans on NumPy's threads); a
-    short one is, on the calling thread. Both answer as the brute force."""
+    shorter one is, on the calling thread (``pool`` False), by the general path and by
+    the filtered fast path alike. Every answer is the brute force's."""
     from eigenlake.embedded import ann
     from eigenlake.embedded.index import View
 
-    calls: list[str] = []
-    listed = ann.rows_topk
+    calls: list[tuple[str, bool]] = []
+    topk, page = _core.kept_topk, _core.kept_page
+
+    def topk_spy(*a: Any) -> Any:
+        calls.append(("topk", a[6]))
+        return topk(*a)
+
+    def page_spy(*a: Any) -> Any:
+        calls.append(("page", a[6]))
+        return page(*a)
+
     monkeypatch.setattr(ann, "scan_beats_walk", lambda *a: True)
-    monkeypatch.setattr(ann, "rows_topk", lambda *a: calls.append("rows") or listed(*a))
+    monkeypatch.setattr(_core, "kept_topk", topk_spy)
+    monkeypatch.setattr(_core, "kept_page", page_spy)
     with eigenlake.connect(path=str(tmp_path / "lake")) as c:
         idx = c.indexes.create_or_get(
             namespace="s",
@@ -350,8 +412,13 @@ def test_a_long_scan_during_a_build_leaves_the_pool_alone(
         want = model.nearest(q, 3, FILTERS[0])
         monkeypatch.setattr(View, "graph_building", lambda self: True)
         monkeypatch.setattr(ann, "INLINE_SCAN_ROWS", 10)  # 80 rows count as long
-        got = idx.search.nearest(vector=q, limit=3, filter=FILTERS[0])
-        assert calls == [] and [h["uuid"] for h in got["results"]] == want
+        for _ in range(2):  # the general path, then the fast path (the filter is known)
+            got = idx.search.nearest(vector=q, limit=3, filter=FILTERS[0])
+            assert calls == [] and [h["uuid"] for h in got["results"]] == want
         monkeypatch.setattr(ann, "INLINE_SCAN_ROWS", 8192)
         got = idx.search.nearest(vector=q, limit=3, filter=FILTERS[0])
-        assert calls == ["rows"] and [h["uuid"] for h in got["results"]] == want
+        assert calls == [("page", False)] and [h["uuid"] for h in got["results"]] == want
+        got = idx.search.nearest(vector=q, limit=3, filter=dict(FILTERS[0]), after=None)
+        got = idx.search._nearest(q, 3, FILTERS[0], None, False)  # the general path
+        assert calls[1:] == [("page", False), ("topk", False)]
+        assert [h["uuid"] for h in got["results"]] == want

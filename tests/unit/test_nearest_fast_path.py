@@ -1,8 +1,9 @@
 """The one-query ``nearest`` fast path (issue #19): ``Search.nearest`` skips its argument
 checks when the arguments' exact types say they would pass unchanged, and the embedded
 search answers a query without filter, cursor or vectors in fewer steps
-(``Search._nearest_plain``). Both must give exactly the answer of the general path, refuse
-exactly what it refuses, and hand out properties the caller may change."""
+(``Search._nearest_plain``), and one with a filter it ran before on the same rows in one
+core call (``Search._nearest_filtered``). Each must give exactly the answer of the general
+path, refuse exactly what it refuses, and hand out properties the caller may change."""
 
 from __future__ import annotations
 
@@ -269,3 +270,241 @@ def test_the_graph_page_answers_as_the_general_path(
                     assert value is not stored[key]
     finally:
         idx.manage.delete()
+
+
+# ---- the filtered fast path (`Search._nearest_filtered`) -----------------------------------
+
+
+def _filters(data: Any, ns: list[int]) -> list[dict[str, Any]]:
+    """Filters over the `n` values present (and around them): ordered, equal (as an int, a
+    float and a bool, which the cache's memo must keep apart), sets, logical operators."""
+    v = data.draw(st.sampled_from(ns or [0]), label="value")
+    return [
+        {"n": {"$gte": v}},
+        {"n": v},
+        {"n": float(v)},
+        {"n": True},
+        {"n": {"$in": sorted({v, v + 1})}},
+        {"$or": [{"n": {"$lt": v}}, {"t": ""}]},
+        {"$and": [{"n": {"$gte": -5}}, {"n": {"$lte": v}}]},
+    ]
+
+
+class _Pages:
+    """Counts the core calls of the filtered fast path (`_core.kept_page`)."""
+
+    def __init__(self, mp: pytest.MonkeyPatch) -> None:
+        from eigenlake import _core
+
+        self.calls = 0
+        page = _core.kept_page
+
+        def spy(*args: Any) -> Any:
+            self.calls += 1
+            return page(*args)
+
+        mp.setattr(_core, "kept_page", spy)
+
+
+def _same_as_general(
+    idx: Any, q: np.ndarray, limit: int, flt: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The filtered query through `nearest` twice (the first run names the filter, the
+    second takes the fast path), each equal to the general path's answer, cursor included;
+    the cursor pages on in the general path (a wrong query hash is refused there)."""
+    try:
+        want = _plain(_general(idx, q, limit, flt))
+    except ValidationError as e:  # refused alike, every time (never remembered)
+        for _ in range(2):
+            with pytest.raises(ValidationError) as refused:
+                idx.search.nearest(vector=q, limit=limit, filter=flt)
+            assert str(refused.value) == str(e)
+        return None
+    first = idx.search.nearest(vector=q, limit=limit, filter=flt)
+    again = idx.search.nearest(vector=q, limit=limit, filter=flt)
+    assert type(again) is NearestResult
+    assert _plain(first) == want
+    assert _plain(again) == want
+    if again["next_after"] is not None:
+        nxt = idx.search.nearest(vector=q, limit=limit, filter=flt, after=again["next_after"])
+        seen = {h["uuid"] for h in again["results"]}
+        assert nxt["results"] and not seen & {h["uuid"] for h in nxt["results"]}
+    return dict(again)
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=st.data(),
+    metric=st.sampled_from(["cosine", "euclidean"]),
+    graph=st.booleans(),
+    walk=st.booleans(),
+    dims=st.integers(2, 5),
+    rows=st.integers(1, 90),
+    limit=st.one_of(st.integers(1, 4), st.integers(1, 40)),
+)
+def test_the_filtered_fast_path_answers_as_the_general_path(
+    client: Any,
+    data: Any,
+    metric: str,
+    graph: bool,
+    walk: bool,
+    dims: int,
+    rows: int,
+    limit: int,
+) -> None:
+    """Filters (ints, floats and bools that parse alike or not), ties (few distinct values,
+    repeated rows: broken by uuid), dead rows, cursors, and every kind of write between
+    two queries (added, removed, properties or vector changed): the filtered fast path
+    answers as the general path, from the rows as they are now. ``walk``: the planner
+    would walk the graph (the fast path must then leave the query to the general path)."""
+    from eigenlake.embedded import ann
+
+    options: dict[str, Any] = {"distance_metric": metric}
+    if graph:
+        options["exact_threshold"] = 8
+    idx = client.indexes.create_or_get(
+        namespace="fast", index=f"f{next(_NAMES)}", dimensions=dims, index_options=options
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        pages = _Pages(mp)
+        if walk:
+            mp.setattr(ann, "scan_beats_walk", lambda *a: False)
+        try:
+            rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+            x = rng.integers(-2, 3, size=(rows, dims)).astype(np.float32)
+            x[np.all(x == 0, axis=1)] = 1.0
+            if rows > 3:
+                x[rows // 2] = x[0]
+            props = [
+                {"n": int(rng.integers(-2, 3)), "t": data.draw(st.sampled_from(["", "a"]))}
+                for _ in range(rows)
+            ]
+            uids = idx.records.add_many(
+                [{"properties": p, "vector": v} for p, v in zip(props, x, strict=True)]
+            )
+            if uids:
+                for uid in data.draw(st.sets(st.sampled_from(uids), max_size=4), label="dead"):
+                    idx.records.remove(uid)
+                    uids.remove(uid)
+            idx.search.prepare()
+            q = rng.integers(-2, 3, size=dims).astype(np.float32)
+            q[0] = 1.0 if not q.any() else q[0]
+            flts = _filters(data, [p["n"] for p in props])
+            answers = [_same_as_general(idx, q, limit, f) for f in flts]
+            # (a filter keeping no row is answered by the general path)
+            answered = [a for a in answers if a is not None and a["results"]]
+            flt = data.draw(st.sampled_from(flts), label="filter")
+            # writes between two queries: each must reach the next answer
+            near = q.copy()  # the query itself: the nearest record, if the filter keeps it
+            new = idx.records.add_many([{"properties": {"n": 1, "t": ""}, "vector": near}])[0]
+            _same_as_general(idx, q, limit, flt)
+            idx.records.update(new, properties={"n": -2, "t": "a"})
+            _same_as_general(idx, q, limit, flt)
+            idx.records.update(new, vector=-near)
+            _same_as_general(idx, q, limit, flt)
+            idx.records.remove(new)
+            _same_as_general(idx, q, limit, flt)
+            if not walk:  # each filter keeping rows ran a second time through the fast path
+                assert pages.calls >= len(answered)
+        finally:
+            idx.manage.delete()
+
+
+def test_the_filtered_fast_path_follows_memo_and_refusals(tmp_path: Path) -> None:
+    """An invalid filter is refused every time (never remembered); filters that read
+    alike but are other values (1, 1.0, True; another key order) are each answered as the
+    general path answers them; a filter changed in place after a query is read anew; the
+    memo emptied by a write is filled again."""
+    from eigenlake.embedded import search as search_mod
+
+    with eigenlake.connect(path=str(tmp_path / "lake")) as c:
+        idx = c.indexes.create_or_get(namespace="f", index="i", dimensions=2)
+        recs = [
+            {"properties": {"n": i % 3, "b": i % 2 == 1, "t": "x"}, "vector": [float(i), 1.0]}
+            for i in range(30)
+        ]
+        idx.records.add_many(recs)
+        q = np.array([4.0, 1.0], dtype=np.float32)
+        for _ in range(2):
+            with pytest.raises(ValidationError, match="filter"):
+                idx.search.nearest(vector=q, limit=3, filter={"n": {"$regex": "x"}})
+        refused = []
+        for flt in (
+            {"n": 1},
+            {"n": 1.0},
+            {"b": True},
+            {"b": 1},  # refused: an int for a boolean property
+            {"n": 1, "t": "x"},
+            {"t": "x", "n": 1},
+        ):
+            if _same_as_general(idx, q, 3, flt) is None:
+                refused.append(flt)
+        assert refused == [{"b": 1}]
+        flt: dict[str, Any] = {"n": {"$lt": 1}}
+        first = idx.search.nearest(vector=q, limit=3, filter=flt)
+        flt["n"]["$lt"] = 3  # the same dict, another filter now
+        again = idx.search.nearest(vector=q, limit=3, filter=flt)
+        assert _plain(again) == _plain(_general(idx, q, 3, flt)) != _plain(first)
+        memo = idx.search._index._cache.kept_memo
+        assert len(memo) > 0
+        idx.records.add_many([{"properties": {"n": 0}, "vector": [4.0, 1.0]}])
+        assert len(idx.search._index._cache.kept_memo) == 0
+        got = idx.search.nearest(vector=q, limit=3, filter={"n": 0})
+        got2 = idx.search.nearest(vector=q, limit=3, filter={"n": 0})
+        assert _plain(got) == _plain(got2) == _plain(_general(idx, q, 3, {"n": 0}))
+        assert search_mod.filter_key({"n": 0}) is not None
+
+
+@pytest.mark.parametrize(
+    ("flt", "plain"),
+    [
+        ({"n": 1}, True),
+        ({"n": {"$in": [1, 2.5, "x", None, True]}}, True),
+        ({"$or": [{"n": 1}, {"$not": {"t": "x"}}]}, True),
+        ({"n": (1, 2)}, False),  # a tuple reads as a list
+        ({"n": np.int64(1)}, False),  # a NumPy number
+        ({"n": {"$in": [1, np.float32(2)]}}, False),
+        ({1: 1}, False),  # a key that is not a str
+        ({"n": type("Int", (int,), {})(1)}, False),  # a subclass may repr as another value
+        ({"n": "x" * 70_000}, False),  # too long to keep
+    ],
+)
+def test_filter_key_names_only_plain_json_filters(flt: dict[str, Any], plain: bool) -> None:
+    from eigenlake.embedded.kept_rows import filter_key
+
+    key = filter_key(flt)
+    assert (key is not None) == plain
+    if plain:
+        assert key == repr(flt) and filter_key(dict(flt)) == key
+
+
+def test_filter_key_refuses_deep_nesting() -> None:
+    from eigenlake.embedded.kept_rows import filter_key
+
+    flt: dict[str, Any] = {"n": 1}
+    for _ in range(30):
+        flt = {"$not": flt}
+    assert filter_key(flt) is not None  # the parser takes it: 30 logical levels
+    for _ in range(40):
+        flt = {"$not": flt}
+    assert filter_key(flt) is None  # past what the parser's nesting check lets through
+
+
+def test_the_memo_names_a_filter_for_one_schema() -> None:
+    """A filter text names its entry only for the schema that parsed it."""
+    from eigenlake.embedded.kept_rows import Kept, KeptMemo
+
+    memo = KeptMemo()
+    kept = Kept.of_mask(np.array([True, False]))
+    memo.put("node", kept)
+    schema, other = object(), object()
+    memo.name("{'n': 1}", "node", b'{"n": 1}', schema)
+    assert memo.by_text("{'n': 1}", schema) == (kept, b'{"n": 1}')
+    assert memo.by_text("{'n': 1}", other) is None
+    assert memo.by_text("{'n': 2}", schema) is None
+    memo.clear()
+    assert memo.by_text("{'n': 1}", schema) is None

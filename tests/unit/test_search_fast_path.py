@@ -66,22 +66,22 @@ class _Masks:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.seen: list[np.ndarray | None] = []
-        exact, graph, listed = ann.exact_topk, ann.AnnState.search, ann.rows_topk
+        exact, graph, listed = ann.exact_topk, ann.AnnState.search, ann.kept_topk
 
         def exact_spy(data, q, k, metric, mask):
             self.seen.append(mask)
             return exact(data, q, k, metric, mask)
 
-        def rows_spy(data, q, k, metric, rows):
+        def rows_spy(data, q, k, metric, rows, block, pool):
             self.seen.append(rows)
-            return listed(data, q, k, metric, rows)
+            return listed(data, q, k, metric, rows, block, pool)
 
         def graph_spy(state, data, q, k, mask):
             self.seen.append(mask)
             return graph(state, data, q, k, mask)
 
         monkeypatch.setattr(ann, "exact_topk", exact_spy)
-        monkeypatch.setattr(ann, "rows_topk", rows_spy)
+        monkeypatch.setattr(ann, "kept_topk", rows_spy)
         monkeypatch.setattr(ann.AnnState, "search", graph_spy)
 
     def last(self) -> np.ndarray | None:

@@ -30,12 +30,23 @@ from .checks import MAX_INT, check_int, cursor_text, short_repr
 
 def query_hash(q: np.ndarray, flt: Any) -> str:
     """Fingerprint of a query row and its filter, carried in a ``nearest`` cursor."""
+    return query_hash_of(q, filter_text(flt))
+
+
+def filter_text(flt: Any) -> bytes:
+    """The filter's part of ``query_hash``: a search that saw this filter before may keep
+    it (``query_hash_of``) rather than encode the filter again."""
+    # what json.dumps(None) gives, without its encoder set-up on every unfiltered query
+    return b"null" if flt is None else json.dumps(flt, sort_keys=True, default=str).encode()
+
+
+def query_hash_of(q: np.ndarray, flt_text: bytes) -> str:
+    """``query_hash`` of a query row and its filter's ``filter_text``."""
     try:  # a C-contiguous row is hashed in place: the bytes tobytes() would copy
         h = hashlib.sha1(q.data)
     except (BufferError, TypeError, ValueError):  # strided: its bytes in C order
         h = hashlib.sha1(np.ascontiguousarray(q).tobytes())
-    # what json.dumps(None) gives, without its encoder set-up on every unfiltered query
-    h.update(b"null" if flt is None else json.dumps(flt, sort_keys=True, default=str).encode())
+    h.update(flt_text)
     return h.hexdigest()[:16]
 
 

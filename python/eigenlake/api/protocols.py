@@ -1063,6 +1063,15 @@ class Search(Analyses, Protocol):
         answer = self._nearest(vector, limit, None, None, False)
         return NearestResult(usage.complete(answer, "nearest", started))
 
+    def _nearest_filtered(
+        self, vector: Any, limit: int, filter: dict[str, Any], started: float
+    ) -> NearestResult:
+        """``_nearest_first`` with a filter (a dict; what is inside is the mode's to
+        check): the finished answer of a first page without vectors. The answer must be
+        what ``_nearest`` gives (the embedded mode answers it in fewer steps)."""
+        answer = self._nearest(vector, limit, filter, None, False)
+        return NearestResult(usage.complete(answer, "nearest", started))
+
     def _get(self, id: str, with_vector: bool) -> dict[str, Any] | None:
         """The record by uuid (with its vector when ``with_vector``); embedded and
         distributed: None when missing, remote: ``NotFoundError`` (the server's 404)."""
@@ -1147,17 +1156,20 @@ class Search(Analyses, Protocol):
         if (
             type(limit) is int
             and 0 < limit <= MAX_LIMIT
-            and filter is None
             and after is None
             and with_vector is False
             and text is None
             and type(vector) is np.ndarray
             and vector.ndim == 1
         ):
-            # The common query (one vector, no filter or cursor), told by exact types: the
-            # checks below pass these arguments through unchanged, so they are skipped;
-            # the mode's `_nearest` checks the vector itself (tests/unit/test_nearest_fast_path.py)
-            return self._nearest_first(vector, limit, time.perf_counter())
+            # The common query (one vector, no cursor), told by exact types: the checks
+            # below pass these arguments through unchanged, so they are skipped; the
+            # mode's `_nearest` checks the vector (and a filter's contents) itself
+            # (tests/unit/test_nearest_fast_path.py)
+            if filter is None:
+                return self._nearest_first(vector, limit, time.perf_counter())
+            if type(filter) is dict:
+                return self._nearest_filtered(vector, limit, filter, time.perf_counter())
         limit = check_limit(limit)
         check_filter_arg(filter)
         after = cursor_text(after, "nearest")

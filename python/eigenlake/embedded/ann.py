@@ -114,18 +114,26 @@ def exact_topk(
     return np.asarray(ids), np.asarray(scores)
 
 
-def rows_topk(
-    data: np.ndarray, queries: np.ndarray, k: int, metric: str, rows: np.ndarray
+def kept_topk(
+    data: np.ndarray,
+    query: np.ndarray,
+    k: int,
+    metric: str,
+    rows: np.ndarray,
+    block: np.ndarray | None,
+    pool: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``exact_topk`` over the listed rows (int64, each once) only: the answer a mask
-    keeping exactly them gives, without an O(len(data)) pass; a short scan runs on the
-    calling thread (``_core.flat_topk_rows``)."""
-    ids, scores = _core.flat_topk_rows(data, queries, k, metric, rows)
+    """``exact_topk`` of one query over the listed rows (int64, ascending) only: the
+    answer a mask keeping exactly them gives, without an O(len(data)) pass. Scans
+    ``block`` (a copy of exactly those rows, in order) when given; a long scan is split
+    over the pool unless ``pool`` is False (a build holds it), a short one runs on the
+    calling thread (``_core.kept_topk``)."""
+    ids, scores = _core.kept_topk(data, query, k, metric, rows, block, pool)
     return np.asarray(ids), np.asarray(scores)
 
 
-# _core scans fewer rows than this on the calling thread (twice flat's GEMV_MIN_ROWS),
-# more on the compute pool, which a graph build holds
+# while a build holds the compute pool, a filter's rows are scanned on the calling thread
+# up to this many (longer scans are left to the NumPy fallback, on its own threads)
 INLINE_SCAN_ROWS = 8192
 
 # The core's rule (hnsw/search.rs, `use_exact`, EXACT_FALLBACK_SCALE / 2 for one query):

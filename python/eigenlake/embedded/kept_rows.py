@@ -1,6 +1,10 @@
 """The rows a search may return (``Kept``), and a cache's memo of a few filters' rows
 (``KeptMemo``), so a filter repeated over an unchanged cache is not evaluated again.
 
+The memo is keyed by the parsed filter; a filter dict made only of JSON's own types
+(``filter_key``) is also found by its text, so a repeated query skips the parse too
+(``KeptMemo.by_text``, the filtered fast path of ``embedded/search.py``).
+
 The memo lives on its ``Cache`` and is emptied by every change of it (``Cache._changed``:
 rows added, killed, properties set, a column added); a reload or compaction makes a new
 cache, with an empty memo. So an entry is never older than the rows it describes."""
@@ -8,8 +12,11 @@ cache, with an empty memo. So an entry is never older than the rows it describes
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
+
+from ..api.checks import MAX_FILTER_DEPTH
 
 # filters remembered per cache: a mask (1 byte a row), its row list (8 bytes a kept row)
 # and, for a filter used again that keeps few rows, a copy of their vectors (at most
@@ -18,6 +25,46 @@ MEMO_SIZE = 4
 # a copy of the kept rows' vectors is made up to this many floats (8 MB): a scan of one
 # block reads a few hundred pages instead of a page or two per scattered row
 GATHER_MAX_FLOATS = 1 << 21
+# filter texts remembered (each names a memo entry), and the longest text remembered: a
+# filter listing 100,000 ids is parsed again rather than held twice more
+TEXTS_SIZE = 2 * MEMO_SIZE
+TEXT_MAX_CHARS = 1 << 16
+# the types `filter_key` accepts: their repr tells every two values apart (1, 1.0, True)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_NODES = _SCALARS | {dict, list}
+# containers a filter may nest (as `api.checks.check_nesting` counts them); deeper ones
+# are left to the parser, which refuses them
+_MAX_NESTING = 2 * MAX_FILTER_DEPTH + 3
+
+
+def filter_key(flt: dict[str, Any]) -> str | None:
+    """A text that names the filter dict exactly (two dicts with the same text are the
+    same filter), or None when it holds anything but dicts with str keys, lists, str, int,
+    float, bool and None (a subclass, a tuple, a NumPy number: their repr may be another
+    value's), nests too deep or is long. Its ``repr``: two equal filters written in
+    another key order get two texts, which costs a parse, never a wrong answer."""
+    if not _plain(flt, 1):
+        return None
+    text = repr(flt)
+    return text if len(text) <= TEXT_MAX_CHARS else None
+
+
+def _plain(value: dict[str, Any] | list[Any], depth: int) -> bool:
+    """Whether a dict or list holds only `_NODES` (dicts keyed by str), to `_MAX_NESTING`."""
+    if depth > _MAX_NESTING:
+        return False
+    if type(value) is dict:
+        if not all(type(k) is str for k in value):
+            return False
+        children: Any = value.values()
+    else:
+        children = value
+    kinds = set(map(type, children))  # in one C loop: a list of 100,000 ids has one type
+    if kinds <= _SCALARS:
+        return True
+    if not kinds <= _NODES:
+        return False
+    return all(_plain(c, depth + 1) for c in children if type(c) is dict or type(c) is list)
 
 
 class Kept:
@@ -68,10 +115,30 @@ class KeptMemo:
     """``Kept`` of the last ``MEMO_SIZE`` filters used, by filter key, least recently
     used dropped first. Valid for one state of its cache: the cache clears it on change."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_entries", "_texts")
 
     def __init__(self) -> None:
         self._entries: OrderedDict[str, Kept] = OrderedDict()
+        # filter_key text -> (memo key, the filter's cursor text, the schema it was parsed by)
+        self._texts: dict[str, tuple[str, bytes, Any]] = {}
+
+    def by_text(self, text: str, schema: Any) -> tuple[Kept, bytes] | None:
+        """(``Kept``, cursor text: ``api.cursor.filter_text``) of the filter whose
+        ``filter_key`` is ``text``, parsed by ``schema`` (the index's current one: the
+        same filter may mean another thing, or nothing, to another schema); None when not
+        remembered. Every filter remembered here was accepted by the parser."""
+        named = self._texts.get(text)
+        if named is None or named[2] is not schema:
+            return None
+        kept = self.get(named[0])
+        return None if kept is None else (kept, named[1])
+
+    def name(self, text: str, key: str, cursor_text: bytes, schema: Any) -> None:
+        """Remember that the filter of ``filter_key`` ``text`` parsed by ``schema`` is the
+        entry ``key``, its cursor text ``cursor_text``."""
+        if len(self._texts) >= TEXTS_SIZE and text not in self._texts:
+            self._texts.clear()  # rare (many filters in turn): they are named again on use
+        self._texts[text] = (key, cursor_text, schema)
 
     def get(self, key: str) -> Kept | None:
         found = self._entries.get(key)
@@ -87,6 +154,7 @@ class KeptMemo:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._texts.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -13,12 +13,18 @@ from .. import _core
 from ..api import embedding, protocols, usage
 from ..api.answers import NearestResult
 from ..api.checks import check_filter_arg, check_int
-from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_hash
+from ..api.cursor import (
+    decode_nearest_cursor,
+    encode_nearest_cursor,
+    filter_text,
+    query_hash,
+    query_hash_of,
+)
 from ..vectors import query_row
 from . import ann
 from .cache import copy_props
 from .internal import IndexAccess, ReadView
-from .kept_rows import Kept
+from .kept_rows import Kept, filter_key
 
 
 class Search(protocols.Search):
@@ -73,16 +79,75 @@ class Search(protocols.Search):
                 self._view = None
         return NearestResult(usage.complete(answer, "nearest", started))
 
-    def _first_page(self, view: ReadView, vector: Any, limit: int, filter: Any) -> dict[str, Any]:
+    def _nearest_filtered(
+        self, vector: Any, limit: int, filter: dict[str, Any], started: float
+    ) -> NearestResult:
+        """A filtered first page without vectors (``api.protocols.Search._nearest_filtered``)
+        in fewer steps when this filter ran on this state of the cache and its rows are
+        scanned (as ``_topk`` would): the filter found by its text (``KeptMemo.by_text``,
+        no parse), its rows scanned and the hits built in one core call
+        (``_core.kept_page``), the cursor from the filter's remembered text. Else
+        ``_first_page`` answers (and remembers the filter's text for the next time)."""
+        with self._index.reading() as view:  # one span, whichever path answers
+            cache = view.cache
+            text = filter_key(filter)
+            found = None if text is None else cache.kept_memo.by_text(text, view.schema)
+            if found is not None:
+                sel, flt_text = found
+                kept = sel.count
+                if kept > 0 and self._scans(view, min(limit + 1, kept), sel):
+                    dims = view.dimensions
+                    cosine = view.metric == "cosine"
+                    q = query_row(vector, dims, cosine)
+                    matrix = cache.matrix()
+                    page = _core.kept_page(
+                        matrix,
+                        q,
+                        limit,
+                        "ip" if cosine else "l2",
+                        sel.rows,
+                        sel.block(matrix),
+                        not view.graph_building(),
+                        cache.uuids,
+                        cache.props,
+                        cosine,
+                    )
+                    results, more, _ = page
+                    next_after = None
+                    if more:
+                        last = results[-1]
+                        qhash = query_hash_of(q, flt_text)
+                        next_after = encode_nearest_cursor(
+                            limit, last["distance"], last["uuid"], qhash
+                        )
+                    return NearestResult(
+                        results=_owned(page),
+                        next_after=next_after,
+                        usage=usage.finished("nearest", kept, dims, started),
+                    )
+            self._view = view
+            try:
+                answer = self._first_page(view, vector, limit, filter, text)
+            finally:
+                self._view = None
+        return NearestResult(usage.complete(answer, "nearest", started))
+
+    def _first_page(
+        self, view: ReadView, vector: Any, limit: int, filter: Any, text: str | None = None
+    ) -> dict[str, Any]:
         """``_nearest_in`` for a first page without vectors (no cursor: the kernel's
         first answer is the page), with the same answer in fewer steps: the hits built
         by the core from the kernel's arrays (``_core.page_hits``, which sorts them as
-        ``_hits`` does), the cursor made only when another page exists."""
+        ``_hits`` does), the cursor made only when another page exists. ``text``: the
+        filter's ``filter_key``, remembered with its rows for ``_nearest_filtered``."""
         cache = view.cache
         dims = view.dimensions
         cosine = view.metric == "cosine"
         q = query_row(vector, dims, cosine)
-        sel = self._kept(view, None if filter is None else view.parse_filter(filter))
+        node = None if filter is None else view.parse_filter(filter)
+        sel = self._kept(view, node)
+        if text is not None and node is not None:
+            cache.kept_memo.name(text, repr(node), filter_text(filter), view.schema)
         ids, scores = self._topk(q, min(limit + 1, sel.count), sel)
         page = _core.page_hits(ids, scores, limit, cache.uuids, cache.props, cosine)
         return {
@@ -143,7 +208,9 @@ class Search(protocols.Search):
         cache = view.cache
         if node is None:
             return Kept(None if cache.all_alive() else view.filter_mask(None), cache.live_count)
-        key = repr(node)  # the parsed filter, its values' types included (1 vs 1.0 vs True)
+        # the parsed filter, its values' types included (1 vs 1.0 vs True); the memo's
+        # key (`_first_page` names the entry by the filter's text with it)
+        key = repr(node)
         memo = cache.kept_memo
         found = memo.get(key)
         if found is None:
@@ -194,24 +261,32 @@ class Search(protocols.Search):
         options = view.config.get("index_options")
         threshold = ann.exact_threshold(options)
         metric = "ip" if view.metric == "cosine" else "l2"
+        if mask is not None and self._scans(view, k, sel):
+            return _scan_kept(cache.matrix(), q, k, metric, sel, not view.graph_building())
         if _pays(cache.live_count, threshold, options, k, kept):
-            # the graph would scan these rows itself (after two O(n) passes over the
-            # mask, on the pool): scan their list here, inline when short; a long scan
-            # while a build holds the pool is left to the NumPy fallback below
-            if (
-                mask is not None
-                and ann.scan_beats_walk(kept, cache.n, k, options)
-                and (kept < ann.INLINE_SCAN_ROWS or not view.graph_building())
-            ):
-                return _scan_kept(cache.matrix(), q, k, metric, sel)
             found, _ = self._graph(view, q, k, mask, threshold, force=False)
             if found is not None:
                 return found
             # a build holds the graph (and the compute pool): scan on NumPy's threads
             return ann.numpy_topk(cache.matrix(), q, k, metric, mask)
-        if mask is None:
-            return ann.exact_topk(cache.matrix(), q, k, metric, None)
-        return _scan_kept(cache.matrix(), q, k, metric, sel)
+        return ann.exact_topk(cache.matrix(), q, k, metric, None)
+
+    @staticmethod
+    def _scans(view: ReadView, k: int, sel: Kept) -> bool:
+        """Whether the top ``k`` of a filter's rows (``sel``, a mask) come from a scan of
+        their list (``_scan_kept``) rather than a masked graph walk: always where a graph
+        does not pay (``_pays``); where it does, when the walk would cost more than the
+        scan (the graph's own choice, made here: it would scan these rows itself after two
+        O(n) passes over the mask, on the pool), except a long scan while a build holds
+        the pool (left to the NumPy fallback of the graph's way)."""
+        cache = view.cache
+        kept = sel.count
+        threshold, options = _graph_options(view)
+        if not _pays(cache.live_count, threshold, options, k, kept):
+            return True
+        return ann.scan_beats_walk(kept, cache.n, k, options) and (
+            kept < ann.INLINE_SCAN_ROWS or not view.graph_building()
+        )
 
     @staticmethod
     def _graph_pays(view: ReadView, k: int, kept: int) -> bool:
@@ -373,16 +448,12 @@ class Search(protocols.Search):
 
 
 def _scan_kept(
-    matrix: np.ndarray, q: np.ndarray, k: int, metric: str, sel: Kept
+    matrix: np.ndarray, q: np.ndarray, k: int, metric: str, sel: Kept, pool: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """The exact top ``k`` of the rows ``sel`` keeps: a scan of their copy when the memo
     holds one (same scores, and ties by row as its rows are in row order), else of the
-    row list in place."""
-    block = sel.block(matrix)
-    if block is None:
-        return ann.rows_topk(matrix, q, k, metric, sel.rows)
-    ids, scores = ann.exact_topk(block, q, k, metric, None)
-    return np.where(ids >= 0, sel.rows[np.maximum(ids, 0)], -1), scores
+    row list in place; split over the pool when long and ``pool``."""
+    return ann.kept_topk(matrix, q, k, metric, sel.rows, sel.block(matrix), pool)
 
 
 def _graph_options(view: ReadView) -> tuple[int, dict[str, Any] | None]:

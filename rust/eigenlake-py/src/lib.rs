@@ -7,6 +7,7 @@ mod analytics;
 mod arrays;
 mod errors;
 mod hits;
+mod kept;
 mod quantized;
 mod rows;
 mod search;
@@ -21,6 +22,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add("InternalError", m.py().get_type::<errors::InternalError>())?;
     search::register(m)?;
+    kept::register(m)?;
     analytics::register(m)?;
     rows::register(m)?;
     quantized::register(m)?;

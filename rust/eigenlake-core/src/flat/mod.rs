@@ -10,6 +10,7 @@
 //! smallest). For l2 the scan ranks by 2·q·x − ‖x‖² and the k winners are re-scored
 //! with the exact `l2sq` kernel, so no cancellation error reaches the caller.
 
+mod rows4;
 mod topk;
 
 use rayon::prelude::*;
@@ -243,7 +244,31 @@ fn gemv_inline<'a>(
     row_id: &impl Fn(usize) -> usize,
 ) -> TopK {
     let mut t = TopK::new(k);
-    for j in 0..rows {
+    scan_into(&mut t, q, 0..rows, metric, row, row_id);
+    t
+}
+
+/// Push the keys of rows `span` (scanned as `row(j)`, pushed as `row_id(j)`) into `t`, in
+/// order; inner products four rows at a time (`rows4::dot4`: the same scores as `dot`).
+fn scan_into<'a>(
+    t: &mut TopK,
+    q: &[f32],
+    span: std::ops::Range<usize>,
+    metric: Metric,
+    row: &impl Fn(usize) -> &'a [f32],
+    row_id: &impl Fn(usize) -> usize,
+) {
+    let mut j = span.start;
+    if metric == Metric::InnerProduct {
+        while j + 4 <= span.end {
+            let keys = rows4::dot4(q, [row(j), row(j + 1), row(j + 2), row(j + 3)]);
+            for (o, key) in keys.into_iter().enumerate() {
+                t.push(key, row_id(j + o) as i64);
+            }
+            j += 4;
+        }
+    }
+    for j in j..span.end {
         let x = row(j);
         let key = match metric {
             Metric::InnerProduct => distance::dot(q, x),
@@ -251,7 +276,6 @@ fn gemv_inline<'a>(
         };
         t.push(key, row_id(j) as i64);
     }
-    t
 }
 
 fn merge(mut a: TopK, b: TopK) -> TopK {

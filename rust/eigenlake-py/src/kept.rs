@@ -1,0 +1,149 @@
+//! A filtered query's exact scan of the rows its filter keeps (the embedded search's
+//! memo holds them: `eigenlake/embedded/kept_rows.py`): in place over the listed rows of
+//! the cache's matrix, or over a copy of just those rows. `kept_topk` answers with arrays
+//! (the general path), `kept_page` with the page of hits built in the same call
+//! (`hits::page`, as `Hnsw.page` does), so a filtered first page is one core call.
+
+use eigenlake_core::flat::{
+    flat_topk as core_flat_topk, flat_topk_rows as core_rows, flat_topk_serial as core_serial,
+    TopKResult, GEMV_MIN_ROWS,
+};
+use numpy::PyReadonlyArray1;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::hits;
+use crate::search::{answer, inputs, metric_of, same_dim, Answer};
+use crate::util::{arg, detach, detach_inline};
+
+type Page<'py> = (Bound<'py, PyList>, bool, bool);
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(kept_topk, m)?)?;
+    m.add_function(wrap_pyfunction!(kept_page, m)?)?;
+    Ok(())
+}
+
+/// `rows` as u32 ids, checked strictly increasing and below `n`.
+fn row_ids(rows: &[i64], n: usize) -> PyResult<Vec<u32>> {
+    let mut ids: Vec<u32> = Vec::with_capacity(rows.len());
+    for &r in rows {
+        match u32::try_from(r) {
+            Ok(v) if (v as usize) < n && ids.last().is_none_or(|&p| p < v) => ids.push(v),
+            Ok(v) if (v as usize) < n => {
+                return Err(PyValueError::new_err(format!(
+                    "`rows` must be strictly increasing, got {v} after {}",
+                    ids.last().copied().unwrap_or(0)
+                )))
+            }
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "`rows` holds {r}, outside 0..{n}"
+                )))
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// The top `k` of one query over the listed rows of `data` (or over `block`, their copy:
+/// its row `j` is row `rows[j]` of `data`), ids in `data`'s rows. Split over the pool from
+/// twice `GEMV_MIN_ROWS` rows when `pool` (as `flat_topk_rows` does), else on the calling
+/// thread: on 2 vCPUs shared with other work, a split of 2,500-4,000 rows of 384-d took
+/// as long as one thread or longer (a worker's wake-up, a busy CPU), one of 8,000+ less. The answer is the one
+/// `flat_topk` with a mask keeping exactly those rows gives (same kernel, ties by row).
+#[allow(clippy::too_many_arguments)]
+fn scan<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    query: &Bound<'py, PyAny>,
+    k: usize,
+    metric: &str,
+    rows: &PyReadonlyArray1<'py, i64>,
+    block: Option<&Bound<'py, PyAny>>,
+    pool: bool,
+) -> PyResult<TopKResult> {
+    let metric = metric_of(metric)?;
+    let (d, q) = inputs(data, query)?;
+    let dim = d.cols();
+    same_dim("query", q.cols(), dim)?;
+    if q.rows() != 1 {
+        return Err(PyValueError::new_err("`query` must be one row"));
+    }
+    let ids = row_ids(rows.as_slice()?, d.rows())?;
+    let split = pool && ids.len() >= 2 * GEMV_MIN_ROWS;
+    let qs = q.slice();
+    let Some(block) = block else {
+        let ds = d.slice();
+        return if split {
+            detach(py, || core_rows(ds, qs, dim, k, metric, &ids, true))
+        } else {
+            detach_inline(py, || core_rows(ds, qs, dim, k, metric, &ids, false))
+        };
+    };
+    let (b, _) = inputs(block, query)?;
+    same_dim("block", b.cols(), dim)?;
+    if b.rows() != ids.len() {
+        return Err(PyValueError::new_err(format!(
+            "`block` has {} rows, `rows` lists {}",
+            b.rows(),
+            ids.len()
+        )));
+    }
+    let bs = b.slice();
+    let mut r = if split {
+        detach(py, || core_flat_topk(bs, qs, dim, k, metric, None))?
+    } else {
+        detach_inline(py, || core_serial(bs, qs, dim, k, metric, None))?
+    };
+    for id in r.ids.iter_mut().filter(|id| **id >= 0) {
+        *id = i64::from(ids[*id as usize]);
+    }
+    Ok(r)
+}
+
+/// Exact top `k` of one query (a row) over the rows listed in `rows` (int64, strictly
+/// increasing, rows of `data`), scanned in `block` when given (a C-contiguous copy of
+/// exactly those rows, in that order): (ids (1, min(k, rows)), scores), as `flat_topk_rows`.
+/// `pool` False keeps the scan to the calling thread (a graph build holds the pool).
+#[pyfunction]
+#[pyo3(signature = (data, query, k, metric, rows, block = None, pool = true))]
+#[allow(clippy::too_many_arguments)]
+fn kept_topk<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    query: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = arg::k)] k: usize,
+    metric: &str,
+    rows: PyReadonlyArray1<'py, i64>,
+    block: Option<&Bound<'py, PyAny>>,
+    pool: bool,
+) -> PyResult<Answer<'py>> {
+    let r = scan(py, data, query, k, metric, &rows, block, pool)?;
+    answer(py, r, 1)
+}
+
+/// `kept_topk` for `limit + 1` rows, then the page of hits over `uuids` and `props` (one
+/// item per row of `data`), as `Hnsw.page` builds it: (hits, whether more followed,
+/// whether a hit's metadata holds a list or dict to copy).
+#[pyfunction]
+#[pyo3(signature = (data, query, limit, metric, rows, block, pool, uuids, props, cosine))]
+#[allow(clippy::too_many_arguments)]
+fn kept_page<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    query: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = arg::k)] limit: usize,
+    metric: &str,
+    rows: PyReadonlyArray1<'py, i64>,
+    block: Option<&Bound<'py, PyAny>>,
+    pool: bool,
+    uuids: &Bound<'py, PyList>,
+    props: &Bound<'py, PyList>,
+    cosine: bool,
+) -> PyResult<Page<'py>> {
+    let k = limit.saturating_add(1);
+    let r = scan(py, data, query, k, metric, &rows, block, pool)?;
+    hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)
+}
