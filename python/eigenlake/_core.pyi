@@ -46,6 +46,7 @@ __all__ = [
     "silhouette",
     "silhouette_samples",
     "centre_distances",
+    "member_dicts",
     "json_objects",
     "stage_rows",
 ]
@@ -269,6 +270,16 @@ def lof(x: Matrix, n_neighbors: int = 20, metric: str = "cosine") -> npt.NDArray
     Same as ``LocalOutlierFactor(n_neighbors, metric=metric, algorithm="brute")``:
     k = min(n_neighbors, n - 1) neighbours, self excluded, lrd guard 1e-10.
     """
+
+# ---- members (rust/eigenlake-py/src/members.rs) -------------------------------------------
+
+def member_dicts(
+    values: list[Any], rows: Ints, bounds: Ints, key: str = "uuid"
+) -> list[list[dict[str, Any]]]:
+    """``[[{key: values[r]} for r in rows[bounds[g]:bounds[g + 1]]] for g in
+    range(len(bounds) - 1)]``: one list of one-key dicts per group, holding the objects of
+    ``values`` themselves. ``bounds`` rising within 0..=len(rows): else ValueError; a row
+    outside ``values``: IndexError."""
 
 # ---- rows (rust/eigenlake-py/src/rows.rs) -----------------------------------------------
 

@@ -79,11 +79,13 @@ def run_cluster(
     top_words: int = KEYWORDS_PER_CLUSTER,
     bigrams: bool = False,
     vectorizer: Any = None,
+    with_projection: bool = True,
 ) -> dict[str, Any]:
     """Cluster the snapshot's vectors; the result of ``index.search.cluster``.
 
     ``top_words``, ``bigrams`` and ``vectorizer`` (see ``analysis/vectorizer.py``) shape
-    the c-TF-IDF keywords of each cluster.
+    the c-TF-IDF keywords of each cluster. ``with_projection=False`` (internal: the topics
+    answer has no projection) leaves the ``projection`` key out instead of computing it.
     """
     algorithm = check_choice("algorithm", algorithm, ("kmeans", "dbscan"))
     metric = check_choice("distance_metric", distance_metric, METRICS)
@@ -146,13 +148,15 @@ def run_cluster(
     clusters, rep_rows = _describe(
         snapshot, groups, labels, n_clusters, uuids, n_reps, fields, top_words, vec
     )
-    return {
+    answer = {
         "clusters": clusters,
         "noise_count": int(groups.bounds[1]),
         "silhouette": silhouette,
         "parameters": params,
-        "projection": projection(x, labels, rep_rows, seed, groups),
     }
+    if with_projection:
+        answer["projection"] = projection(x, labels, rep_rows, seed, groups)
+    return answer
 
 
 def _tune_bound(name: str, value: Any) -> int:
@@ -248,8 +252,9 @@ def _describe(
 ) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
     """The clusters of the answer, and the rows of each one's representatives.
 
-    Built from arrays: the members' ``{"uuid"}`` dicts in one pass over the uuids in group
-    order, properties read only for the representatives, text only of ``fields``."""
+    Built from arrays: the members' ``{"uuid"}`` dicts by the core in one pass over the
+    grouped rows (``member_lists``), properties read only for the representatives, text only
+    of ``fields``."""
     n = len(labels)
     keywords: dict[int, list[tuple[str, float]]] = {}
     if fields and n_clusters:
@@ -262,8 +267,7 @@ def _describe(
             vectorizer=vec,
         )
     bounds = groups.bounds.tolist()
-    start = bounds[1]  # after the noise
-    members = [{"uuid": uuids[r]} for r in groups.members[start:].tolist()]
+    members = member_lists(uuids, groups)
     rep_rows = groups.nearest(n_reps)
     picked = np.concatenate(rep_rows).tolist() if rep_rows else []
     props = iter(snapshot.properties(picked))
@@ -278,7 +282,7 @@ def _describe(
                 {"uuid": uuids[r], "metadata": next(props), "distance": float(dist[r])}
                 for r in rep_rows[cid].tolist()
             ],
-            "members": members[lo - start : hi - start],
+            "members": members[cid],
         }
         if fields:
             words = keywords.get(cid, [])
@@ -286,6 +290,14 @@ def _describe(
             cluster["summary"] = ", ".join(w for w, _ in words[:SUMMARY_WORDS])
         clusters.append(cluster)
     return clusters, rep_rows
+
+
+def member_lists(uuids: list[str], groups: Groups) -> list[list[dict[str, str]]]:
+    """``[{"uuid": uuids[r]} for r in groups.rows(c)]`` for every cluster c (noise left
+    out), built by the core in one pass (``_core.member_dicts``): the same lists as that
+    comprehension, without its interpreter loop and with the uuids fetched ahead."""
+    values = uuids if type(uuids) is list else list(uuids)
+    return _core.member_dicts(values, groups.members, groups.bounds[1:])
 
 
 def projection(

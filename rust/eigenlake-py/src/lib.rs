@@ -7,6 +7,7 @@ mod analytics;
 mod arrays;
 mod errors;
 mod hits;
+mod members;
 mod quantized;
 mod rows;
 mod search;
@@ -23,6 +24,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     search::register(m)?;
     analytics::register(m)?;
     rows::register(m)?;
+    members::register(m)?;
     quantized::register(m)?;
     Ok(())
 }
