@@ -46,6 +46,7 @@ __all__ = [
     "silhouette",
     "silhouette_samples",
     "centre_distances",
+    "principal_plane",
     "member_dicts",
     "json_objects",
     "stage_rows",
@@ -263,6 +264,16 @@ def centre_distances(x: Matrix, labels: Ints, metric: str = "cosine") -> npt.NDA
     """Distance (float64) of each row to the mean of the rows sharing its label: ``1 - cos``
     (a zero row or mean counts as norm 1) or euclidean; NaN for negative labels (noise).
     The mean is of the rows as given, not normalised. O(n·d)."""
+
+def principal_plane(
+    x: Matrix, rows: Ints, seed: int = 0
+) -> tuple[F32, npt.NDArray[np.float64], tuple[float, float], F32]:
+    """(mean (d,), the two leading principal axes of ``x[rows]`` as rows (2, d) float64,
+    their shares of the total variance, each row's coordinates (m, 2) float32): randomised
+    subspace iteration from a seeded 10-vector Gaussian sketch, four power steps, products
+    in float32. Each axis' largest loading is positive; axes are zero (and their share 0)
+    where the rows span fewer directions. Only ``rows`` are read (NaN or infinity among
+    them: ValueError); ``rows`` empty or past ``x``: ValueError."""
 
 def lof(x: Matrix, n_neighbors: int = 20, metric: str = "cosine") -> npt.NDArray[np.float64]:
     """scikit-learn's ``negative_outlier_factor_`` (more negative = more outlying).
