@@ -3,6 +3,7 @@
     .venv/bin/pip install faiss-cpu threadpoolctl   # benchmark only
     .venv/bin/python benches/bench_analysis_api.py [--n 50000] [--repeats 5] [--out FILE]
         [--before-path DIR]   # also run a build of another version side by side
+    # --out keeps the notes that follow the marker of benches/notes.py in FILE
 
 One embedded index of `n` clustered unit vectors (`sphere_blobs` of bench_analytics.py,
 384 dimensions, 40 blobs) with a short text per record drawn from words of its blob,
@@ -17,8 +18,9 @@ each analysis, in the same fresh process, alternately:
   seed, iteration cap and tolerance, so the same iterations) + `_core.silhouette` +
   `_core.centre_distances` (each member's distance to its cluster's mean, which ranks the
   representatives; O(n·d)); `_core.lof`; for topics also the c-TF-IDF keywords
-  (`top_keywords`) of the texts already in a list. What the API adds is Python: gathering
-  the rows and the texts, the members, the representatives' properties, the projection.
+  (`top_keywords`) of the texts already in a list. What the API adds is building the
+  answer: gathering the rows and the texts, the members' dicts (`_core.member_dicts`), the
+  representatives' properties, the 2-D projection (`_core.principal_plane`).
 
 k-means through the API is compared with `faiss.Kmeans(spherical=True)` on the same rows,
 `niter` = the iterations the API ran (all rows: `max_points_per_centroid` large), in its
@@ -48,6 +50,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_analytics import best_coretype, sphere_blobs  # noqa: E402
+from notes import write_keeping_notes  # noqa: E402
 
 THREADS = 2
 DIM = 384
@@ -306,8 +309,8 @@ def main() -> None:
                 load.append(os.getloadavg()[0])
     report = render(sides, args, load)
     print(report)
-    if args.out:
-        Path(args.out).write_text(report)
+    if args.out:  # the hand-written notes below the marker stay
+        write_keeping_notes(Path(args.out), report)
 
 
 def render(

@@ -48,6 +48,8 @@ __all__ = [
     "silhouette",
     "silhouette_samples",
     "centre_distances",
+    "principal_plane",
+    "member_dicts",
     "json_objects",
     "stage_rows",
 ]
@@ -297,12 +299,32 @@ def centre_distances(x: Matrix, labels: Ints, metric: str = "cosine") -> npt.NDA
     (a zero row or mean counts as norm 1) or euclidean; NaN for negative labels (noise).
     The mean is of the rows as given, not normalised. O(n·d)."""
 
+def principal_plane(
+    x: Matrix, rows: Ints, seed: int = 0
+) -> tuple[F32, npt.NDArray[np.float64], tuple[float, float], F32]:
+    """(mean (d,), the two leading principal axes of ``x[rows]`` as rows (2, d) float64,
+    their shares of the total variance, each row's coordinates (m, 2) float32): randomised
+    subspace iteration from a seeded 10-vector Gaussian sketch, four power steps, products
+    in float32. Each axis' largest loading is positive; axes are zero (and their share 0)
+    where the rows span fewer directions. Only ``rows`` are read (NaN or infinity among
+    them: ValueError); ``rows`` empty or past ``x``: ValueError."""
+
 def lof(x: Matrix, n_neighbors: int = 20, metric: str = "cosine") -> npt.NDArray[np.float64]:
     """scikit-learn's ``negative_outlier_factor_`` (more negative = more outlying).
 
     Same as ``LocalOutlierFactor(n_neighbors, metric=metric, algorithm="brute")``:
     k = min(n_neighbors, n - 1) neighbours, self excluded, lrd guard 1e-10.
     """
+
+# ---- members (rust/eigenlake-py/src/members.rs) -------------------------------------------
+
+def member_dicts(
+    values: list[Any], rows: Ints, bounds: Ints, key: str = "uuid"
+) -> list[list[dict[str, Any]]]:
+    """``[[{key: values[r]} for r in rows[bounds[g]:bounds[g + 1]]] for g in
+    range(len(bounds) - 1)]``: one list of one-key dicts per group, holding the objects of
+    ``values`` themselves. ``bounds`` rising within 0..=len(rows): else ValueError; a row
+    outside ``values``: IndexError."""
 
 # ---- rows (rust/eigenlake-py/src/rows.rs) -----------------------------------------------
 

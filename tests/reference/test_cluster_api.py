@@ -11,6 +11,7 @@ from eigenlake.analysis._params import MAX_AUTO_TUNE_CLUSTERS, MAX_NUM_CLUSTERS
 from eigenlake.analysis.autotune import SILHOUETTE_SAMPLE_SIZE
 from eigenlake.analysis.cluster import run_cluster
 from eigenlake.analysis.snapshot import Snapshot
+from eigenlake.analysis.topics import run_topics
 from eigenlake.errors import ValidationError
 
 WORDS = ["kinase", "toxin", "lectin", "protease", "lipase", "globin"]
@@ -205,6 +206,30 @@ def test_dbscan_auto_eps_is_the_best_k_distance_candidate() -> None:
             )
     assert p["k_distance_quantiles"]["p50"] == pytest.approx(np.median(kd), abs=1e-5)
     assert p["num_clusters"] == 3
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "dbscan"])
+def test_members_are_each_clusters_rows_in_row_order(algorithm: str) -> None:
+    """The members (built by the core) against NumPy: the rows the projection labels with
+    each cluster (an array of the answer computed apart from them), ascending; noise in
+    none. Topics list the same members for the same clustering, without a projection."""
+    x, _, meta = blobs([40, 30, 20], spread=0.05)
+    rng = np.random.default_rng(9)
+    noise = rng.standard_normal((10, 16)).astype(np.float32)
+    x = np.vstack([x, noise / np.linalg.norm(noise, axis=1, keepdims=True)])
+    res = run_cluster(snap(x, meta), algorithm=algorithm, num_clusters=3, dbscan_eps=0.1)
+    of_row = np.array(res["projection"]["points"]["cluster_id"])
+    assert res["projection"]["sample_size"] is None and len(of_row) == len(x)
+    for c in res["clusters"]:
+        want = [f"u{i}" for i in np.flatnonzero(of_row == c["cluster_id"])]
+        assert [m["uuid"] for m in c["members"]] == want
+        assert all(list(m) == ["uuid"] for m in c["members"])
+    assert res["noise_count"] == int((of_row == -1).sum())
+    if algorithm == "kmeans":
+        texts = [{"t": m["family"]} for m in meta] + [{"t": "noise"}] * 10
+        topics = run_topics(snap(x, texts), text_fields=["t"], num_topics=3)
+        assert "projection" not in topics
+        assert [t["members"] for t in topics["topics"]] == [c["members"] for c in res["clusters"]]
 
 
 def test_dbscan_all_noise() -> None:

@@ -79,11 +79,13 @@ def run_cluster(
     top_words: int = KEYWORDS_PER_CLUSTER,
     bigrams: bool = False,
     vectorizer: Any = None,
+    with_projection: bool = True,
 ) -> dict[str, Any]:
     """Cluster the snapshot's vectors; the result of ``index.search.cluster``.
 
     ``top_words``, ``bigrams`` and ``vectorizer`` (see ``analysis/vectorizer.py``) shape
-    the c-TF-IDF keywords of each cluster.
+    the c-TF-IDF keywords of each cluster. ``with_projection=False`` (internal: the topics
+    answer has no projection) leaves the ``projection`` key out instead of computing it.
     """
     algorithm = check_choice("algorithm", algorithm, ("kmeans", "dbscan"))
     metric = check_choice("distance_metric", distance_metric, METRICS)
@@ -146,13 +148,15 @@ def run_cluster(
     clusters, rep_rows = _describe(
         snapshot, groups, labels, n_clusters, uuids, n_reps, fields, top_words, vec
     )
-    return {
+    answer = {
         "clusters": clusters,
         "noise_count": int(groups.bounds[1]),
         "silhouette": silhouette,
         "parameters": params,
-        "projection": projection(x, labels, rep_rows, seed, groups),
     }
+    if with_projection:
+        answer["projection"] = projection(x, labels, rep_rows, seed, groups)
+    return answer
 
 
 def _tune_bound(name: str, value: Any) -> int:
@@ -248,8 +252,9 @@ def _describe(
 ) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
     """The clusters of the answer, and the rows of each one's representatives.
 
-    Built from arrays: the members' ``{"uuid"}`` dicts in one pass over the uuids in group
-    order, properties read only for the representatives, text only of ``fields``."""
+    Built from arrays: the members' ``{"uuid"}`` dicts by the core in one pass over the
+    grouped rows (``member_lists``), properties read only for the representatives, text only
+    of ``fields``."""
     n = len(labels)
     keywords: dict[int, list[tuple[str, float]]] = {}
     if fields and n_clusters:
@@ -262,8 +267,7 @@ def _describe(
             vectorizer=vec,
         )
     bounds = groups.bounds.tolist()
-    start = bounds[1]  # after the noise
-    members = [{"uuid": uuids[r]} for r in groups.members[start:].tolist()]
+    members = member_lists(uuids, groups)
     rep_rows = groups.nearest(n_reps)
     picked = np.concatenate(rep_rows).tolist() if rep_rows else []
     props = iter(snapshot.properties(picked))
@@ -278,7 +282,7 @@ def _describe(
                 {"uuid": uuids[r], "metadata": next(props), "distance": float(dist[r])}
                 for r in rep_rows[cid].tolist()
             ],
-            "members": members[lo - start : hi - start],
+            "members": members[cid],
         }
         if fields:
             words = keywords.get(cid, [])
@@ -286,6 +290,14 @@ def _describe(
             cluster["summary"] = ", ".join(w for w, _ in words[:SUMMARY_WORDS])
         clusters.append(cluster)
     return clusters, rep_rows
+
+
+def member_lists(uuids: list[str], groups: Groups) -> list[list[dict[str, str]]]:
+    """``[{"uuid": uuids[r]} for r in groups.rows(c)]`` for every cluster c (noise left
+    out), built by the core in one pass (``_core.member_dicts``): the same lists as that
+    comprehension, without its interpreter loop and with the uuids fetched ahead."""
+    values = uuids if type(uuids) is list else list(uuids)
+    return _core.member_dicts(values, groups.members, groups.bounds[1:])
 
 
 def projection(
@@ -303,13 +315,12 @@ def projection(
     if n == 0:
         return None
     rows = _projection_rows(labels, seed, groups)
-    mean, xc, basis, ratio = _pca(x[rows], seed)
+    mean, basis, ratio, xy = _plane(x, rows, seed)
     reps = np.concatenate(rep_rows) if rep_rows else np.zeros(0, np.int64)
     rep_ids = np.repeat(np.arange(len(rep_rows)), [len(r) for r in rep_rows])
-    axes = basis.T.astype(np.float32)
     # rounded in float64: a float32 rounded to 3 digits is not the short decimal
-    xy = _dot(xc, axes).astype(np.float64)
-    rxy = _dot(x[reps] - mean, axes).astype(np.float64)
+    rxy = _dot(x[reps] - mean, basis.T.astype(np.float32)).astype(np.float64)
+    xy = xy.astype(np.float64)
     decimals = _decimals(np.abs(xy).max(initial=0.0))
     return {
         "method": "pca",
@@ -357,32 +368,35 @@ def _projection_rows(labels: np.ndarray, seed: int, groups: Groups | None = None
 
 def pca2(x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mean, the two leading principal axes as rows (2, d), their explained variance
-    ratios) of the rows of ``x``. Randomised subspace iteration (Halko et al. 2011) and an
-    SVD of the small projected matrix: a few passes of (m, d) x (d, 10) products, where a
-    full SVD of the rows costs O(m d^2). Each axis' sign is fixed (its largest loading is
-    positive), so the picture is the same run to run."""
-    mean, _xc, basis, ratio = _pca(x, seed)
+    ratios) of the rows of ``x``. Each axis' sign is fixed (its largest loading is
+    positive), so the picture is the same run to run. See ``_plane``."""
+    mean, basis, ratio, _xy = _plane(np.asarray(x, dtype=np.float32), np.arange(len(x)), seed)
     return mean.astype(np.float64), basis, ratio
 
 
-def _pca(x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``pca2``, with the mean as float32 and the centred rows (float32) it projected.
+# Up to this many rows or columns the exact SVD is cheaper than the sketch.
+EXACT_PCA_SIZE = 12
 
-    The (m, d) products run in float32 (the answer keeps three significant digits; the
-    subspace is found to ~1e-6), the small matrices (Gram, SVD) in float64."""
-    x = np.asarray(x, dtype=np.float32)
-    mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
-    xc = x - mean
-    m, d = xc.shape
+
+def _plane(
+    x: np.ndarray, rows: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(mean float32 (d,), the two leading principal axes of ``x[rows]`` as rows (2, d),
+    their explained variance ratios (2,), each row's coordinates float32 (m, 2)).
+
+    The core's randomised subspace iteration (``_core.principal_plane``: Halko et al. 2011,
+    a seeded 10-vector sketch sharpened by four power steps, its products in float32 on
+    the core's threads: the answer keeps three significant digits); an exact SVD when the
+    rows or columns are few. Axes zero where the rows span fewer directions."""
+    m, d = len(rows), x.shape[1]
+    if min(m, d) > EXACT_PCA_SIZE:
+        mean, basis, (r1, r2), xy = _core.principal_plane(x, rows, seed)
+        return mean, basis, np.array([r1, r2]), xy
+    xs = np.asarray(x[rows], dtype=np.float32)
+    mean = xs.mean(axis=0, dtype=np.float64).astype(np.float32)
+    xc = xs - mean
     total = float(np.einsum("ij,ij->", xc, xc, dtype=np.float64))
-    if min(m, d) <= 12:  # small: the exact SVD is cheaper than iterating
-        _, s, vt = np.linalg.svd(xc.astype(np.float64), full_matrices=False)
-    else:
-        omega = np.random.default_rng(seed).standard_normal((d, 10)).astype(np.float32)
-        q = _orth(_dot(xc, omega))
-        for _ in range(4):  # power iterations sharpen the leading directions
-            q = _orth(_dot(xc, _orth(_tdot(xc, q))))
-        _, s, vt = np.linalg.svd(_tdot(q, xc).astype(np.float64), full_matrices=False)
+    _, s, vt = np.linalg.svd(xc.astype(np.float64), full_matrices=False)
     basis = np.zeros((2, d))
     ratio = np.zeros(2)
     k = min(2, vt.shape[0])
@@ -391,15 +405,13 @@ def _pca(x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         ratio[:k] = s[:k] ** 2 / total
     signs = np.sign(basis[np.arange(2), np.abs(basis).argmax(axis=1)])
     basis *= np.where(signs == 0, 1.0, signs)[:, None]
-    return mean, xc, basis, ratio
+    return mean, basis, ratio, _dot(xc, basis.T.astype(np.float32))
 
 
 # OpenBLAS runs a product on one thread while m·n·k stays below 262,144 (65,536 x its
-# GEMM_MULTITHREAD_THRESHOLD, 4), and so do the level-2 calls of a QR below a few
-# thousand entries. The projection's products are cut into pieces of that size, and its
-# orthonormalisations are done on 10 x 10 Gram matrices (no QR of the tall matrix): on a
-# machine shared with other work, BLAS threads on products this small cost 10-100x one
-# thread (each waits for the others to be scheduled), 0.1-0.5 s instead of ~10 ms.
+# GEMM_MULTITHREAD_THRESHOLD, 4). The representatives' projection is cut into pieces of
+# that size: on a machine shared with other work, BLAS threads on products this small cost
+# 10-100x one thread (each waits for the others to be scheduled).
 _ONE_THREAD_MACS = 200_000
 
 
@@ -411,34 +423,6 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.shape[0] <= step:
         return a @ b
     return np.concatenate([a[i : i + step] @ b for i in range(0, a.shape[0], step)])
-
-
-def _tdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a.T @ b``, summed (in float64) over pieces of rows small enough for one BLAS
-    thread."""
-    b = b.astype(a.dtype, copy=False)
-    step = max(1, _ONE_THREAD_MACS // max(1, a.shape[1] * b.shape[1]))
-    if a.shape[0] <= step:
-        return (a.T @ b).astype(np.float64, copy=False)
-    out = np.zeros((a.shape[1], b.shape[1]))
-    for i in range(0, a.shape[0], step):
-        out += a[i : i + step].T @ b[i : i + step]
-    return out
-
-
-def _orth(y: np.ndarray) -> np.ndarray:
-    """An orthonormal basis (float64) of the columns of ``y`` (m x c, c small): SVQB twice
-    (Stathopoulos & Wu 2002): the eigenvectors of the scaled Gram matrix ``yᵀy`` give the
-    basis, directions with a negligible eigenvalue (``y`` of lower rank) are dropped, and the
-    second pass restores orthogonality to machine precision."""
-    y = y.astype(np.float64, copy=False)
-    for _ in range(2):
-        norms = np.sqrt(np.einsum("ij,ij->j", y, y))
-        y = y[:, norms > 0] / norms[norms > 0]
-        w, v = np.linalg.eigh(_tdot(y, y))
-        keep = w > w.max(initial=0.0) * 1e-12
-        y = _dot(y, v[:, keep] / np.sqrt(w[keep]))
-    return y
 
 
 def _decimals(scale: float) -> int:

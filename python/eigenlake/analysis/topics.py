@@ -95,6 +95,7 @@ def run_topics(
         seed=run_seed,
         top_words=top_words,
         vectorizer=vec,
+        with_projection=False,  # a topics answer carries none
     )
     params = dict(result["parameters"])
     params["num_topics"] = params.pop("num_clusters")

@@ -3,6 +3,7 @@
 
 use eigenlake_core::cluster::kmeans::{kmeans as core_kmeans, KMeansParams, KMeansResult};
 use eigenlake_core::cluster::minibatch::{minibatch_kmeans as core_minibatch, MiniBatchParams};
+use eigenlake_core::cluster::plane::principal_plane as core_plane;
 use eigenlake_core::cluster::{dbscan as db, knee as kn, neighbors, silhouette as sil, Metric};
 use eigenlake_core::outlier::lof as core_lof;
 use numpy::ndarray::Array2;
@@ -152,6 +153,43 @@ fn centre_distances<'py>(
     Ok(detach(py, || sil::centre_distances(xs, d, ls, m))?.into_pyarray(py))
 }
 
+type PlaneOut<'py> = (
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray2<f64>>,
+    (f64, f64),
+    F32Matrix<'py>,
+);
+
+#[pyfunction]
+#[pyo3(signature = (x, rows, seed=0))]
+fn principal_plane<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    rows: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = arg::seed)] seed: u64,
+) -> PyResult<PlaneOut<'py>> {
+    // only the rows named are read: the core refuses NaN and infinity among them
+    let x = matrix(x, "x", 1, Values::Unchecked)?;
+    let rows = int_vector(rows, "rows")?;
+    let rows: Vec<usize> = rows
+        .as_slice()?
+        .iter()
+        .map(|&r| usize::try_from(r))
+        .collect::<Result<_, _>>()
+        .map_err(|_| PyValueError::new_err("`rows` must hold row numbers (>= 0)"))?;
+    let (xs, d) = (x.slice(), x.cols());
+    let p = detach(py, || core_plane(xs, d, &rows, seed))?;
+    let shape_err = |e: numpy::ndarray::ShapeError| PyValueError::new_err(e.to_string());
+    let axes = Array2::from_shape_vec((2, d), p.axes).map_err(shape_err)?;
+    let coords = Array2::from_shape_vec((rows.len(), 2), p.coords).map_err(shape_err)?;
+    Ok((
+        p.mean.into_pyarray(py),
+        axes.into_pyarray(py),
+        (p.ratio[0], p.ratio[1]),
+        coords.into_pyarray(py),
+    ))
+}
+
 #[pyfunction]
 #[pyo3(signature = (x, k, *, batch_size=4096, max_iter=100, seed=0, spherical=true))]
 fn minibatch_kmeans<'py>(
@@ -257,5 +295,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(silhouette, m)?)?;
     m.add_function(wrap_pyfunction!(silhouette_samples, m)?)?;
     m.add_function(wrap_pyfunction!(centre_distances, m)?)?;
+    m.add_function(wrap_pyfunction!(principal_plane, m)?)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ mod arrays;
 mod errors;
 mod hits;
 mod kept;
+mod members;
 mod quantized;
 mod rows;
 mod search;
@@ -25,6 +26,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     kept::register(m)?;
     analytics::register(m)?;
     rows::register(m)?;
+    members::register(m)?;
     quantized::register(m)?;
     Ok(())
 }

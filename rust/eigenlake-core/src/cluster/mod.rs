@@ -14,10 +14,12 @@ pub mod knee;
 pub mod layout;
 pub mod minibatch;
 pub mod neighbors;
+pub mod plane;
 pub mod points;
 mod principal;
 mod screen;
 pub mod silhouette;
+mod sketch;
 mod topk;
 mod unionfind;
 
