@@ -10,7 +10,8 @@ Our index uses its defaults (exact scan up to `exact_threshold` = 2,500 rows, HN
 M=16/efC=200/ef=64 above, built in the background after the writes; `search.prepare()`
 waits for it); hnswlib uses the same M/efC/ef.
 Alternating rounds (ours, hnswlib, hnswlib, ours, ...) so machine load hits both alike;
-p50 per query and recall@10 against NumPy brute force. Filtered: every record has an
+p50 per query (the call alone: hits become row numbers for the recall after the clock
+stops, on both sides) and recall@10 against NumPy brute force. Filtered: every record has an
 integer property `bucket` (0-99, drawn at random, so unrelated to the clusters); the filter
 `{"bucket": {"$lt": s}}` keeps s% of the rows; the NumPy peer scans a contiguous copy of
 exactly those rows (made before timing: the strictest exact scan) with one matrix-vector
@@ -30,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import hnswlib
 import numpy as np
@@ -55,7 +57,7 @@ def p50_us(times: list[float]) -> float:
     return float(np.median(times)) / 1e3
 
 
-def timed(fn: Callable[[np.ndarray], list[int]], qs: np.ndarray, times: list[float]) -> list:
+def timed(fn: Callable[[np.ndarray], Any], qs: np.ndarray, times: list[float]) -> list:
     hits = []
     for q in qs:
         t = time.perf_counter_ns()
@@ -80,6 +82,11 @@ def alternate(pair: list[tuple[Callable, list[float]]], qs: np.ndarray, rounds: 
             fn, times = pair[i]
             last[i] = timed(fn, qs, times)
     return last
+
+
+def rows_of(answers: list[Any], row_of: dict[str, int]) -> list[list[int]]:
+    """Our answers' hits as row numbers (for recall), outside the timed calls."""
+    return [[row_of[hit["uuid"]] for hit in a["results"]] for a in answers]
 
 
 def recall(hits: list[list[int]], truth: np.ndarray) -> float:
@@ -143,18 +150,21 @@ def main() -> None:
                 ours_t: list[float] = []
                 theirs_t: list[float] = []
 
-                def ours_one(q: np.ndarray, idx: object = idx, row_of: dict = row_of) -> list[int]:
-                    r = idx.search.nearest(vector=q, limit=K)  # type: ignore[attr-defined]
-                    return [row_of[hit["uuid"]] for hit in r["results"]]
+                # each timed call is the user's call alone; hits become row numbers after
+                # the clock stops (`rows_of`), on both sides
+                def ours_one(q: np.ndarray, idx: object = idx) -> Any:
+                    return idx.search.nearest(vector=q, limit=K)  # type: ignore[attr-defined]
 
-                def theirs_one(q: np.ndarray, h: hnswlib.Index = h) -> list[int]:
-                    return h.knn_query(q, k=K)[0][0].tolist()
+                def theirs_one(q: np.ndarray, h: hnswlib.Index = h) -> Any:
+                    return h.knn_query(q, k=K)[0][0]
 
                 for q in qs[:20]:
                     ours_one(q)
                     theirs_one(q)
                 pair = [(ours_one, ours_t), (theirs_one, theirs_t)]
-                ours_hits, theirs_hits = alternate(pair, qs, args.rounds)
+                ours_raw, theirs_raw = alternate(pair, qs, args.rounds)
+                ours_hits = rows_of(ours_raw, row_of)
+                theirs_hits = [a.tolist() for a in theirs_raw]
                 rows.append(
                     {
                         "rows": n,
@@ -207,23 +217,23 @@ def measure_filtered(
         numpy_t: list[float] = []
         numpy_f_t: list[float] = []
 
-        def ours_one(q: np.ndarray, flt: dict = flt) -> list[int]:
-            r = idx.search.nearest(vector=q, limit=K, filter=flt)  # type: ignore[attr-defined]
-            return [row_of[hit["uuid"]] for hit in r["results"]]
+        def ours_one(q: np.ndarray, flt: dict = flt) -> Any:
+            return idx.search.nearest(vector=q, limit=K, filter=flt)  # type: ignore[attr-defined]
 
-        def numpy_one(q: np.ndarray, sub: np.ndarray = sub, keep: np.ndarray = keep) -> list:
-            return keep[numpy_topk(sub, q)].tolist()
+        def numpy_one(q: np.ndarray, sub: np.ndarray = sub, keep: np.ndarray = keep) -> Any:
+            return keep[numpy_topk(sub, q)]
 
-        def numpy_filtering(q: np.ndarray, pct: int = pct) -> list:
+        def numpy_filtering(q: np.ndarray, pct: int = pct) -> Any:
             # what a user without an index does: the filter, the rows, the scan
             rows = np.flatnonzero(bucket < pct)
-            return rows[numpy_topk(x[rows], q)].tolist()
+            return rows[numpy_topk(x[rows], q)]
 
         for q in qs[:10]:
             ours_one(q)
             numpy_one(q)
             numpy_filtering(q)
-        ours_hits, numpy_hits = alternate([(ours_one, ours_t), (numpy_one, numpy_t)], qs, rounds)
+        ours_raw, _ = alternate([(ours_one, ours_t), (numpy_one, numpy_t)], qs, rounds)
+        ours_hits = rows_of(ours_raw, row_of)
         alternate([(numpy_filtering, numpy_f_t), (ours_one, [])], qs, 1)
         out.append(
             {
