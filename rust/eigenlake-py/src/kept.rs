@@ -26,7 +26,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// `rows` as u32 ids, checked strictly increasing and below `n`.
-fn row_ids(rows: &[i64], n: usize) -> PyResult<Vec<u32>> {
+pub(crate) fn row_ids(rows: &[i64], n: usize) -> PyResult<Vec<u32>> {
     let mut ids: Vec<u32> = Vec::with_capacity(rows.len());
     for &r in rows {
         match u32::try_from(r) {

@@ -122,24 +122,7 @@ fn flat_topk_rows<'py>(
     same_dim("queries", q.cols(), dim)?;
     let nq = q.rows();
     let n = d.rows();
-    let listed = rows.as_slice()?;
-    let mut ids: Vec<u32> = Vec::with_capacity(listed.len());
-    for &r in listed {
-        match u32::try_from(r) {
-            Ok(v) if (v as usize) < n && ids.last().is_none_or(|&p| p < v) => ids.push(v),
-            Ok(v) if (v as usize) < n => {
-                return Err(PyValueError::new_err(format!(
-                    "`rows` must be strictly increasing, got {v} after {}",
-                    ids.last().copied().unwrap_or(0)
-                )))
-            }
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "`rows` holds {r}, outside 0..{n}"
-                )))
-            }
-        }
-    }
+    let ids = crate::kept::row_ids(rows.as_slice()?, n)?;
     let (ds, qs) = (d.slice(), q.slice());
     let r = if nq < GEMV_MAX_QUERIES && ids.len() < 2 * GEMV_MIN_ROWS {
         detach_inline(py, || core_rows(ds, qs, dim, k, metric, &ids, false))?
