@@ -10,7 +10,7 @@ import pytest
 
 import eigenlake
 from eigenlake.embedded import indexes as indexes_mod
-from eigenlake.errors import NotFoundError, ValidationError
+from eigenlake.errors import NotFoundError, StorageError, ValidationError
 
 
 def test_an_index_made_before_the_rule_still_opens_and_drops(tmp_path, monkeypatch) -> None:
@@ -109,3 +109,20 @@ def test_names_too_long_for_a_directory_are_not_found(tmp_path: Path) -> None:
                 client.indexes.open(**kwargs)
             with pytest.raises(NotFoundError, match="too long"):
                 client.indexes.delete(**kwargs)
+
+
+def test_a_file_where_a_namespace_would_be_is_no_index(tmp_path: Path) -> None:
+    # found by schemathesis: the server keeps `.usage.json` in the store's root, and a read
+    # of namespace ".usage.json" reached os.stat through it (NotADirectoryError, a 500)
+    (tmp_path / ".usage.json").write_text("{}")
+    (tmp_path / "plain").write_text("not a directory")
+    with eigenlake.connect(path=str(tmp_path)) as client:
+        for ns in (".usage.json", "plain"):
+            with pytest.raises(NotFoundError):
+                client.indexes.open(namespace=ns, index="x")
+            with pytest.raises(NotFoundError):
+                client.indexes.delete(namespace=ns, index="x")
+        # creating over such a file is refused with a message naming it, nothing written
+        with pytest.raises(StorageError, match="plain is a file, not a directory"):
+            client.indexes.create_or_get(namespace="plain", index="x", dimensions=3)
+        assert (tmp_path / "plain").read_text() == "not a directory"

@@ -197,7 +197,7 @@ class Index:
         if self._store is not None:
             try:
                 same_file = os.stat(self._db_path).st_ino == self._inode
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 same_file = False
             if not same_file:  # deleted (and maybe re-created) by another client or process
                 self._drop_handles()
@@ -205,7 +205,9 @@ class Index:
             try:
                 inode = os.stat(self._db_path).st_ino
                 store = Store(self._db_path)  # StorageError when the file is not a whole index
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
+                # NotADirectory: a file where a directory of the path would be (the
+                # server's `.usage.json` under a namespace of that name): no index either
                 check_no_leftovers(self._dir, self._db_path)
                 raise self._missing() from None
             try:

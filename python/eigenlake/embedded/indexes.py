@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote
 
 from ..api.options import check_name
 from ..api.protocols import Indexes as IndexesSurface
-from ..errors import ConflictError, NotFoundError, ValidationError
+from ..errors import ConflictError, NotFoundError, StorageError, ValidationError
 from ..schema import describe_value
 from . import ann
 from .index import DB_FILE, Index
@@ -81,7 +81,22 @@ class Indexes(IndexesSurface[Index]):
         directory = self._dir(namespace, index)
         if not os.path.isdir(directory):
             self._dir(namespace, index, creating=True)  # a new name must fit a directory
-        os.makedirs(directory, exist_ok=True)
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):  # a file where a directory goes
+            blocker = next(
+                (
+                    p
+                    for p in (os.path.dirname(directory), directory)
+                    if os.path.lexists(p) and not os.path.isdir(p)
+                ),
+                directory,
+            )
+            raise StorageError(
+                f"cannot create index {namespace}/{index}: {blocker} is a file, not a"
+                " directory (move it out of the store's directory)",
+                filename=blocker,
+            ) from None
         db_path = os.path.join(directory, DB_FILE)
         if not os.path.exists(db_path):
             # never create over the remains of an index whose database went missing
