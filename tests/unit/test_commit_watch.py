@@ -143,3 +143,33 @@ def test_a_store_left_unwell_is_checked_in_full(
         idx._dv = -1
         assert _top(idx) == "us"
         assert calls == [1]
+
+
+def test_a_wal_index_cut_under_the_watch_is_a_change_not_a_crash(tmp_path: Path) -> None:
+    # SQLite's first opener of a wal-index nobody holds truncates it; a mapped header read
+    # after that dies of SIGBUS (seen once with two writers). Run in a child: a crash there
+    # fails this test instead of ending the session.
+    code = textwrap.dedent(
+        """
+        import os, sys
+        from eigenlake.embedded import watch
+        db = sys.argv[1]
+        with open(db + "-shm", "wb") as f:
+            f.write(bytes(range(64)))
+        w = watch.Watch(db)
+        w.checked(w.header(), watch.drops())
+        assert w.unchanged()
+        os.truncate(db + "-shm", 3)
+        assert not w.unchanged()
+        w.checked(w.header(), watch.drops())  # a full check ran on the cut file
+        assert not w.unchanged()  # and a short header never matches
+        w.close()
+        w.close()
+        print("ok")
+        """
+    )
+    db = str(tmp_path / "index.sqlite")
+    done = subprocess.run(
+        [sys.executable, "-c", code, db], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", (done.returncode, done.stderr)

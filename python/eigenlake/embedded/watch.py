@@ -7,7 +7,13 @@ by another connection: ~3 µs a call, on every query).
   48-byte header that every commit rewrites (its frame count and checksums move; a WAL
   reset changes its salts). While our connection is open SQLite keeps that file (only the
   last connection to close removes it, and ours holds its shared lock), so the header as
-  mapped here moves with every commit of every process. Equal bytes: no commit since.
+  read here moves with every commit of every process. Equal bytes: no commit since.
+- The header is read with ``pread`` (~0.5 µs), not mapped: the first connection to open a
+  wal-index nobody holds truncates it, and the file this process opened by name may not be
+  the one its own connection holds (an index linked into place under another name by its
+  creator), so a mapping could outlive its bytes and a read of it kill the process with
+  SIGBUS (seen once in tests/unit/test_durability.py's two writers). A short read is a
+  change: the full check runs.
 - Drops and re-creations commit nothing (the directory is renamed away): one in this
   process counts in ``note_drop``; one by another process is seen by the full check,
   which runs at least every ``STAT_EVERY_S``, whatever the header says.
@@ -15,7 +21,6 @@ by another connection: ~3 µs a call, on every query).
 
 from __future__ import annotations
 
-import mmap
 import os
 import time
 
@@ -38,24 +43,24 @@ def drops() -> int:
 class Watch:
     """The wal-index header of one database as last seen by a full check."""
 
-    __slots__ = ("_map", "_seen", "_drops", "_due")
+    __slots__ = ("_fd", "_seen", "_drops", "_due")
 
     def __init__(self, db_path: str) -> None:
-        """Map the header of ``db_path``'s ``-shm`` file read-only; ``OSError`` or
+        """Open ``db_path``'s ``-shm`` file to read its header; ``OSError`` or
         ``ValueError`` when it cannot be (no such file yet, shorter than the header)."""
         fd = os.open(db_path + "-shm", os.O_RDONLY)
-        try:
-            self._map = mmap.mmap(fd, HEADER, access=mmap.ACCESS_READ)
-        finally:
-            os.close(fd)  # the mapping keeps its own handle
-        self._seen = b""
+        if os.fstat(fd).st_size < HEADER:
+            os.close(fd)
+            raise ValueError("the wal-index is shorter than its header")
+        self._fd = fd
+        self._seen: bytes | None = None
         self._drops = -1
         self._due = 0.0
 
     def unchanged(self) -> bool:
         """Nothing committed, dropped here or due a full check since ``checked``."""
         return (
-            self._map[:HEADER] == self._seen
+            os.pread(self._fd, HEADER, 0) == self._seen
             and self._drops == _drops
             and time.monotonic() < self._due
         )
@@ -63,14 +68,17 @@ class Watch:
     def header(self) -> bytes:
         """The header now: read before a full check, handed to ``checked`` after it (a
         commit in between then shows as a change next time)."""
-        return self._map[:HEADER]
+        return os.pread(self._fd, HEADER, 0)
 
     def checked(self, header: bytes, drops_then: int) -> None:
         """A full check ran, begun when the header read ``header`` and ``drops()`` was
         ``drops_then``."""
-        self._seen = header
+        # a short header (the file cut under us) never matches: full checks until reopened
+        self._seen = header if len(header) == HEADER else None
         self._drops = drops_then
         self._due = time.monotonic() + STAT_EVERY_S
 
     def close(self) -> None:
-        self._map.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
