@@ -249,7 +249,8 @@ class Cache:
         # grow by 25% (not 2x) to keep peak memory near the data size
         cap = max(need, int(self.capacity * 1.25) + 1024)
         vectors = rows_matrix(cap, self.dim)
-        vectors[: self.n] = self.vectors[: self.n]  # rows past n are never read
+        # the whole old room, as before: a scratch batch past n survives the growth
+        vectors[: len(self.vectors)] = self.vectors
         self.vectors = vectors
         self.alive = _grow(self.alive, cap, False)
         self.seq = _grow(self.seq, cap, None)
