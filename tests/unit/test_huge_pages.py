@@ -64,3 +64,16 @@ def test_cache_growth_onto_advised_memory_keeps_every_row():
         seq += len(block)
     assert cache.matrix().nbytes >= MIN_BYTES  # the last growth went onto advised memory
     np.testing.assert_array_equal(cache.matrix(), np.concatenate(blocks))
+
+
+def test_a_staged_batch_past_the_rows_survives_a_growth():
+    # `Cache.scratch` stages rows past n; a growth before `commit_scratch` must carry them
+    dim = 384
+    cache = Cache(dim, False, {})
+    staged = cache.scratch(3)
+    batch = np.arange(3 * dim, dtype=np.float32).reshape(3, dim)
+    staged[:] = batch
+    cache.reserve(MIN_BYTES // (4 * dim) + 10)  # onto a new, advised matrix
+    uuids = [f"00000000-0000-0000-0000-{i:012d}" for i in range(3)]
+    cache.commit_scratch([0, 1, 2], uuids, [0, 1, 2], [{}, {}, {}])
+    np.testing.assert_array_equal(cache.matrix(), batch)
