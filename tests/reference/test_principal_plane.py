@@ -22,6 +22,22 @@ def stretched(m: int, d: int, seed: int, scales: tuple[float, ...] = (5.0, 3.0))
     return (z @ rot.T + rng.standard_normal(d)).astype(np.float32)
 
 
+# the method's sketch width and passes (rust/eigenlake-core/src/cluster/sketch.rs WIDTH,
+# plane.rs POWER_STEPS): randomised subspace iteration finds the second axis to about
+# (s[WIDTH] / s[1]) ** (2 * POWER_STEPS + 1) of the rows' own singular values
+WIDTH, POWER_STEPS = 10, 4
+
+
+def convergence(x: np.ndarray) -> float:
+    """How far the iteration's axes may be from the exact ones on rows ``x``: a few
+    rows in many dimensions have a flat tail, and the leading pair is found less sharply
+    (seen: 22 rows in 84-d, 2.4e-4)."""
+    s = np.linalg.svd(x.astype(np.float64) - x.mean(axis=0), compute_uv=False)
+    if len(s) <= WIDTH or s[1] == 0:
+        return 0.0  # an exact decomposition below the sketch's width
+    return float((s[WIDTH] / s[1]) ** (2 * POWER_STEPS + 1))
+
+
 def exact(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The oracle: (mean, the two leading axes with the sign rule, their variance shares)."""
     x = x.astype(np.float64)
@@ -42,10 +58,11 @@ def test_the_plane_is_the_exact_pca(m: int, d: int, seed: int, every: bool) -> N
     want_mean, want_axes, want_ratio = exact(x[rows])
     assert mean.dtype == np.float32 and axes.shape == (2, d) and xy.shape == (len(rows), 2)
     np.testing.assert_allclose(mean, want_mean, atol=1e-5)
-    np.testing.assert_allclose(axes, want_axes, atol=2e-4)  # signs included
+    slack = 2 * convergence(x[rows])  # below 1e-9 for all but a few rows in many dims
+    np.testing.assert_allclose(axes, want_axes, atol=2e-4 + slack)  # signs included
     np.testing.assert_allclose([r1, r2], want_ratio, rtol=1e-4)
     want_xy = (x[rows].astype(np.float64) - want_mean) @ want_axes.T
-    np.testing.assert_allclose(xy, want_xy, atol=2e-3 * np.abs(want_xy).max())
+    np.testing.assert_allclose(xy, want_xy, atol=(2e-3 + slack) * np.abs(want_xy).max())
     # seeded: the same numbers again
     again = _core.principal_plane(x, rows, seed)
     assert np.array_equal(again[1], axes) and np.array_equal(again[3], xy)
