@@ -10,7 +10,8 @@ kernel loop, kernel loop, API loop, ...) so load from other processes hits both 
 On a shared machine the difference of two p50s is noisy at the 50 µs scale (an exact scan
 takes milliseconds), so each API call also times the kernel call inside it: "paired
 overhead" is the call's time minus its own kernel time, the Python work alone (on the
-HNSW path the kernel is `Hnsw.page`: the walk and the hit dicts, built in one core call).
+HNSW path the kernel is `Hnsw.first_page`: the query check, the walk, the hit dicts and
+the cursor, built in one core call).
 Results: `benches/results/api_latency.md`.
 """
 
@@ -65,14 +66,14 @@ class KernelClock:
 
 class ClockedGraph:
     """An HNSW graph whose searches are timed: ``search`` (the kernel's arrays) and
-    ``page`` (the walk and the answer's hit dicts built in the same core call, which the
+    ``first_page`` (the query check, walk, hit dicts and cursor in one core call, which the
     common query takes), on one clock."""
 
     def __init__(self, graph) -> None:
         self.graph = graph
         self.search = KernelClock(graph.search)
-        self.page = KernelClock(graph.page)
-        self.page.times = self.search.times
+        self.first_page = KernelClock(graph.first_page)
+        self.first_page.times = self.search.times
 
     def __len__(self) -> int:
         return len(self.graph)

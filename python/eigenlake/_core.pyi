@@ -36,6 +36,9 @@ __all__ = [
     "kept_topk",
     "kept_page",
     "page_hits",
+    "query_row",
+    "query_hash",
+    "nearest_cursor",
     "Hnsw",
     "QuantizedFlat",
     "kmeans",
@@ -123,9 +126,22 @@ def kept_page(
     cosine: bool,
 ) -> tuple[list[dict[str, Any]], bool, bool]:
     """``kept_topk`` for ``limit + 1`` rows, then the page of hits over ``uuids`` and
-    ``props`` (one item per row of ``data``) as ``Hnsw.page`` builds it: (hits, whether
+    ``props`` (one item per row of ``data``) as ``Hnsw.first_page`` builds it: (hits, whether
     more than ``limit`` followed, whether some metadata holds a list or dict still shared
     with ``props``)."""
+
+def query_row(q: npt.NDArray[np.float32], cosine: bool) -> F32 | None:
+    """A 1-D float32 query as every search takes it: a (1, d) float32 row, unit length when
+    ``cosine`` (square norm summed in float64 over fixed lanes: the same bytes on every
+    CPU); None when a value is not finite or, for cosine, all are zero."""
+
+def query_hash(q: npt.NDArray[np.float32], filter_text: bytes) -> str:
+    """The first 16 hex digits of the SHA-1 of ``q``'s float32 bytes (C order) and
+    ``filter_text``: the query fingerprint a ``nearest`` cursor carries."""
+
+def nearest_cursor(offset: int, distance: float, uuid: str, qhash: str) -> str:
+    """base64url (unpadded) of the JSON ``{"o": offset, "d": distance, "u": uuid, "h":
+    qhash}`` as Python's ``json.dumps`` writes it."""
 
 def page_hits(
     ids: I64,
@@ -136,7 +152,7 @@ def page_hits(
     cosine: bool,
 ) -> tuple[list[dict[str, Any]], bool, bool]:
     """The first row of a ``flat_topk``/``Hnsw.search`` answer as a page of hits, as
-    ``Hnsw.page`` builds them: (hits, whether more than ``limit`` followed, whether some
+    ``Hnsw.first_page`` builds them: (hits, whether more than ``limit`` followed, whether some
     metadata holds a list or dict still shared with ``props``)."""
 
 @final
@@ -160,21 +176,24 @@ class Hnsw:
     def search(
         self, data: Matrix, queries: Matrix, k: int, ef: int = 64, mask: Mask | None = None
     ) -> tuple[I64, F32]: ...
-    def page(
+    def first_page(
         self,
         data: Matrix,
-        query: Matrix,
+        vector: npt.NDArray[Any],
         limit: int,
         ef: int,
         uuids: list[str],
         props: list[dict[str, Any]],
         cosine: bool,
-    ) -> tuple[list[dict[str, Any]], bool, bool]:
-        """One query row's first ``limit`` hits (a walk for ``limit + 1``, no mask) as
+    ) -> tuple[list[dict[str, Any]], str | None, bool] | None:
+        """One query's first ``limit`` hits (a walk for ``limit + 1``, no mask) as
         ``{"uuid", "metadata", "distance"}`` dicts, nearest first, ties by uuid: uuid and
         metadata (a shallow copy; {} for None) from the lists at each hit's row, distance
-        ``1 - score`` when ``cosine`` else ``sqrt(max(score, 0))``. Returns (hits, whether
-        more followed, whether some metadata holds a list or dict, still shared)."""
+        ``1 - score`` when ``cosine`` else ``sqrt(max(score, 0))``. ``vector`` (1-D, a float
+        dtype) is made the query row as ``query_row`` makes it. Returns (hits, the
+        ``nearest_cursor`` after them when more followed (filter text ``null``), whether
+        some metadata holds a list or dict, still shared), or None when ``vector`` is not
+        ``dim`` floats that ``query_row`` accepts."""
     def save(self, path: str) -> None: ...
     @staticmethod
     def load(path: str) -> Hnsw: ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -193,23 +192,20 @@ _F32 = np.dtype(np.float32)
 
 def query_row(vector: Any, dimensions: int, cosine: bool) -> np.ndarray:
     """A query as a C-contiguous (1, d) float32 row, unit length for cosine; a bad one
-    raises. One dot product screens it: a non-finite (or overflowing) value or a zero
-    vector gives a non-finite or zero square norm, and only then is it checked in full."""
+    raises. The row is made by the core (``_core.query_row``), the one definition every
+    search path and cursor shares: a cursor holds a hash of these bytes."""
     if type(vector) is np.ndarray and vector.dtype is _F32 and vector.shape == (dimensions,):
         vec = vector  # what as_vector returns for it, without its checks' ~0.5 us
     else:
         vec = as_vector(vector, dimensions, "query")
-    sq = float(np.vdot(vec, vec))  # vdot, unlike dot, does not warn when it overflows
-    if not (math.isfinite(sq) and sq > 0.0):
-        row = vec.reshape(1, -1)
-        for problem in bad_rows(row, cosine).values():
+    from . import _core  # here: a remote client loads no core
+
+    row: np.ndarray | None = _core.query_row(vec, cosine)
+    if row is None:  # a non-finite value, or only zeros on a cosine index
+        for problem in bad_rows(vec.reshape(1, -1), cosine).values():
             raise ValidationError(f"query: {problem}")
-        return normalise_rows(row) if cosine else np.ascontiguousarray(row)
-    if cosine:
-        vec = vec / math.sqrt(sq)  # float32 still; a new array, the caller's is untouched
-    elif not vec.flags.c_contiguous:
-        vec = vec.copy()
-    return vec[None]  # (1, d), a view: what reshape(1, -1) gives, in half the time
+        raise ValidationError("query: not a valid query vector")  # bad_rows names them all
+    return row
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:

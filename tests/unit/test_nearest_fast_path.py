@@ -223,7 +223,7 @@ def test_the_graph_page_answers_as_the_general_path(
     client: Any, data: Any, metric: str, dims: int, rows: int, limit: int
 ) -> None:
     """Every row alive, the graph covering them all: the hits come built by the core in
-    one call (``_core.Hnsw.page``); ties in distance (few distinct values, repeated rows)
+    one call (``_core.Hnsw.first_page``, cursor included); ties in distance (few distinct values, repeated rows)
     go through its uuid ordering, lists and dicts in properties through the deep copy."""
     from eigenlake.embedded import ann
 
@@ -234,7 +234,7 @@ def test_the_graph_page_answers_as_the_general_path(
         index_options={"distance_metric": metric, "exact_threshold": 8},
     )
     pages: list[Any] = []
-    page = ann.AnnState.page
+    page = ann.AnnState.first_page
 
     def spy(self: Any, *args: Any) -> Any:
         pages.append(found := page(self, *args))
@@ -252,11 +252,11 @@ def test_the_graph_page_answers_as_the_general_path(
         idx.search.prepare()
         q = rng.integers(-2, 3, size=dims).astype(np.float32)
         q[0] = 1.0 if not q.any() else q[0]
-        ann.AnnState.page = spy  # type: ignore[method-assign]
+        ann.AnnState.first_page = spy  # type: ignore[method-assign]
         try:
             fast = idx.search.nearest(vector=q, limit=limit)
         finally:
-            ann.AnnState.page = page  # type: ignore[method-assign]
+            ann.AnnState.first_page = page  # type: ignore[method-assign]
         # kept > 8 x (limit + 1) rows: the graph answers, and alone
         assert pages and pages[0] is not None
         want = _general(idx, q, limit)

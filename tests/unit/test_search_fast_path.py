@@ -5,19 +5,25 @@ write path and from any client or process."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 import sys
 import textwrap
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import eigenlake
-from eigenlake.api.cursor import decode_nearest_cursor, encode_nearest_cursor
+from eigenlake.api.cursor import decode_nearest_cursor
 from eigenlake.embedded import ann
+from eigenlake.embedded.cursors import encode_nearest_cursor, query_hash_of
 from eigenlake.errors import ValidationError
 from eigenlake.vectors import query_row
 
@@ -228,3 +234,102 @@ def test_cursor_text_is_what_json_would_write() -> None:
         got = encode_nearest_cursor(12, dist, uid, qhash)
         assert got == want
         assert decode_nearest_cursor(got, qhash) == (12, (dist, uid))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    dist=st.floats(allow_nan=True, allow_infinity=True),
+    offset=st.integers(0, 2**53),
+)
+def test_cursor_text_is_what_json_would_write_for_any_float(dist: float, offset: int) -> None:
+    """The core writes the cursor (``_core.nearest_cursor``); Python's ``json`` is the
+    oracle, exponent form (``1e-05``, ``1e+16``) and non-finite names included."""
+    uid, qhash = "0b7e8d1c-1234-5678-9abc-def012345678", "abcdef0123456789"
+    raw = json.dumps({"o": offset, "d": dist, "u": uid, "h": qhash}).encode()
+    assert encode_nearest_cursor(offset, dist, uid, qhash) == (
+        base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    q=hnp.arrays(np.float32, st.integers(1, 40), elements=st.floats(-1e6, 1e6, width=32)),
+    text=st.binary(max_size=40),
+    step=st.integers(1, 3),
+)
+def test_query_hash_is_the_sha1_of_the_row_and_filter(
+    q: np.ndarray, text: bytes, step: int
+) -> None:
+    """``_core.query_hash`` against hashlib, for contiguous and strided rows (read in C
+    order, as the bytes ``tobytes`` gives)."""
+    view = q[::step]
+    want = hashlib.sha1(view.tobytes() + text).hexdigest()[:16]
+    assert query_hash_of(view, text) == want
+    assert query_hash_of(view.reshape(1, -1), text) == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    q=hnp.arrays(
+        np.float32,
+        st.integers(1, 70),
+        elements=st.floats(width=32, allow_nan=False, allow_infinity=False),
+    ),
+    cosine=st.booleans(),
+)
+def test_query_row_is_the_float64_unit_row(q: np.ndarray, cosine: bool) -> None:
+    """The core's row (the bytes a cursor's hash covers) is the row scaled by the float64
+    norm, rounded once to float32, the same bytes on every call; l2 rows are kept as given."""
+    sq = float(np.sum(q.astype(np.float64) ** 2))
+    if cosine and sq == 0.0:
+        with pytest.raises(ValidationError, match="all zeros"):
+            query_row(q, len(q), cosine)
+        return
+    row = query_row(q, len(q), cosine)
+    again = query_row(q.copy(), len(q), cosine)
+    assert row.tobytes() == again.tobytes()
+    want = (q.astype(np.float64) / np.sqrt(sq)).astype(np.float32) if cosine else q
+    # the f64 sums may differ in their last bits (lane order), the f32 rounding by one ulp
+    np.testing.assert_array_max_ulp(row[0], want, maxulp=1)
+
+
+def test_the_graph_first_page_checks_the_query_as_the_general_path(tmp_path: Path) -> None:
+    """The graph's one-call page (``Hnsw.first_page``) checks the caller's vector in the
+    core: bad ones reach the general path's error, a float64 query is the float32 one."""
+    with eigenlake.connect(path=str(tmp_path / "lake")) as c:
+        idx, _, data = _fill(c, MODES["graph"])
+        idx.search.prepare()  # the graph covers every row: it answers alone
+        calls: list[Any] = []
+        first = ann.AnnState.first_page
+
+        def spy(self: Any, *args: Any) -> Any:
+            calls.append(found := first(self, *args))
+            return found
+
+        ann.AnnState.first_page = spy  # type: ignore[method-assign]
+        try:
+            for bad, match in [
+                (np.full(DIM, np.nan, np.float32), "NaN or infinity"),
+                (np.zeros(DIM, np.float32), "all zeros"),
+                (np.full(DIM, 1e300), "NaN or infinity"),  # float64 past float32's range
+                (np.ones(DIM + 1, np.float32), "dimensions"),
+            ]:
+                calls.clear()
+                with pytest.raises(ValidationError, match=match):
+                    idx.search.nearest(vector=bad, limit=3)
+                assert calls == [None]  # the core gave way, the general path refused
+            calls.clear()
+            q32 = data[7] + np.float32(0.25)
+            fast = idx.search.nearest(vector=q32, limit=4)
+            wide = idx.search.nearest(vector=q32.astype(np.float64), limit=4)
+            ints = idx.search.nearest(vector=np.arange(DIM), limit=4)
+        finally:
+            ann.AnnState.first_page = first  # type: ignore[method-assign]
+        assert len(calls) == 3 and calls[0] is not None and calls[1] is not None
+        assert calls[2] is None  # integers: the general path converts them
+        assert fast["results"] == wide["results"]
+        assert fast["next_after"] == wide["next_after"] is not None
+        # the cursor pages on through the general path, which rebuilds the same hash
+        nxt = idx.search.nearest(vector=q32, limit=4, after=fast["next_after"])
+        assert {h["uuid"] for h in nxt["results"]}.isdisjoint(h["uuid"] for h in fast["results"])
+        assert ints["results"]

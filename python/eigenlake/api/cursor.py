@@ -9,56 +9,28 @@
 - ``records.list``: the decimal sequence number of the last record of the page.
 
 Both are opaque to callers: ``cursor_text`` (in ``checks``) refuses anything that is not
-a short string before these read it.
+a short string before these read it. The ``nearest`` cursor is written by the core
+(``embedded/cursors.py`` over ``_core.nearest_cursor``), which also writes it in the one
+call that answers a graph's first page; this module reads it back.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
 import json
-import math
 from typing import Any
-
-import numpy as np
 
 from ..errors import ValidationError
 from ..ids import canonical_id
 from .checks import MAX_INT, check_int, cursor_text, short_repr
 
 
-def query_hash(q: np.ndarray, flt: Any) -> str:
-    """Fingerprint of a query row and its filter, carried in a ``nearest`` cursor."""
-    return query_hash_of(q, filter_text(flt))
-
-
 def filter_text(flt: Any) -> bytes:
-    """The filter's part of ``query_hash``: a search that saw this filter before may keep
-    it (``query_hash_of``) rather than encode the filter again."""
+    """The filter's part of a cursor's query hash (``embedded.cursors.query_hash``): a
+    search that saw this filter before may keep it (``query_hash_of``) rather than encode
+    the filter again."""
     # what json.dumps(None) gives, without its encoder set-up on every unfiltered query
     return b"null" if flt is None else json.dumps(flt, sort_keys=True, default=str).encode()
-
-
-def query_hash_of(q: np.ndarray, flt_text: bytes) -> str:
-    """``query_hash`` of a query row and its filter's ``filter_text``."""
-    try:  # a C-contiguous row is hashed in place: the bytes tobytes() would copy
-        h = hashlib.sha1(q.data)
-    except (BufferError, TypeError, ValueError):  # strided: its bytes in C order
-        h = hashlib.sha1(np.ascontiguousarray(q).tobytes())
-    h.update(flt_text)
-    return h.hexdigest()[:16]
-
-
-def encode_nearest_cursor(offset: int, dist: float, uuid: str, qhash: str) -> str:
-    # the text json.dumps gives (uuids are canonical, the hash is hex), minus its set-up
-    d = repr(dist) if math.isfinite(dist) else json.dumps(dist)
-    raw = f'{{"o": {offset}, "d": {d}, "u": "{uuid}", "h": "{qhash}"}}'.encode()
-    # base64.urlsafe_b64encode's bytes, without its two Python layers
-    return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).decode().rstrip("=")
-
-
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def decode_nearest_cursor(after: str | None, qhash: str) -> tuple[int, tuple[float, str] | None]:

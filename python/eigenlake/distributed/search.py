@@ -14,7 +14,8 @@ import numpy as np
 from ..analysis.snapshot import Snapshot
 from ..api import embedding, protocols, usage
 from ..api.checks import check_int, check_nesting
-from ..api.cursor import decode_nearest_cursor, encode_nearest_cursor, query_hash
+from ..api.cursor import decode_nearest_cursor
+from ..embedded.cursors import encode_nearest_cursor, query_hash
 from ..vectors import as_vector
 from .merge import merge_hits
 from .rpc import gather

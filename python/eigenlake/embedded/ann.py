@@ -321,12 +321,15 @@ class AnnState:
         order = np.argsort(key, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(all_ids, order, 1), np.take_along_axis(all_scores, order, 1)
 
-    def page(
-        self, data: np.ndarray, query: np.ndarray, limit: int, cosine: bool, cache: Any
-    ) -> tuple[list[dict[str, Any]], bool, bool] | None:
-        """The first page of an unfiltered query through the graph alone, as the answer's
-        hits (``_core.Hnsw.page``), when the graph covers every row of ``cache``, follows
-        it (``attach``) and no build holds it; else None (``search`` then answers)."""
+    def first_page(
+        self, data: np.ndarray, vector: np.ndarray, limit: int, cosine: bool, cache: Any
+    ) -> tuple[list[dict[str, Any]], str | None, bool] | None:
+        """The first page of an unfiltered query through the graph alone, for the caller's
+        query vector (checked and made unit length by the core), with the cursor after it
+        (``_core.Hnsw.first_page``): (hits, cursor or None, whether a hit's metadata needs a
+        deep copy). None when the graph does not cover every row of ``cache``, does not
+        follow it (``attach``) or a build holds it, or when the vector is not a valid float
+        query (the general path then answers, or raises)."""
         if (
             self.covered != len(data)
             or self.followed is not cache
@@ -335,8 +338,8 @@ class AnnState:
         ):
             return None
         ef = max(self.ef_search, limit + 1)
-        found: tuple[list[dict[str, Any]], bool, bool] = self.graph.page(
-            data, query, limit, ef, cache.uuids, cache.props, cosine
+        found: tuple[list[dict[str, Any]], str | None, bool] | None = self.graph.first_page(
+            data, vector, limit, ef, cache.uuids, cache.props, cosine
         )
         return found
 

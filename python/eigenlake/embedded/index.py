@@ -621,19 +621,17 @@ class View:
         found: tuple[np.ndarray, np.ndarray] | None = state.search(data, q, k, mask)
         return found
 
-    def graph_page(
-        self, q: np.ndarray, limit: int
-    ) -> tuple[list[dict[str, Any]], bool, bool] | None:
-        """An unfiltered query's first page through the graph alone (``AnnState.page``):
-        (hits, whether more follow, whether a hit's metadata needs a deep copy), or None
-        when the graph cannot answer on its own (the caller takes ``graph_search``)."""
+    def graph_first_page(
+        self, vector: np.ndarray, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None, bool] | None:
+        """An unfiltered query's first page through the graph alone (``AnnState.first_page``),
+        or None when the graph cannot answer on its own (the caller takes ``graph_search``)."""
         index = self._index
         state = index._ann
         if state is None:
             return None
         cache = index._cache
-        found = state.page(cache.matrix(), q, limit, index.metric == "cosine", cache)
-        return found
+        return state.first_page(cache.matrix(), vector, limit, index.metric == "cosine", cache)
 
     def graph_building(self) -> bool:
         state = self._index._ann

@@ -13,16 +13,11 @@ from .. import _core
 from ..api import embedding, protocols, usage
 from ..api.answers import NearestResult
 from ..api.checks import check_filter_arg, check_int
-from ..api.cursor import (
-    decode_nearest_cursor,
-    encode_nearest_cursor,
-    filter_text,
-    query_hash,
-    query_hash_of,
-)
+from ..api.cursor import decode_nearest_cursor, filter_text
 from ..vectors import query_row
 from . import ann
 from .cache import copy_props
+from .cursors import encode_nearest_cursor, query_hash, query_hash_of
 from .internal import IndexAccess, ReadView
 from .kept_rows import Kept, filter_key
 
@@ -57,20 +52,22 @@ class Search(protocols.Search):
     def _nearest_first(self, vector: Any, limit: int, started: float) -> NearestResult:
         """The common query (``api.protocols.Search._nearest_first``) answered by the
         graph alone when it covers every row and every row is alive: the hits come built
-        from one core call (``ReadView.graph_page``), the answer straight from them. Else
+        from one core call (``ReadView.graph_first_page``: query check, walk, hits and cursor),
+        the answer straight from them. Else
         (or when the graph cannot answer on its own) ``_nearest`` answers."""
         with self._index.reading() as view:  # one span, whichever path answers
             cache = view.cache
             kept = cache.live_count
             if cache.all_alive() and _pays(kept, *_graph_options(view), limit + 1, kept):
-                dims = view.dimensions
-                q = query_row(vector, dims, view.metric == "cosine")
-                page = view.graph_page(q, limit)
-                if page is not None:
+                first = view.graph_first_page(vector, limit)
+                if first is not None:
+                    results, next_after, deep = first
+                    if deep:
+                        _copy_lists(results)
                     return NearestResult(
-                        results=_owned(page),
-                        next_after=_next_after(q, None, limit, page),
-                        usage=usage.finished("nearest", kept, dims, started),
+                        results=results,
+                        next_after=next_after,
+                        usage=usage.finished("nearest", kept, view.dimensions, started),
                     )
             self._view = view
             try:
@@ -479,9 +476,14 @@ def _owned(page: tuple[builtins.list[dict[str, Any]], bool, bool]) -> builtins.l
     are copied here, as ``copy_props`` copies them."""
     results, _, deep = page
     if deep:
-        for hit in results:
-            hit["metadata"] = copy_props(hit["metadata"])
+        _copy_lists(results)
     return results
+
+
+def _copy_lists(results: builtins.list[dict[str, Any]]) -> None:
+    """Copy the lists and dicts in the hits' metadata (the core copied each dict only)."""
+    for hit in results:
+        hit["metadata"] = copy_props(hit["metadata"])
 
 
 def _next_after(

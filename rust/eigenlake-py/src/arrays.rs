@@ -171,7 +171,7 @@ pub fn matrix<'py>(
 
 /// A 1-D array of `T`-convertible values of a dtype kind in `kinds`, as a contiguous
 /// read-only array of `T` (borrowed when it already is one).
-fn vector<'py, T: Element>(
+pub fn vector<'py, T: Element>(
     obj: &Bound<'py, PyAny>,
     name: &str,
     kinds: &[u8],

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 mod analytics;
 mod arrays;
+mod cursor;
 mod errors;
 mod hits;
 mod kept;
@@ -23,6 +24,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add("InternalError", m.py().get_type::<errors::InternalError>())?;
     search::register(m)?;
+    cursor::register(m)?;
     kept::register(m)?;
     analytics::register(m)?;
     rows::register(m)?;

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use eigenlake_core::distance::query::query_row;
 use eigenlake_core::distance::Metric;
 use eigenlake_core::flat::{
     flat_topk as core_flat_topk, flat_topk_rows as core_rows, flat_topk_serial as core_serial,
@@ -12,15 +13,21 @@ use eigenlake_core::hnsw::Hnsw as CoreHnsw;
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyList, PyString};
 
-use crate::arrays::{all_finite, mask as mask_arg, matrix, not_finite, same_len, Matrix, Values};
+use crate::arrays::{
+    all_finite, mask as mask_arg, matrix, not_finite, same_len, vector as float_array, Matrix,
+    Values,
+};
+use crate::cursor;
 use crate::hits;
 use crate::util::{arg, detach, detach_inline, guarded};
 
 pub type Answer<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 type Page<'py> = (Bound<'py, PyList>, bool, bool);
+type FirstPage<'py> = (Bound<'py, PyList>, Option<String>, bool);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(flat_topk, m)?)?;
@@ -238,37 +245,64 @@ impl Hnsw {
         answer(py, r, nq)
     }
 
-    /// One query's first page through the graph, as the answer's hits: the walk of
-    /// `search` for `limit + 1` rows (no mask), then `hits::page` over `uuids` and `props`
-    /// (the caller's lists, one item per row of `data`): (hits, whether more followed,
-    /// whether a hit's metadata holds a list or dict to copy).
-    #[pyo3(signature = (data, query, limit, ef, uuids, props, cosine))]
+    /// One query's first page through the graph, as the answer's hits, for the query as
+    /// the caller gave it: the row checked and made unit length (`cursor::query_row`'s
+    /// rules), the walk for `limit + 1` rows (no mask), `hits::page` over `uuids` and
+    /// `props` (the caller's lists, one item per row of `data`), and, when more follow,
+    /// the cursor after the page (filter text `null`): (hits, cursor or None, whether a
+    /// hit's metadata holds a list or dict to copy). None when `vector` is not a 1-D float
+    /// array of `dim` values that makes a valid query: the caller's general path then
+    /// answers, or names the problem.
+    #[pyo3(signature = (data, vector, limit, ef, uuids, props, cosine))]
     #[allow(clippy::too_many_arguments)]
-    fn page<'py>(
+    fn first_page<'py>(
         &self,
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
-        query: &Bound<'py, PyAny>,
+        vector: &Bound<'py, PyAny>,
         #[pyo3(from_py_with = arg::k)] limit: usize,
         #[pyo3(from_py_with = arg::ef)] ef: usize,
         uuids: &Bound<'py, PyList>,
         props: &Bound<'py, PyList>,
         cosine: bool,
-    ) -> PyResult<Page<'py>> {
+    ) -> PyResult<Option<FirstPage<'py>>> {
         if ef == 0 {
             return Err(PyValueError::new_err("`ef` must be positive"));
         }
-        let (d, q) = inputs(data, query)?;
-        same_dim("data", d.cols(), self.inner.dim())?;
-        same_dim("query", q.cols(), self.inner.dim())?;
-        if q.rows() != 1 {
-            return Err(PyValueError::new_err("`query` must be one row"));
-        }
-        let (ds, qs) = (d.slice(), q.slice());
+        let dim = self.inner.dim();
+        let Ok(v) = float_array::<f32>(vector, "vector", b"f", "floats") else {
+            return Ok(None);
+        };
+        let Some(q) = v
+            .as_slice()
+            .ok()
+            .filter(|s| s.len() == dim)
+            .and_then(|s| query_row(s, cosine))
+        else {
+            return Ok(None);
+        };
+        let d = matrix(data, "data", 0, Values::Unchecked)?;
+        same_dim("data", d.cols(), dim)?;
+        let ds = d.slice();
         let inner = &self.inner;
         let k = limit.saturating_add(1);
-        let r = detach_inline(py, || inner.search(ds, qs, k, ef, None))?;
-        hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)
+        let r = detach_inline(py, || inner.search(ds, &q, k, ef, None))?;
+        let (hits, more, deep) = hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)?;
+        let next = if more {
+            let last = hits.get_item(hits.len() - 1)?;
+            let dist: f64 = last.get_item(intern!(py, "distance"))?.extract()?;
+            let uuid = last.get_item(intern!(py, "uuid"))?;
+            let qhash = cursor::hash_of(&q, b"null");
+            Some(cursor::cursor(
+                limit as u64,
+                dist,
+                uuid.cast::<PyString>()?.to_str()?,
+                &qhash,
+            ))
+        } else {
+            None
+        };
+        Ok(Some((hits, next, deep)))
     }
 
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {

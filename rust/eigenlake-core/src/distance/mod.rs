@@ -5,6 +5,7 @@
 //! per-ISA files are selected once at start by runtime detection (`dispatch`).
 
 mod dispatch;
+pub mod query;
 pub mod scalar;
 
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
