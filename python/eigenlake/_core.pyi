@@ -115,7 +115,7 @@ def kept_topk(
 
 def kept_page(
     data: Matrix,
-    query: Matrix,
+    vector: npt.NDArray[Any],
     limit: int,
     metric: str,
     rows: I64,
@@ -124,11 +124,14 @@ def kept_page(
     uuids: list[str],
     props: list[dict[str, Any]],
     cosine: bool,
-) -> tuple[list[dict[str, Any]], bool, bool]:
-    """``kept_topk`` for ``limit + 1`` rows, then the page of hits over ``uuids`` and
-    ``props`` (one item per row of ``data``) as ``Hnsw.first_page`` builds it: (hits, whether
-    more than ``limit`` followed, whether some metadata holds a list or dict still shared
-    with ``props``)."""
+    filter_text: bytes,
+) -> tuple[list[dict[str, Any]], str | None, bool] | None:
+    """``kept_topk`` for ``limit + 1`` rows of ``vector`` (1-D, a float dtype, made the
+    query row as ``query_row`` makes it), then the page of hits over ``uuids`` and
+    ``props`` (one item per row of ``data``) as ``Hnsw.first_page`` builds it: (hits, the
+    ``nearest_cursor`` after them when more than ``limit`` followed (the query hash over
+    ``filter_text``), whether some metadata holds a list or dict still shared with
+    ``props``); None when ``vector`` is not ``dim`` floats that ``query_row`` accepts."""
 
 def query_row(q: npt.NDArray[np.float32], cosine: bool) -> F32 | None:
     """A 1-D float32 query as every search takes it: a (1, d) float32 row, unit length when

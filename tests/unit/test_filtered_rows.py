@@ -18,6 +18,7 @@ import eigenlake
 from eigenlake import _core
 from eigenlake.api import usage
 from eigenlake.embedded.cache import Cache
+from eigenlake.embedded.cursors import encode_nearest_cursor, query_hash_of
 from eigenlake.embedded.kept_rows import GATHER_MAX_FLOATS, MEMO_SIZE, Kept
 
 _NAMES = itertools.count()
@@ -120,10 +121,22 @@ def test_kept_scan_answers_as_the_mask(
         uuids = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(n)]
         props: list[dict[str, Any]] = [{"i": i} for i in range(n)]
         limit = max(k, 1)
-        page = _core.kept_page(x, q, limit, metric, rows, copy, pool, uuids, props, metric == "ip")
+        cosine = metric == "ip"
+        flt = b'{"f": 1}'
+        first = _core.kept_page(x, q[0], limit, metric, rows, copy, pool, uuids, props, cosine, flt)
+        qrow = _core.query_row(q[0], cosine)  # the row the core searched with
+        if qrow is None:  # all zeros on a cosine index: no query, the general path says so
+            assert first is None
+            continue
         want_k = min(limit + 1, n)
-        w_ids, w_scores = _core.flat_topk(x, q, want_k, metric, mask)
-        assert page == _core.page_hits(w_ids, w_scores, limit, uuids, props, metric == "ip")
+        w_ids, w_scores = _core.flat_topk(x, qrow, want_k, metric, mask)
+        hits, more, deep = _core.page_hits(w_ids, w_scores, limit, uuids, props, cosine)
+        want_next = None
+        if more:
+            last = hits[-1]
+            qhash = query_hash_of(qrow, flt)
+            want_next = encode_nearest_cursor(limit, last["distance"], last["uuid"], qhash)
+        assert first == (hits, want_next, deep)
 
 
 def test_kept_scan_refuses_a_block_of_another_shape() -> None:

@@ -333,3 +333,45 @@ def test_the_graph_first_page_checks_the_query_as_the_general_path(tmp_path: Pat
         nxt = idx.search.nearest(vector=q32, limit=4, after=fast["next_after"])
         assert {h["uuid"] for h in nxt["results"]}.isdisjoint(h["uuid"] for h in fast["results"])
         assert ints["results"]
+
+
+def test_the_filtered_first_page_checks_the_query_as_the_general_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remembered filter's one-call page (``_core.kept_page``) checks the caller's
+    vector in the core: bad ones reach the general path's error; a float64 query answers
+    as its float32 twin, cursor included, and the cursor pages on."""
+    from eigenlake import _core
+
+    with eigenlake.connect(path=str(tmp_path / "lake")) as c:
+        idx, _, data = _fill(c, MODES["exact"])
+        flt = {"i": {"$lt": 300}}
+        idx.search.nearest(vector=data[0], limit=3, filter=flt)  # the memo names it
+        calls: list[Any] = []
+        page = _core.kept_page
+
+        def spy(*a: Any) -> Any:
+            calls.append(found := page(*a))
+            return found
+
+        monkeypatch.setattr(_core, "kept_page", spy)
+        for bad, match in [
+            (np.full(DIM, np.inf, np.float32), "NaN or infinity"),
+            (np.zeros(DIM, np.float32), "all zeros"),
+            (np.ones(DIM - 1, np.float32), "dimensions"),
+        ]:
+            calls.clear()
+            with pytest.raises(ValidationError, match=match):
+                idx.search.nearest(vector=bad, limit=3, filter=flt)
+            assert calls == [None]
+        calls.clear()
+        q32 = data[3] - np.float32(0.5)
+        fast = idx.search.nearest(vector=q32, limit=4, filter=flt)
+        wide = idx.search.nearest(vector=q32.astype(np.float64), limit=4, filter=flt)
+        assert len(calls) == 2 and None not in calls
+        assert fast["results"] == wide["results"]
+        assert fast["next_after"] == wide["next_after"] is not None
+        nxt = idx.search.nearest(vector=q32, limit=4, filter=flt, after=fast["next_after"])
+        seen = {h["uuid"] for h in fast["results"]}
+        assert nxt["results"] and seen.isdisjoint(h["uuid"] for h in nxt["results"])
+        assert all(h["metadata"]["i"] < 300 for h in fast["results"] + nxt["results"])

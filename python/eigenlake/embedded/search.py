@@ -17,7 +17,7 @@ from ..api.cursor import decode_nearest_cursor, filter_text
 from ..vectors import query_row
 from . import ann
 from .cache import copy_props
-from .cursors import encode_nearest_cursor, query_hash, query_hash_of
+from .cursors import encode_nearest_cursor, query_hash
 from .internal import IndexAccess, ReadView
 from .kept_rows import Kept, filter_key
 
@@ -82,8 +82,8 @@ class Search(protocols.Search):
         """A filtered first page without vectors (``api.protocols.Search._nearest_filtered``)
         in fewer steps when this filter ran on this state of the cache and its rows are
         scanned (as ``_topk`` would): the filter found by its text (``KeptMemo.by_text``,
-        no parse), its rows scanned and the hits built in one core call
-        (``_core.kept_page``), the cursor from the filter's remembered text. Else
+        no parse), the query checked, its rows scanned, the hits and the cursor (from the
+        filter's remembered text) built in one core call (``_core.kept_page``). Else
         ``_first_page`` answers (and remembers the filter's text for the next time)."""
         with self._index.reading() as view:  # one span, whichever path answers
             cache = view.cache
@@ -93,13 +93,11 @@ class Search(protocols.Search):
                 sel, flt_text = found
                 kept = sel.count
                 if kept > 0 and self._scans(view, min(limit + 1, kept), sel):
-                    dims = view.dimensions
-                    cosine = view.metric == "cosine"
-                    q = query_row(vector, dims, cosine)
                     matrix = cache.matrix()
-                    page = _core.kept_page(
+                    cosine = view.metric == "cosine"
+                    first = _core.kept_page(
                         matrix,
-                        q,
+                        vector,
                         limit,
                         "ip" if cosine else "l2",
                         sel.rows,
@@ -108,20 +106,17 @@ class Search(protocols.Search):
                         cache.uuids,
                         cache.props,
                         cosine,
+                        flt_text,
                     )
-                    results, more, _ = page
-                    next_after = None
-                    if more:
-                        last = results[-1]
-                        qhash = query_hash_of(q, flt_text)
-                        next_after = encode_nearest_cursor(
-                            limit, last["distance"], last["uuid"], qhash
+                    if first is not None:  # else not a valid float query: said below
+                        results, next_after, deep = first
+                        if deep:
+                            _copy_lists(results)
+                        return NearestResult(
+                            results=results,
+                            next_after=next_after,
+                            usage=usage.finished("nearest", kept, view.dimensions, started),
                         )
-                    return NearestResult(
-                        results=_owned(page),
-                        next_after=next_after,
-                        usage=usage.finished("nearest", kept, dims, started),
-                    )
             self._view = view
             try:
                 answer = self._first_page(view, vector, limit, filter, text)

@@ -10,9 +10,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use eigenlake_core::distance::query::query_row as core_query_row;
 use numpy::{IntoPyArray, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyList, PyString};
 use sha1::{Digest, Sha1};
+
+use crate::arrays::vector as float_array;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(query_row, m)?)?;
@@ -68,6 +71,40 @@ pub fn cursor(offset: u64, distance: f64, uuid: &str, qhash: &str) -> String {
     // uuids are canonical (hex and dashes) and the hash is hex: nothing to escape
     let _ = write!(raw, ", \"u\": \"{uuid}\", \"h\": \"{qhash}\"}}");
     URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// The caller's query (a 1-D array of a float dtype) as searches take it, or None when it
+/// is not `dim` floats that make a valid query (the caller's general path then answers,
+/// or names the problem).
+pub fn query_vector(vector: &Bound<'_, PyAny>, dim: usize, cosine: bool) -> Option<Vec<f32>> {
+    let v = float_array::<f32>(vector, "vector", b"f", "floats").ok()?;
+    let s = v.as_slice().ok().filter(|s| s.len() == dim)?;
+    core_query_row(s, cosine)
+}
+
+/// The cursor after a first page of `limit` `hits` (`hits::page`'s dicts) of query row
+/// `q` under a filter whose text is `filter_text`, when `more` hits follow.
+pub fn after_page(
+    hits: &Bound<'_, PyList>,
+    more: bool,
+    limit: usize,
+    q: &[f32],
+    filter_text: &[u8],
+) -> PyResult<Option<String>> {
+    if !more || hits.is_empty() {
+        return Ok(None);
+    }
+    let py = hits.py();
+    let last = hits.get_item(hits.len() - 1)?;
+    let dist: f64 = last.get_item(intern!(py, "distance"))?.extract()?;
+    let uuid = last.get_item(intern!(py, "uuid"))?;
+    let uuid = uuid.cast::<PyString>()?.to_str()?;
+    Ok(Some(cursor(
+        limit as u64,
+        dist,
+        uuid,
+        &hash_of(q, filter_text),
+    )))
 }
 
 /// (1, d) float32: the query as searches take it (unit length when `cosine`), or None when

@@ -1,8 +1,8 @@
 //! A filtered query's exact scan of the rows its filter keeps (the embedded search's
 //! memo holds them: `eigenlake/embedded/kept_rows.py`): in place over the listed rows of
 //! the cache's matrix, or over a copy of just those rows. `kept_topk` answers with arrays
-//! (the general path), `kept_page` with the page of hits built in the same call
-//! (`hits::page`, as `Hnsw.page` does), so a filtered first page is one core call.
+//! (the general path), `kept_page` with the page of hits and its cursor built in the same
+//! call (as `Hnsw.first_page` does), so a filtered first page is one core call.
 
 use eigenlake_core::flat::{
     flat_topk as core_flat_topk, flat_topk_rows as core_rows, flat_topk_serial as core_serial,
@@ -11,13 +11,13 @@ use eigenlake_core::flat::{
 use numpy::PyReadonlyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyBytes, PyList};
 
+use crate::arrays::{matrix, Matrix, Values};
+use crate::cursor;
 use crate::hits;
-use crate::search::{answer, inputs, metric_of, same_dim, Answer};
+use crate::search::{answer, inputs, metric_of, same_dim, Answer, FirstPage};
 use crate::util::{arg, detach, detach_inline};
-
-type Page<'py> = (Bound<'py, PyList>, bool, bool);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kept_topk, m)?)?;
@@ -56,8 +56,8 @@ pub(crate) fn row_ids(rows: &[i64], n: usize) -> PyResult<Vec<u32>> {
 #[allow(clippy::too_many_arguments)]
 fn scan<'py>(
     py: Python<'py>,
-    data: &Bound<'py, PyAny>,
-    query: &Bound<'py, PyAny>,
+    d: &Matrix<'py>,
+    qs: &[f32],
     k: usize,
     metric: &str,
     rows: &PyReadonlyArray1<'py, i64>,
@@ -65,15 +65,10 @@ fn scan<'py>(
     pool: bool,
 ) -> PyResult<TopKResult> {
     let metric = metric_of(metric)?;
-    let (d, q) = inputs(data, query)?;
     let dim = d.cols();
-    same_dim("query", q.cols(), dim)?;
-    if q.rows() != 1 {
-        return Err(PyValueError::new_err("`query` must be one row"));
-    }
+    same_dim("query", qs.len(), dim)?;
     let ids = row_ids(rows.as_slice()?, d.rows())?;
     let split = pool && ids.len() >= 2 * GEMV_MIN_ROWS;
-    let qs = q.slice();
     let Some(block) = block else {
         let ds = d.slice();
         return if split {
@@ -82,7 +77,7 @@ fn scan<'py>(
             detach_inline(py, || core_rows(ds, qs, dim, k, metric, &ids, false))
         };
     };
-    let (b, _) = inputs(block, query)?;
+    let b = matrix(block, "block", 0, Values::Unchecked)?;
     same_dim("block", b.cols(), dim)?;
     if b.rows() != ids.len() {
         return Err(PyValueError::new_err(format!(
@@ -120,20 +115,26 @@ fn kept_topk<'py>(
     block: Option<&Bound<'py, PyAny>>,
     pool: bool,
 ) -> PyResult<Answer<'py>> {
-    let r = scan(py, data, query, k, metric, &rows, block, pool)?;
+    let (d, q) = inputs(data, query)?;
+    if q.rows() != 1 {
+        return Err(PyValueError::new_err("`query` must be one row"));
+    }
+    let r = scan(py, &d, q.slice(), k, metric, &rows, block, pool)?;
     answer(py, r, 1)
 }
 
-/// `kept_topk` for `limit + 1` rows, then the page of hits over `uuids` and `props` (one
-/// item per row of `data`), as `Hnsw.page` builds it: (hits, whether more followed,
-/// whether a hit's metadata holds a list or dict to copy).
+/// `kept_topk` for `limit + 1` rows of the caller's query `vector` (made the query row as
+/// `Hnsw.first_page` makes it), then the page of hits over `uuids` and `props` (one item
+/// per row of `data`, `hits::page`) and the cursor after it when more follow, for a
+/// filter whose cursor text is `filter_text`: (hits, cursor or None, whether a hit's
+/// metadata holds a list or dict to copy); None when `vector` is not a valid float query.
 #[pyfunction]
-#[pyo3(signature = (data, query, limit, metric, rows, block, pool, uuids, props, cosine))]
+#[pyo3(signature = (data, vector, limit, metric, rows, block, pool, uuids, props, cosine, filter_text))]
 #[allow(clippy::too_many_arguments)]
 fn kept_page<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
-    query: &Bound<'py, PyAny>,
+    vector: &Bound<'py, PyAny>,
     #[pyo3(from_py_with = arg::k)] limit: usize,
     metric: &str,
     rows: PyReadonlyArray1<'py, i64>,
@@ -142,8 +143,15 @@ fn kept_page<'py>(
     uuids: &Bound<'py, PyList>,
     props: &Bound<'py, PyList>,
     cosine: bool,
-) -> PyResult<Page<'py>> {
+    filter_text: &Bound<'py, PyBytes>,
+) -> PyResult<Option<FirstPage<'py>>> {
+    let d = matrix(data, "data", 0, Values::Unchecked)?;
+    let Some(q) = cursor::query_vector(vector, d.cols(), cosine) else {
+        return Ok(None);
+    };
     let k = limit.saturating_add(1);
-    let r = scan(py, data, query, k, metric, &rows, block, pool)?;
-    hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)
+    let r = scan(py, &d, &q, k, metric, &rows, block, pool)?;
+    let (hits, more, deep) = hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)?;
+    let next = cursor::after_page(&hits, more, limit, &q, filter_text.as_bytes())?;
+    Ok(Some((hits, next, deep)))
 }

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use eigenlake_core::distance::query::query_row;
 use eigenlake_core::distance::Metric;
 use eigenlake_core::flat::{
     flat_topk as core_flat_topk, flat_topk_rows as core_rows, flat_topk_serial as core_serial,
@@ -13,21 +12,18 @@ use eigenlake_core::hnsw::Hnsw as CoreHnsw;
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
-use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::PyList;
 
-use crate::arrays::{
-    all_finite, mask as mask_arg, matrix, not_finite, same_len, vector as float_array, Matrix,
-    Values,
-};
+use crate::arrays::{all_finite, mask as mask_arg, matrix, not_finite, same_len, Matrix, Values};
 use crate::cursor;
 use crate::hits;
 use crate::util::{arg, detach, detach_inline, guarded};
 
 pub type Answer<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 type Page<'py> = (Bound<'py, PyList>, bool, bool);
-type FirstPage<'py> = (Bound<'py, PyList>, Option<String>, bool);
+/// (hits, the cursor after them or None, whether a hit's metadata holds a list or dict).
+pub type FirstPage<'py> = (Bound<'py, PyList>, Option<String>, bool);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(flat_topk, m)?)?;
@@ -270,15 +266,7 @@ impl Hnsw {
             return Err(PyValueError::new_err("`ef` must be positive"));
         }
         let dim = self.inner.dim();
-        let Ok(v) = float_array::<f32>(vector, "vector", b"f", "floats") else {
-            return Ok(None);
-        };
-        let Some(q) = v
-            .as_slice()
-            .ok()
-            .filter(|s| s.len() == dim)
-            .and_then(|s| query_row(s, cosine))
-        else {
+        let Some(q) = cursor::query_vector(vector, dim, cosine) else {
             return Ok(None);
         };
         let d = matrix(data, "data", 0, Values::Unchecked)?;
@@ -288,20 +276,7 @@ impl Hnsw {
         let k = limit.saturating_add(1);
         let r = detach_inline(py, || inner.search(ds, &q, k, ef, None))?;
         let (hits, more, deep) = hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)?;
-        let next = if more {
-            let last = hits.get_item(hits.len() - 1)?;
-            let dist: f64 = last.get_item(intern!(py, "distance"))?.extract()?;
-            let uuid = last.get_item(intern!(py, "uuid"))?;
-            let qhash = cursor::hash_of(&q, b"null");
-            Some(cursor::cursor(
-                limit as u64,
-                dist,
-                uuid.cast::<PyString>()?.to_str()?,
-                &qhash,
-            ))
-        } else {
-            None
-        };
+        let next = cursor::after_page(&hits, more, limit, &q, b"null")?;
         Ok(Some((hits, next, deep)))
     }
 
