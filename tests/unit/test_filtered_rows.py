@@ -368,7 +368,7 @@ def test_another_client_write_reloads_the_memo(tmp_path: Path) -> None:
 
 def test_kept_rows_copy_their_vectors_from_the_second_scan() -> None:
     """``Kept.block``: None on the first scan (a filter used once costs no copy), then
-    the kept rows' vectors in row order, read-only; never past ``GATHER_MAX_FLOATS``."""
+    the kept rows' vectors in row order, read-only; never past ``gather_limit``."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((50, 3)).astype(np.float32)
     mask = rng.random(50) < 0.4
@@ -382,6 +382,25 @@ def test_kept_rows_copy_their_vectors_from_the_second_scan() -> None:
     wide = np.zeros((4, GATHER_MAX_FLOATS // 2 + 1), dtype=np.float32)
     big = Kept.of_mask(np.array([True, True, False, False]))
     assert big.block(wide) is None and big.block(wide) is None
+
+
+def test_the_copy_limit_grows_with_the_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``GATHER_MAX_FLOATS``, a filter's rows are still copied while they hold at most
+    1/``GATHER_SHARE`` of the matrix (over 1M rows, 1% of them)."""
+    from eigenlake.embedded import kept_rows
+
+    monkeypatch.setattr(kept_rows, "GATHER_MAX_FLOATS", 64)
+    x = np.arange(200 * 64, dtype=np.float32).reshape(200, 64)  # limit: 12,800 / 64 = 200
+    assert kept_rows.gather_limit(x) == 200
+    for keep, copied in ((3, True), (4, False)):  # 192 floats fit, 256 do not
+        mask = np.zeros(200, dtype=bool)
+        mask[[5, 50, 150, 199][:keep]] = True
+        kept = Kept.of_mask(mask)
+        kept.block(x)
+        block = kept.block(x)
+        assert (block is not None) == copied
+        if copied:
+            np.testing.assert_array_equal(block, x[mask])
 
 
 def test_a_long_scan_during_a_build_leaves_the_pool_alone(

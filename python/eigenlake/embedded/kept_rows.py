@@ -20,11 +20,21 @@ from ..api.checks import MAX_FILTER_DEPTH
 
 # filters remembered per cache: a mask (1 byte a row), its row list (8 bytes a kept row)
 # and, for a filter used again that keeps few rows, a copy of their vectors (at most
-# GATHER_MAX_FLOATS): 4 of them over 1M rows hold at most ~72 MB, usually far less
+# ``gather_limit``): 4 of them over 1M × 384 rows hold at most ~130 MB (8% of the matrix)
 MEMO_SIZE = 4
-# a copy of the kept rows' vectors is made up to this many floats (8 MB): a scan of one
-# block reads a few hundred pages instead of a page or two per scattered row
+# a copy of the kept rows' vectors is made up to this many floats (8 MB), or up to
+# 1/GATHER_SHARE of the matrix when that is more: a scan of one block reads a few hundred
+# pages instead of a page or two per scattered row (over 1M rows, 1% of them scattered
+# took twice NumPy's scan of their copy)
 GATHER_MAX_FLOATS = 1 << 21
+GATHER_SHARE = 64
+
+
+def gather_limit(matrix: np.ndarray) -> int:
+    """The most floats a filter's copy of its rows may hold, for this matrix."""
+    return max(GATHER_MAX_FLOATS, matrix.size // GATHER_SHARE)
+
+
 # filter texts remembered (each names a memo entry), and the longest text remembered: a
 # filter listing 100,000 ids is parsed again rather than held twice more
 TEXTS_SIZE = 2 * MEMO_SIZE
@@ -103,7 +113,7 @@ class Kept:
         if (
             self._block is None
             and self._uses >= 2
-            and self.count * matrix.shape[1] <= GATHER_MAX_FLOATS
+            and self.count * matrix.shape[1] <= gather_limit(matrix)
         ):
             block = np.take(matrix, self.rows, axis=0)
             block.flags.writeable = False
