@@ -74,9 +74,9 @@ class _Masks:
         self.seen: list[np.ndarray | None] = []
         exact, graph, listed = ann.exact_topk, ann.AnnState.search, ann.kept_topk
 
-        def exact_spy(data, q, k, metric, mask):
+        def exact_spy(data, q, k, metric, mask, codes=None):
             self.seen.append(mask)
-            return exact(data, q, k, metric, mask)
+            return exact(data, q, k, metric, mask, codes)
 
         def rows_spy(data, q, k, metric, rows, block, pool):
             self.seen.append(rows)

@@ -1854,7 +1854,8 @@ class Indexes(Protocol[IndexT]):
             None: any properties.
         index_options : dict or None, default None
             ``distance_metric`` (``"cosine"``, the default, or ``"euclidean"``),
-            ``exact_threshold``, ``ann_index``, ``hnsw`` (``m`` 2..256,
+            ``exact_threshold``, ``ann_index``, ``quantized_scan`` (exact scans read int8
+            codes of the rows, same answers; default True), ``hnsw`` (``m`` 2..256,
             ``ef_construction``/``ef_search`` 1..4,096), ``metadataConfiguration``.
         shard_count : int, default 1
             1 to 1,024; a distributed client takes 1 or its ``num_shards``.

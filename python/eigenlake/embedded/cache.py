@@ -20,6 +20,7 @@ from ..filters import column_value
 from ..vectors import normalise_in_place
 from .huge_pages import rows_matrix
 from .kept_rows import KeptMemo
+from .row_codes import RowCodes
 from .validate import PropSpec
 
 _DTYPES: dict[str, Any] = {
@@ -180,6 +181,8 @@ class Cache:
     def __init__(self, dimensions: int, cosine: bool, specs: dict[str, PropSpec]) -> None:
         # the rows of the filters searches used lately, valid until the next change
         self.kept_memo = KeptMemo()
+        # int8 codes of the rows for exact scans, made on the first one that pays
+        self.codes = RowCodes()
         self.dim = dimensions
         self.cosine = cosine
         self.n = 0

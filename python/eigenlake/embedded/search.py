@@ -261,7 +261,8 @@ class Search(protocols.Search):
                 return found
             # a build holds the graph (and the compute pool): scan on NumPy's threads
             return ann.numpy_topk(cache.matrix(), q, k, metric, mask)
-        return ann.exact_topk(cache.matrix(), q, k, metric, None)
+        matrix = cache.matrix()
+        return ann.exact_topk(matrix, q, k, metric, None, cache.codes.covering(matrix, options))
 
     @staticmethod
     def _scans(view: ReadView, k: int, sel: Kept) -> bool:
@@ -321,7 +322,9 @@ class Search(protocols.Search):
                         for _ in rows
                     ]
                 metric = "ip" if cosine else "l2"
-                ids, scores = ann.exact_topk(view.cache.matrix(), np.vstack(rows), k, metric, mask)
+                matrix = view.cache.matrix()
+                codes = view.cache.codes.covering(matrix, view.config.get("index_options"))
+                ids, scores = ann.exact_topk(matrix, np.vstack(rows), k, metric, mask, codes)
                 answers = []
                 for q, row_ids, row_scores in zip(rows, ids, scores, strict=True):
                     hits, _ = self._hits(view, row_ids.tolist(), row_scores.tolist(), cosine)
