@@ -114,3 +114,21 @@ def test_the_switch_takes_a_bool(tmp_path: Path, bad: Any) -> None:
     with pytest.raises(ValidationError, match="index_options.quantized_scan"):
         row_codes.quantized_scan({"quantized_scan": bad})
     assert row_codes.quantized_scan(None) and row_codes.quantized_scan({})
+
+
+def test_a_graph_covering_every_row_releases_the_codes(tmp_path: Path) -> None:
+    """Exact scans of a small index make the codes; once the index outgrows
+    ``exact_threshold`` and a graph covers every row, the graph answers and the codes are
+    dropped (a quarter of the vectors' memory)."""
+    x = _rows(4_000, seed=6)
+    with eigenlake.connect(path=str(tmp_path / "lake")) as c:
+        idx = c.indexes.create_or_get(namespace="q", index="g", dimensions=DIM)
+        idx.records.add_many({"i": list(range(2_000))}, vectors=x[:2_000])
+        idx.search.nearest(vector=x[3], limit=3)  # 2,000 rows: below the threshold
+        assert idx._cache.codes.memory_bytes > 0
+        idx.records.add_many({"i": list(range(2_000, 4_000))}, vectors=x[2_000:])
+        idx.search.prepare()  # the graph covers every row
+        assert idx._cache.codes.memory_bytes == 0
+        hits = idx.search.nearest(vector=x[300], limit=3)["results"]
+        assert len(hits) == 3
+        assert idx._cache.codes.memory_bytes == 0  # the graph answered

@@ -275,6 +275,9 @@ class AnnState:
                         self.graph.mark_deleted(row)
                 rows = len(self.graph)
                 self.covered = rows
+                cache = self.followed
+                if cache is not None and rows >= cache.n:  # the graph answers from now on
+                    cache.codes.release()
             except BaseException as e:  # the graph is unusable: exact scans from now on
                 self.error = e
                 log.warning("hnsw graph of %s failed (searches scan exactly): %r", directory, e)

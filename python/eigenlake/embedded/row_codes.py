@@ -11,7 +11,8 @@ The codes cost ``dim + 20`` bytes a row (a quarter more than the float rows), ma
 first exact scan of at least ``MIN_ROWS`` rows; ``index_options["quantized_scan"] =
 False`` keeps an index on float scans. The cache's rows below ``n`` never change (an
 update appends a row and tombstones the old one; growth copies them), so the codes only
-catch up with rows added since, under the index lock every search holds.
+catch up with rows added since, under the index lock every search holds. A graph that
+comes to cover every row releases them (``AnnState``): from then on it answers instead.
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ class RowCodes:
         elif len(codes) < len(matrix):
             codes.append(matrix[len(codes) :])
         return codes
+
+    def release(self) -> None:
+        """Drop the codes (a graph now answers the searches that scanned them); a later
+        exact scan makes them again. Safe from another thread: a scan running holds its
+        own reference."""
+        self._codes = None
 
     @property
     def memory_bytes(self) -> int:
