@@ -5,7 +5,7 @@
 Two embedded indexes over the same 100,000 × 384 clustered unit vectors: one always
 scanning exactly (`exact_threshold` above n), one on HNSW (defaults; the build is waited
 for). For each, `search.nearest(vector=q, limit=10)` is timed against the kernel it calls
-(`_core.flat_topk` / `Hnsw.search`) on the same matrix, in alternating rounds (API loop,
+(`QuantizedFlat.search` over the cache's int8 row codes / `Hnsw.search`) on the same matrix, in alternating rounds (API loop,
 kernel loop, kernel loop, API loop, ...) so load from other processes hits both alike.
 On a shared machine the difference of two p50s is noisy at the 50 µs scale (an exact scan
 takes milliseconds), so each API call also times the kernel call inside it: "paired
@@ -29,8 +29,6 @@ from types import SimpleNamespace
 import numpy as np
 
 import eigenlake
-from eigenlake import _core
-from eigenlake.embedded import ann
 from notes import write_keeping_notes
 
 HERE = Path(__file__).resolve().parent
@@ -85,9 +83,12 @@ def measure(idx, raw, queries: np.ndarray, rounds: int):
         clock = ClockedGraph(idx._ann.graph)
         idx._ann.graph = clock
         inner = clock.search
-    else:
-        inner = KernelClock(ann._core.flat_topk)
-        ann._core = SimpleNamespace(flat_topk=inner, Hnsw=_core.Hnsw)
+    else:  # the exact path's kernel: the scan over the cache's int8 row codes
+        row_codes = idx._cache.codes
+        codes = row_codes.covering(idx._cache.matrix(), None)
+        inner = KernelClock(codes.search)
+        clocked = SimpleNamespace(search=inner)
+        idx._cache.codes = SimpleNamespace(covering=lambda matrix, options: clocked)
     try:
         api_t, raw_t, paired = [], [], []
         for r in range(rounds):
@@ -104,7 +105,7 @@ def measure(idx, raw, queries: np.ndarray, rounds: int):
         if idx._ann is not None:
             idx._ann.graph = idx._ann.graph.graph
         else:
-            ann._core = _core
+            idx._cache.codes = row_codes
     return p50_p99(api_t), p50_p99(raw_t), p50_p99(paired)
 
 
@@ -145,10 +146,11 @@ def main() -> None:
 
                     def raw(q, graph=graph, data=data, ef=ef):
                         return graph.search(data, q[None, :], 10, ef)
-                else:
+                else:  # the int8 row codes' exact scan (embedded/row_codes.py)
+                    codes = idx._cache.codes.covering(data, None)
 
-                    def raw(q, data=data):
-                        return _core.flat_topk(data, q[None, :], 10, "ip")
+                    def raw(q, data=data, codes=codes):
+                        return codes.search(data, q[None, :], 10, "ip")
 
                 for q in queries[:20]:  # warm up both paths
                     raw(q)
