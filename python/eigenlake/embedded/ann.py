@@ -336,7 +336,7 @@ class AnnState:
             return None
         ef = max(self.ef_search, limit + 1)
         found: tuple[list[dict[str, Any]], bool, bool] = self.graph.page(
-            data, query, limit, ef, cache.uuids, cache.props, cosine
+            data, query, limit, ef, cache.ids, cache.props, cosine
         )
         return found
 

@@ -386,7 +386,7 @@ class Index:
         cache = Cache(self.dimensions, self.metric == "cosine", self._schema.props)
         wanted = graph_seqs.tolist() if graph_seqs is not None else []
         cache.reserve(store.count() + len(wanted))  # upper bound: no growth copies
-        loader = _ChunkLoader(cache)
+        loader = _ChunkLoader(cache, store)
         j, dead = 0, 0
         if not wanted:
             for chunk in store.scan(_LOAD_CHUNK):
@@ -475,8 +475,8 @@ class Index:
         if not with_vector:
             cache = self._cache
             out = []
-            for row in rows:
-                item: dict[str, Any] = {"uuid": cache.uuids[row]}
+            for row, uid in zip(rows, cache.uuid_texts(rows), strict=True):
+                item: dict[str, Any] = {"uuid": uid}
                 if with_properties:
                     item["metadata"] = copy_props(cache.props[row])
                 out.append(item)
@@ -666,8 +666,9 @@ def _kernel_metric(metric: str) -> str:
 class _ChunkLoader:
     """Streams store rows into the cache in chunks (bounded memory, bulk NumPy work)."""
 
-    def __init__(self, cache: Cache) -> None:
+    def __init__(self, cache: Cache, store: Store) -> None:
         self.cache = cache
+        self.store = store
         self.zero = bytes(4 * cache.dim)
         self.rows: list[tuple[int, str, bytes, str]] = []
         self.alive: list[bool] = []
@@ -699,11 +700,14 @@ class _ChunkLoader:
         # one parse per chunk (per-row json.loads overhead dominates); always: properties
         # no column holds (free-form nested values) live only in these dicts
         props = json.loads("[" + ",".join([r[3] for r in rows]) + "]")
-        self.cache.append(
-            [r[1] for r in rows],
-            [r[0] for r in rows],
-            matrix,
-            props,
-            None if all(alive) else alive,
-            owned=True,  # parsed here, held by nobody else
-        )
+        try:
+            self.cache.append(
+                [r[1] for r in rows],
+                [r[0] for r in rows],
+                matrix,
+                props,
+                None if all(alive) else alive,
+                owned=True,  # parsed here, held by nobody else
+            )
+        except ValueError as e:  # a stored uuid that is no canonical uuid text
+            raise self.store.damaged(f"record uuids: {e}") from None

@@ -8,12 +8,13 @@ use eigenlake_core::flat::{
     flat_topk as core_flat_topk, flat_topk_rows as core_rows, flat_topk_serial as core_serial,
     TopKResult, GEMV_MIN_ROWS,
 };
-use numpy::PyReadonlyArray1;
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::hits;
+use crate::ids::id_bytes;
 use crate::search::{answer, inputs, metric_of, same_dim, Answer};
 use crate::util::{arg, detach, detach_inline};
 
@@ -139,11 +140,11 @@ fn kept_page<'py>(
     rows: PyReadonlyArray1<'py, i64>,
     block: Option<&Bound<'py, PyAny>>,
     pool: bool,
-    uuids: &Bound<'py, PyList>,
+    uuids: PyReadonlyArray2<'py, u8>,
     props: &Bound<'py, PyList>,
     cosine: bool,
 ) -> PyResult<Page<'py>> {
     let k = limit.saturating_add(1);
     let r = scan(py, data, query, k, metric, &rows, block, pool)?;
-    hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)
+    hits::page(py, &r.ids, &r.scores, limit, id_bytes(&uuids, "uuids")?, props, cosine)
 }

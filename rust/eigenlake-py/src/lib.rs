@@ -7,6 +7,7 @@ mod analytics;
 mod arrays;
 mod errors;
 mod hits;
+mod ids;
 mod kept;
 mod members;
 mod quantized;
@@ -23,6 +24,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add("InternalError", m.py().get_type::<errors::InternalError>())?;
     search::register(m)?;
+    ids::register(m)?;
     kept::register(m)?;
     analytics::register(m)?;
     rows::register(m)?;

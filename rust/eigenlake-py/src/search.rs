@@ -17,6 +17,7 @@ use pyo3::types::PyList;
 
 use crate::arrays::{all_finite, mask as mask_arg, matrix, not_finite, same_len, Matrix, Values};
 use crate::hits;
+use crate::ids::id_bytes;
 use crate::util::{arg, detach, detach_inline, guarded};
 
 pub type Answer<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
@@ -142,7 +143,7 @@ fn page_hits<'py>(
     ids: PyReadonlyArray2<'py, i64>,
     scores: PyReadonlyArray2<'py, f32>,
     #[pyo3(from_py_with = arg::k)] limit: usize,
-    uuids: &Bound<'py, PyList>,
+    uuids: PyReadonlyArray2<'py, u8>,
     props: &Bound<'py, PyList>,
     cosine: bool,
 ) -> PyResult<Page<'py>> {
@@ -151,11 +152,11 @@ fn page_hits<'py>(
         return Err(PyValueError::new_err("`ids` and `scores` differ in shape"));
     }
     if ids.shape()[0] == 0 {
-        return hits::page(py, &[], &[], limit, uuids, props, cosine);
+        return hits::page(py, &[], &[], limit, id_bytes(&uuids, "uuids")?, props, cosine);
     }
     let row_ids: Vec<i64> = ids.row(0).to_vec();
     let row_scores: Vec<f32> = scores.row(0).to_vec();
-    hits::page(py, &row_ids, &row_scores, limit, uuids, props, cosine)
+    hits::page(py, &row_ids, &row_scores, limit, id_bytes(&uuids, "uuids")?, props, cosine)
 }
 
 /// HNSW graph over rows of a matrix the caller owns (only links are stored).
@@ -251,7 +252,7 @@ impl Hnsw {
         query: &Bound<'py, PyAny>,
         #[pyo3(from_py_with = arg::k)] limit: usize,
         #[pyo3(from_py_with = arg::ef)] ef: usize,
-        uuids: &Bound<'py, PyList>,
+        uuids: PyReadonlyArray2<'py, u8>,
         props: &Bound<'py, PyList>,
         cosine: bool,
     ) -> PyResult<Page<'py>> {
@@ -268,7 +269,7 @@ impl Hnsw {
         let inner = &self.inner;
         let k = limit.saturating_add(1);
         let r = detach_inline(py, || inner.search(ds, qs, k, ef, None))?;
-        hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)
+        hits::page(py, &r.ids, &r.scores, limit, id_bytes(&uuids, "uuids")?, props, cosine)
     }
 
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
