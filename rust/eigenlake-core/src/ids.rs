@@ -119,7 +119,10 @@ mod tests {
         assert_eq!(id[0], 0x01);
         assert_eq!(id[15], 0x67);
         assert_eq!(&format(&id), text);
-        assert_eq!(&format(&[0xff; 16]), b"ffffffff-ffff-ffff-ffff-ffffffffffff");
+        assert_eq!(
+            &format(&[0xff; 16]),
+            b"ffffffff-ffff-ffff-ffff-ffffffffffff"
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! bulk, never per record in Python.
 
 use eigenlake_core::ids::{self, Id, IdMap as CoreIdMap};
-use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use numpy::PyUntypedArrayMethods;
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
@@ -85,7 +85,9 @@ fn parse_uuids<'py>(
             None => {
                 bad = Some(PyTypeError::new_err(format!(
                     "`texts[{i}]` must be a str, got {}",
-                    t.get_type().name().map_or_else(|_| "?".into(), |n| n.to_string())
+                    t.get_type()
+                        .name()
+                        .map_or_else(|_| "?".into(), |n| n.to_string())
                 )));
             }
         }

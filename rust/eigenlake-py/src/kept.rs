@@ -146,5 +146,13 @@ fn kept_page<'py>(
 ) -> PyResult<Page<'py>> {
     let k = limit.saturating_add(1);
     let r = scan(py, data, query, k, metric, &rows, block, pool)?;
-    hits::page(py, &r.ids, &r.scores, limit, id_bytes(&uuids, "uuids")?, props, cosine)
+    hits::page(
+        py,
+        &r.ids,
+        &r.scores,
+        limit,
+        id_bytes(&uuids, "uuids")?,
+        props,
+        cosine,
+    )
 }

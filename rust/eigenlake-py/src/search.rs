@@ -152,11 +152,27 @@ fn page_hits<'py>(
         return Err(PyValueError::new_err("`ids` and `scores` differ in shape"));
     }
     if ids.shape()[0] == 0 {
-        return hits::page(py, &[], &[], limit, id_bytes(&uuids, "uuids")?, props, cosine);
+        return hits::page(
+            py,
+            &[],
+            &[],
+            limit,
+            id_bytes(&uuids, "uuids")?,
+            props,
+            cosine,
+        );
     }
     let row_ids: Vec<i64> = ids.row(0).to_vec();
     let row_scores: Vec<f32> = scores.row(0).to_vec();
-    hits::page(py, &row_ids, &row_scores, limit, id_bytes(&uuids, "uuids")?, props, cosine)
+    hits::page(
+        py,
+        &row_ids,
+        &row_scores,
+        limit,
+        id_bytes(&uuids, "uuids")?,
+        props,
+        cosine,
+    )
 }
 
 /// HNSW graph over rows of a matrix the caller owns (only links are stored).
@@ -269,7 +285,15 @@ impl Hnsw {
         let inner = &self.inner;
         let k = limit.saturating_add(1);
         let r = detach_inline(py, || inner.search(ds, qs, k, ef, None))?;
-        hits::page(py, &r.ids, &r.scores, limit, id_bytes(&uuids, "uuids")?, props, cosine)
+        hits::page(
+            py,
+            &r.ids,
+            &r.scores,
+            limit,
+            id_bytes(&uuids, "uuids")?,
+            props,
+            cosine,
+        )
     }
 
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
