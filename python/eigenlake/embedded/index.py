@@ -467,15 +467,22 @@ class Index:
         return filters.mask(node, cache, cache.n) & cache.alive_mask()
 
     def _records(
-        self, rows: list[int], *, with_vector: bool, with_properties: bool = True
+        self,
+        rows: list[int],
+        *,
+        with_vector: bool,
+        with_properties: bool = True,
+        uuids: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Record dicts of cache rows, in the given order; vectors are read from the store
-        (the cache holds normalised ones for cosine indexes), properties from memory."""
+        (the cache holds normalised ones for cosine indexes), properties from memory.
+        ``uuids``: the rows' uuids when the caller has them (a get by id), else made here."""
         assert self._store is not None
         if not with_vector:
             cache = self._cache
             out = []
-            for row, uid in zip(rows, cache.uuid_texts(rows), strict=True):
+            texts = cache.uuid_texts(rows) if uuids is None else uuids
+            for row, uid in zip(rows, texts, strict=True):
                 item: dict[str, Any] = {"uuid": uid}
                 if with_properties:
                     item["metadata"] = copy_props(cache.props[row])
@@ -588,9 +595,16 @@ class View:
         return self._index._filter_mask(node)
 
     def records_by_rows(
-        self, rows: list[int], *, with_vector: bool, with_properties: bool = True
+        self,
+        rows: list[int],
+        *,
+        with_vector: bool,
+        with_properties: bool = True,
+        uuids: list[str] | None = None,
     ) -> list[dict[str, Any]]:
-        return self._index._records(rows, with_vector=with_vector, with_properties=with_properties)
+        return self._index._records(
+            rows, with_vector=with_vector, with_properties=with_properties, uuids=uuids
+        )
 
     def stored_vectors(self, rows: np.ndarray) -> np.ndarray:
         index = self._index

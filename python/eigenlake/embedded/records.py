@@ -144,7 +144,7 @@ class Records(RecordsSurface):
             if row is None:
                 return None
             recs = view.records_by_rows(
-                [row], with_vector=with_vector, with_properties=with_properties
+                [row], with_vector=with_vector, with_properties=with_properties, uuids=[uid]
             )
             return recs[0]
 
