@@ -412,8 +412,9 @@ class Cache:
         """The rows at ``rows``, in that order, as arrays (see ``Gathered``).
 
         The first k rows in order (every row alive, no filter: the common case) are read in
-        place: a read-only view of the vectors and slices of the lists, no row copied. Rows
-        below ``n`` are never written again (updates append and tombstone, growth moves to
+        place: a read-only view of the vectors and a slice of the property list, no row
+        copied. The uuid texts are made from the id bytes (one core call for more than two
+        rows). Rows below ``n`` are never written again (updates append and tombstone, growth moves to
         a new array), so the view keeps its values. Other rows: one fancy-index copy of the
         vectors. The property dicts are the cache's own (replaced on update, never changed
         in place): ``copy_props`` one before handing it out. String columns: their codes and
