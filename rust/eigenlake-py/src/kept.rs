@@ -125,8 +125,9 @@ fn kept_topk<'py>(
     answer(py, r, 1)
 }
 
-/// `kept_topk` for `limit + 1` rows, then the page of hits over `uuids` and `props` (one
-/// item per row of `data`), as `Hnsw.page` builds it: (hits, whether more followed,
+/// `kept_topk` for `limit + 1` rows, then the page of hits over `uuids` (id bytes,
+/// `(rows, 16)` uint8) and `props` (one row / item per row of `data`), as `Hnsw.page`
+/// builds it: (hits, whether more followed,
 /// whether a hit's metadata holds a list or dict to copy).
 #[pyfunction]
 #[pyo3(signature = (data, query, limit, metric, rows, block, pool, uuids, props, cosine))]
@@ -145,14 +146,7 @@ fn kept_page<'py>(
     cosine: bool,
 ) -> PyResult<Page<'py>> {
     let k = limit.saturating_add(1);
+    let uuids = id_bytes(&uuids, "uuids")?;
     let r = scan(py, data, query, k, metric, &rows, block, pool)?;
-    hits::page(
-        py,
-        &r.ids,
-        &r.scores,
-        limit,
-        id_bytes(&uuids, "uuids")?,
-        props,
-        cosine,
-    )
+    hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)
 }

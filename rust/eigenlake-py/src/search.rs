@@ -147,32 +147,17 @@ fn page_hits<'py>(
     props: &Bound<'py, PyList>,
     cosine: bool,
 ) -> PyResult<Page<'py>> {
+    let uuids = id_bytes(&uuids, "uuids")?;
     let (ids, scores) = (ids.as_array(), scores.as_array());
     if ids.shape() != scores.shape() {
         return Err(PyValueError::new_err("`ids` and `scores` differ in shape"));
     }
     if ids.shape()[0] == 0 {
-        return hits::page(
-            py,
-            &[],
-            &[],
-            limit,
-            id_bytes(&uuids, "uuids")?,
-            props,
-            cosine,
-        );
+        return hits::page(py, &[], &[], limit, uuids, props, cosine);
     }
     let row_ids: Vec<i64> = ids.row(0).to_vec();
     let row_scores: Vec<f32> = scores.row(0).to_vec();
-    hits::page(
-        py,
-        &row_ids,
-        &row_scores,
-        limit,
-        id_bytes(&uuids, "uuids")?,
-        props,
-        cosine,
-    )
+    hits::page(py, &row_ids, &row_scores, limit, uuids, props, cosine)
 }
 
 /// HNSW graph over rows of a matrix the caller owns (only links are stored).
@@ -257,7 +242,8 @@ impl Hnsw {
 
     /// One query's first page through the graph, as the answer's hits: the walk of
     /// `search` for `limit + 1` rows (no mask), then `hits::page` over `uuids` and `props`
-    /// (the caller's lists, one item per row of `data`): (hits, whether more followed,
+    /// (the caller's id bytes, `(rows, 16)` uint8, and property list, one row / item per
+    /// row of `data`): (hits, whether more followed,
     /// whether a hit's metadata holds a list or dict to copy).
     #[pyo3(signature = (data, query, limit, ef, uuids, props, cosine))]
     #[allow(clippy::too_many_arguments)]
@@ -284,16 +270,9 @@ impl Hnsw {
         let (ds, qs) = (d.slice(), q.slice());
         let inner = &self.inner;
         let k = limit.saturating_add(1);
+        let uuids = id_bytes(&uuids, "uuids")?;
         let r = detach_inline(py, || inner.search(ds, qs, k, ef, None))?;
-        hits::page(
-            py,
-            &r.ids,
-            &r.scores,
-            limit,
-            id_bytes(&uuids, "uuids")?,
-            props,
-            cosine,
-        )
+        hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)
     }
 
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
