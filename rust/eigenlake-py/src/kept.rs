@@ -127,8 +127,8 @@ fn kept_topk<'py>(
 
 /// `kept_topk` for `limit + 1` rows, then the page of hits over `uuids` (id bytes,
 /// `(rows, 16)` uint8) and `props` (one row / item per row of `data`), as `Hnsw.page`
-/// builds it: (hits, whether more followed,
-/// whether a hit's metadata holds a list or dict to copy).
+/// builds it: (hits, whether more followed, whether a hit's metadata holds a list or dict
+/// to copy).
 #[pyfunction]
 #[pyo3(signature = (data, query, limit, metric, rows, block, pool, uuids, props, cosine))]
 #[allow(clippy::too_many_arguments)]
