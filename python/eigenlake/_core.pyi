@@ -23,6 +23,8 @@ Mask = npt.NDArray[np.bool_]
 # any real dtype and memory order (see above)
 Matrix = npt.NDArray[Any]
 Ints = npt.NDArray[Any]
+# record ids: (n, 16) uint8, C-contiguous, a uuid's bytes a row
+Ids = npt.NDArray[np.uint8]
 
 __all__ = [
     "__version__",
@@ -39,6 +41,9 @@ __all__ = [
     "query_row",
     "query_hash",
     "nearest_cursor",
+    "parse_uuids",
+    "uuid_texts",
+    "IdMap",
     "Hnsw",
     "QuantizedFlat",
     "kmeans",
@@ -121,14 +126,15 @@ def kept_page(
     rows: I64,
     block: Matrix | None,
     pool: bool,
-    uuids: list[str],
+    uuids: Ids,
     props: list[dict[str, Any]],
     cosine: bool,
     filter_text: bytes,
 ) -> tuple[list[dict[str, Any]], str | None, bool] | None:
     """``kept_topk`` for ``limit + 1`` rows of ``vector`` (1-D, a float dtype, made the
-    query row as ``query_row`` makes it), then the page of hits over ``uuids`` and
-    ``props`` (one item per row of ``data``) as ``Hnsw.first_page`` builds it: (hits, the
+    query row as ``query_row`` makes it), then the page of hits over ``uuids`` (the
+    id bytes, at least one row per row of ``data``) and ``props`` (one item per row) as
+    ``Hnsw.first_page`` builds it: (hits, the
     ``nearest_cursor`` after them when more than ``limit`` followed (the query hash over
     ``filter_text``), whether some metadata holds a list or dict still shared with
     ``props``); None when ``vector`` is not ``dim`` floats that ``query_row`` accepts."""
@@ -150,13 +156,41 @@ def page_hits(
     ids: I64,
     scores: F32,
     limit: int,
-    uuids: list[str],
+    uuids: Ids,
     props: list[dict[str, Any]],
     cosine: bool,
 ) -> tuple[list[dict[str, Any]], bool, bool]:
     """The first row of a ``flat_topk``/``Hnsw.search`` answer as a page of hits, as
     ``Hnsw.first_page`` builds them: (hits, whether more than ``limit`` followed, whether some
     metadata holds a list or dict still shared with ``props``)."""
+
+def parse_uuids(texts: list[str]) -> Ids:
+    """The (k, 16) uint8 bytes of canonical uuid texts (lower-case, hyphenated, as
+    ``str(uuid.UUID(...))``); ValueError names the first text that is not one, TypeError
+    the first item that is no str."""
+
+def uuid_texts(ids: Ids) -> list[str]:
+    """The canonical texts of the rows of a (k, 16) uint8 array (``str(uuid.UUID(bytes=
+    row))``)."""
+
+@final
+class IdMap:
+    """Live record ids to their rows, with no Python object per entry: ``get`` of a text
+    that is not a canonical uuid finds nothing (-1). Rows must fit in 0..=2**32-1."""
+
+    def __new__(cls) -> IdMap: ...
+    def __len__(self) -> int: ...
+    def insert_many(self, ids: Ids, rows: I64) -> None:
+        """Map each row of ``ids`` to the row number at the same place of ``rows`` (an id
+        already mapped moves, as a dict update)."""
+    def get(self, text: object) -> int:
+        """The row of the id ``text``, -1 if none."""
+    def get_many(self, texts: list[str]) -> I64:
+        """``get`` of each text."""
+    def remove_many(self, texts: list[str]) -> I64:
+        """Unmap each id; the rows they had, -1 where none."""
+    def remove_ids(self, ids: Ids) -> I64:
+        """``remove_many`` of ids given as bytes ((k, 16) uint8)."""
 
 @final
 class Hnsw:
@@ -185,7 +219,7 @@ class Hnsw:
         vector: npt.NDArray[Any],
         limit: int,
         ef: int,
-        uuids: list[str],
+        uuids: Ids,
         props: list[dict[str, Any]],
         cosine: bool,
     ) -> tuple[list[dict[str, Any]], str | None, bool] | None:

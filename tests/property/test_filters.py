@@ -13,6 +13,7 @@ from eigenlake import schema as s
 from eigenlake.embedded.cache import Cache
 from eigenlake.embedded.validate import CompiledSchema
 from eigenlake.errors import ValidationError
+from eigenlake.ids import new_ids
 
 SCHEMA, _ = (
     s.SchemaBuilder()
@@ -117,7 +118,7 @@ def naive_op(name: str, op: str, want, have) -> bool:
 def test_mask_equals_naive_evaluation(rows, flt):
     cache = Cache(2, False, COMP.props)
     cache.append(
-        [f"u{i}" for i in range(len(rows))],
+        new_ids(len(rows)),
         list(range(1, len(rows) + 1)),
         np.ones((len(rows), 2), np.float32),
         rows,
@@ -187,7 +188,7 @@ def test_any_filter_is_parsed_or_refused_and_evaluates(rows, flt):
     tree both evaluators run on without error (never a TypeError, OverflowError...)."""
     cache = Cache(2, False, COMP.props)
     cache.append(
-        [f"u{i}" for i in range(len(rows))],
+        new_ids(len(rows)),
         list(range(1, len(rows) + 1)),
         np.ones((len(rows), 2), np.float32),
         rows,

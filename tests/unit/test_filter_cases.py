@@ -11,6 +11,7 @@ from eigenlake import schema as s
 from eigenlake.api.checks import MAX_FILTER_DEPTH
 from eigenlake.embedded.cache import Cache
 from eigenlake.embedded.validate import CompiledSchema
+from eigenlake.ids import new_ids
 
 SCHEMA, OPTS = (
     s.SchemaBuilder()
@@ -51,7 +52,7 @@ ROWS = [
 def _mask(raw):
     cache = Cache(2, False, COMP.props)
     cache.append(
-        [f"u{i}" for i in range(len(ROWS))],
+        new_ids(len(ROWS)),
         list(range(1, len(ROWS) + 1)),
         np.ones((len(ROWS), 2), np.float32),
         ROWS,

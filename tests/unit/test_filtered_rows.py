@@ -118,7 +118,7 @@ def test_kept_scan_answers_as_the_mask(
         np.testing.assert_array_equal(ids, want_ids[:, : ids.shape[1]])
         np.testing.assert_array_equal(scores, want_scores[:, : ids.shape[1]])
         assert (want_ids[:, ids.shape[1] :] == -1).all()  # only padding past the rows
-        uuids = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(n)]
+        uuids = _core.parse_uuids([f"{i:08d}-0000-4000-8000-000000000000" for i in range(n)])
         props: list[dict[str, Any]] = [{"i": i} for i in range(n)]
         limit = max(k, 1)
         cosine = metric == "ip"

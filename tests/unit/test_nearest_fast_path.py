@@ -263,7 +263,8 @@ def test_the_graph_page_answers_as_the_general_path(
         assert _plain(fast) == _plain(want)
         assert fast["next_after"] == want["next_after"]
         for hit in fast["results"]:  # handed out as copies, nested values too
-            stored = idx.search._index._cache.props[idx.search._index._cache.row_of[hit["uuid"]]]
+            cache = idx.search._index._cache
+            stored = cache.props[cache.row(hit["uuid"])]
             assert hit["metadata"] == stored and hit["metadata"] is not stored
             for key, value in hit["metadata"].items():
                 if isinstance(value, (list, dict)):

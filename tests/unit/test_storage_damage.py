@@ -87,6 +87,10 @@ DAMAGE: dict[str, tuple[Callable[[str], None], str]] = {
     "not sqlite": (_garbage, "not an SQLite database"),
     "pages cut off": (_cut, "cannot be read"),
     "uuid stored twice": (_duplicate, "more than one record"),
+    "uuid not canonical": (
+        lambda p: _sql(p, "UPDATE records SET uuid = upper(uuid) WHERE seq = 2"),
+        "not a canonical uuid",
+    ),
     "database missing, graph left": (_missing_db, "is missing while its directory holds hnsw.json"),
 }
 

@@ -144,8 +144,10 @@ class ShardActor:
                 cache = w.cache
                 keep: list[int] = []
                 replaced: list[str] = []
+                replaced_rows: list[int] = []
+                stored = cache.rows(uuids).tolist()
                 for i, uid in enumerate(uuids):
-                    if uid in cache.row_of:
+                    if stored[i] >= 0:
                         if on_duplicate == "error":
                             msg = f"record {positions[i]}: id {uid} already exists"
                             if on_error == "raise":
@@ -155,9 +157,10 @@ class ShardActor:
                         if on_duplicate == "skip":
                             continue
                         replaced.append(uid)
+                        replaced_rows.append(stored[i])
                     keep.append(i)
                 if replaced:
-                    store.delete_seqs([int(cache.seq[cache.row_of[u]]) for u in replaced])
+                    store.delete_seqs(cache.seq[replaced_rows].tolist())
                 start = max(int(batch["base"]), w.next_seq)
                 seqs = [start + int(ranks[i]) for i in keep]
                 matrix = np.ascontiguousarray(batch["vectors"], dtype=np.float32)
@@ -249,8 +252,8 @@ class ShardActor:
 
     def existing(self, ns: str, name: str, uuids: list[str]) -> list[str]:
         with self._idx(ns, name).reading() as view:
-            row_of = view.cache.row_of
-            return [u for u in uuids if u in row_of]
+            rows = view.cache.rows(uuids).tolist()
+            return [u for u, r in zip(uuids, rows, strict=True) if r >= 0]
 
     def get(self, ns: str, name: str, uid: str, **kwargs: Any) -> dict[str, Any] | None:
         return self._idx(ns, name).records.get(uid, **kwargs)
@@ -303,7 +306,8 @@ class ShardActor:
                 [r for _s, r in found], with_vector=with_vector, with_properties=with_properties
             )
             by_uuid = {r["uuid"]: r for r in recs}
-            return [(s, by_uuid[cache.uuids[r]]) for s, r in found if cache.uuids[r] in by_uuid]
+            uids = cache.uuid_texts([r for _s, r in found])
+            return [(s, by_uuid[u]) for (s, _r), u in zip(found, uids, strict=True) if u in by_uuid]
 
     def snapshot(self, ns: str, name: str, flt: Any, limit: int | None) -> dict[str, Any]:
         """The embedded snapshot of this shard's first ``limit`` matching rows (vectors
@@ -447,7 +451,10 @@ class _KMeansJob:
 
 def _seqs(cache: Cache, uuids: list[str]) -> list[int]:
     """The seqs of live records (by uuid), read inside the span that found them."""
-    return [int(cache.seq[cache.row_of[u]]) for u in uuids]
+    rows = cache.rows(uuids)
+    if not bool((rows >= 0).all()):
+        raise KeyError(uuids[int(np.argmax(rows < 0))])  # as the dict did: no live row
+    return cache.seq[rows].tolist()
 
 
 def _cluster_sums(x: np.ndarray, order: np.ndarray, counts: np.ndarray) -> np.ndarray:

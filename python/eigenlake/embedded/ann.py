@@ -352,7 +352,7 @@ class AnnState:
             return None
         ef = max(self.ef_search, limit + 1)
         found: tuple[list[dict[str, Any]], str | None, bool] | None = self.graph.first_page(
-            data, vector, limit, ef, cache.uuids, cache.props, cosine
+            data, vector, limit, ef, cache.ids, cache.props, cosine
         )
         return found
 

@@ -3,6 +3,8 @@
 Rows are appended; a delete tombstones its row (``alive``), a vector update appends a new
 row and tombstones the old one. Row ids are what the Rust kernels see. Vectors are unit
 length for cosine indexes. One column per filterable property, with a presence mask.
+Record ids are 16 raw bytes a row (``ids``) and live ids map to their rows in the core
+(``_core.IdMap``): no str or dict entry per record; texts are made when an answer needs them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
 from ..api.export import Typed
 from ..filters import column_value
 from ..vectors import normalise_in_place
@@ -190,10 +193,12 @@ class Cache:
         self.vectors = np.zeros((cap, dimensions), dtype=np.float32)
         self.alive = np.zeros(cap, dtype=bool)
         self.seq = np.zeros(cap, dtype=np.int64)
-        self.uuids: list[str] = []
+        # each row's uuid as its 16 bytes (dead rows keep theirs; placeholders hold zeros)
+        self.ids = np.zeros((cap, 16), dtype=np.uint8)
         # each row's properties, so reads answer from memory (SQLite is read only for vectors)
         self.props: list[dict[str, Any]] = []
-        self.row_of: dict[str, int] = {}
+        # live uuid -> its row
+        self._id_map = _core.IdMap()
         self.columns: dict[str, Column] = {}
         for spec in specs.values():
             self.add_column(spec)
@@ -212,7 +217,26 @@ class Cache:
 
     @property
     def live_count(self) -> int:
-        return len(self.row_of)
+        return len(self._id_map)
+
+    def row(self, uuid: str) -> int | None:
+        """The live row of record ``uuid`` (canonical text), None if it has none."""
+        row = self._id_map.get(uuid)
+        return None if row < 0 else row
+
+    def rows(self, uuids: list[str]) -> np.ndarray:
+        """``row`` of each uuid as an int64 array, -1 where the record has no live row."""
+        return self._id_map.get_many(uuids)
+
+    def uuid(self, row: int) -> str:
+        h = self.ids[row].tobytes().hex()  # cheaper than a core call for one row
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def uuid_texts(self, rows: np.ndarray | list[int]) -> list[str]:
+        """The uuids of ``rows``: a few one by one, more in one core call."""
+        if len(rows) <= 2:
+            return [self.uuid(r) for r in rows]
+        return _core.uuid_texts(self.ids[np.asarray(rows, dtype=np.intp)])
 
     def add_column(self, spec: PropSpec) -> None:
         self._changed()
@@ -257,6 +281,7 @@ class Cache:
         self.vectors = vectors
         self.alive = _grow(self.alive, cap, False)
         self.seq = _grow(self.seq, cap, None)
+        self.ids = _grow(self.ids, cap, None)
         for col in self.columns.values():
             col.resize(cap)
 
@@ -316,27 +341,42 @@ class Cache:
             normalise_in_place(self.vectors[start:end])
         self.alive[start:end] = True if alive is None else alive
         self.seq[start:end] = seqs
-        self.uuids.extend(uuids)
+        self._add_ids(uuids, start, alive)
         # callers keep their dicts unless they hand them over
         self.props.extend(props if owned else map(copy_props, props))
-        if alive is None:
-            self.row_of.update(zip(uuids, range(start, end), strict=True))
-        else:
-            for i, uid in enumerate(uuids, start):
-                if alive[i - start]:
-                    self.row_of[uid] = i
         for name, col in self.columns.items():
             col.write(start, [p.get(name) for p in props])
         self.n = end
         if self.on_rows_added is not None:
             self.on_rows_added(self)
 
+    def _add_ids(self, uuids: list[str], start: int, alive: list[bool] | None) -> None:
+        """Rows ``start..`` hold ``uuids``; the live ones map to their rows (a later row of
+        a uuid replaces an earlier one, as the dict this replaces did). Placeholders (not
+        ``alive``) have no uuid (""): zeros."""
+        end = start + len(uuids)
+        if alive is not None and not all(alive):
+            uuids = [u if a else _NIL for u, a in zip(uuids, alive, strict=True)]
+        raw = _core.parse_uuids(uuids)
+        self.ids[start:end] = raw
+        rows = np.arange(start, end, dtype=np.int64)
+        if alive is None:
+            self._id_map.insert_many(raw, rows)
+        else:
+            keep = np.asarray(alive, dtype=bool)
+            self._id_map.insert_many(raw[keep], rows[keep])
+
     def kill(self, uuids: list[str]) -> None:
         self._changed()
-        for uid in uuids:
-            row = self.row_of.pop(uid, None)
-            if row is not None:
-                self.alive[row] = False
+        rows = self._id_map.remove_many(uuids)
+        self.alive[rows[rows >= 0]] = False
+
+    def kill_rows(self, rows: np.ndarray) -> None:
+        """``kill`` the records of live ``rows``."""
+        self._changed()
+        rows = np.asarray(rows, dtype=np.intp)
+        gone = self._id_map.remove_ids(self.ids[rows])
+        self.alive[gone[gone >= 0]] = False
 
     def set_props(self, row: int, props: dict[str, Any]) -> None:
         self._changed()
@@ -345,15 +385,19 @@ class Cache:
             col.write(row, [props.get(name)])
 
     def duplicate_uuids(self) -> list[str]:
-        """Uuids held by more than one live row: only damaged storage gives any."""
-        seen: set[str] = set()
-        dups: dict[str, None] = {}  # first-seen order
-        for row in np.flatnonzero(self.alive_mask()).tolist():
-            uid = self.uuids[row]
-            if uid in seen:
-                dups[uid] = None
-            seen.add(uid)
-        return list(dups)
+        """Uuids held by more than one live row, in the order their second row comes:
+        only damaged storage gives any."""
+        live = np.flatnonzero(self.alive_mask())
+        keys = np.ascontiguousarray(self.ids[live]).view(np.uint64)  # (k, 2)
+        order = np.lexsort((keys[:, 1], keys[:, 0]))  # stable: equal ids keep row order
+        keys = keys[order]
+        same = (keys[1:] == keys[:-1]).all(axis=1)
+        first = np.ones(len(order), dtype=bool)  # first of each run of equal ids
+        first[1:] = ~same
+        second = np.zeros(len(order), dtype=bool)  # the second row of a run
+        second[1:] = same & first[:-1]
+        rows = np.sort(live[order[second]])
+        return self.uuid_texts(rows)
 
     def alive_mask(self) -> np.ndarray:
         return self.alive[: self.n]
@@ -361,7 +405,7 @@ class Cache:
     def all_alive(self) -> bool:
         """No row is dead (no delete, vector update or placeholder), in O(1): every live
         record maps to its own alive row, so n of them leave no row dead."""
-        return len(self.row_of) == self.n
+        return len(self._id_map) == self.n
 
     def matrix(self) -> np.ndarray:
         """The used rows, C-contiguous float32 (a view, no copy)."""
@@ -371,8 +415,9 @@ class Cache:
         """The rows at ``rows``, in that order, as arrays (see ``Gathered``).
 
         The first k rows in order (every row alive, no filter: the common case) are read in
-        place: a read-only view of the vectors and slices of the lists, no row copied. Rows
-        below ``n`` are never written again (updates append and tombstone, growth moves to
+        place: a read-only view of the vectors and a slice of the property list, no row
+        copied. The uuid texts are made from the id bytes (one core call for more than two
+        rows). Rows below ``n`` are never written again (updates append and tombstone, growth moves to
         a new array), so the view keeps its values. Other rows: one fancy-index copy of the
         vectors. The property dicts are the cache's own (replaced on update, never changed
         in place): ``copy_props`` one before handing it out. String columns: their codes and
@@ -388,13 +433,12 @@ class Cache:
         if prefix:
             vectors = self.vectors[:k]
             vectors.flags.writeable = False
-            return Gathered(vectors, self.uuids[:k], self.props[:k], strings)
-        take = rows.tolist()
-        uuids, props = self.uuids, self.props
+            return Gathered(vectors, _core.uuid_texts(self.ids[:k]), self.props[:k], strings)
+        props = self.props
         return Gathered(
             np.ascontiguousarray(self.vectors[rows]),
-            [uuids[r] for r in take],
-            [props[r] for r in take],
+            self.uuid_texts(rows),
+            [props[r] for r in rows.tolist()],
             strings,
         )
 
@@ -440,9 +484,8 @@ class Cache:
             normalise_in_place(self.vectors[start:end])
         self.alive[start:end] = True
         self.seq[start:end] = seqs
-        self.uuids.extend(uuids)
+        self._add_ids(uuids, start, None)
         self.props.extend(props)
-        self.row_of.update(zip(uuids, range(start, end), strict=True))
         for name, col in self.columns.items():
             given = values.get(name)
             if given is None:
@@ -493,6 +536,7 @@ def copy_props(props: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_NIL = "00000000-0000-0000-0000-000000000000"  # a placeholder's id: no record's
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _TYPED = frozenset({"integer", "number", "boolean"})
 

@@ -386,7 +386,7 @@ class Index:
         cache = Cache(self.dimensions, self.metric == "cosine", self._schema.props)
         wanted = graph_seqs.tolist() if graph_seqs is not None else []
         cache.reserve(store.count() + len(wanted))  # upper bound: no growth copies
-        loader = _ChunkLoader(cache)
+        loader = _ChunkLoader(cache, store)
         j, dead = 0, 0
         if not wanted:
             for chunk in store.scan(_LOAD_CHUNK):
@@ -467,16 +467,23 @@ class Index:
         return filters.mask(node, cache, cache.n) & cache.alive_mask()
 
     def _records(
-        self, rows: list[int], *, with_vector: bool, with_properties: bool = True
+        self,
+        rows: list[int],
+        *,
+        with_vector: bool,
+        with_properties: bool = True,
+        uuids: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Record dicts of cache rows, in the given order; vectors are read from the store
-        (the cache holds normalised ones for cosine indexes), properties from memory."""
+        (the cache holds normalised ones for cosine indexes), properties from memory.
+        ``uuids``: the rows' uuids when the caller has them (a get by id), else made here."""
         assert self._store is not None
         if not with_vector:
             cache = self._cache
             out = []
-            for row in rows:
-                item: dict[str, Any] = {"uuid": cache.uuids[row]}
+            texts = cache.uuid_texts(rows) if uuids is None else uuids
+            for row, uid in zip(rows, texts, strict=True):
+                item: dict[str, Any] = {"uuid": uid}
                 if with_properties:
                     item["metadata"] = copy_props(cache.props[row])
                 out.append(item)
@@ -588,9 +595,16 @@ class View:
         return self._index._filter_mask(node)
 
     def records_by_rows(
-        self, rows: list[int], *, with_vector: bool, with_properties: bool = True
+        self,
+        rows: list[int],
+        *,
+        with_vector: bool,
+        with_properties: bool = True,
+        uuids: list[str] | None = None,
     ) -> list[dict[str, Any]]:
-        return self._index._records(rows, with_vector=with_vector, with_properties=with_properties)
+        return self._index._records(
+            rows, with_vector=with_vector, with_properties=with_properties, uuids=uuids
+        )
 
     def stored_vectors(self, rows: np.ndarray) -> np.ndarray:
         index = self._index
@@ -664,8 +678,9 @@ def _kernel_metric(metric: str) -> str:
 class _ChunkLoader:
     """Streams store rows into the cache in chunks (bounded memory, bulk NumPy work)."""
 
-    def __init__(self, cache: Cache) -> None:
+    def __init__(self, cache: Cache, store: Store) -> None:
         self.cache = cache
+        self.store = store
         self.zero = bytes(4 * cache.dim)
         self.rows: list[tuple[int, str, bytes, str]] = []
         self.alive: list[bool] = []
@@ -697,11 +712,14 @@ class _ChunkLoader:
         # one parse per chunk (per-row json.loads overhead dominates); always: properties
         # no column holds (free-form nested values) live only in these dicts
         props = json.loads("[" + ",".join([r[3] for r in rows]) + "]")
-        self.cache.append(
-            [r[1] for r in rows],
-            [r[0] for r in rows],
-            matrix,
-            props,
-            None if all(alive) else alive,
-            owned=True,  # parsed here, held by nobody else
-        )
+        try:
+            self.cache.append(
+                [r[1] for r in rows],
+                [r[0] for r in rows],
+                matrix,
+                props,
+                None if all(alive) else alive,
+                owned=True,  # parsed here, held by nobody else
+            )
+        except ValueError as e:  # a stored uuid that is no canonical uuid text
+            raise self.store.damaged(f"record uuids: {e}") from None

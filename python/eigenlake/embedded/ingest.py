@@ -93,11 +93,12 @@ def ingest(
         skipped: list[str] = []
         with w.transaction() as store:
             # duplicates against stored records, judged on a cache fresh under the lock
-            row_of = w.cache.row_of
+            stored = w.cache.rows([p.uuid for p in prepared]).tolist()
             keep: list[_Prepared] = []
             replaced: list[str] = []
-            for p in prepared:
-                if p.uuid in row_of:
+            replaced_rows: list[int] = []
+            for p, row in zip(prepared, stored, strict=True):
+                if row >= 0:
                     if on_duplicate == "error":
                         err = ConflictError(f"record {p.position}: id {p.uuid} already exists")
                         if on_error == "raise":
@@ -108,10 +109,10 @@ def ingest(
                         skipped.append(p.uuid)
                         continue
                     replaced.append(p.uuid)
+                    replaced_rows.append(row)
                 keep.append(p)
             if replaced:
-                seqs = [int(w.cache.seq[row_of[u]]) for u in replaced]
-                store.delete_seqs(seqs)
+                store.delete_seqs(w.cache.seq[replaced_rows].tolist())
             positions = [p.position for p in keep]
             first = store.take_seqs(len(keep)) if keep else 0
             seqs = list(range(first, first + len(keep)))
@@ -372,14 +373,20 @@ def _ingest_columns(
         keep = _dedupe_rows(uuids, failed, on_duplicate, on_error, fresh=fresh)
         skipped: list[str] = []
         with w.transaction() as store:
-            row_of = w.cache.row_of
+            cache = w.cache
             replaced: list[str] = []
+            replaced_rows: list[int] = []
             # new random (version 4) ids meet no stored one: 122 random bits each
-            if not fresh and row_of and not row_of.keys().isdisjoint(uuids[i] for i in keep):
+            stored = (
+                cache.rows([uuids[i] for i in keep]).tolist()
+                if not fresh and cache.live_count
+                else None
+            )
+            if stored is not None and max(stored, default=-1) >= 0:
                 kept: list[int] = []
-                for i in keep:
+                for i, row in zip(keep, stored, strict=True):
                     uid = uuids[i]
-                    if uid in row_of:
+                    if row >= 0:
                         if on_duplicate == "error":
                             err = ConflictError(f"record {i}: id {uid} already exists")
                             if on_error == "raise":
@@ -390,10 +397,11 @@ def _ingest_columns(
                             skipped.append(uid)
                             continue
                         replaced.append(uid)
+                        replaced_rows.append(row)
                     kept.append(i)
                 keep = kept
             if replaced:
-                store.delete_seqs([int(w.cache.seq[row_of[u]]) for u in replaced])
+                store.delete_seqs(cache.seq[replaced_rows].tolist())
             in_order = keep == list(range(len(keep)))
             first = store.take_seqs(len(keep)) if keep else 0
             seqs = list(range(first, first + len(keep)))

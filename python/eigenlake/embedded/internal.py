@@ -82,11 +82,16 @@ class ReadView(Protocol):
         ...
 
     def records_by_rows(
-        self, rows: list[int], *, with_vector: bool, with_properties: bool = True
+        self,
+        rows: list[int],
+        *,
+        with_vector: bool,
+        with_properties: bool = True,
+        uuids: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         """``{"uuid", "metadata"?, "vector"?}`` of cache rows in the given order: properties
         from memory, vectors (as sent) from the store; a record another process removed
-        since the sync is left out."""
+        since the sync is left out. ``uuids``: the rows' uuids, when the caller has them."""
         ...
 
     def stored_vectors(self, rows: np.ndarray) -> np.ndarray:

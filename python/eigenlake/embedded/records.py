@@ -67,7 +67,7 @@ class Records(RecordsSurface):
         uid = canonical_id(id)
         where = f"record {uid}"
         with self._index.writing() as w:
-            if uid not in w.cache.row_of:
+            if w.cache.row(uid) is None:
                 raise NotFoundError(f"record {uid} does not exist")
             pending: dict[str, PropSpec] = {}
             new_props = w.schema.validate(properties, where, pending, evolve=merge, partial=merge)
@@ -78,7 +78,7 @@ class Records(RecordsSurface):
                     raise ValidationError(f"{where}: {problem}")
             with w.transaction() as store:
                 cache = w.cache
-                row = cache.row_of.get(uid)
+                row = cache.row(uid)
                 if row is None:
                     raise NotFoundError(f"record {uid} does not exist")
                 seq = int(cache.seq[row])
@@ -112,7 +112,7 @@ class Records(RecordsSurface):
         with self._index.writing() as w:
             with w.transaction() as store:
                 cache = w.cache
-                row = cache.row_of.get(uid)
+                row = cache.row(uid)
                 if row is None:
                     raise NotFoundError(f"record {uid} does not exist")
                 store.delete_seqs([int(cache.seq[row])])
@@ -132,7 +132,7 @@ class Records(RecordsSurface):
                 if len(rows) == 0 and on_missing == "error":
                     raise NotFoundError(f"no record matches the filter {short_repr(filter, 200)}")
                 store.delete_seqs([int(s) for s in cache.seq[rows]])
-            cache.kill([cache.uuids[r] for r in rows.tolist()])
+            cache.kill_rows(rows)
         return {"deleted": len(rows)}
 
     # ---- reads --------------------------------------------------------------------------
@@ -140,11 +140,11 @@ class Records(RecordsSurface):
     def _read(self, id: Any, with_vector: bool, with_properties: bool) -> dict[str, Any] | None:
         uid = canonical_id(id)
         with self._index.reading() as view:
-            row = view.cache.row_of.get(uid)
+            row = view.cache.row(uid)
             if row is None:
                 return None
             recs = view.records_by_rows(
-                [row], with_vector=with_vector, with_properties=with_properties
+                [row], with_vector=with_vector, with_properties=with_properties, uuids=[uid]
             )
             return recs[0]
 
@@ -157,7 +157,7 @@ class Records(RecordsSurface):
     def exists(self, id: str) -> bool:
         uid = canonical_id(id)
         with self._index.reading() as view:
-            return uid in view.cache.row_of
+            return view.cache.row(uid) is not None
 
     def _list(
         self, filter: Any, limit: int, after: str | None, with_vector: bool, with_properties: bool
@@ -194,7 +194,7 @@ class Records(RecordsSurface):
             if limit is not None:
                 rows = rows[:limit]
             listed = rows.tolist()
-            uuids = [cache.uuids[r] for r in listed]
+            uuids = cache.uuid_texts(rows)
             props = [cache.props[r] for r in listed] if with_properties else None
             vectors = view.stored_vectors(rows) if with_vector else None
             kinds = schema_kinds(view.schema.source)

@@ -103,7 +103,7 @@ class Search(protocols.Search):
                         sel.rows,
                         sel.block(matrix),
                         not view.graph_building(),
-                        cache.uuids,
+                        cache.ids,
                         cache.props,
                         cosine,
                         flt_text,
@@ -141,7 +141,7 @@ class Search(protocols.Search):
         if text is not None and node is not None:
             cache.kept_memo.name(text, repr(node), filter_text(filter), view.schema)
         ids, scores = self._topk(q, min(limit + 1, sel.count), sel)
-        page = _core.page_hits(ids, scores, limit, cache.uuids, cache.props, cosine)
+        page = _core.page_hits(ids, scores, limit, cache.ids, cache.props, cosine)
         return {
             "results": _owned(page),
             "next_after": _next_after(q, filter, limit, page),
@@ -218,7 +218,7 @@ class Search(protocols.Search):
         if ids and ids[-1] < 0:  # fewer rows than asked: drop the -1 padding (it is last)
             n = ids.index(-1)
             ids, scores = ids[:n], scores[:n]
-        uuids = _pick(view.cache.uuids, ids)
+        uuids = view.cache.uuid_texts(ids)
         if cosine:
             hits = [(1.0 - s, u, r) for r, s, u in zip(ids, scores, uuids, strict=True)]
         else:

@@ -1,8 +1,8 @@
 //! EigenLake compute core.
 //!
 //! Pure Rust, no Python: functions take row-major `&[f32]` matrices, row indices and
-//! masks, and know nothing of records or uuids (but `rows`, which encodes property
-//! columns for the store). The Python bindings live in `eigenlake-py`.
+//! masks, and know nothing of records (but `rows`, which encodes property columns for the
+//! store, and `ids`, record ids as raw bytes). The Python bindings live in `eigenlake-py`.
 
 pub mod cluster;
 pub mod distance;
@@ -11,6 +11,7 @@ pub mod flat;
 pub mod gemm;
 pub mod hnsw;
 pub mod hugepage;
+pub mod ids;
 pub mod outlier;
 pub mod quant;
 pub mod rows;

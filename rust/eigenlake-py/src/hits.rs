@@ -1,6 +1,7 @@
 //! One query's page of hits as the Python answer holds them (`Hnsw.page`): the
-//! `{"uuid", "metadata", "distance"}` dicts built from the kernel's (row, score) pairs and
-//! the uuid and property lists the caller already holds, in one pass, so a query does not
+//! `{"uuid", "metadata", "distance"}` dicts built from the kernel's (row, score) pairs, the
+//! ids' bytes (`uuids`, 16 a row: the uuid text is made here, for the hits only) and the property list
+//! the caller already holds, in one pass, so a query does not
 //! go through NumPy arrays, `tolist` and a Python loop per hit. The rules are the Python
 //! path's (`eigenlake/embedded/search.py`, `_hits` and `_own`): the answer must be equal.
 
@@ -8,6 +9,8 @@ use pyo3::exceptions::{PyIndexError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+
+use crate::ids::{id_at, text};
 
 /// A kernel score as the answer's distance: `1 - cos` for inner product on unit rows,
 /// else the euclidean distance from the squared one, as Python computes it on the float
@@ -42,32 +45,30 @@ fn item<'py>(list: &Bound<'py, PyList>, row: usize, name: &str) -> PyResult<Boun
     })
 }
 
-/// Ask for the objects at rows `ids` of both lists before they are read: after a walk
-/// they are cold, scattered over the heap, and read one by one each waits for memory; a
-/// tight pass lets those waits overlap. Hints only: nothing is read or changed here.
-fn prefetch_items(ids: &[i64], uuids: &Bound<'_, PyList>, props: &Bound<'_, PyList>) {
+/// Ask for the property dicts at rows `ids` before they are read: after a walk they are
+/// cold, scattered over the heap, and read one by one each waits for memory; a tight pass
+/// lets those waits overlap. Hints only: nothing is read or changed here.
+fn prefetch_items(ids: &[i64], props: &Bound<'_, PyList>) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let (nu, np) = (uuids.len(), props.len());
+        let np = props.len();
         for &id in ids {
             let Ok(row) = usize::try_from(id) else { break };
-            for (list, len) in [(uuids, nu), (props, np)] {
-                if row < len {
-                    // SAFETY: the row is within the list (checked above), which the GIL
-                    // keeps alive and unchanged; the item is a borrowed pointer only
-                    // handed to a prefetch, which never faults
-                    unsafe {
-                        let obj =
-                            pyo3::ffi::PyList_GetItem(list.as_ptr(), row as pyo3::ffi::Py_ssize_t);
-                        _mm_prefetch::<_MM_HINT_T0>(obj.cast::<i8>());
-                    }
+            if row < np {
+                // SAFETY: the row is within the list (checked above), which the GIL keeps
+                // alive and unchanged; the item is a borrowed pointer only handed to a
+                // prefetch, which never faults
+                unsafe {
+                    let obj =
+                        pyo3::ffi::PyList_GetItem(props.as_ptr(), row as pyo3::ffi::Py_ssize_t);
+                    _mm_prefetch::<_MM_HINT_T0>(obj.cast::<i8>());
                 }
             }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (ids, uuids, props);
+    let _ = (ids, props);
 }
 
 /// The hits of rows `ids` (-1 padding allowed at the end) scored `scores`, nearest first
@@ -79,36 +80,29 @@ pub fn page<'py>(
     ids: &[i64],
     scores: &[f32],
     limit: usize,
-    uuids: &Bound<'py, PyList>,
+    uuids: &[u8],
     props: &Bound<'py, PyList>,
     cosine: bool,
 ) -> PyResult<(Bound<'py, PyList>, bool, bool)> {
-    prefetch_items(ids, uuids, props);
-    let mut found: Vec<(f64, usize, Bound<'py, PyString>)> = Vec::with_capacity(ids.len());
+    prefetch_items(ids, props);
+    let mut found = Vec::with_capacity(ids.len());
     for (&id, &score) in ids.iter().zip(scores) {
         let Ok(row) = usize::try_from(id) else {
             break; // -1: fewer rows than asked, the padding is last
         };
-        let uuid = item(uuids, row, "uuids")?
-            .cast_into::<PyString>()
-            .map_err(|_| PyTypeError::new_err("`uuids` must hold strings"))?;
+        let uuid = id_at(uuids, row).ok_or_else(|| {
+            PyIndexError::new_err(format!(
+                "row {row} is past the end of `uuids` ({})",
+                uuids.len() / 16
+            ))
+        })?;
         found.push((distance(score, cosine), row, uuid));
     }
     // Python sorts (distance, uuid, row) tuples: the kernel's order already is that order
-    // when the distances strictly rise
+    // when the distances strictly rise. uuids are unique among live rows: (distance, uuid)
+    // orders them all; the bytes' order is the texts' order
     if !found.windows(2).all(|w| w[0].0 < w[1].0) {
-        let mut keyed = Vec::with_capacity(found.len());
-        for (d, row, u) in found {
-            let text = u.to_str()?.to_owned();
-            keyed.push((d, text, row, u));
-        }
-        // uuids are unique among live rows: (distance, uuid) orders them all; UTF-8 byte
-        // order is code point order, Python's string order
-        keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-        found = keyed
-            .into_iter()
-            .map(|(d, _, row, u)| (d, row, u))
-            .collect();
+        found.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.2.cmp(&b.2)));
     }
     let more = found.len() > limit;
     found.truncate(limit);
@@ -131,7 +125,7 @@ pub fn page<'py>(
             Err(_) => return Err(PyTypeError::new_err("`props` must hold dicts or None")),
         };
         let hit = PyDict::new(py);
-        hit.set_item(k_uuid, uuid)?;
+        hit.set_item(k_uuid, text(py, &uuid))?;
         hit.set_item(k_meta, meta)?;
         hit.set_item(k_dist, d)?;
         hits.append(hit)?;

@@ -8,7 +8,7 @@ use eigenlake_core::flat::{
     flat_topk as core_flat_topk, flat_topk_rows as core_rows, flat_topk_serial as core_serial,
     TopKResult, GEMV_MIN_ROWS,
 };
-use numpy::PyReadonlyArray1;
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
@@ -16,6 +16,7 @@ use pyo3::types::{PyBytes, PyList};
 use crate::arrays::{matrix, Matrix, Values};
 use crate::cursor;
 use crate::hits;
+use crate::ids::id_bytes;
 use crate::search::{answer, inputs, metric_of, same_dim, Answer, FirstPage};
 use crate::util::{arg, detach, detach_inline};
 
@@ -124,10 +125,11 @@ fn kept_topk<'py>(
 }
 
 /// `kept_topk` for `limit + 1` rows of the caller's query `vector` (made the query row as
-/// `Hnsw.first_page` makes it), then the page of hits over `uuids` and `props` (one item
-/// per row of `data`, `hits::page`) and the cursor after it when more follow, for a
-/// filter whose cursor text is `filter_text`: (hits, cursor or None, whether a hit's
-/// metadata holds a list or dict to copy); None when `vector` is not a valid float query.
+/// `Hnsw.first_page` makes it), then the page of hits over `uuids` (id bytes, `(rows, 16)`
+/// uint8) and `props` (one row / item per row of `data`, `hits::page`) and the cursor
+/// after it when more follow, for a filter whose cursor text is `filter_text`: (hits,
+/// cursor or None, whether a hit's metadata holds a list or dict to copy); None when
+/// `vector` is not a valid float query.
 #[pyfunction]
 #[pyo3(signature = (data, vector, limit, metric, rows, block, pool, uuids, props, cosine, filter_text))]
 #[allow(clippy::too_many_arguments)]
@@ -140,7 +142,7 @@ fn kept_page<'py>(
     rows: PyReadonlyArray1<'py, i64>,
     block: Option<&Bound<'py, PyAny>>,
     pool: bool,
-    uuids: &Bound<'py, PyList>,
+    uuids: PyReadonlyArray2<'py, u8>,
     props: &Bound<'py, PyList>,
     cosine: bool,
     filter_text: &Bound<'py, PyBytes>,
@@ -150,6 +152,7 @@ fn kept_page<'py>(
         return Ok(None);
     };
     let k = limit.saturating_add(1);
+    let uuids = id_bytes(&uuids, "uuids")?;
     let r = scan(py, &d, &q, k, metric, &rows, block, pool)?;
     let (hits, more, deep) = hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)?;
     let next = cursor::after_page(&hits, more, limit, &q, filter_text.as_bytes())?;

@@ -8,6 +8,7 @@ mod arrays;
 mod cursor;
 mod errors;
 mod hits;
+mod ids;
 mod kept;
 mod members;
 mod quantized;
@@ -25,6 +26,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InternalError", m.py().get_type::<errors::InternalError>())?;
     search::register(m)?;
     cursor::register(m)?;
+    ids::register(m)?;
     kept::register(m)?;
     analytics::register(m)?;
     rows::register(m)?;

@@ -18,6 +18,7 @@ use pyo3::types::PyList;
 use crate::arrays::{all_finite, mask as mask_arg, matrix, not_finite, same_len, Matrix, Values};
 use crate::cursor;
 use crate::hits;
+use crate::ids::id_bytes;
 use crate::util::{arg, detach, detach_inline, guarded};
 
 pub type Answer<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
@@ -145,10 +146,11 @@ fn page_hits<'py>(
     ids: PyReadonlyArray2<'py, i64>,
     scores: PyReadonlyArray2<'py, f32>,
     #[pyo3(from_py_with = arg::k)] limit: usize,
-    uuids: &Bound<'py, PyList>,
+    uuids: PyReadonlyArray2<'py, u8>,
     props: &Bound<'py, PyList>,
     cosine: bool,
 ) -> PyResult<Page<'py>> {
+    let uuids = id_bytes(&uuids, "uuids")?;
     let (ids, scores) = (ids.as_array(), scores.as_array());
     if ids.shape() != scores.shape() {
         return Err(PyValueError::new_err("`ids` and `scores` differ in shape"));
@@ -244,7 +246,8 @@ impl Hnsw {
     /// One query's first page through the graph, as the answer's hits, for the query as
     /// the caller gave it: the row checked and made unit length (`cursor::query_row`'s
     /// rules), the walk for `limit + 1` rows (no mask), `hits::page` over `uuids` and
-    /// `props` (the caller's lists, one item per row of `data`), and, when more follow,
+    /// `props` (the caller's id bytes, `(rows, 16)` uint8, and property list, one row /
+    /// item per row of `data`), and, when more follow,
     /// the cursor after the page (filter text `null`): (hits, cursor or None, whether a
     /// hit's metadata holds a list or dict to copy). None when `vector` is not a 1-D float
     /// array of `dim` values that makes a valid query: the caller's general path then
@@ -258,7 +261,7 @@ impl Hnsw {
         vector: &Bound<'py, PyAny>,
         #[pyo3(from_py_with = arg::k)] limit: usize,
         #[pyo3(from_py_with = arg::ef)] ef: usize,
-        uuids: &Bound<'py, PyList>,
+        uuids: PyReadonlyArray2<'py, u8>,
         props: &Bound<'py, PyList>,
         cosine: bool,
     ) -> PyResult<Option<FirstPage<'py>>> {
@@ -274,6 +277,7 @@ impl Hnsw {
         let ds = d.slice();
         let inner = &self.inner;
         let k = limit.saturating_add(1);
+        let uuids = id_bytes(&uuids, "uuids")?;
         let r = detach_inline(py, || inner.search(ds, &q, k, ef, None))?;
         let (hits, more, deep) = hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)?;
         let next = cursor::after_page(&hits, more, limit, &q, b"null")?;
