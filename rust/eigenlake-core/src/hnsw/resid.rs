@@ -30,7 +30,7 @@ const TOP: f32 = 127.0;
 
 /// At most this many rows per centroid are used to fit the centroids (an even stride
 /// over the rows); every row is then assigned.
-const SAMPLE_PER_CENTROID: usize = 32;
+const SAMPLE_PER_CENTROID: usize = 16;
 
 /// Rows encoded per parallel task.
 const ROWS_PER_TASK: usize = 512;
@@ -86,7 +86,7 @@ impl Resid {
         };
         let p = KMeansParams {
             k,
-            max_iter: 8,
+            max_iter: 6,
             tol: 1e-4,
             n_init: 1,
             seed: 0x5EED_C0DE,
