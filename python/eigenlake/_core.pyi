@@ -239,8 +239,9 @@ class Hnsw:
     def dim(self) -> int: ...
     @property
     def quantized_walk(self) -> bool:
-        """Queries walk 16-bit codes of the rows (default) or the float rows; the answer
-        is measured and ranked on the float rows either way."""
+        """Queries walk codes of the rows where they pay (default: 8-bit residual codes
+        once the float rows reach 2 MiB) or always the float rows; the answer is measured
+        and ranked on the float rows either way."""
     @quantized_walk.setter
     def quantized_walk(self, on: bool) -> None: ...
 

@@ -295,8 +295,9 @@ impl Hnsw {
         Ok(Hnsw { inner })
     }
 
-    /// Whether queries walk 16-bit codes of the rows (the default; the answer is still
-    /// measured and ranked on the float rows) or the float rows themselves.
+    /// Whether queries walk codes of the rows where they pay (the default: 8-bit residual
+    /// codes once the float rows reach 2 MiB; the answer is still measured and ranked on
+    /// the float rows) or always the float rows themselves.
     #[getter]
     fn quantized_walk(&self) -> bool {
         self.inner.quantized_walk()

@@ -2,7 +2,7 @@
 //! k-means, DBSCAN, silhouette, k-distance knee, kNN. Inputs are row-major `&[f32]`
 //! matrices with `dim` columns; nothing here materialises an n×n matrix.
 
-mod assign;
+pub(crate) mod assign;
 pub mod dbscan;
 mod hamerly;
 mod init;

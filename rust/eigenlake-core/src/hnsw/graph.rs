@@ -79,6 +79,24 @@ impl Graph {
         out.extend(s[1..=c].iter().map(|a| a.load(Relaxed)));
     }
 
+    /// Ask for the layer-0 list of `node` ahead of use (the walk's next candidate).
+    #[inline]
+    pub fn prefetch0(&self, node: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let n = node as usize;
+            if let Some(s) = self.layer0.get(n * (self.m0 + 1)..(n + 1) * (self.m0 + 1)) {
+                for line in s.chunks(16) {
+                    // SAFETY: a prefetch of an address inside a live slice; SSE is baseline.
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8) };
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = node;
+    }
+
     /// Replace the list; caller holds `lock(node)`.
     pub fn set(&self, node: u32, layer: usize, ids: &[u32]) {
         let s = self.slot(node, layer);

@@ -97,6 +97,12 @@ pub fn search_layer(
         if full && c.0 > s.results.peek().map_or(f32::INFINITY, |w| w.0) {
             break;
         }
+        if layer == 0 {
+            // the next candidate's list is read after this one's neighbours are measured
+            if let Some(Reverse(n)) = s.cands.peek() {
+                g.prefetch0(n.1);
+            }
+        }
         g.neighbors(c.1, layer, &mut nbrs);
         // Mark and prefetch all unvisited neighbours first, then measure them.
         fresh.clear();

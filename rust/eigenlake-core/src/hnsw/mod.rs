@@ -3,15 +3,17 @@
 //!
 //! Files: `config` (parameters), `graph` (lock-free-read link lists), `layer`
 //! (greedy / ef-search walks), `insert` (build), `search` (batched + filtered
-//! queries), `quant` (8-bit codes the query walk measures), `persist` (binary file),
-//! `space` / `visited` (helpers).
+//! queries), `codes` (which codes the query walk measures: `quant` 16-bit, `resid` 8-bit
+//! residuals), `persist` (binary file), `space` / `visited` (helpers).
 
+mod codes;
 mod config;
 mod graph;
 mod insert;
 mod layer;
 mod persist;
 mod quant;
+mod resid;
 mod search;
 mod space;
 mod visited;
@@ -22,14 +24,15 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+pub use codes::WalkCodes;
 pub use config::{HnswConfig, MAX_LEVEL};
 pub use search::EXACT_FALLBACK_SCALE;
 
 use crate::distance::Metric;
 use crate::{CoreError, Result};
+use codes::Codes;
 use graph::Graph;
 use layer::Scratch;
-use quant::Quant;
 use space::Space;
 
 /// Where every descent starts: the node on the highest layer.
@@ -46,8 +49,8 @@ pub struct Hnsw {
     deleted: Vec<bool>,
     /// Codes of the indexed rows for the query walk (`quant`): made by `add`, or by the
     /// first search after a load.
-    quant: RwLock<Option<Quant>>,
-    quantized_walk: bool,
+    quant: RwLock<Option<Codes>>,
+    walk_codes: WalkCodes,
 }
 
 impl Hnsw {
@@ -65,7 +68,7 @@ impl Hnsw {
             entry: Mutex::new(None),
             deleted: Vec::new(),
             quant: RwLock::new(None),
-            quantized_walk: true,
+            walk_codes: WalkCodes::Auto,
         })
     }
 
@@ -153,25 +156,42 @@ impl Hnsw {
                 .into_par_iter()
                 .for_each_init(|| Scratch::new(n), one);
         }
-        if self.quantized_walk && quant::worth_it(n, self.cfg.dim) {
+        if let Some(kind) = self.walk_codes.pick(n, self.cfg.dim) {
             let metric = self.cfg.metric;
             let quant = self.quant.get_mut().unwrap_or_else(|e| e.into_inner());
-            update_codes(quant, data, self.cfg.dim, n, metric);
+            codes::update(quant, kind, data, self.cfg.dim, n, metric);
         }
         Ok(())
     }
 
-    /// Whether queries walk the 8-bit codes (default) or the float rows; either way the
-    /// answer is measured and ranked on the float rows.
+    /// Whether queries may walk codes where they pay (default, `WalkCodes::Auto`) or
+    /// always the float rows; either way the answer is measured and ranked on the floats.
     pub fn set_quantized_walk(&mut self, on: bool) {
-        self.quantized_walk = on;
-        if !on {
-            *self.quant.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
-        }
+        self.set_walk_codes(if on {
+            WalkCodes::Auto
+        } else {
+            WalkCodes::Float
+        });
     }
 
     pub fn quantized_walk(&self) -> bool {
-        self.quantized_walk
+        self.walk_codes != WalkCodes::Float
+    }
+
+    /// Which codes the query walk measures (`Auto` unless forced, for tuning); codes of
+    /// another kind are dropped and made again at the next search.
+    pub fn set_walk_codes(&mut self, kind: WalkCodes) {
+        self.walk_codes = kind;
+        let q = self.quant.get_mut().unwrap_or_else(|e| e.into_inner());
+        if q.as_ref()
+            .is_some_and(|c| Some(c.kind()) != kind.pick(c.rows(), self.cfg.dim))
+        {
+            *q = None;
+        }
+    }
+
+    pub fn walk_codes(&self) -> WalkCodes {
+        self.walk_codes
     }
 
     fn insert_one(&self, sp: &Space, q: u32, s: &mut Scratch) {
@@ -202,14 +222,5 @@ impl Hnsw {
 
     pub fn is_deleted(&self, row: usize) -> bool {
         self.deleted.get(row).copied().unwrap_or(false)
-    }
-}
-
-/// Codes for rows `0..rows`: refitted when there are none or the rows doubled since the
-/// fit, else the new rows are encoded with the fitted steps.
-fn update_codes(quant: &mut Option<Quant>, data: &[f32], dim: usize, rows: usize, metric: Metric) {
-    match quant {
-        Some(q) if rows < 2 * q.fitted().max(1) && q.rows() <= rows => q.extend(data, rows),
-        _ => *quant = Some(Quant::fit(data, dim, rows, metric)),
     }
 }

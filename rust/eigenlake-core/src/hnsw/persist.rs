@@ -171,7 +171,7 @@ impl Hnsw {
             deleted,
             // codes are made again from the rows at the first search
             quant: std::sync::RwLock::new(None),
-            quantized_walk: true,
+            walk_codes: super::WalkCodes::Auto,
         })
     }
 }

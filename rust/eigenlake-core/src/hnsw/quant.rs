@@ -14,21 +14,13 @@
 //!
 //! The steps are fitted on the rows present when the codes are made and refitted each
 //! time the graph doubles; rows added in between are clamped to the fitted range.
+//!
+//! Walked only when asked for (`WalkCodes::Wide16`): the 8-bit residual codes (`resid`)
+//! are finer on tight clusters, half the bytes, and measured faster at every size.
 
 use rayon::prelude::*;
 
 use crate::distance::{active, Isa, Metric};
-
-/// Float rows of at least this many bytes are walked through codes. Below it the rows
-/// stay in the caches between queries and the codes only add work (measured on
-/// bench_query_vs_hnswlib's data, 384-d, one query at a time: at 5k and 20k rows the
-/// float walk took 31 / 47 µs, the coded one 35 / 50; at 100k 170 vs 147).
-pub const MIN_FLOAT_BYTES: usize = 48 << 20;
-
-/// Whether `rows` rows of `dim` floats are walked through codes.
-pub fn worth_it(rows: usize, dim: usize) -> bool {
-    rows.saturating_mul(dim).saturating_mul(4) >= MIN_FLOAT_BYTES
-}
 
 /// Rows encoded per parallel task.
 const ROWS_PER_TASK: usize = 1024;
