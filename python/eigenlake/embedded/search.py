@@ -61,14 +61,7 @@ class Search(protocols.Search):
             if cache.all_alive() and _pays(kept, *_graph_options(view), limit + 1, kept):
                 first = view.graph_first_page(vector, limit)
                 if first is not None:
-                    results, next_after, deep = first
-                    if deep:
-                        _copy_lists(results)
-                    return NearestResult(
-                        results=results,
-                        next_after=next_after,
-                        usage=usage.finished("nearest", kept, view.dimensions, started),
-                    )
+                    return _first_answer(first, kept, view.dimensions, started)
             self._view = view
             try:
                 answer = self._first_page(view, vector, limit, None)
@@ -109,14 +102,7 @@ class Search(protocols.Search):
                         flt_text,
                     )
                     if first is not None:  # else not a valid float query: said below
-                        results, next_after, deep = first
-                        if deep:
-                            _copy_lists(results)
-                        return NearestResult(
-                            results=results,
-                            next_after=next_after,
-                            usage=usage.finished("nearest", kept, view.dimensions, started),
-                        )
+                        return _first_answer(first, kept, view.dimensions, started)
             self._view = view
             try:
                 answer = self._first_page(view, vector, limit, filter, text)
@@ -476,6 +462,24 @@ def _owned(page: tuple[builtins.list[dict[str, Any]], bool, bool]) -> builtins.l
     if deep:
         _copy_lists(results)
     return results
+
+
+def _first_answer(
+    first: tuple[builtins.list[dict[str, Any]], str | None, bool],
+    scanned: int,
+    dims: int,
+    started: float,
+) -> NearestResult:
+    """The answer of a first page a core call built (``Hnsw.first_page``, ``kept_page``):
+    its hits (lists and dicts in their metadata copied) and cursor, and the usage."""
+    results, next_after, deep = first
+    if deep:
+        _copy_lists(results)
+    return NearestResult(
+        results=results,
+        next_after=next_after,
+        usage=usage.finished("nearest", scanned, dims, started),
+    )
 
 
 def _copy_lists(results: builtins.list[dict[str, Any]]) -> None:
