@@ -454,28 +454,3 @@ def test_a_long_scan_during_a_build_leaves_the_pool_alone(
         got = idx.search._nearest(q, 3, FILTERS[0], None, False)  # the general path
         assert calls[1:] == [("page", False), ("topk", False)]
         assert [h["uuid"] for h in got["results"]] == want
-
-
-@pytest.mark.parametrize("metric", ["ip", "l2"])
-def test_a_scan_in_fixed_parts_answers_as_one_thread(metric: str) -> None:
-    """Rows of 2-32 MB are split over the pool in fixed parts, every other call scanned
-    backwards (``flat::gemv_static``): the same ids and scores as one thread's scan and a
-    NumPy brute force, ties (repeated rows) to the smaller row, in both directions."""
-    rng = np.random.default_rng(7)
-    n, dims = 3_000, 256  # 3 MB of rows: a fixed split
-    x = rng.integers(-3, 4, size=(n, dims)).astype(np.float32)
-    x[rng.integers(0, n, 600)] = x[5]  # many rows tied with row 5
-    rows = np.sort(rng.choice(n, 2_400, replace=False)).astype(np.int64)
-    block = np.ascontiguousarray(x[rows])
-    for q in (x[5], rng.standard_normal(dims).astype(np.float32)):
-        q2 = q[None].astype(np.float32)
-        sub = x[rows].astype(np.float64)
-        key = sub @ q2[0] if metric == "ip" else -((sub - q2[0]) ** 2).sum(axis=1)
-        order = np.lexsort((rows, -key))[:25]
-        for _ in range(3):  # forwards, backwards, forwards
-            for copy in (None, block):
-                ids, scores = _core.kept_topk(x, q2, 25, metric, rows, copy, True)
-                one, one_scores = _core.kept_topk(x, q2, 25, metric, rows, copy, False)
-                np.testing.assert_array_equal(ids, one)
-                np.testing.assert_array_equal(scores, one_scores)
-                assert ids[0].tolist() == rows[order].tolist()

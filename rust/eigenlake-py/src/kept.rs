@@ -6,7 +6,7 @@
 
 use eigenlake_core::flat::{
     flat_topk as core_flat_topk, flat_topk_rows as core_rows, flat_topk_serial as core_serial,
-    static_split, TopKResult, GEMV_MIN_ROWS,
+    TopKResult, GEMV_MIN_ROWS,
 };
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
@@ -49,13 +49,11 @@ pub(crate) fn row_ids(rows: &[i64], n: usize) -> PyResult<Vec<u32>> {
 }
 
 /// The top `k` of one query over the listed rows of `data` (or over `block`, their copy:
-/// its row `j` is row `rows[j]` of `data`), ids in `data`'s rows. When `pool`, split over
-/// it from twice `GEMV_MIN_ROWS` rows, or in fixed parts where they can stay in each
-/// worker's L2 (`static_split`: 2-32 MB of rows; a 2,500-row copy of 384-d, 132 -> 94 µs);
-/// else on the calling thread (on 2 vCPUs shared with other work, a dynamic split of
-/// 2,500-4,000 rows took as long as one thread or longer: a worker's wake-up, a busy CPU).
-/// The answer is the one `flat_topk` with a mask keeping exactly those rows gives (same
-/// kernel, ties by row).
+/// its row `j` is row `rows[j]` of `data`), ids in `data`'s rows. Split over the pool from
+/// twice `GEMV_MIN_ROWS` rows when `pool` (as `flat_topk_rows` does), else on the calling
+/// thread: on 2 vCPUs shared with other work, a split of 2,500-4,000 rows of 384-d took
+/// as long as one thread or longer (a worker's wake-up, a busy CPU), one of 8,000+ less. The answer is the one
+/// `flat_topk` with a mask keeping exactly those rows gives (same kernel, ties by row).
 #[allow(clippy::too_many_arguments)]
 fn scan<'py>(
     py: Python<'py>,
@@ -71,7 +69,7 @@ fn scan<'py>(
     let dim = d.cols();
     same_dim("query", qs.len(), dim)?;
     let ids = row_ids(rows.as_slice()?, d.rows())?;
-    let split = pool && (ids.len() >= 2 * GEMV_MIN_ROWS || static_split(ids.len(), dim));
+    let split = pool && ids.len() >= 2 * GEMV_MIN_ROWS;
     let Some(block) = block else {
         let ds = d.slice();
         return if split {

@@ -17,8 +17,6 @@ use rayon::prelude::*;
 
 pub use topk::TopK;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use crate::distance::{self, Metric};
 use crate::gemm::{active_micro, gemm_packed, Packed};
 use crate::{CoreError, Result};
@@ -32,23 +30,6 @@ pub const GEMV_MAX_QUERIES: usize = 4;
 /// Rows per piece of a parallel GEMV: fewer than twice this are scanned by one worker
 /// anyway (so a caller may as well scan them on its own thread: `flat_topk_rows`).
 pub const GEMV_MIN_ROWS: usize = 4096;
-/// One query over rows of this many bytes or more (and at most `STATIC_SPLIT_MAX_BYTES`)
-/// is split evenly over the pool, worker `i` always scanning the `i`-th part
-/// (`gemv_static`): a scan repeated over the same rows (a filter's copy of its rows) then
-/// finds its part in that worker's own L2, where one thread would stream all of them from
-/// L3 (2,500 rows of 384-d, 3.8 MB, this VM's L2 2 MB a core: 137 µs on one thread, NumPy's
-/// two threads with their fixed halves 44 µs).
-pub const STATIC_SPLIT_MIN_BYTES: usize = 2 << 20;
-/// Past this, no part stays in an L2 anyway: a dynamic split (`gemv`), which balances
-/// around a busy CPU, is no slower.
-pub const STATIC_SPLIT_MAX_BYTES: usize = 32 << 20;
-
-/// Whether one query over `rows` rows of `dim` floats is split over the pool with fixed
-/// parts (`gemv_static`) rather than scanned on one thread or split dynamically.
-pub fn static_split(rows: usize, dim: usize) -> bool {
-    let bytes = rows.saturating_mul(dim).saturating_mul(4);
-    (STATIC_SPLIT_MIN_BYTES..=STATIC_SPLIT_MAX_BYTES).contains(&bytes)
-}
 
 /// Row-major ids `(nq × k)`, -1 where fewer than k rows pass, and their scores. `k` is
 /// the answer's width: the caller's k clamped to the rows that exist.
@@ -216,9 +197,7 @@ fn topk_over(
         (0..nq)
             .map(|q| {
                 let q = &queries[q * dim..(q + 1) * dim];
-                if parallel && static_split(rows, dim) {
-                    gemv_static(q, rows, k, metric, &row, &row_id)
-                } else if parallel {
+                if parallel {
                     gemv(q, rows, k, metric, &row, &row_id)
                 } else {
                     gemv_inline(q, rows, k, metric, &row, &row_id)
@@ -254,46 +233,6 @@ pub(crate) fn gemv<'a>(
         )
         .reduce(|| TopK::new(k), merge)
 }
-
-/// `gemv` split evenly over the current pool's workers, worker `i` (pinned to its own CPU
-/// by default, `threads`) scanning the `i`-th part on every call, so a part read again by
-/// the next query is still in that worker's caches. The parts are merged by (key, id), as
-/// `gemv`'s are: the same answer.
-fn gemv_static<'a>(
-    q: &[f32],
-    rows: usize,
-    k: usize,
-    metric: Metric,
-    row: &(impl Fn(usize) -> &'a [f32] + Sync),
-    row_id: &(impl Fn(usize) -> usize + Sync),
-) -> TopK {
-    // every other call scans its part backwards: a part a little larger than an L2 then
-    // starts on the rows the last call read last, still cached (a cyclic scan in one
-    // direction misses on every row once it outgrows the cache)
-    let backwards = STATIC_CALLS.fetch_add(1, Ordering::Relaxed) % 2 == 1;
-    let parts = rayon::broadcast(|ctx| {
-        let (i, n) = (ctx.index(), ctx.num_threads());
-        let (lo, hi) = (rows * i / n, rows * (i + 1) / n);
-        let mut t = TopK::new(k);
-        if backwards {
-            let mut end = hi;
-            while end > lo {
-                let start = end.saturating_sub(BACKWARD_BLOCK).max(lo);
-                scan_into(&mut t, q, start..end, metric, row, row_id);
-                end = start;
-            }
-        } else {
-            scan_into(&mut t, q, lo..hi, metric, row, row_id);
-        }
-        t
-    });
-    parts.into_iter().fold(TopK::new(k), merge)
-}
-
-/// Calls of `gemv_static` so far (their parity picks the direction).
-static STATIC_CALLS: AtomicUsize = AtomicUsize::new(0);
-/// Rows a backward scan reads forwards at a time (whole 4-row groups for `rows4`).
-const BACKWARD_BLOCK: usize = 64;
 
 /// `gemv` on the calling thread, rows in order.
 fn gemv_inline<'a>(
