@@ -47,8 +47,9 @@ pub struct Hnsw {
     graph: Graph,
     entry: Mutex<Option<Entry>>,
     deleted: Vec<bool>,
-    /// Codes of the indexed rows for the query walk (`quant`): made by `add`, or by the
-    /// first search after a load.
+    /// Codes of the indexed rows for the query walk (`quant`): made by `add`, loaded with
+    /// the graph (residual codes, `persist`), or made by the first search after loading a
+    /// file without them.
     quant: RwLock<Option<Codes>>,
     walk_codes: WalkCodes,
 }

@@ -61,6 +61,9 @@ pub struct Resid {
     fitted: usize,
 }
 
+/// A row's (scale, centroid, ‖x‖²) as a saved graph holds it.
+pub(super) type SavedMeta = (f32, u32, f32);
+
 /// Most centroids: the fit and the assignment of every row cost rows × centroids × dim.
 const MAX_CENTROIDS: usize = 256;
 
@@ -162,6 +165,73 @@ impl Resid {
                     }
                 }
             });
+    }
+
+    /// What a saved graph keeps of the codes (`persist`): (centroids k × dim, per row its
+    /// (scale, centroid, ‖x‖²), the code bytes `lines · 64` a row, rows fitted on).
+    pub(super) fn parts(&self) -> (&[f32], Vec<SavedMeta>, &[u8], usize) {
+        let meta = self
+            .meta
+            .iter()
+            .map(|m| (m.scale, m.cent, m.norm))
+            .collect();
+        // SAFETY: `Line` is `repr(C)` over `[i8; 64]`: its lines are contiguous bytes.
+        let codes = unsafe {
+            std::slice::from_raw_parts(self.codes.as_ptr() as *const u8, self.codes.len() * 64)
+        };
+        (&self.cent, meta, codes, self.fitted)
+    }
+
+    /// Codes as `parts` gave them, checked (None when they do not fit together: a file
+    /// from another dimension, a centroid index out of range, a short buffer).
+    pub(super) fn from_parts(
+        dim: usize,
+        metric: Metric,
+        cent: Vec<f32>,
+        meta: &[SavedMeta],
+        codes: &[u8],
+        fitted: usize,
+    ) -> Option<Resid> {
+        let lines = dim.div_ceil(64).max(1);
+        let k = cent.len() / dim.max(1);
+        let rows = meta.len();
+        if dim == 0
+            || cent.len() != k * dim
+            || k == 0
+            || k > MAX_CENTROIDS
+            || codes.len() != rows.checked_mul(lines * 64)?
+            || meta
+                .iter()
+                .any(|&(scale, c, _)| c as usize >= k || !scale.is_finite())
+        {
+            return None;
+        }
+        let mut z = Resid {
+            dim,
+            lines,
+            metric,
+            cent,
+            codes: Vec::new(),
+            meta: meta
+                .iter()
+                .map(|&(scale, cent, norm)| Meta {
+                    scale,
+                    cent,
+                    norm,
+                    _pad: 0.0,
+                })
+                .collect(),
+            fitted,
+        };
+        crate::hugepage::reserve(&mut z.codes, rows * lines);
+        z.codes.extend(codes.chunks_exact(64).map(|c| {
+            let mut l = Line([0; 64]);
+            for (o, &b) in l.0.iter_mut().zip(c) {
+                *o = b as i8;
+            }
+            l
+        }));
+        Some(z)
     }
 
     /// The query in code space.

@@ -151,8 +151,8 @@ impl Hnsw {
         Ok(TopKResult { k, ids, scores })
     }
 
-    /// The codes of rows `0..n` for the walk (made now after a load, or when `add` saw
-    /// fewer rows), or None when queries walk the float rows.
+    /// The codes of rows `0..n` for the walk (made now after loading a file without them,
+    /// or when `add` saw fewer rows), or None when queries walk the float rows.
     fn codes(&self, data: &[f32], n: usize) -> Option<RwLockReadGuard<'_, Option<Codes>>> {
         if n == 0 {
             return None;
