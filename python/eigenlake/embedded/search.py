@@ -51,10 +51,10 @@ class Search(protocols.Search):
 
     def _nearest_first(self, vector: Any, limit: int, started: float) -> NearestResult:
         """The common query (``api.protocols.Search._nearest_first``) answered by the
-        graph alone when it covers every row and every row is alive: the hits come built
-        from one core call (``ReadView.graph_first_page``: query check, walk, hits and cursor),
-        the answer straight from them. Else
-        (or when the graph cannot answer on its own) ``_nearest`` answers."""
+        graph alone when it covers every row and every row is alive: one core call
+        (``ReadView.graph_first_page``) checks the query, walks, builds the hits and the
+        cursor; the answer is made straight from them. Else (or when the graph cannot
+        answer on its own) ``_nearest`` answers."""
         with self._index.reading() as view:  # one span, whichever path answers
             cache = view.cache
             kept = cache.live_count
