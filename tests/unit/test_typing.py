@@ -4,10 +4,22 @@ overloads go)."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mypy import api
+
+
+@pytest.fixture(autouse=True)
+def _recursion_limit() -> Iterator[None]:
+    """mypy's in-process run raises the recursion limit to 16,384 and leaves it there;
+    put it back, so later tests (a body nested 10,000 deep must fail to encode) see the
+    interpreter's own."""
+    limit = sys.getrecursionlimit()
+    yield
+    sys.setrecursionlimit(limit)
 
 
 @pytest.fixture(scope="module")
