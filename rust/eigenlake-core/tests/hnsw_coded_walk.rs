@@ -3,55 +3,15 @@
 //! the route), exact reported scores, rows added after the codes' fit, deletes, and a
 //! reopened index (codes made again from the rows).
 
+mod common;
+
+use common::{blobs, recall};
 use eigenlake_core::distance::Metric;
 use eigenlake_core::flat::flat_topk;
 use eigenlake_core::hnsw::{Hnsw, WalkCodes};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 const DIM: usize = 96;
 const K: usize = 10;
-
-fn gauss(rng: &mut ChaCha8Rng) -> f32 {
-    let u: f32 = rng.random_range(f32::MIN_POSITIVE..1.0);
-    let v: f32 = rng.random();
-    (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
-}
-
-/// Unit vectors in tight blobs (noise 0.03 around N(0,1) centres, as in
-/// bench_query_vs_hnswlib), and queries near rows.
-fn blobs(n: usize, nq: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let centres: Vec<f32> = (0..40 * DIM).map(|_| gauss(&mut rng)).collect();
-    let mut x = Vec::with_capacity(n * DIM);
-    for _ in 0..n {
-        let c = rng.random_range(0..40);
-        let mut v: Vec<f32> = (0..DIM)
-            .map(|j| centres[c * DIM + j] + 0.03 * gauss(&mut rng))
-            .collect();
-        eigenlake_core::distance::normalize(&mut v);
-        x.extend(v);
-    }
-    let mut q = Vec::with_capacity(nq * DIM);
-    for _ in 0..nq {
-        let r = rng.random_range(0..n);
-        let mut v: Vec<f32> = (0..DIM)
-            .map(|j| x[r * DIM + j] + 0.01 * gauss(&mut rng))
-            .collect();
-        eigenlake_core::distance::normalize(&mut v);
-        q.extend(v);
-    }
-    (x, q)
-}
-
-fn recall(got: &[i64], want: &[i64]) -> f64 {
-    let hit: usize = got
-        .chunks(K)
-        .zip(want.chunks(K))
-        .map(|(g, w)| g.iter().filter(|&&i| i >= 0 && w.contains(&i)).count())
-        .sum();
-    hit as f64 / want.len() as f64
-}
 
 fn copy(h: &Hnsw, kind: WalkCodes) -> Hnsw {
     let mut c = Hnsw::from_bytes(&h.to_bytes()).unwrap();
@@ -61,7 +21,7 @@ fn copy(h: &Hnsw, kind: WalkCodes) -> Hnsw {
 
 #[test]
 fn coded_walks_keep_the_float_walks_recall_and_exact_scores() {
-    let (x, q) = blobs(6000, 200, 1);
+    let (x, q) = blobs(6000, 200, DIM, 40, 1);
     for metric in [Metric::InnerProduct, Metric::L2] {
         let mut h = Hnsw::new(DIM, metric, 16, 100, 0).unwrap();
         h.set_walk_codes(WalkCodes::Float);
@@ -69,11 +29,11 @@ fn coded_walks_keep_the_float_walks_recall_and_exact_scores() {
         let exact = flat_topk(&x, &q, DIM, K, metric, None).unwrap();
         // a small ef, so that a lost route shows in the recall
         let float = h.search(&x, &q, K, 16, None).unwrap();
-        let rf = recall(&float.ids, &exact.ids);
+        let rf = recall(&float.ids, &exact.ids, K);
         for kind in [WalkCodes::Residual8, WalkCodes::Wide16] {
             let c = copy(&h, kind);
             let got = c.search(&x, &q, K, 16, None).unwrap();
-            let r = recall(&got.ids, &exact.ids);
+            let r = recall(&got.ids, &exact.ids, K);
             assert!(
                 r >= rf - 0.01,
                 "{metric:?} {kind:?}: recall {r} vs float {rf}"
@@ -101,7 +61,7 @@ fn coded_walks_keep_the_float_walks_recall_and_exact_scores() {
 
 #[test]
 fn residual_codes_follow_inserts_deletes_and_a_reopen() {
-    let (x, q) = blobs(8000, 100, 2);
+    let (x, q) = blobs(8000, 100, DIM, 40, 2);
     let mut h = Hnsw::new(DIM, Metric::InnerProduct, 16, 100, 0).unwrap();
     h.set_walk_codes(WalkCodes::Residual8);
     h.add(&x[..2000 * DIM], 0).unwrap();
@@ -116,7 +76,10 @@ fn residual_codes_follow_inserts_deletes_and_a_reopen() {
         let float = copy(&h, WalkCodes::Float)
             .search(data, &q, K, 64, None)
             .unwrap();
-        let (r, rf) = (recall(&got.ids, &exact.ids), recall(&float.ids, &exact.ids));
+        let (r, rf) = (
+            recall(&got.ids, &exact.ids, K),
+            recall(&float.ids, &exact.ids, K),
+        );
         assert!(r >= rf - 0.01, "{end} rows: recall {r} vs float {rf}");
         assert!(got.ids.iter().all(|&i| (i as usize) < end));
     }

@@ -10,57 +10,19 @@
 
 use std::time::Instant;
 
+mod common;
+
+use common::{blobs, recall};
 use eigenlake_core::distance::Metric;
 use eigenlake_core::flat::flat_topk;
 use eigenlake_core::hnsw::{Hnsw, WalkCodes};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 const D: usize = 384;
 const K: usize = 10;
 const EF: usize = 64;
 
-fn gauss(rng: &mut ChaCha8Rng) -> f32 {
-    let u: f32 = rng.random_range(f32::MIN_POSITIVE..1.0);
-    let v: f32 = rng.random();
-    (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
-}
-
-fn unit(v: &mut [f32]) {
-    eigenlake_core::distance::normalize(v);
-}
-
 fn data(n: usize, nq: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let centres: Vec<f32> = (0..100 * D).map(|_| gauss(&mut rng)).collect();
-    let mut x = Vec::with_capacity(n * D);
-    for _ in 0..n {
-        let c = rng.random_range(0..100);
-        let mut v: Vec<f32> = (0..D)
-            .map(|j| centres[c * D + j] + 0.03 * gauss(&mut rng))
-            .collect();
-        unit(&mut v);
-        x.extend(v);
-    }
-    let mut q = Vec::with_capacity(nq * D);
-    for _ in 0..nq {
-        let r = rng.random_range(0..n);
-        let mut v: Vec<f32> = (0..D)
-            .map(|j| x[r * D + j] + 0.01 * gauss(&mut rng))
-            .collect();
-        unit(&mut v);
-        q.extend(v);
-    }
-    (x, q)
-}
-
-fn recall(got: &[i64], want: &[i64]) -> f64 {
-    let hit: usize = got
-        .chunks(K)
-        .zip(want.chunks(K))
-        .map(|(g, w)| g.iter().filter(|i| w.contains(i)).count())
-        .sum();
-    hit as f64 / want.len() as f64
+    blobs(n, nq, D, 100, 0)
 }
 
 #[test]
@@ -122,7 +84,7 @@ fn walk_speed_float_vs_codes() {
                 "  {mode:>10?}: p50 {:6.1} us  p90 {:6.1} us  recall@10 {:.4}",
                 t[t.len() / 2],
                 t[t.len() * 9 / 10],
-                recall(&ids[m], &exact.ids)
+                recall(&ids[m], &exact.ids, K)
             );
         }
     }
