@@ -20,6 +20,7 @@ from ..errors import ConflictError, NotFoundError, StorageError, ValidationError
 from ..schema import describe_value
 from . import ann
 from .index import DB_FILE, Index
+from .row_codes import quantized_scan
 from .store import TOMB_PREFIX, check_no_leftovers, drop_index_dir
 from .store import create as create_db
 from .validate import CompiledSchema
@@ -163,6 +164,8 @@ def _settings(
         raise ValidationError(f"distance_metric must be one of {list(_METRICS)}, got {metric!r}")
     ann.hnsw_params(options)  # fail early on graph settings we cannot use
     ann.exact_threshold(options)
+    ann.ann_enabled(options)
+    quantized_scan(options)
     if schema is not None:
         CompiledSchema(schema, [])  # fail early on a schema we cannot use
     return {
