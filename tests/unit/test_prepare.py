@@ -123,9 +123,10 @@ def test_small_index_is_ready_at_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["no", 0, None])
 def test_a_bad_switch_is_refused(tmp_path: Path, value: Any) -> None:
-    client, idx = _index(tmp_path, ann_index=value)
-    with client:
-        x, _ = _data(N, 1)
-        idx.records.add_vectors(x)
+    """Refused when the index is created (not first at ``prepare``), nothing written."""
+    with eigenlake.connect(path=str(tmp_path)) as client:
         with pytest.raises(eigenlake.ValidationError, match="ann_index"):
-            idx.search.prepare()
+            client.indexes.create_or_get(
+                namespace="p", index="i", dimensions=DIM, index_options={"ann_index": value}
+            )
+        assert client.indexes.list() == []
