@@ -109,14 +109,15 @@ def kept_topk(
     k: int,
     metric: str,
     rows: I64,
-    block: Matrix | None = None,
+    block: Matrix | QuantizedFlat | None = None,
     pool: bool = True,
 ) -> tuple[I64, F32]:
     """``flat_topk_rows`` of one query (one row), scanning ``block`` when given (a
-    C-contiguous copy of exactly the listed rows, in that order; the ids are still rows of
-    ``data``). From 8,192 rows the scan is split over the pool unless ``pool`` is False,
-    else it runs on the calling thread. Bad ``rows`` or a ``block`` of another shape raise
-    ValueError naming them."""
+    C-contiguous copy of exactly the listed rows, in that order, or a ``QuantizedFlat``
+    of them: ``search_rows``; the ids are still rows of ``data``). From 8,192 float rows
+    (32,768 coded) the scan is split over the pool unless ``pool`` is False, else it runs
+    on the calling thread. Bad ``rows`` or a ``block`` of another shape raise ValueError
+    naming them."""
 
 def kept_page(
     data: Matrix,
@@ -124,7 +125,7 @@ def kept_page(
     limit: int,
     metric: str,
     rows: I64,
-    block: Matrix | None,
+    block: Matrix | QuantizedFlat | None,
     pool: bool,
     uuids: Ids,
     props: list[dict[str, Any]],
@@ -267,6 +268,19 @@ class QuantizedFlat:
     def search(
         self, data: Matrix, queries: Matrix, k: int, metric: str = "ip", mask: Mask | None = None
     ) -> tuple[I64, F32]: ...
+    def search_rows(
+        self,
+        data: Matrix,
+        rows: I64,
+        queries: Matrix,
+        k: int,
+        metric: str = "ip",
+        pool: bool = True,
+    ) -> tuple[I64, F32]:
+        """``search`` with codes made of rows ``rows`` of ``data`` (int64, strictly
+        increasing; code row j is row ``rows[j]``): ids are rows of ``data``, the answer
+        ``flat_topk`` gives with a mask keeping exactly those rows. ``pool`` False scans
+        on the calling thread."""
     def __len__(self) -> int: ...
     @property
     def dim(self) -> int: ...

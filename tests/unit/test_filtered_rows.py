@@ -112,8 +112,9 @@ def test_kept_scan_answers_as_the_mask(
     mask = rng.random(n) < rng.random()
     rows = np.flatnonzero(mask).astype(np.int64)
     block = np.ascontiguousarray(x[rows])
+    codes = _core.QuantizedFlat(block)  # scanned as codes past 256 rows (n=300, 20k)
     want_ids, want_scores = _core.flat_topk(x, q, k, metric, mask)
-    for copy in (None, block):
+    for copy in (None, block, codes):
         ids, scores = _core.kept_topk(x, q, k, metric, rows, copy, pool)
         np.testing.assert_array_equal(ids, want_ids[:, : ids.shape[1]])
         np.testing.assert_array_equal(scores, want_scores[:, : ids.shape[1]])
@@ -146,6 +147,10 @@ def test_kept_scan_refuses_a_block_of_another_shape() -> None:
     for bad in (np.ones((3, 3), np.float32), np.ones((2, 4), np.float32)):
         with pytest.raises(ValueError, match="block"):
             _core.kept_topk(x, q, 2, "ip", rows, bad)
+    with pytest.raises(ValueError, match="block"):  # codes of 4-d rows
+        _core.kept_topk(x, q, 2, "ip", rows, _core.QuantizedFlat(np.ones((2, 4), np.float32)))
+    with pytest.raises(ValueError, match="rows"):  # codes of 3 rows, 2 listed
+        _core.kept_topk(x, q, 2, "ip", rows, _core.QuantizedFlat(np.ones((3, 3), np.float32)))
     with pytest.raises(ValueError, match="rows"):
         _core.kept_topk(x, q, 2, "ip", np.array([3, 1], dtype=np.int64))
     with pytest.raises(ValueError, match="one row"):
@@ -367,7 +372,7 @@ def test_another_client_write_reloads_the_memo(tmp_path: Path) -> None:
 
 
 def test_kept_rows_copy_their_vectors_from_the_second_scan() -> None:
-    """``Kept.block``: None on the first scan (a filter used once costs no copy), then
+    """``Kept.copy``: None on the first scan (a filter used once costs no copy), then
     the kept rows' vectors in row order, read-only; never past ``gather_limit``."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((50, 3)).astype(np.float32)
@@ -375,18 +380,44 @@ def test_kept_rows_copy_their_vectors_from_the_second_scan() -> None:
     kept = Kept.of_mask(mask.copy())
     assert kept.count == int(mask.sum())
     assert kept.rows.tolist() == np.flatnonzero(mask).tolist()
-    assert kept.block(x) is None
-    block = kept.block(x)
-    assert block is not None and not block.flags.writeable
+    assert kept.copy(x, True) is None
+    block = kept.copy(x, True)  # fewer than CODE_MIN_ROWS: floats
+    assert isinstance(block, np.ndarray) and not block.flags.writeable
     np.testing.assert_array_equal(block, x[mask])
     wide = np.zeros((4, GATHER_MAX_FLOATS // 2 + 1), dtype=np.float32)
     big = Kept.of_mask(np.array([True, True, False, False]))
-    assert big.block(wide) is None and big.block(wide) is None
+    assert big.copy(wide, False) is None and big.copy(wide, False) is None
+
+
+@pytest.mark.parametrize("coded", [True, False])
+def test_many_kept_rows_are_copied_as_codes(monkeypatch: pytest.MonkeyPatch, coded: bool) -> None:
+    """From ``CODE_MIN_ROWS`` kept rows (and the index's ``quantized_scan``) the copy is
+    of int8 codes, made in steps: a search over them answers as the float scan of the
+    rows (ids, scores); with ``coded`` False it is the float copy."""
+    from eigenlake.embedded import kept_rows
+
+    monkeypatch.setattr(kept_rows, "_CODE_STEP", 100)  # several appends
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2000, 24)).astype(np.float32)
+    mask = rng.random(2000) < 0.5
+    kept = Kept.of_mask(mask)
+    assert kept.count >= kept_rows.CODE_MIN_ROWS
+    kept.copy(x, coded)
+    copy = kept.copy(x, coded)
+    assert isinstance(copy, _core.QuantizedFlat) == coded
+    assert len(copy) == kept.count
+    q = rng.standard_normal((1, 24)).astype(np.float32)
+    for metric in ("ip", "l2"):
+        want = _core.flat_topk(x, q, 10, metric, mask)
+        got = _core.kept_topk(x, q, 10, metric, kept.rows, copy, False)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
 
 
 def test_the_copy_limit_grows_with_the_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past ``GATHER_MAX_FLOATS``, a filter's rows are still copied while they hold at most
-    1/``GATHER_SHARE`` of the matrix (over 1M rows, 1% of them)."""
+    1/``GATHER_SHARE`` of the matrix (over 1M rows, 1% of them); codes, a quarter of the
+    bytes, while their bytes fit the floats' (dim + 20 bytes a row)."""
     from eigenlake.embedded import kept_rows
 
     monkeypatch.setattr(kept_rows, "GATHER_MAX_FLOATS", 64)
@@ -396,11 +427,18 @@ def test_the_copy_limit_grows_with_the_matrix(monkeypatch: pytest.MonkeyPatch) -
         mask = np.zeros(200, dtype=bool)
         mask[[5, 50, 150, 199][:keep]] = True
         kept = Kept.of_mask(mask)
-        kept.block(x)
-        block = kept.block(x)
+        kept.copy(x, False)
+        block = kept.copy(x, False)
         assert (block is not None) == copied
         if copied:
             np.testing.assert_array_equal(block, x[mask])
+    monkeypatch.setattr(kept_rows, "CODE_MIN_ROWS", 2)
+    for keep, copied in ((9, True), (10, False)):  # 9 · 84 bytes fit 800, 10 · 84 do not
+        mask = np.zeros(200, dtype=bool)
+        mask[:keep] = True
+        kept = Kept.of_mask(mask)
+        kept.copy(x, True)
+        assert isinstance(kept.copy(x, True), _core.QuantizedFlat) == copied
 
 
 def test_a_long_scan_during_a_build_leaves_the_pool_alone(

@@ -130,12 +130,13 @@ def kept_topk(
     k: int,
     metric: str,
     rows: np.ndarray,
-    block: np.ndarray | None,
+    block: Any,
     pool: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``exact_topk`` of one query over the listed rows (int64, ascending) only: the
     answer a mask keeping exactly them gives, without an O(len(data)) pass. Scans
-    ``block`` (a copy of exactly those rows, in order) when given; a long scan is split
+    ``block`` (a copy of exactly those rows, in order: floats, or their int8 codes as a
+    ``_core.QuantizedFlat``) when given; a long scan is split
     over the pool unless ``pool`` is False (a build holds it), a short one runs on the
     calling thread (``_core.kept_topk``)."""
     ids, scores = _core.kept_topk(data, query, k, metric, rows, block, pool)

@@ -20,6 +20,7 @@ from .cache import copy_props
 from .cursors import encode_nearest_cursor, query_hash
 from .internal import IndexAccess, ReadView
 from .kept_rows import Kept, filter_key
+from .row_codes import quantized_scan
 
 
 class Search(protocols.Search):
@@ -94,7 +95,7 @@ class Search(protocols.Search):
                         limit,
                         "ip" if cosine else "l2",
                         sel.rows,
-                        sel.block(matrix),
+                        sel.copy(matrix, quantized_scan(view.config.get("index_options"))),
                         not view.graph_building(),
                         cache.ids,
                         cache.props,
@@ -240,7 +241,8 @@ class Search(protocols.Search):
         threshold = ann.exact_threshold(options)
         metric = "ip" if view.metric == "cosine" else "l2"
         if mask is not None and self._scans(view, k, sel):
-            return _scan_kept(cache.matrix(), q, k, metric, sel, not view.graph_building())
+            pool = not view.graph_building()
+            return _scan_kept(cache.matrix(), q, k, metric, sel, pool, quantized_scan(options))
         if _pays(cache.live_count, threshold, options, k, kept):
             found, _ = self._graph(view, q, k, mask, threshold, force=False)
             if found is not None:
@@ -429,12 +431,13 @@ class Search(protocols.Search):
 
 
 def _scan_kept(
-    matrix: np.ndarray, q: np.ndarray, k: int, metric: str, sel: Kept, pool: bool
+    matrix: np.ndarray, q: np.ndarray, k: int, metric: str, sel: Kept, pool: bool, coded: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """The exact top ``k`` of the rows ``sel`` keeps: a scan of their copy when the memo
-    holds one (same scores, and ties by row as its rows are in row order), else of the
-    row list in place; split over the pool when long and ``pool``."""
-    return ann.kept_topk(matrix, q, k, metric, sel.rows, sel.block(matrix), pool)
+    holds one (int8 codes when ``coded`` or floats: same scores, ties by row as its rows
+    are in row order), else of the row list in place; split over the pool when long and
+    ``pool``."""
+    return ann.kept_topk(matrix, q, k, metric, sel.rows, sel.copy(matrix, coded), pool)
 
 
 def _graph_options(view: ReadView) -> tuple[int, dict[str, Any] | None]:

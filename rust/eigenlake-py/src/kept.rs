@@ -17,8 +17,13 @@ use crate::arrays::{matrix, Matrix, Values};
 use crate::cursor;
 use crate::hits;
 use crate::ids::id_bytes;
+use crate::quantized::QuantizedFlat;
 use crate::search::{answer, inputs, metric_of, same_dim, Answer, FirstPage};
 use crate::util::{arg, detach, detach_inline};
+
+/// Coded rows scanned by one thread up to this many: a quarter of the bytes of float rows,
+/// so a split pays from about four times as many.
+const CODED_SPLIT_ROWS: usize = 8 * GEMV_MIN_ROWS;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kept_topk, m)?)?;
@@ -48,12 +53,15 @@ pub(crate) fn row_ids(rows: &[i64], n: usize) -> PyResult<Vec<u32>> {
     Ok(ids)
 }
 
-/// The top `k` of one query over the listed rows of `data` (or over `block`, their copy:
-/// its row `j` is row `rows[j]` of `data`), ids in `data`'s rows. Split over the pool from
-/// twice `GEMV_MIN_ROWS` rows when `pool` (as `flat_topk_rows` does), else on the calling
-/// thread: on 2 vCPUs shared with other work, a split of 2,500-4,000 rows of 384-d took
-/// as long as one thread or longer (a worker's wake-up, a busy CPU), one of 8,000+ less. The answer is the one
-/// `flat_topk` with a mask keeping exactly those rows gives (same kernel, ties by row).
+/// The top `k` of one query over the listed rows of `data`, ids in `data`'s rows, read
+/// from `block` when given: a copy of those rows (its row `j` is row `rows[j]` of `data`)
+/// or a `QuantizedFlat` of them (int8 codes in that order: a quarter of the bytes, the
+/// float rows read only to re-score the few the error bound leaves in doubt). Split over
+/// the pool from twice `GEMV_MIN_ROWS` rows of floats or `CODED_SPLIT_ROWS` of codes when
+/// `pool`, else on the calling thread: on 2 vCPUs shared with other work, a split of
+/// 2,500-4,000 float rows of 384-d took as long as one thread or longer (a worker's
+/// wake-up, a busy CPU), one of 8,000+ less. The answer is the one `flat_topk` with a
+/// mask keeping exactly those rows gives (same f32 kernel, ties by row).
 #[allow(clippy::too_many_arguments)]
 fn scan<'py>(
     py: Python<'py>,
@@ -78,6 +86,12 @@ fn scan<'py>(
             detach_inline(py, || core_rows(ds, qs, dim, k, metric, &ids, false))
         };
     };
+    if let Ok(codes) = block.cast::<QuantizedFlat>() {
+        let codes = codes.borrow();
+        same_dim("block", codes.dim(), dim)?;
+        let split = pool && ids.len() >= CODED_SPLIT_ROWS;
+        return codes.search_ids(py, d.slice(), &ids, qs, k, metric, split);
+    }
     let b = matrix(block, "block", 0, Values::Unchecked)?;
     same_dim("block", b.cols(), dim)?;
     if b.rows() != ids.len() {
@@ -101,7 +115,7 @@ fn scan<'py>(
 
 /// Exact top `k` of one query (a row) over the rows listed in `rows` (int64, strictly
 /// increasing, rows of `data`), scanned in `block` when given (a C-contiguous copy of
-/// exactly those rows, in that order): (ids (1, min(k, rows)), scores), as `flat_topk_rows`.
+/// exactly those rows, in that order, or a `QuantizedFlat` of them): (ids (1, min(k, rows)), scores), as `flat_topk_rows`.
 /// `pool` False keeps the scan to the calling thread (a graph build holds the pool).
 #[pyfunction]
 #[pyo3(signature = (data, query, k, metric, rows, block = None, pool = true))]

@@ -1,12 +1,16 @@
 //! Binding of the quantized exact scan: int8 codes of a matrix the caller keeps, searched
 //! with an exact answer (`eigenlake_core::quant`).
 
+use eigenlake_core::distance::Metric;
+use eigenlake_core::flat::TopKResult;
 use eigenlake_core::quant::{kernels_description, QuantFlat as CoreQuantFlat};
+use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 
 use crate::arrays::{matrix, Values};
+use crate::kept::row_ids;
 use crate::search::{answer, inputs, mask_for, metric_of, same_dim, Answer};
-use crate::util::{arg, detach};
+use crate::util::{arg, detach, detach_inline};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<QuantizedFlat>()
@@ -18,6 +22,32 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyclass(name = "QuantizedFlat", module = "eigenlake._core")]
 pub struct QuantizedFlat {
     inner: CoreQuantFlat,
+}
+
+impl QuantizedFlat {
+    /// `search_rows` over checked row ids: inline on the calling thread unless `pool`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn search_ids(
+        &self,
+        py: Python<'_>,
+        data: &[f32],
+        ids: &[u32],
+        queries: &[f32],
+        k: usize,
+        metric: Metric,
+        pool: bool,
+    ) -> PyResult<TopKResult> {
+        let inner = &self.inner;
+        if pool {
+            detach(py, || {
+                inner.search_rows(data, ids, queries, k, metric, false)
+            })
+        } else {
+            detach_inline(py, || {
+                inner.search_rows(data, ids, queries, k, metric, true)
+            })
+        }
+    }
 }
 
 #[pymethods]
@@ -77,12 +107,37 @@ impl QuantizedFlat {
         answer(py, r, nq)
     }
 
+    /// As `search`, the codes being those of rows `rows` of `data` (int64, strictly
+    /// increasing; code row j is row `rows[j]`), e.g. a filter's rows: ids are rows of
+    /// `data`, the answer `flat_topk` gives with a mask keeping just these rows. `pool`
+    /// False scans on the calling thread (one query over a few thousand rows).
+    #[pyo3(signature = (data, rows, queries, k, metric = "ip", pool = true))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_rows<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        rows: PyReadonlyArray1<'py, i64>,
+        queries: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = arg::k)] k: usize,
+        metric: &str,
+        pool: bool,
+    ) -> PyResult<Answer<'py>> {
+        let metric = metric_of(metric)?;
+        let (d, q) = inputs(data, queries)?;
+        same_dim("data", d.cols(), self.inner.dim())?;
+        same_dim("queries", q.cols(), self.inner.dim())?;
+        let ids = row_ids(rows.as_slice()?, d.rows())?;
+        let r = self.search_ids(py, d.slice(), &ids, q.slice(), k, metric, pool)?;
+        answer(py, r, q.rows())
+    }
+
     fn __len__(&self) -> usize {
         self.inner.len()
     }
 
     #[getter]
-    fn dim(&self) -> usize {
+    pub(crate) fn dim(&self) -> usize {
         self.inner.dim()
     }
 

@@ -235,7 +235,7 @@ pub(crate) fn gemv<'a>(
 }
 
 /// `gemv` on the calling thread, rows in order.
-fn gemv_inline<'a>(
+pub(crate) fn gemv_inline<'a>(
     q: &[f32],
     rows: usize,
     k: usize,

@@ -8,11 +8,13 @@ use super::encode::{bounds, bounds_l2, QueryCode};
 use super::kernels::{self, QBlock, MR, NR};
 use super::QuantFlat;
 use crate::distance::{self, Metric};
-use crate::flat::{check_k, check_shapes, gemv, try_filled, TopK, TopKResult};
+use crate::flat::{check_k, check_shapes, gemv, gemv_inline, try_filled, TopK, TopKResult};
 use crate::{CoreError, Result};
 
 /// Masks allowing at most this many rows are searched exactly (codes would save little).
 const FEW_ROWS: usize = 2048;
+/// Listed rows (`search_rows`) are coded in one block: codes pay from fewer of them.
+const FEW_LISTED: usize = 256;
 /// A query's candidate list is cut back (to rows reaching the current bound) past this.
 const CAND_CAP: usize = 4096;
 /// Fewer queries than this use the VNNI kernel even where AMX is on (AMX works on 32
@@ -89,6 +91,18 @@ fn prune(c: &mut Vec<(f32, u32)>, thr: f32, cap: usize) {
     }
 }
 
+/// What a coded scan reads: the rows `mask` allows (code rows), `map` from code rows to
+/// rows of the f32 data (None: the same), and whether it runs on the calling thread.
+#[derive(Clone, Copy)]
+struct Reads<'a> {
+    mask: Option<&'a [bool]>,
+    map: Option<&'a [u32]>,
+    serial: bool,
+}
+
+/// One query's lower-bound heap and candidates (upper bound, code row) after the scan.
+type Found = (TopK, Vec<(f32, u32)>);
+
 /// Best first, equal scores by smaller id (as `TopK`).
 fn better(a: &(f32, i64), b: &(f32, i64)) -> std::cmp::Ordering {
     b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
@@ -105,14 +119,61 @@ impl QuantFlat {
         metric: Metric,
         mask: Option<&[bool]>,
     ) -> Result<TopKResult> {
-        let dim = self.dim;
-        let (n, nq) = check_shapes(data, queries, dim, mask)?;
+        let (n, _) = check_shapes(data, queries, self.dim, mask)?;
         if n != self.n {
             return Err(CoreError::invalid(
                 "data",
                 format!("has {n} rows but the codes hold {}", self.n),
             ));
         }
+        self.search_in(data, queries, k, metric, mask, None, false)
+    }
+
+    /// Exact top-k of each query over rows `rows` of `data`, the codes being those of
+    /// exactly these rows in this order (code row j is `data` row `rows[j]`; strictly
+    /// increasing): ids are rows of `data`, the answer `flat::flat_topk` gives with a mask
+    /// keeping just these rows. A filter's rows coded once, without a copy of their floats.
+    /// `serial`: all on the calling thread, where one query over a few thousand rows
+    /// would spend more on handing work to the pool than on the scan.
+    pub fn search_rows(
+        &self,
+        data: &[f32],
+        rows: &[u32],
+        queries: &[f32],
+        k: usize,
+        metric: Metric,
+        serial: bool,
+    ) -> Result<TopKResult> {
+        let (n, _) = check_shapes(data, queries, self.dim, None)?;
+        if rows.len() != self.n {
+            return Err(CoreError::invalid(
+                "rows",
+                format!("lists {} rows but the codes hold {}", rows.len(), self.n),
+            ));
+        }
+        let ordered = rows.windows(2).all(|w| w[0] < w[1]);
+        if !ordered || rows.last().is_some_and(|&r| r as usize >= n) {
+            return Err(CoreError::invalid(
+                "rows",
+                format!("must be strictly increasing rows of data (0..{n})"),
+            ));
+        }
+        self.search_in(data, queries, k, metric, None, Some(rows), serial)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn search_in(
+        &self,
+        data: &[f32],
+        queries: &[f32],
+        k: usize,
+        metric: Metric,
+        mask: Option<&[bool]>,
+        map: Option<&[u32]>,
+        serial: bool,
+    ) -> Result<TopKResult> {
+        let dim = self.dim;
+        let (n, nq) = (self.n, queries.len() / dim);
         let width = k.min(n);
         check_k(nq, width)?;
         let allowed_rows: Option<Vec<u32>> =
@@ -129,11 +190,14 @@ impl QuantFlat {
         let query = |q: usize| &queries[q * dim..(q + 1) * dim];
         // coded where it pays and the bound applies; the rest exactly
         let l2 = metric == Metric::L2;
-        let coded: Vec<Option<QueryCode>> = if kk > 0 && rows > FEW_ROWS {
-            (0..nq)
-                .into_par_iter()
-                .map(|q| QueryCode::new(query(q), self.max_norm, l2))
-                .collect()
+        let code = |q: usize| QueryCode::new(query(q), self.max_norm, l2);
+        let few = if map.is_some() { FEW_LISTED } else { FEW_ROWS };
+        let coded: Vec<Option<QueryCode>> = if kk > 0 && rows > few {
+            if serial {
+                (0..nq).map(code).collect()
+            } else {
+                (0..nq).into_par_iter().map(code).collect()
+            }
         } else {
             vec![None; nq]
         };
@@ -141,20 +205,29 @@ impl QuantFlat {
         let fast: Vec<usize> = (0..nq).filter(|&q| coded[q].is_some()).collect();
         let mut answers: Vec<(usize, Vec<(f32, i64)>)> = Vec::with_capacity(nq);
         if kk > 0 && !exact.is_empty() {
-            let row_id = |j: usize| allowed_rows.as_ref().map_or(j, |a| a[j] as usize);
+            let row_id = |j: usize| {
+                let r = allowed_rows.as_ref().map_or(j, |a| a[j] as usize);
+                map.map_or(r, |m| m[r] as usize)
+            };
             let row = |j: usize| {
                 let r = row_id(j);
                 &data[r * dim..(r + 1) * dim]
             };
             for &q in &exact {
-                let best = gemv(query(q), rows, kk, metric, &row, &row_id).into_sorted();
+                let best = if serial {
+                    gemv_inline(query(q), rows, kk, metric, &row, &row_id)
+                } else {
+                    gemv(query(q), rows, kk, metric, &row, &row_id)
+                };
+                let best = best.into_sorted();
                 answers.push((q, best));
             }
         }
         let mut reranked = 0;
         if !fast.is_empty() {
             let qcs: Vec<&QueryCode> = fast.iter().map(|&q| coded[q].as_ref().unwrap()).collect();
-            let (best, cands) = self.coded(data, queries, &fast, &qcs, kk, metric, mask);
+            let how = Reads { mask, map, serial };
+            let (best, cands) = self.coded(data, queries, &fast, &qcs, kk, metric, how);
             reranked = cands;
             answers.extend(fast.iter().copied().zip(best));
         }
@@ -232,8 +305,9 @@ impl QuantFlat {
         qcs: &[&QueryCode],
         k: usize,
         metric: Metric,
-        mask: Option<&[bool]>,
+        how: Reads,
     ) -> (Vec<Vec<(f32, i64)>>, usize) {
+        let Reads { mask, map, serial } = how;
         let l2 = metric == Metric::L2;
         let (dim, n) = (self.dim, self.n);
         let isa = kernels::active();
@@ -259,7 +333,11 @@ impl QuantFlat {
         let nf = fast.len();
         // a few contiguous ranges of panels per worker: each worker state holds a heap
         // per query, so states are few and panels run in order inside one
-        let pieces = (rayon::current_num_threads() * 4).clamp(1, panels.max(1));
+        let pieces = if serial {
+            1
+        } else {
+            (rayon::current_num_threads() * 4).clamp(1, panels.max(1))
+        };
         let per = panels.div_ceil(pieces);
         // The best k-th lower bound any worker has seen, per query: k rows of one worker
         // reach it, so every worker may skip rows whose upper bound is below it (without
@@ -282,94 +360,110 @@ impl QuantFlat {
         } else {
             Vec::new()
         };
-        let scan = (0..pieces)
-            .into_par_iter()
-            .map(|piece| {
-                let mut st = Scan::new(nf, k);
-                let mut dots = [0i32; MR * NR];
-                let mut all = vec![0i32; if amx { nqp * NR } else { 0 }];
-                let (p0, p1) = (piece * per, ((piece + 1) * per).min(panels));
-                for (p, &bits) in allowed.iter().enumerate().take(p1).skip(p0) {
-                    if bits == 0 {
-                        continue;
-                    }
-                    let panel = &self.codes[p * pb..(p + 1) * pb];
-                    let r0 = p * NR;
-                    let csum = &self.csum[r0..r0 + NR];
-                    let visit = |st: &mut Scan, qi: usize, d: &[i32]| {
-                        self.visit(st, qi, &shared[qi], qcs[qi], d, (bits, r0), isa, l2);
+        let scan_piece = |piece: usize| {
+            let mut st = Scan::new(nf, k);
+            let mut dots = [0i32; MR * NR];
+            let mut all = vec![0i32; if amx { nqp * NR } else { 0 }];
+            let (p0, p1) = (piece * per, ((piece + 1) * per).min(panels));
+            for (p, &bits) in allowed.iter().enumerate().take(p1).skip(p0) {
+                if bits == 0 {
+                    continue;
+                }
+                let panel = &self.codes[p * pb..(p + 1) * pb];
+                let r0 = p * NR;
+                let csum = &self.csum[r0..r0 + NR];
+                let visit = |st: &mut Scan, qi: usize, d: &[i32]| {
+                    self.visit(st, qi, &shared[qi], qcs[qi], d, (bits, r0), isa, l2);
+                };
+                if amx {
+                    // SAFETY: amx_enabled checked the CPU and the OS grant; dp is a
+                    // multiple of 64; `qall` holds nqp·dp codes and `all` nqp·32
+                    unsafe {
+                        super::amx::dots_all(
+                            panel.as_ptr(),
+                            qall.as_ptr(),
+                            nqp,
+                            self.dp,
+                            all.as_mut_ptr(),
+                        )
                     };
-                    if amx {
-                        // SAFETY: amx_enabled checked the CPU and the OS grant; dp is a
-                        // multiple of 64; `qall` holds nqp·dp codes and `all` nqp·32
-                        unsafe {
-                            super::amx::dots_all(
-                                panel.as_ptr(),
-                                qall.as_ptr(),
-                                nqp,
-                                self.dp,
-                                all.as_mut_ptr(),
-                            )
-                        };
-                        for qi in 0..nf {
-                            let d = &mut all[qi * NR..(qi + 1) * NR];
-                            d.iter_mut().zip(csum).for_each(|(v, c)| *v -= c << 7);
-                            visit(&mut st, qi, d);
-                        }
-                        continue;
+                    for qi in 0..nf {
+                        let d = &mut all[qi * NR..(qi + 1) * NR];
+                        d.iter_mut().zip(csum).for_each(|(v, c)| *v -= c << 7);
+                        visit(&mut st, qi, d);
                     }
-                    for (b, blk) in blocks.iter().enumerate() {
-                        isa.dots(blk, panel, csum, &mut dots);
-                        for i in 0..blk.m {
-                            visit(&mut st, b * MR + i, &dots[i * NR..(i + 1) * NR]);
-                        }
+                    continue;
+                }
+                for (b, blk) in blocks.iter().enumerate() {
+                    isa.dots(blk, panel, csum, &mut dots);
+                    for i in 0..blk.m {
+                        visit(&mut st, b * MR + i, &dots[i * NR..(i + 1) * NR]);
                     }
                 }
-                st
-            })
-            .reduce(|| Scan::new(nf, k), Scan::merge);
+            }
+            st
+        };
+        let scan = if serial {
+            scan_piece(0)
+        } else {
+            (0..pieces)
+                .into_par_iter()
+                .map(scan_piece)
+                .reduce(|| Scan::new(nf, k), Scan::merge)
+        };
         let Scan { lowers, cands, .. } = scan;
-        let out: Vec<(Vec<(f32, i64)>, usize)> = lowers
-            .into_par_iter()
-            .zip(cands)
-            .zip(fast.par_iter())
-            .map(|((l, mut c), &q)| {
-                let l = l.into_sorted();
-                // the k-th best lower bound over all rows: a row whose upper bound is
-                // below it has k rows strictly better than it
-                let floor = if l.len() == k {
-                    l[k - 1].0
-                } else {
-                    f32::NEG_INFINITY
-                };
-                c.retain(|x| x.0 >= floor);
-                c.sort_unstable_by_key(|x| x.1);
-                let qv = &queries[q * dim..(q + 1) * dim];
-                let row = |r: u32| &data[r as usize * dim..(r as usize + 1) * dim];
-                let mut best: Vec<(f32, i64)> = c
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &(_, r))| {
-                        // the rows are scattered: fetch a few ahead while this one is scored
-                        if let Some(&(_, ahead)) = c.get(i + PREFETCH_AHEAD) {
-                            prefetch(row(ahead));
-                        }
-                        let x = row(r);
-                        let key = if l2 {
-                            -distance::l2sq(qv, x)
-                        } else {
-                            distance::dot(qv, x)
-                        };
-                        (key, r as i64)
-                    })
-                    // as `TopK`: a NaN or -inf key never enters (so never a -inf score)
-                    .filter(|s| s.0 > f32::NEG_INFINITY)
-                    .collect();
-                best.sort_unstable_by(better);
-                best.truncate(k);
-                (best, c.len())
-            })
-            .collect();
+        let data_row = |r: u32| map.map_or(r as usize, |m| m[r as usize] as usize);
+        let rerank = |((l, mut c), &q): (Found, &usize)| {
+            let l = l.into_sorted();
+            // the k-th best lower bound over all rows: a row whose upper bound is
+            // below it has k rows strictly better than it
+            let floor = if l.len() == k {
+                l[k - 1].0
+            } else {
+                f32::NEG_INFINITY
+            };
+            c.retain(|x| x.0 >= floor);
+            c.sort_unstable_by_key(|x| x.1);
+            let qv = &queries[q * dim..(q + 1) * dim];
+            let row = |r: u32| &data[data_row(r) * dim..(data_row(r) + 1) * dim];
+            let mut best: Vec<(f32, i64)> = c
+                .iter()
+                .enumerate()
+                .map(|(i, &(_, r))| {
+                    // the rows are scattered: fetch a few ahead while this one is scored
+                    if let Some(&(_, ahead)) = c.get(i + PREFETCH_AHEAD) {
+                        prefetch(row(ahead));
+                    }
+                    let x = row(r);
+                    let key = if l2 {
+                        -distance::l2sq(qv, x)
+                    } else {
+                        distance::dot(qv, x)
+                    };
+                    (key, data_row(r) as i64)
+                })
+                // as `TopK`: a NaN or -inf key never enters (so never a -inf score)
+                .filter(|s| s.0 > f32::NEG_INFINITY)
+                .collect();
+            best.sort_unstable_by(better);
+            best.truncate(k);
+            (best, c.len())
+        };
+        let out: Vec<(Vec<(f32, i64)>, usize)> = if serial {
+            lowers
+                .into_iter()
+                .zip(cands)
+                .zip(fast)
+                .map(rerank)
+                .collect()
+        } else {
+            lowers
+                .into_par_iter()
+                .zip(cands)
+                .zip(fast.par_iter())
+                .map(rerank)
+                .collect()
+        };
         let total = out.iter().map(|o| o.1).sum();
         (out.into_iter().map(|o| o.0).collect(), total)
     }

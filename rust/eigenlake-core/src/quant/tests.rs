@@ -8,6 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use super::kernels::{QBlock, QIsa, MR, NR};
 use super::QuantFlat;
 use crate::distance::{self, Metric};
+use crate::flat::TopKResult;
 
 fn oracle(
     data: &[f32],
@@ -35,6 +36,8 @@ fn oracle(
     v
 }
 
+/// `search` with the codes of every row, and `search_rows` (serial and on the pool) with
+/// the codes of just the rows `mask` allows, against `oracle`.
 fn check(
     data: &[f32],
     queries: &[f32],
@@ -48,6 +51,40 @@ fn check(
     let r = qf.search(data, queries, k, metric, mask).unwrap();
     let n = data.len() / dim;
     assert_eq!(r.k, k.min(n), "{what}");
+    same_as_oracle(&r, data, queries, dim, k, metric, mask, what);
+    let rows: Vec<u32> = (0..n as u32)
+        .filter(|&i| mask.is_none_or(|m| m[i as usize]))
+        .collect();
+    let sub: Vec<f32> = rows
+        .iter()
+        .flat_map(|&i| {
+            data[i as usize * dim..(i as usize + 1) * dim]
+                .iter()
+                .copied()
+        })
+        .collect();
+    let listed = QuantFlat::from_rows(&sub, dim).unwrap();
+    for serial in [true, false] {
+        let r = listed
+            .search_rows(data, &rows, queries, k, metric, serial)
+            .unwrap();
+        assert_eq!(r.k, k.min(rows.len()), "{what}: listed");
+        let what = format!("{what}: listed rows, serial {serial}");
+        same_as_oracle(&r, data, queries, dim, k, metric, mask, &what);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn same_as_oracle(
+    r: &TopKResult,
+    data: &[f32],
+    queries: &[f32],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+    mask: Option<&[bool]>,
+    what: &str,
+) {
     for (qi, q) in queries.chunks(dim).enumerate() {
         let want = oracle(data, q, dim, k, metric, mask);
         for i in 0..r.k {
@@ -68,6 +105,23 @@ fn check(
             }
         }
     }
+}
+
+#[test]
+fn listed_rows_are_checked() {
+    let dim = 4;
+    let data: Vec<f32> = (0..40).map(|v| v as f32).collect();
+    let q = vec![1.0f32; dim];
+    let sub = data[4..12].to_vec();
+    let listed = QuantFlat::from_rows(&sub, dim).unwrap();
+    for bad in [&[1u32, 1][..], &[2, 1], &[1, 10], &[1]] {
+        let e = listed.search_rows(&data, bad, &q, 1, Metric::InnerProduct, true);
+        assert!(e.is_err(), "{bad:?}");
+    }
+    let r = listed
+        .search_rows(&data, &[1, 2], &q, 1, Metric::InnerProduct, true)
+        .unwrap();
+    assert_eq!(r.ids, vec![2]);
 }
 
 fn unit_rows(n: usize, dim: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
