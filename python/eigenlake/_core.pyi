@@ -109,12 +109,13 @@ def kept_topk(
     k: int,
     metric: str,
     rows: I64,
-    block: Matrix | QuantizedFlat | None = None,
+    block: Matrix | QuantizedFlat | tuple[QuantizedFlat, Matrix] | None = None,
     pool: bool = True,
 ) -> tuple[I64, F32]:
     """``flat_topk_rows`` of one query (one row), scanning ``block`` when given (a
-    C-contiguous copy of exactly the listed rows, in that order, or a ``QuantizedFlat``
-    of them: ``search_rows``; the ids are still rows of ``data``). From 8,192 float rows
+    C-contiguous copy of exactly the listed rows, in that order, a ``QuantizedFlat`` of
+    them (``search_rows``, re-scored on ``data``), or both (re-scored on the copy); the
+    ids are still rows of ``data``). From 8,192 float rows
     (32,768 coded) the scan is split over the pool unless ``pool`` is False, else it runs
     on the calling thread. Bad ``rows`` or a ``block`` of another shape raise ValueError
     naming them."""
@@ -125,7 +126,7 @@ def kept_page(
     limit: int,
     metric: str,
     rows: I64,
-    block: Matrix | QuantizedFlat | None,
+    block: Matrix | QuantizedFlat | tuple[QuantizedFlat, Matrix] | None,
     pool: bool,
     uuids: Ids,
     props: list[dict[str, Any]],
@@ -271,16 +272,17 @@ class QuantizedFlat:
     def search_rows(
         self,
         data: Matrix,
-        rows: I64,
+        rows: I64 | None,
         queries: Matrix,
         k: int,
         metric: str = "ip",
         pool: bool = True,
     ) -> tuple[I64, F32]:
         """``search`` with codes made of rows ``rows`` of ``data`` (int64, strictly
-        increasing; code row j is row ``rows[j]``): ids are rows of ``data``, the answer
-        ``flat_topk`` gives with a mask keeping exactly those rows. ``pool`` False scans
-        on the calling thread."""
+        increasing; code row j is row ``rows[j]``; None: every row): ids are rows of
+        ``data``, the answer ``flat_topk`` gives with a mask keeping exactly those rows;
+        coded from 257 rows (``search``: 2,049). ``pool`` False scans on the calling
+        thread."""
     def __len__(self) -> int: ...
     @property
     def dim(self) -> int: ...

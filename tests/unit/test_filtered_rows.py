@@ -114,7 +114,7 @@ def test_kept_scan_answers_as_the_mask(
     block = np.ascontiguousarray(x[rows])
     codes = _core.QuantizedFlat(block)  # scanned as codes past 256 rows (n=300, 20k)
     want_ids, want_scores = _core.flat_topk(x, q, k, metric, mask)
-    for copy in (None, block, codes):
+    for copy in (None, block, codes, (codes, block)):
         ids, scores = _core.kept_topk(x, q, k, metric, rows, copy, pool)
         np.testing.assert_array_equal(ids, want_ids[:, : ids.shape[1]])
         np.testing.assert_array_equal(scores, want_scores[:, : ids.shape[1]])
@@ -151,6 +151,13 @@ def test_kept_scan_refuses_a_block_of_another_shape() -> None:
         _core.kept_topk(x, q, 2, "ip", rows, _core.QuantizedFlat(np.ones((2, 4), np.float32)))
     with pytest.raises(ValueError, match="rows"):  # codes of 3 rows, 2 listed
         _core.kept_topk(x, q, 2, "ip", rows, _core.QuantizedFlat(np.ones((3, 3), np.float32)))
+    two = np.ones((2, 3), np.float32)
+    for pair in (
+        (_core.QuantizedFlat(np.ones((3, 3), np.float32)), two),  # 3 codes, 2 rows
+        (_core.QuantizedFlat(two), np.ones((3, 3), np.float32)),
+    ):
+        with pytest.raises(ValueError, match="rows|block"):
+            _core.kept_topk(x, q, 2, "ip", rows, pair)
     with pytest.raises(ValueError, match="rows"):
         _core.kept_topk(x, q, 2, "ip", np.array([3, 1], dtype=np.int64))
     with pytest.raises(ValueError, match="one row"):
@@ -389,23 +396,32 @@ def test_kept_rows_copy_their_vectors_from_the_second_scan() -> None:
     assert big.copy(wide, False) is None and big.copy(wide, False) is None
 
 
-@pytest.mark.parametrize("coded", [True, False])
-def test_many_kept_rows_are_copied_as_codes(monkeypatch: pytest.MonkeyPatch, coded: bool) -> None:
+@pytest.mark.parametrize("kind", ["codes and floats", "codes", "floats"])
+def test_many_kept_rows_are_copied_as_codes(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     """From ``CODE_MIN_ROWS`` kept rows (and the index's ``quantized_scan``) the copy is
-    of int8 codes, made in steps: a search over them answers as the float scan of the
-    rows (ids, scores); with ``coded`` False it is the float copy."""
+    of int8 codes, with the rows' floats while both fit, else the codes alone (made in
+    steps); with codes off, the floats. A search over any of them answers as the float
+    scan of the rows (ids, scores)."""
     from eigenlake.embedded import kept_rows
 
     monkeypatch.setattr(kept_rows, "_CODE_STEP", 100)  # several appends
+    if kind == "codes":  # 991 rows: 44,600 bytes of codes fit, 44,600 + 95,136 do not
+        monkeypatch.setattr(kept_rows, "GATHER_MAX_FLOATS", 12_000)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2000, 24)).astype(np.float32)
     mask = rng.random(2000) < 0.5
     kept = Kept.of_mask(mask)
-    assert kept.count >= kept_rows.CODE_MIN_ROWS
-    kept.copy(x, coded)
-    copy = kept.copy(x, coded)
-    assert isinstance(copy, _core.QuantizedFlat) == coded
-    assert len(copy) == kept.count
+    assert kept.count == 991 >= kept_rows.CODE_MIN_ROWS
+    kept.copy(x, kind != "floats")
+    copy = kept.copy(x, kind != "floats")
+    if kind == "codes and floats":
+        assert isinstance(copy, tuple) and isinstance(copy[0], _core.QuantizedFlat)
+        np.testing.assert_array_equal(copy[1], x[mask])
+    elif kind == "codes":
+        assert isinstance(copy, _core.QuantizedFlat)
+    else:
+        assert isinstance(copy, np.ndarray)
+    assert len(copy[0] if isinstance(copy, tuple) else copy) == kept.count
     q = rng.standard_normal((1, 24)).astype(np.float32)
     for metric in ("ip", "l2"):
         want = _core.flat_topk(x, q, 10, metric, mask)
@@ -433,12 +449,18 @@ def test_the_copy_limit_grows_with_the_matrix(monkeypatch: pytest.MonkeyPatch) -
         if copied:
             np.testing.assert_array_equal(block, x[mask])
     monkeypatch.setattr(kept_rows, "CODE_MIN_ROWS", 2)
-    for keep, copied in ((9, True), (10, False)):  # 9 · 84 bytes fit 800, 10 · 84 do not
+    # codes and floats: 340 bytes a row; codes alone: 84
+    for keep, want in ((2, tuple), (3, _core.QuantizedFlat), (9, _core.QuantizedFlat)):
         mask = np.zeros(200, dtype=bool)
         mask[:keep] = True
         kept = Kept.of_mask(mask)
         kept.copy(x, True)
-        assert isinstance(kept.copy(x, True), _core.QuantizedFlat) == copied
+        assert isinstance(kept.copy(x, True), want)
+    mask = np.zeros(200, dtype=bool)
+    mask[:10] = True  # 840 bytes of codes: no copy
+    kept = Kept.of_mask(mask)
+    kept.copy(x, True)
+    assert kept.copy(x, True) is None
 
 
 def test_a_long_scan_during_a_build_leaves_the_pool_alone(

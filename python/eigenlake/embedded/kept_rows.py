@@ -31,9 +31,11 @@ MEMO_SIZE = 4
 GATHER_MAX_FLOATS = 1 << 21
 GATHER_SHARE = 64
 # from this many kept rows the copy is of int8 codes (``_core.QuantizedFlat``, dim + 20
-# bytes a row, the answer still exact): one query over 500 / 1,000 / 2,000 rows of 384-d
-# took 13 / 26 / 55 µs against 16 / 40 / 97 µs for their float copy; below ~300 rows the
-# codes' set-up costs more than the bytes they save
+# bytes a row, the answer still exact), with their floats while both fit (the few rows
+# re-scored are then read from one warm block, not from all over the matrix): one query
+# over 500 / 1,000 / 2,000 of 100,000 rows of 384-d took 12 / 17 / 27 µs (14 / 24 / 51
+# re-scored in the matrix) against 15 / 44 / 113 µs for their float copy; below ~300 rows
+# the codes' set-up costs more than the bytes they save
 CODE_MIN_ROWS = 384
 # rows coded per step, so making codes never holds a float copy of more than this
 _CODE_STEP = 1 << 14
@@ -116,21 +118,28 @@ class Kept:
 
     def copy(self, matrix: np.ndarray, coded: bool) -> Any:
         """What a scan of the kept rows of ``matrix`` (the cache's, in this state) reads,
-        made on the second scan and kept: int8 codes of them (a ``_core.QuantizedFlat``)
-        from ``CODE_MIN_ROWS`` when ``coded`` (the index's ``quantized_scan``), else one
-        C-contiguous copy of their floats; either only while it fits ``gather_limit``.
-        None: scan ``rows`` in place. Row ``i`` of the copy is row ``rows[i]``."""
+        made on the second scan and kept, within ``gather_limit`` floats' bytes: from
+        ``CODE_MIN_ROWS`` rows when ``coded`` (the index's ``quantized_scan``), their int8
+        codes (a ``_core.QuantizedFlat``) with a copy of their floats for the re-score
+        while both fit, else the codes alone; below, a C-contiguous copy of their floats.
+        None: scan ``rows`` in place. Row ``i`` of a copy is row ``rows[i]``."""
         self._uses += 1
         if self._copy is None and self._uses >= 2:
-            limit, dim = gather_limit(matrix), matrix.shape[1]
-            if coded and self.count >= CODE_MIN_ROWS:
-                if self.count * (dim + 20) <= 4 * limit:
+            budget, dim, count = 4 * gather_limit(matrix), matrix.shape[1], self.count
+            if coded and count >= CODE_MIN_ROWS:
+                if count * (5 * dim + 20) <= budget:
+                    block = self._floats(matrix)
+                    self._copy = (_core.QuantizedFlat(block), block)
+                elif count * (dim + 20) <= budget:
                     self._copy = _codes_of(matrix, self.rows)
-            elif self.count * dim <= limit:
-                block = np.take(matrix, self.rows, axis=0)
-                block.flags.writeable = False
-                self._copy = block
+            elif 4 * count * dim <= budget:
+                self._copy = self._floats(matrix)
         return self._copy
+
+    def _floats(self, matrix: np.ndarray) -> np.ndarray:
+        block = np.take(matrix, self.rows, axis=0)
+        block.flags.writeable = False
+        return block
 
 
 def _codes_of(matrix: np.ndarray, rows: np.ndarray) -> Any:

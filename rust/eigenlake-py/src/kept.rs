@@ -11,7 +11,7 @@ use eigenlake_core::flat::{
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::arrays::{matrix, Matrix, Values};
 use crate::cursor;
@@ -33,34 +33,41 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// `rows` as u32 ids, checked strictly increasing and below `n`.
 pub(crate) fn row_ids(rows: &[i64], n: usize) -> PyResult<Vec<u32>> {
-    let mut ids: Vec<u32> = Vec::with_capacity(rows.len());
-    for &r in rows {
-        match u32::try_from(r) {
-            Ok(v) if (v as usize) < n && ids.last().is_none_or(|&p| p < v) => ids.push(v),
-            Ok(v) if (v as usize) < n => {
-                return Err(PyValueError::new_err(format!(
-                    "`rows` must be strictly increasing, got {v} after {}",
-                    ids.last().copied().unwrap_or(0)
-                )))
-            }
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "`rows` holds {r}, outside 0..{n}"
-                )))
-            }
-        }
+    // the common case in two plain passes (the compiler vectorises them), the error's
+    // text only when one fails
+    let cap = (n as u64).min(1 << 32); // ids are u32
+    let increasing = rows.windows(2).fold(true, |ok, w| ok & (w[0] < w[1]));
+    let inside =
+        rows.first().is_none_or(|&r| r >= 0) && rows.last().is_none_or(|&r| (r as u64) < cap);
+    if increasing && inside {
+        return Ok(rows.iter().map(|&r| r as u32).collect());
     }
-    Ok(ids)
+    let mut last: Option<i64> = None;
+    for &r in rows {
+        if r < 0 || r as u64 >= cap {
+            return Err(PyValueError::new_err(format!(
+                "`rows` holds {r}, outside 0..{n}"
+            )));
+        }
+        if let Some(p) = last.filter(|&p| p >= r) {
+            return Err(PyValueError::new_err(format!(
+                "`rows` must be strictly increasing, got {r} after {p}"
+            )));
+        }
+        last = Some(r);
+    }
+    unreachable!("rows failed a check that no row fails")
 }
 
 /// The top `k` of one query over the listed rows of `data`, ids in `data`'s rows, read
-/// from `block` when given: a copy of those rows (its row `j` is row `rows[j]` of `data`)
-/// or a `QuantizedFlat` of them (int8 codes in that order: a quarter of the bytes, the
-/// float rows read only to re-score the few the error bound leaves in doubt). Split over
-/// the pool from twice `GEMV_MIN_ROWS` rows of floats or `CODED_SPLIT_ROWS` of codes when
-/// `pool`, else on the calling thread: on 2 vCPUs shared with other work, a split of
-/// 2,500-4,000 float rows of 384-d took as long as one thread or longer (a worker's
-/// wake-up, a busy CPU), one of 8,000+ less. The answer is the one `flat_topk` with a
+/// from `block` when given: a copy of those rows (its row `j` is row `rows[j]` of `data`),
+/// a `QuantizedFlat` of them (int8 codes in that order: a quarter of the bytes, the float
+/// rows of `data` read only to re-score the few the error bound leaves in doubt), or a
+/// tuple (codes, copy): the re-score reads the copy (contiguous, cache-warm), not rows
+/// scattered over `data`. Split over the pool from twice `GEMV_MIN_ROWS` rows of floats
+/// or `CODED_SPLIT_ROWS` of codes when `pool`, else on the calling thread: on 2 vCPUs
+/// shared with other work, a split of 2,500-4,000 float rows of 384-d took as long as one
+/// thread or longer (a worker's wake-up, a busy CPU), one of 8,000+ less. The answer is the one `flat_topk` with a
 /// mask keeping exactly those rows gives (same f32 kernel, ties by row).
 #[allow(clippy::too_many_arguments)]
 fn scan<'py>(
@@ -86,13 +93,21 @@ fn scan<'py>(
             detach_inline(py, || core_rows(ds, qs, dim, k, metric, &ids, false))
         };
     };
+    let coded_split = pool && ids.len() >= CODED_SPLIT_ROWS;
     if let Ok(codes) = block.cast::<QuantizedFlat>() {
         let codes = codes.borrow();
         same_dim("block", codes.dim(), dim)?;
-        let split = pool && ids.len() >= CODED_SPLIT_ROWS;
-        return codes.search_ids(py, d.slice(), &ids, qs, k, metric, split);
+        return codes.search_ids(py, d.slice(), Some(&ids), qs, k, metric, coded_split);
     }
-    let b = matrix(block, "block", 0, Values::Unchecked)?;
+    // floats of the rows, or (codes, floats): the codes scanned, the copy re-scored
+    let (codes, floats) = match block.cast::<PyTuple>() {
+        Ok(pair) => {
+            let (c, f) = pair.extract::<(Bound<'py, QuantizedFlat>, Bound<'py, PyAny>)>()?;
+            (Some(c), f)
+        }
+        Err(_) => (None, block.clone()),
+    };
+    let b = matrix(&floats, "block", 0, Values::Unchecked)?;
     same_dim("block", b.cols(), dim)?;
     if b.rows() != ids.len() {
         return Err(PyValueError::new_err(format!(
@@ -102,10 +117,14 @@ fn scan<'py>(
         )));
     }
     let bs = b.slice();
-    let mut r = if split {
-        detach(py, || core_flat_topk(bs, qs, dim, k, metric, None))?
-    } else {
-        detach_inline(py, || core_serial(bs, qs, dim, k, metric, None))?
+    let mut r = match codes {
+        Some(codes) => {
+            let codes = codes.borrow();
+            same_dim("block", codes.dim(), dim)?;
+            codes.search_ids(py, bs, None, qs, k, metric, coded_split)?
+        }
+        None if split => detach(py, || core_flat_topk(bs, qs, dim, k, metric, None))?,
+        None => detach_inline(py, || core_serial(bs, qs, dim, k, metric, None))?,
     };
     for id in r.ids.iter_mut().filter(|id| **id >= 0) {
         *id = i64::from(ids[*id as usize]);

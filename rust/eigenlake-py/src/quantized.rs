@@ -31,7 +31,7 @@ impl QuantizedFlat {
         &self,
         py: Python<'_>,
         data: &[f32],
-        ids: &[u32],
+        ids: Option<&[u32]>,
         queries: &[f32],
         k: usize,
         metric: Metric,
@@ -108,16 +108,16 @@ impl QuantizedFlat {
     }
 
     /// As `search`, the codes being those of rows `rows` of `data` (int64, strictly
-    /// increasing; code row j is row `rows[j]`), e.g. a filter's rows: ids are rows of
-    /// `data`, the answer `flat_topk` gives with a mask keeping just these rows. `pool`
-    /// False scans on the calling thread (one query over a few thousand rows).
+    /// increasing; code row j is row `rows[j]`; None: every row), e.g. a filter's rows:
+    /// ids are rows of `data`, the answer `flat_topk` gives with a mask keeping just these
+    /// rows; coded from 257 rows. `pool` False scans on the calling thread.
     #[pyo3(signature = (data, rows, queries, k, metric = "ip", pool = true))]
     #[allow(clippy::too_many_arguments)]
     fn search_rows<'py>(
         &self,
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
-        rows: PyReadonlyArray1<'py, i64>,
+        rows: Option<PyReadonlyArray1<'py, i64>>,
         queries: &Bound<'py, PyAny>,
         #[pyo3(from_py_with = arg::k)] k: usize,
         metric: &str,
@@ -127,8 +127,12 @@ impl QuantizedFlat {
         let (d, q) = inputs(data, queries)?;
         same_dim("data", d.cols(), self.inner.dim())?;
         same_dim("queries", q.cols(), self.inner.dim())?;
-        let ids = row_ids(rows.as_slice()?, d.rows())?;
-        let r = self.search_ids(py, d.slice(), &ids, q.slice(), k, metric, pool)?;
+        let ids = match rows {
+            Some(r) => Some(row_ids(r.as_slice()?, d.rows())?),
+            None => None,
+        };
+        let (ds, qs) = (d.slice(), q.slice());
+        let r = self.search_ids(py, ds, ids.as_deref(), qs, k, metric, pool)?;
         answer(py, r, q.rows())
     }
 

@@ -13,7 +13,7 @@ use crate::{CoreError, Result};
 
 /// Masks allowing at most this many rows are searched exactly (codes would save little).
 const FEW_ROWS: usize = 2048;
-/// Listed rows (`search_rows`) are coded in one block: codes pay from fewer of them.
+/// `search_rows`: its codes are one block (no mask to skip), so they pay from fewer rows.
 const FEW_LISTED: usize = 256;
 /// A query's candidate list is cut back (to rows reaching the current bound) past this.
 const CAND_CAP: usize = 4096;
@@ -126,25 +126,36 @@ impl QuantFlat {
                 format!("has {n} rows but the codes hold {}", self.n),
             ));
         }
-        self.search_in(data, queries, k, metric, mask, None, false)
+        self.search_in(data, queries, k, metric, mask, None, false, FEW_ROWS)
     }
 
     /// Exact top-k of each query over rows `rows` of `data`, the codes being those of
     /// exactly these rows in this order (code row j is `data` row `rows[j]`; strictly
-    /// increasing): ids are rows of `data`, the answer `flat::flat_topk` gives with a mask
-    /// keeping just these rows. A filter's rows coded once, without a copy of their floats.
+    /// increasing; None: every row of `data`, which then has as many rows as the codes):
+    /// ids are rows of `data`, the answer `flat::flat_topk` gives with a mask keeping just
+    /// these rows. A filter's rows coded once, their floats read in place or in a copy.
+    /// Coded from fewer rows than `search` (`FEW_LISTED`: the codes are one block).
     /// `serial`: all on the calling thread, where one query over a few thousand rows
     /// would spend more on handing work to the pool than on the scan.
     pub fn search_rows(
         &self,
         data: &[f32],
-        rows: &[u32],
+        rows: Option<&[u32]>,
         queries: &[f32],
         k: usize,
         metric: Metric,
         serial: bool,
     ) -> Result<TopKResult> {
         let (n, _) = check_shapes(data, queries, self.dim, None)?;
+        let Some(rows) = rows else {
+            if n != self.n {
+                return Err(CoreError::invalid(
+                    "data",
+                    format!("has {n} rows but the codes hold {}", self.n),
+                ));
+            }
+            return self.search_in(data, queries, k, metric, None, None, serial, FEW_LISTED);
+        };
         if rows.len() != self.n {
             return Err(CoreError::invalid(
                 "rows",
@@ -158,7 +169,16 @@ impl QuantFlat {
                 format!("must be strictly increasing rows of data (0..{n})"),
             ));
         }
-        self.search_in(data, queries, k, metric, None, Some(rows), serial)
+        self.search_in(
+            data,
+            queries,
+            k,
+            metric,
+            None,
+            Some(rows),
+            serial,
+            FEW_LISTED,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -171,6 +191,7 @@ impl QuantFlat {
         mask: Option<&[bool]>,
         map: Option<&[u32]>,
         serial: bool,
+        few: usize,
     ) -> Result<TopKResult> {
         let dim = self.dim;
         let (n, nq) = (self.n, queries.len() / dim);
@@ -191,7 +212,6 @@ impl QuantFlat {
         // coded where it pays and the bound applies; the rest exactly
         let l2 = metric == Metric::L2;
         let code = |q: usize| QueryCode::new(query(q), self.max_norm, l2);
-        let few = if map.is_some() { FEW_LISTED } else { FEW_ROWS };
         let coded: Vec<Option<QueryCode>> = if kk > 0 && rows > few {
             if serial {
                 (0..nq).map(code).collect()
@@ -320,15 +340,23 @@ impl QuantFlat {
             .collect();
         let panels = n.div_ceil(NR);
         // rows each panel may return (bit r = row 32p + r)
-        let allowed: Vec<u32> = (0..panels)
-            .map(|p| {
-                (0..NR).fold(0u32, |b, r| {
-                    let i = p * NR + r;
-                    let ok = i < n && mask.is_none_or(|m| m[i]);
-                    b | ((ok as u32) << r)
+        let allowed: Vec<u32> = match mask {
+            // every row: whole panels, the last one cut at n
+            None => (0..panels)
+                .map(|p| match n - p * NR {
+                    left if left >= NR => u32::MAX,
+                    left => (1u32 << left) - 1,
                 })
-            })
-            .collect();
+                .collect(),
+            Some(m) => (0..panels)
+                .map(|p| {
+                    let part = &m[p * NR..((p + 1) * NR).min(n)];
+                    part.iter()
+                        .enumerate()
+                        .fold(0u32, |b, (r, &ok)| b | ((ok as u32) << r))
+                })
+                .collect(),
+        };
         let pb = self.panel_bytes();
         let nf = fast.len();
         // a few contiguous ranges of panels per worker: each worker state holds a heap

@@ -66,11 +66,20 @@ fn check(
     let listed = QuantFlat::from_rows(&sub, dim).unwrap();
     for serial in [true, false] {
         let r = listed
-            .search_rows(data, &rows, queries, k, metric, serial)
+            .search_rows(data, Some(&rows), queries, k, metric, serial)
             .unwrap();
         assert_eq!(r.k, k.min(rows.len()), "{what}: listed");
         let what = format!("{what}: listed rows, serial {serial}");
         same_as_oracle(&r, data, queries, dim, k, metric, mask, &what);
+        // the same codes over the rows' own copy: ids are the copy's rows
+        let mut mapped = listed
+            .search_rows(&sub, None, queries, k, metric, serial)
+            .unwrap();
+        for id in mapped.ids.iter_mut().filter(|id| **id >= 0) {
+            *id = i64::from(rows[*id as usize]);
+        }
+        let what = format!("{what}, over their copy");
+        same_as_oracle(&mapped, data, queries, dim, k, metric, mask, &what);
     }
 }
 
@@ -115,11 +124,13 @@ fn listed_rows_are_checked() {
     let sub = data[4..12].to_vec();
     let listed = QuantFlat::from_rows(&sub, dim).unwrap();
     for bad in [&[1u32, 1][..], &[2, 1], &[1, 10], &[1]] {
-        let e = listed.search_rows(&data, bad, &q, 1, Metric::InnerProduct, true);
+        let e = listed.search_rows(&data, Some(bad), &q, 1, Metric::InnerProduct, true);
         assert!(e.is_err(), "{bad:?}");
     }
+    let e = listed.search_rows(&data, None, &q, 1, Metric::InnerProduct, true);
+    assert!(e.is_err(), "10 rows of data, codes of 2");
     let r = listed
-        .search_rows(&data, &[1, 2], &q, 1, Metric::InnerProduct, true)
+        .search_rows(&data, Some(&[1, 2]), &q, 1, Metric::InnerProduct, true)
         .unwrap();
     assert_eq!(r.ids, vec![2]);
 }
