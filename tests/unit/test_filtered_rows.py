@@ -514,3 +514,50 @@ def test_a_long_scan_during_a_build_leaves_the_pool_alone(
         got = idx.search._nearest(q, 3, FILTERS[0], None, False)  # the general path
         assert calls[1:] == [("page", False), ("topk", False)]
         assert [h["uuid"] for h in got["results"]] == want
+
+
+class _Text(str):
+    """A str subclass: its repr is a plain str's, so a filter holding it has no key."""
+
+
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=3),
+    st.builds(_Text, st.text(max_size=2)),
+    st.builds(np.int64, st.integers(-5, 5)),
+    st.tuples(st.integers()),
+)
+_NESTED = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(st.text(max_size=3), st.integers(0, 3)), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+def _plain_oracle(value: Any) -> bool:
+    """Only dicts keyed by exact str, lists, and exact str/int/float/bool/None inside."""
+    if type(value) is dict:
+        return all(type(k) is str and _plain_oracle(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_plain_oracle(v) for v in value)
+    return type(value) in (str, int, float, bool, type(None))
+
+
+@settings(max_examples=400, deadline=None)
+@given(body=st.dictionaries(st.text(max_size=3), _NESTED, max_size=3))
+def test_filter_key_names_plain_filters_only(body: dict[str, Any]) -> None:
+    """``filter_key`` gives ``repr`` of a filter made only of JSON's own types (its text
+    then names it exactly) and None for anything else: a subclass, a tuple, a NumPy
+    number or a non-str key anywhere inside."""
+    from eigenlake.embedded.kept_rows import filter_key
+
+    got = filter_key(body)
+    assert (got is not None) == _plain_oracle(body)
+    if got is not None:
+        assert got == repr(body)

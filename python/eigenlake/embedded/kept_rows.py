@@ -75,17 +75,23 @@ def _plain(value: dict[str, Any] | list[Any], depth: int) -> bool:
     if depth > _MAX_NESTING:
         return False
     if type(value) is dict:
-        if not all(type(k) is str for k in value):
+        # a filter's dicts are small: one plain loop (a third of the time of generators)
+        for key, child in value.items():
+            if type(key) is not str:
+                return False
+            kind = type(child)
+            if kind in _SCALARS:
+                continue
+            if (kind is dict or kind is list) and _plain(child, depth + 1):
+                continue
             return False
-        children: Any = value.values()
-    else:
-        children = value
-    kinds = set(map(type, children))  # in one C loop: a list of 100,000 ids has one type
+        return True
+    kinds = set(map(type, value))  # in one C loop: a list of 100,000 ids has one type
     if kinds <= _SCALARS:
         return True
     if not kinds <= _NODES:
         return False
-    return all(_plain(c, depth + 1) for c in children if type(c) is dict or type(c) is list)
+    return all(_plain(c, depth + 1) for c in value if type(c) is dict or type(c) is list)
 
 
 class Kept:
