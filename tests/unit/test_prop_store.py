@@ -174,3 +174,38 @@ def test_values_of_a_free_form_row_and_of_no_object() -> None:
     assert a == [3, None, None]  # a repeated key keeps its last value, as json.loads
     assert b == ["é😀", None, None]
     assert store.dict_of(0) == json.loads(store.texts([0])[0])
+
+
+_THREADS = """
+import sys, threading
+sys.setswitchinterval(1e-6)
+from eigenlake.embedded.prop_store import PropStore
+s = PropStore()
+s.extend(['{"a": "\\\\ud800", "b": %d}' % i for i in range(2000)])
+bad = []
+def work():
+    for _ in range(20):
+        if s.dicts(list(range(2000)))[5] != {"a": "\\ud800", "b": 5}:
+            bad.append(1)
+ts = [threading.Thread(target=work) for _ in range(4)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print("bad" if bad else "ok")
+"""
+
+
+def test_threads_reading_texts_json_loads_parses_do_not_deadlock() -> None:
+    """A lone surrogate goes to ``json.loads`` (Python code: other threads run meanwhile)
+    while the reading call holds the store's keys: the others must not wait for them."""
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _THREADS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert out.stdout.strip() == "ok", out.stderr

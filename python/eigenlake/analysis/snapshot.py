@@ -2,7 +2,7 @@
 
 A snapshot is arrays, not records: the vectors (for an embedded index, the cache's own
 rows when they are all taken in order: no copy), the uuids, and the properties read only
-where an answer needs them. ``properties(rows)`` copies the properties of the given row
+where an answer needs them. ``properties(rows)`` reads the properties of the given row
 positions (the representatives, the flagged outliers); ``texts(fields)`` reads just those
 fields of every row (the keywords); ``values(name)`` one property of every row. No
 per-record Python object is made between the store and the core.
@@ -141,7 +141,7 @@ class Snapshot:
         return meta.stored() if isinstance(meta, Properties) else iter(meta)
 
     def properties(self, rows: Iterable[int]) -> list[Props]:
-        """The properties of the rows at ``rows`` (copies of the stored ones)."""
+        """The properties of the rows at ``rows`` (new dicts, the caller's)."""
         meta = self.metadata
         if isinstance(meta, Properties):
             return meta.take(rows)

@@ -339,9 +339,10 @@ class AnnState:
     ) -> tuple[list[dict[str, Any]], str | None] | None:
         """The first page of an unfiltered query through the graph alone, for the caller's
         query vector (checked and made unit length by the core), with the cursor after it
-        (``_core.Hnsw.first_page``): (hits, cursor or None). None when the graph does not cover every row of ``cache``, does not
-        follow it (``attach``) or a build holds it, or when the vector is not a valid float
-        query (the general path then answers, or raises)."""
+        (``_core.Hnsw.first_page``): (hits, cursor or None). None when the graph does not
+        cover every row of ``cache``, does not follow it (``attach``) or a build holds it,
+        or when the vector is not a valid float query (the general path then answers, or
+        raises)."""
         if (
             self.covered != len(data)
             or self.followed is not cache

@@ -128,7 +128,8 @@ class Index:
 
         Arrays, not records: the vectors are the cache's rows themselves (a read-only view)
         when the rows taken are the first ones in order, else one copy; the properties are
-        the cache's dicts, copied only when read (``Snapshot.properties``, ``metadata[i]``).
+        the rows' stored texts as they are now, parsed into dicts only when read
+        (``Snapshot.properties``, ``metadata[i]``).
         """
         with self.reading() as view:
             cache = view.cache

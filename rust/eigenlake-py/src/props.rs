@@ -2,7 +2,8 @@
 //! object per record. Dicts are made only for the rows an answer hands out, fresh each
 //! time (the caller owns them), by `json_py`.
 
-use std::sync::Mutex;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use eigenlake_core::text_rows::{TextRows, TextView};
 use numpy::PyReadonlyArray1;
@@ -66,8 +67,41 @@ impl PropTexts {
         json_py::parse(py, text, keys)
     }
 
-    pub fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    /// The remembered keys, or fresh ones while another call holds them: a parse that
+    /// falls back to `json.loads` runs Python code, which may let another thread read
+    /// this store meanwhile (waiting for the lock then, holding the GIL, would deadlock).
+    pub fn keys(&self) -> HeldKeys<'_> {
+        match self.keys.try_lock() {
+            Ok(g) => HeldKeys::Shared(g),
+            Err(TryLockError::Poisoned(e)) => HeldKeys::Shared(e.into_inner()),
+            Err(TryLockError::WouldBlock) => HeldKeys::Own(Keys::default()),
+        }
+    }
+}
+
+/// `PropTexts::keys`: the store's keys, or a call's own.
+pub enum HeldKeys<'a> {
+    Shared(MutexGuard<'a, Keys>),
+    Own(Keys),
+}
+
+impl Deref for HeldKeys<'_> {
+    type Target = Keys;
+
+    fn deref(&self) -> &Keys {
+        match self {
+            HeldKeys::Shared(g) => g,
+            HeldKeys::Own(k) => k,
+        }
+    }
+}
+
+impl DerefMut for HeldKeys<'_> {
+    fn deref_mut(&mut self) -> &mut Keys {
+        match self {
+            HeldKeys::Shared(g) => g,
+            HeldKeys::Own(k) => k,
+        }
     }
 }
 
