@@ -12,10 +12,11 @@ Heavy calls release the GIL and run on the shared rayon pool. A fault inside the
 Rust panic) raises ``InternalError`` ("internal error in the compute core: ...").
 """
 
-from typing import Any, final
+from typing import Any, Self, final
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
@@ -44,6 +45,8 @@ __all__ = [
     "parse_uuids",
     "uuid_texts",
     "IdMap",
+    "PropTexts",
+    "PropView",
     "Hnsw",
     "QuantizedFlat",
     "kmeans",
@@ -129,17 +132,16 @@ def kept_page(
     block: Matrix | QuantizedFlat | tuple[QuantizedFlat, Matrix] | None,
     pool: bool,
     uuids: Ids,
-    props: list[dict[str, Any]],
+    props: PropTexts,
     cosine: bool,
     filter_text: bytes,
-) -> tuple[list[dict[str, Any]], str | None, bool] | None:
+) -> tuple[list[dict[str, Any]], str | None] | None:
     """``kept_topk`` for ``limit + 1`` rows of ``vector`` (1-D, a float dtype, made the
     query row as ``query_row`` makes it), then the page of hits over ``uuids`` (the
-    id bytes, at least one row per row of ``data``) and ``props`` (one item per row) as
-    ``Hnsw.first_page`` builds it: (hits, the
+    id bytes, at least one row per row of ``data``) and ``props`` (at least one row per
+    row) as ``Hnsw.first_page`` builds it: (hits, the
     ``nearest_cursor`` after them when more than ``limit`` followed (the query hash over
-    ``filter_text``), whether some metadata holds a list or dict still shared with
-    ``props``); None when ``vector`` is not ``dim`` floats that ``query_row`` accepts."""
+    ``filter_text``)); None when ``vector`` is not ``dim`` floats that ``query_row`` accepts."""
 
 def query_row(q: npt.NDArray[np.float32], cosine: bool) -> F32 | None:
     """A 1-D float32 query as every search takes it: a (1, d) float32 row, unit length when
@@ -159,12 +161,11 @@ def page_hits(
     scores: F32,
     limit: int,
     uuids: Ids,
-    props: list[dict[str, Any]],
+    props: PropTexts,
     cosine: bool,
-) -> tuple[list[dict[str, Any]], bool, bool]:
+) -> tuple[list[dict[str, Any]], bool]:
     """The first row of a ``flat_topk``/``Hnsw.search`` answer as a page of hits, as
-    ``Hnsw.first_page`` builds them: (hits, whether more than ``limit`` followed, whether some
-    metadata holds a list or dict still shared with ``props``)."""
+    ``Hnsw.first_page`` builds them: (hits, whether more than ``limit`` followed)."""
 
 def parse_uuids(texts: list[str]) -> Ids:
     """The (k, 16) uint8 bytes of canonical uuid texts (lower-case, hyphenated, as
@@ -194,6 +195,54 @@ class IdMap:
     def remove_ids(self, ids: Ids) -> I64:
         """``remove_many`` of ids given as bytes ((k, 16) uint8)."""
 
+@disjoint_base
+class PropTexts:
+    """Every row's properties as JSON text (``json.dumps``'s), all rows in a few large
+    buffers and 12 bytes a row: no Python object per row. A dict is made (``json.loads``'s
+    value, new each time) only for the rows read. ``set`` appends the new text; the old
+    bytes (``garbage``) are reclaimed once they outweigh the live ones."""
+
+    def __new__(cls) -> Self: ...
+    def __len__(self) -> int: ...
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: the texts (with garbage) and 12 a row."""
+    @property
+    def garbage(self) -> int:
+        """Bytes of replaced texts not yet reclaimed."""
+    def extend(self, texts: list[str]) -> None:
+        """Add one row per text."""
+    def extend_joined(self, text: str, ends: I64) -> None:
+        """Add rows whose texts lie back to back: row ``i`` is ``text[ends[i]:ends[i + 1]]``
+        (``ends``: offsets in characters from 0 to ``len(text)``)."""
+    def set(self, row: int, text: str) -> None:
+        """Replace row ``row``'s text."""
+    def dict_of(self, row: int) -> dict[str, Any]:
+        """Row ``row``'s properties as a new dict."""
+    def dicts(self, rows: list[int] | npt.NDArray[np.integer[Any]]) -> list[dict[str, Any]]:
+        """The properties of ``rows`` as new dicts."""
+    def texts(self, rows: list[int] | npt.NDArray[np.integer[Any]]) -> list[str]:
+        """The JSON texts of ``rows``."""
+    def text_bytes(self, row: int) -> bytes:
+        """Row ``row``'s JSON text as UTF-8."""
+    def values(self, names: list[str], start: int, end: int) -> list[list[Any]]:
+        """The values of properties ``names`` in rows ``start..end``, one list per name,
+        None where a row lacks it; only those values are made."""
+    def view(self, rows: list[int] | npt.NDArray[np.integer[Any]]) -> PropView:
+        """The texts of ``rows`` as they are now, kept however the rows change."""
+    def repack(self) -> None:
+        """Copy the live texts into fresh memory, dropping replaced ones."""
+
+@final
+class PropView:
+    """Some rows' properties as they were when ``PropTexts.view`` took them; position
+    ``i`` is the ``i``-th row asked for. Dicts are made when read, new each time."""
+
+    def __len__(self) -> int: ...
+    def dict_of(self, i: int) -> dict[str, Any]: ...
+    def dicts(self, at: list[int] | None = None) -> list[dict[str, Any]]: ...
+    def pick(self, at: list[int]) -> PropView: ...
+
 @final
 class Hnsw:
     """HNSW graph over rows of a matrix the caller owns (only links are stored here).
@@ -222,17 +271,17 @@ class Hnsw:
         limit: int,
         ef: int,
         uuids: Ids,
-        props: list[dict[str, Any]],
+        props: PropTexts,
         cosine: bool,
-    ) -> tuple[list[dict[str, Any]], str | None, bool] | None:
+    ) -> tuple[list[dict[str, Any]], str | None] | None:
         """One query's first ``limit`` hits (a walk for ``limit + 1``, no mask) as
-        ``{"uuid", "metadata", "distance"}`` dicts, nearest first, ties by uuid: uuid and
-        metadata (a shallow copy; {} for None) from the lists at each hit's row, distance
-        ``1 - score`` when ``cosine`` else ``sqrt(max(score, 0))``. ``vector`` (1-D, a float
-        dtype) is made the query row as ``query_row`` makes it. Returns (hits, the
-        ``nearest_cursor`` after them when more followed (filter text ``null``), whether
-        some metadata holds a list or dict, still shared), or None when ``vector`` is not
-        ``dim`` floats that ``query_row`` accepts."""
+        ``{"uuid", "metadata", "distance"}`` dicts, nearest first, ties by uuid: uuid from
+        ``uuids`` and metadata (a new dict parsed from the row's text) from ``props`` at
+        each hit's row, distance ``1 - score`` when ``cosine`` else ``sqrt(max(score, 0))``.
+        ``vector`` (1-D, a float dtype) is made the query row as ``query_row`` makes it.
+        Returns (hits, the ``nearest_cursor`` after them when more followed (filter text
+        ``null``)), or None when ``vector`` is not ``dim`` floats that ``query_row``
+        accepts."""
     def save(self, path: str) -> None: ...
     @staticmethod
     def load(path: str) -> Hnsw: ...

@@ -20,6 +20,7 @@ from eigenlake.api import usage
 from eigenlake.embedded.cache import Cache
 from eigenlake.embedded.cursors import encode_nearest_cursor, query_hash_of
 from eigenlake.embedded.kept_rows import GATHER_MAX_FLOATS, MEMO_SIZE, Kept
+from eigenlake.embedded.prop_store import PropStore
 
 _NAMES = itertools.count()
 
@@ -120,7 +121,8 @@ def test_kept_scan_answers_as_the_mask(
         np.testing.assert_array_equal(scores, want_scores[:, : ids.shape[1]])
         assert (want_ids[:, ids.shape[1] :] == -1).all()  # only padding past the rows
         uuids = _core.parse_uuids([f"{i:08d}-0000-4000-8000-000000000000" for i in range(n)])
-        props: list[dict[str, Any]] = [{"i": i} for i in range(n)]
+        props = PropStore()
+        props.append([{"i": i} for i in range(n)])
         limit = max(k, 1)
         cosine = metric == "ip"
         flt = b'{"f": 1}'
@@ -131,13 +133,14 @@ def test_kept_scan_answers_as_the_mask(
             continue
         want_k = min(limit + 1, n)
         w_ids, w_scores = _core.flat_topk(x, qrow, want_k, metric, mask)
-        hits, more, deep = _core.page_hits(w_ids, w_scores, limit, uuids, props, cosine)
+        hits, more = _core.page_hits(w_ids, w_scores, limit, uuids, props, cosine)
+        assert [h["metadata"] for h in hits] == [{"i": int(h["uuid"][:8])} for h in hits]
         want_next = None
         if more:
             last = hits[-1]
             qhash = query_hash_of(qrow, flt)
             want_next = encode_nearest_cursor(limit, last["distance"], last["uuid"], qhash)
-        assert first == (hits, want_next, deep)
+        assert first == (hits, want_next)
 
 
 def test_kept_scan_refuses_a_block_of_another_shape() -> None:

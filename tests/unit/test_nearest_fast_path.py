@@ -262,13 +262,18 @@ def test_the_graph_page_answers_as_the_general_path(
         want = _general(idx, q, limit)
         assert _plain(fast) == _plain(want)
         assert fast["next_after"] == want["next_after"]
-        for hit in fast["results"]:  # handed out as copies, nested values too
+        for hit in fast["results"]:  # the caller's own dicts, nested values too
             cache = idx.search._index._cache
-            stored = cache.props[cache.row(hit["uuid"])]
-            assert hit["metadata"] == stored and hit["metadata"] is not stored
-            for key, value in hit["metadata"].items():
-                if isinstance(value, (list, dict)):
-                    assert value is not stored[key]
+            row = cache.row(hit["uuid"])
+            stored = cache.props.dict_of(row)
+            assert hit["metadata"] == stored
+            for value in hit["metadata"].values():
+                if isinstance(value, list):
+                    value.append("changed")
+                elif isinstance(value, dict):
+                    value["changed"] = 1
+            hit["metadata"]["added"] = 1
+            assert cache.props.dict_of(row) == stored  # the store kept its values
     finally:
         idx.manage.delete()
 

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 import eigenlake
 
@@ -137,32 +135,6 @@ def test_failed_commit_leaves_no_schema_change_in_memory(
         assert _meta(idx, uid)["label"] == "seven"
         with pytest.raises(ValidationError):
             idx.records.update(uid, properties={"label": 3})
-
-
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
-    ),
-    max_leaves=10,
-)
-
-
-@given(st.dictionaries(st.text(max_size=4), _json, max_size=5))
-def test_copy_props_equals_and_shares_no_container(props: dict) -> None:
-    from eigenlake.embedded.cache import copy_props
-
-    out = copy_props(props)
-    assert out == props and out is not props
-
-    def containers(x: object) -> list[int]:
-        if isinstance(x, dict):
-            return [id(x)] + [i for v in x.values() for i in containers(v)]
-        if isinstance(x, list):
-            return [id(x)] + [i for v in x for i in containers(v)]
-        return []
-
-    assert not set(containers(out)) & set(containers(props))
 
 
 def test_free_form_properties_survive_a_reopen(tmp_path):

@@ -70,14 +70,17 @@ def test_properties_are_copies_read_only_when_asked(idx: Any) -> None:
     snap = idx.snapshot()
     meta = snap.metadata
     assert isinstance(meta, Properties)
-    stored = cache_of(idx).props
-    assert all(a is b for a, b in zip(meta.stored(), stored, strict=False))  # no copy made
+    stored = cache_of(idx).props  # the rows' texts: dicts are made when read
+    assert list(meta.stored()) == stored.dicts(list(range(12)))
     got = snap.properties([3, 0])
     assert [m["i"] for m in got] == [3, 0]
     got[0]["i"] = -1
     got[0]["tags"].append("changed")  # a copy: the store keeps its values
     assert snap.properties([3])[0] == {"i": 3, "title": "paper 3", "tags": ["x", "t0"]}
-    assert meta[3] == stored[3] and meta[3] is not stored[3]
+    assert meta[3] == stored.dict_of(3) and meta[3] is not meta[3]  # a new dict each read
+    assert meta[-1] == meta[11] and len(meta) == 12
+    with pytest.raises(IndexError):
+        meta[12]
     assert [m["i"] for m in meta[2:4]] == [2, 3] and isinstance(meta[2:4], Properties)
     assert [m["i"] for m in reversed(meta)][:2] == [11, 10]
     assert idx.records.get(snap.uuids[3])["metadata"]["i"] == 3
@@ -87,7 +90,7 @@ def test_snapshot_keeps_its_state_after_an_update(idx: Any) -> None:
     snap = idx.snapshot()
     uid = snap.uuids[4]
     idx.records.update(uid, properties={"title": "renamed"})
-    # the store replaced the record's dict: the snapshot still reads the one it took
+    # the store appended the record's new text: the snapshot still reads the one it took
     assert snap.properties([4])[0]["title"] == "paper 4"
     assert snap.texts(["title"])[4] == "paper 4"
     assert idx.snapshot().texts(["title"])[4] == "renamed"

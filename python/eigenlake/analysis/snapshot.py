@@ -2,7 +2,7 @@
 
 A snapshot is arrays, not records: the vectors (for an embedded index, the cache's own
 rows when they are all taken in order: no copy), the uuids, and the properties read only
-where an answer needs them. ``properties(rows)`` copies the properties of the given row
+where an answer needs them. ``properties(rows)`` reads the properties of the given row
 positions (the representatives, the flagged outliers); ``texts(fields)`` reads just those
 fields of every row (the keywords); ``values(name)`` one property of every row. No
 per-record Python object is made between the store and the core.
@@ -10,9 +10,10 @@ per-record Python object is made between the store and the core.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, SupportsIndex, overload
+from typing import Any, Protocol, SupportsIndex, overload
 
 import numpy as np
 
@@ -23,46 +24,72 @@ Props = dict[str, Any]
 Strings = Callable[[str], "tuple[list[str | None], np.ndarray] | None"]
 
 
-def _same(props: Props) -> Props:
-    return props
+# rows read at a time when every row's properties are walked (bounded memory)
+_BLOCK = 4096
 
 
-class Properties(list[Props]):
+class Rows(Protocol):
+    """Where ``Properties`` reads: some rows' stored properties (``_core.PropView``)."""
+
+    def __len__(self) -> int: ...
+    def dict_of(self, i: int) -> Props: ...
+    def dicts(self, at: list[int] | None = None) -> list[Props]: ...
+    def pick(self, at: list[int]) -> Rows: ...
+
+
+class Properties(Sequence[Props]):
     """The properties of a snapshot's rows, read lazily.
 
-    Holds the stored dicts themselves (references: the store replaces a record's dict on
-    update, it never changes one in place, so they keep the state the snapshot was taken
-    in) and hands out ``copy(dict)`` only for the rows read: by index, by iteration or by
-    ``take(rows)``. A slice is another ``Properties``; a pickle (e.g. a shard's answer) is
-    a plain list of copies.
+    Holds the rows' stored texts as they were when the snapshot was taken (``Rows``: a
+    later update of a record does not show) and makes a new dict only for the rows read:
+    by index, by iteration (a block of rows at a time) or by ``take(rows)``; the caller
+    owns each. A slice is another ``Properties``; a pickle (e.g. a shard's answer) is a
+    plain list of dicts. Equal to a list of the same dicts.
     """
 
-    __slots__ = ("_copy", "_strings")
+    __slots__ = ("_rows", "_strings")
 
-    def __init__(
-        self,
-        stored: Iterable[Props] = (),
-        copy: Callable[[Props], Props] = _same,
-        strings: Strings | None = None,
-    ):
-        super().__init__(stored)
-        self._copy = copy
+    def __init__(self, rows: Rows, strings: Strings | None = None):
+        self._rows = rows
         self._strings = strings
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
     @overload
     def __getitem__(self, i: SupportsIndex) -> Props: ...
     @overload
     def __getitem__(self, i: slice) -> Properties: ...
     def __getitem__(self, i: SupportsIndex | slice) -> Props | Properties:
+        n = len(self._rows)
         if isinstance(i, slice):
-            return Properties(super().__getitem__(i), self._copy)
-        return self._copy(super().__getitem__(i))
+            return Properties(self._rows.pick(list(range(n))[i]))
+        j = operator.index(i)
+        if j < 0:
+            j += n
+        if not 0 <= j < n:
+            raise IndexError("snapshot row out of range")
+        return self._rows.dict_of(j)
 
     def __iter__(self) -> Iterator[Props]:
-        return map(self._copy, super().__iter__())
+        n = len(self._rows)
+        for a in range(0, n, _BLOCK):
+            yield from self._rows.dicts(list(range(a, min(a + _BLOCK, n))))
 
     def __reversed__(self) -> Iterator[Props]:
-        return map(self._copy, super().__reversed__())
+        n = len(self._rows)
+        for b in range(n, 0, -_BLOCK):
+            yield from reversed(self._rows.dicts(list(range(max(b - _BLOCK, 0), b))))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, Properties)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value, as a list is
+
+    def __repr__(self) -> str:
+        return f"Properties({len(self)} rows)"
 
     def copy(self) -> list[Props]:
         return list(self)
@@ -71,13 +98,12 @@ class Properties(list[Props]):
         return (list, (list(self),))
 
     def take(self, rows: Iterable[int]) -> list[Props]:
-        """Copies of the properties of the rows at ``rows`` (positions in the snapshot)."""
-        get, copy = super().__getitem__, self._copy
-        return [copy(get(r)) for r in rows]
+        """The properties of the rows at ``rows`` (positions in the snapshot)."""
+        return self._rows.dicts([operator.index(r) for r in rows])
 
     def stored(self) -> Iterator[Props]:
-        """The stored dicts themselves, for reading only (no copy)."""
-        return super().__iter__()
+        """Every row's properties, a block of rows at a time (for reading)."""
+        return iter(self)
 
     def strings(self, name: str) -> tuple[list[str | None], np.ndarray] | None:
         """(the value of property ``name`` in every row where it is a string, else None;
@@ -99,7 +125,7 @@ class Snapshot:
 
     uuids: list[str]
     vectors: np.ndarray
-    metadata: list[dict[str, Any]]
+    metadata: Sequence[dict[str, Any]]
     metric: str = "cosine"
     schema: dict[str, Any] = field(default_factory=dict)
     matched: int | None = None
@@ -115,7 +141,7 @@ class Snapshot:
         return meta.stored() if isinstance(meta, Properties) else iter(meta)
 
     def properties(self, rows: Iterable[int]) -> list[Props]:
-        """The properties of the rows at ``rows`` (copies of the stored ones)."""
+        """The properties of the rows at ``rows`` (new dicts, the caller's)."""
         meta = self.metadata
         if isinstance(meta, Properties):
             return meta.take(rows)
@@ -151,9 +177,8 @@ class Snapshot:
             rows = zip(*(c[0] for c in got), strict=True)
             texts = [None if None in t else " \n ".join(t) for t in rows]
         present = np.logical_and.reduce([c[1] for c in got])
-        get = list.__getitem__
         for r in np.flatnonzero(~present).tolist():
-            texts[r] = record_text(get(meta, r), fields)
+            texts[r] = record_text(meta[r], fields)
         return texts  # type: ignore[return-value]  # no None left
 
     def values(self, name: str) -> list[Any]:

@@ -31,7 +31,7 @@ log = logging.getLogger("eigenlake")
 class Exported:
     """The rows an export returns, in the index order: ``uuids``, ``vectors`` ((n, d)
     float32 as stored, or None when not asked for), ``properties`` (one dict per row, or
-    None; read-only: they may be the index's own), and ``kinds``: the schema's kind of each declared property (``string``,
+    None), and ``kinds``: the schema's kind of each declared property (``string``,
     ``integer``, ``number``, ``boolean``, ``datetime``, ``date``, ``array``)."""
 
     uuids: list[str]

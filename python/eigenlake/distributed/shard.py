@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -389,7 +389,7 @@ class _KMeansJob:
     def __init__(
         self,
         uuids: list[str],
-        metadata: list[dict[str, Any]],
+        metadata: Sequence[dict[str, Any]],
         seqs: list[int],
         vectors: np.ndarray,
         spherical: bool,

@@ -347,13 +347,13 @@ class AnnState:
 
     def first_page(
         self, data: np.ndarray, vector: np.ndarray, limit: int, cosine: bool, cache: Any
-    ) -> tuple[list[dict[str, Any]], str | None, bool] | None:
+    ) -> tuple[list[dict[str, Any]], str | None] | None:
         """The first page of an unfiltered query through the graph alone, for the caller's
         query vector (checked and made unit length by the core), with the cursor after it
-        (``_core.Hnsw.first_page``): (hits, cursor or None, whether a hit's metadata needs a
-        deep copy). None when the graph does not cover every row of ``cache``, does not
-        follow it (``attach``) or a build holds it, or when the vector is not a valid float
-        query (the general path then answers, or raises)."""
+        (``_core.Hnsw.first_page``): (hits, cursor or None). None when the graph does not
+        cover every row of ``cache``, does not follow it (``attach``) or a build holds it,
+        or when the vector is not a valid float query (the general path then answers, or
+        raises)."""
         if (
             self.covered != len(data)
             or self.followed is not cache
@@ -362,7 +362,7 @@ class AnnState:
         ):
             return None
         ef = max(self.ef_search, limit + 1)
-        found: tuple[list[dict[str, Any]], str | None, bool] | None = self.graph.first_page(
+        found: tuple[list[dict[str, Any]], str | None] | None = self.graph.first_page(
             data, vector, limit, ef, cache.ids, cache.props, cosine
         )
         return found

@@ -5,15 +5,16 @@ row and tombstones the old one. Row ids are what the Rust kernels see. Vectors a
 length for cosine indexes. One column per filterable property, with a presence mask.
 Record ids are 16 raw bytes a row (``ids``) and live ids map to their rows in the core
 (``_core.IdMap``): no str or dict entry per record; texts are made when an answer needs them.
+Properties are the rows' JSON texts in one buffer (``PropStore``): dicts are made only for
+the rows an answer hands out.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import filterfalse
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,8 +24,21 @@ from ..filters import column_value
 from ..vectors import normalise_in_place
 from .huge_pages import rows_matrix
 from .kept_rows import KeptMemo
+from .prop_store import PropStore
 from .row_codes import RowCodes
 from .validate import PropSpec
+
+
+class RowTexts(Protocol):
+    """Rows' JSON texts back to back (``store.RowTexts``): row ``i`` is
+    ``text[ends[i]:ends[i + 1]]``."""
+
+    text: str
+    ends: np.ndarray
+
+
+# rows' property texts: one str each, or back to back
+Texts = list[str] | RowTexts
 
 _DTYPES: dict[str, Any] = {
     "integer": np.int64,
@@ -195,8 +209,9 @@ class Cache:
         self.seq = np.zeros(cap, dtype=np.int64)
         # each row's uuid as its 16 bytes (dead rows keep theirs; placeholders hold zeros)
         self.ids = np.zeros((cap, 16), dtype=np.uint8)
-        # each row's properties, so reads answer from memory (SQLite is read only for vectors)
-        self.props: list[dict[str, Any]] = []
+        # each row's properties as JSON text, so reads answer from memory (SQLite is read
+        # only for vectors)
+        self.props = PropStore()
         # live uuid -> its row
         self._id_map = _core.IdMap()
         self.columns: dict[str, Column] = {}
@@ -290,22 +305,23 @@ class Cache:
         uuids: list[str],
         seqs: list[int],
         matrix: np.ndarray,
-        props: list[dict[str, Any]],
+        props: list[dict[str, Any]] | None,
         alive: list[bool] | None = None,
-        owned: bool = False,
+        texts: Texts | None = None,
     ) -> None:
         """Add rows (``matrix`` holds the raw vectors; normalised here for cosine).
 
         ``alive=False`` rows are placeholders of deleted records that keep row ids aligned
-        with a persisted HNSW graph. ``owned``: ``props`` are fresh dicts nobody else holds
-        (e.g. just parsed from the store), taken without a copy.
+        with a persisted HNSW graph. ``props``: the rows' property dicts (None: only
+        ``texts``, e.g. read from the store); ``texts``: their JSON texts as the store
+        holds them (None: encoded here).
         """
         k = len(uuids)
         if k == 0:
             return
         self._reserve(k)
         self.vectors[self.n : self.n + k] = matrix
-        self._adopt(uuids, seqs, props, alive, owned)
+        self._adopt(uuids, seqs, props, alive, texts)
 
     def scratch(self, k: int) -> np.ndarray:
         """Room for ``k`` rows past the used ones, to stack a batch in place (no copy).
@@ -314,24 +330,30 @@ class Cache:
         return self.vectors[self.n : self.n + k]
 
     def commit_scratch(
-        self, positions: list[int], uuids: list[str], seqs: list[int], props: list[dict[str, Any]]
+        self,
+        positions: list[int],
+        uuids: list[str],
+        seqs: list[int],
+        props: list[dict[str, Any]],
+        texts: Texts | None = None,
     ) -> None:
-        """Adopt the scratch rows at ``positions`` (ascending) as new rows."""
+        """Adopt the scratch rows at ``positions`` (ascending) as new rows (``props``,
+        ``texts`` as ``append`` takes them)."""
         k = len(positions)
         if k == 0:
             return
         block = self.vectors[self.n :]
         if positions != list(range(k)):
             block[:k] = block[positions]  # compact the kept rows to the front
-        self._adopt(uuids, seqs, props, None)
+        self._adopt(uuids, seqs, props, None, texts)
 
     def _adopt(
         self,
         uuids: list[str],
         seqs: list[int],
-        props: list[dict[str, Any]],
+        props: list[dict[str, Any]] | None,
         alive: list[bool] | None,
-        owned: bool = False,
+        texts: Texts | None = None,
     ) -> None:
         """Row metadata and columns for vectors already written at ``n..n+k``."""
         self._changed()
@@ -342,13 +364,27 @@ class Cache:
         self.alive[start:end] = True if alive is None else alive
         self.seq[start:end] = seqs
         self._add_ids(uuids, start, alive)
-        # callers keep their dicts unless they hand them over
-        self.props.extend(props if owned else map(copy_props, props))
-        for name, col in self.columns.items():
-            col.write(start, [p.get(name) for p in props])
+        self._add_texts(props, texts)
+        if props is not None:
+            for name, col in self.columns.items():
+                col.write(start, [p.get(name) for p in props])
+        elif self.columns:  # only texts: the columns' values read from them, nothing else
+            names = list(self.columns)
+            for name, raw in zip(names, self.props.values(names, start, end), strict=True):
+                self.columns[name].write(start, raw)
         self.n = end
         if self.on_rows_added is not None:
             self.on_rows_added(self)
+
+    def _add_texts(self, props: list[dict[str, Any]] | None, texts: Texts | None) -> None:
+        if texts is None:
+            if props is None:
+                raise AssertionError("rows come with their properties or their texts")
+            self.props.append(props)
+        elif isinstance(texts, list):
+            self.props.append([], texts)
+        else:
+            self.props.append_joined(texts.text, texts.ends)
 
     def _add_ids(self, uuids: list[str], start: int, alive: list[bool] | None) -> None:
         """Rows ``start..`` hold ``uuids``; the live ones map to their rows (a later row of
@@ -378,9 +414,10 @@ class Cache:
         gone = self._id_map.remove_ids(self.ids[rows])
         self.alive[gone[gone >= 0]] = False
 
-    def set_props(self, row: int, props: dict[str, Any]) -> None:
+    def set_props(self, row: int, props: dict[str, Any], text: str | None = None) -> None:
+        """Row ``row`` now holds ``props`` (``text``: its JSON text, if known)."""
         self._changed()
-        self.props[row] = copy_props(props)
+        self.props.set_props(row, props, text)
         for name, col in self.columns.items():
             col.write(row, [props.get(name)])
 
@@ -415,13 +452,13 @@ class Cache:
         """The rows at ``rows``, in that order, as arrays (see ``Gathered``).
 
         The first k rows in order (every row alive, no filter: the common case) are read in
-        place: a read-only view of the vectors and a slice of the property list, no row
+        place: a read-only view of the vectors, no row
         copied. The uuid texts are made from the id bytes (one core call for more than two
         rows). Rows below ``n`` are never written again (updates append and tombstone, growth moves to
         a new array), so the view keeps its values. Other rows: one fancy-index copy of the
-        vectors. The property dicts are the cache's own (replaced on update, never changed
-        in place): ``copy_props`` one before handing it out. String columns: their codes and
-        presence at these rows, copied (an update rewrites a row's code in place)."""
+        vectors. The properties: a view of the rows' texts as they are now (dicts made when
+        read). String columns: their codes and presence at these rows, copied (an update
+        rewrites a row's code in place)."""
         k = len(rows)
         prefix = k == 0 or (int(rows[-1]) == k - 1 and bool((rows[1:] > rows[:-1]).all()))
         at: slice | np.ndarray = slice(0, k) if prefix else rows
@@ -433,12 +470,11 @@ class Cache:
         if prefix:
             vectors = self.vectors[:k]
             vectors.flags.writeable = False
-            return Gathered(vectors, _core.uuid_texts(self.ids[:k]), self.props[:k], strings)
-        props = self.props
+            return Gathered(vectors, _core.uuid_texts(self.ids[:k]), self.props.view(rows), strings)
         return Gathered(
             np.ascontiguousarray(self.vectors[rows]),
             self.uuid_texts(rows),
-            [props[r] for r in rows.tolist()],
+            self.props.view(rows),
             strings,
         )
 
@@ -460,12 +496,13 @@ class Cache:
         positions: list[int] | None,
         uuids: list[str],
         seqs: list[int],
-        props: list[dict[str, Any]],
+        props: list[dict[str, Any]] | None,
         values: dict[str, tuple[Any, np.ndarray | None]],
         normalised: bool = False,
+        texts: Texts | None = None,
     ) -> None:
-        """``commit_scratch`` for a columnar write: ``props`` are fresh dicts the cache takes
-        as they are (no copy; the caller keeps no reference), and each filterable column is
+        """``commit_scratch`` for a columnar write: ``props`` or ``texts`` as ``append``
+        takes them, and each filterable column is
         written from ``values[name] = (values, present)`` of the kept rows at once: a typed
         NumPy array (integer, number, boolean), or a list with None where absent (other kinds,
         read as ``Column.write`` reads stored values); ``present`` None means all present. A
@@ -485,7 +522,7 @@ class Cache:
         self.alive[start:end] = True
         self.seq[start:end] = seqs
         self._add_ids(uuids, start, None)
-        self.props.extend(props)
+        self._add_texts(props, texts)
         for name, col in self.columns.items():
             given = values.get(name)
             if given is None:
@@ -510,34 +547,16 @@ class Cache:
 @dataclass
 class Gathered:
     """Rows of the cache as ``Cache.gather`` reads them: ``vectors`` (k, d) float32,
-    ``uuids``, ``props`` (the stored dicts) and, per string column, ``strings[name] =
+    ``uuids``, ``props`` (the rows' property texts, ``_core.PropView``) and, per string column, ``strings[name] =
     (column, codes, present)`` of the rows (decode with ``StringColumn.decode``)."""
 
     vectors: np.ndarray
     uuids: list[str]
-    props: list[dict[str, Any]]
+    props: _core.PropView
     strings: dict[str, tuple[StringColumn, np.ndarray, np.ndarray]]
 
 
-def copy_props(props: dict[str, Any]) -> dict[str, Any]:
-    """A copy the caller may change without touching the cache: values are scalars or
-    lists of scalars for declared properties; anything nested is copied deeply."""
-    out = props.copy()  # scalars (str, numbers, bool, None) are immutable: shared as is
-    for key, value in props.items():
-        kind = type(value)
-        if kind is list:
-            out[key] = (
-                copy.deepcopy(value)
-                if any(isinstance(v, (dict, list)) for v in value)
-                else list(value)
-            )
-        elif kind is dict or (kind not in _SCALARS and isinstance(value, (list, dict))):
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 _NIL = "00000000-0000-0000-0000-000000000000"  # a placeholder's id: no record's
-_SCALARS = frozenset({str, int, float, bool, type(None)})
 _TYPED = frozenset({"integer", "number", "boolean"})
 
 

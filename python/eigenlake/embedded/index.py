@@ -32,12 +32,12 @@ from ..api.reprs import index_repr
 from ..errors import NotFoundError, StorageError
 from . import ann
 from . import watch as watch_mod
-from .cache import Cache, copy_props
+from .cache import Cache
 from .manage import Manage
 from .records import Records
 from .search import Search
 from .settings import Settings
-from .store import Store, check_no_leftovers, drop_index_dir
+from .store import RowBlock, Store, check_no_leftovers, drop_index_dir
 from .validate import CompiledSchema, PropSpec
 
 DB_FILE = "index.sqlite"
@@ -128,7 +128,8 @@ class Index:
 
         Arrays, not records: the vectors are the cache's rows themselves (a read-only view)
         when the rows taken are the first ones in order, else one copy; the properties are
-        the cache's dicts, copied only when read (``Snapshot.properties``, ``metadata[i]``).
+        the rows' stored texts as they are now, parsed into dicts only when read
+        (``Snapshot.properties``, ``metadata[i]``).
         """
         with self.reading() as view:
             cache = view.cache
@@ -155,7 +156,7 @@ class Index:
             return Snapshot(
                 uuids=got.uuids,
                 vectors=got.vectors.reshape(len(rows), view.dimensions),
-                metadata=Properties(got.props, copy_props, strings),
+                metadata=Properties(got.props, strings),
                 metric=view.metric,
                 schema=dict(view.schema.source),
                 matched=matched,
@@ -389,8 +390,11 @@ class Index:
         loader = _ChunkLoader(cache, store)
         j, dead = 0, 0
         if not wanted:
-            for chunk in store.scan(_LOAD_CHUNK):
-                loader.add_chunk(chunk)
+            for chunk in store.scan_blocks(_LOAD_CHUNK):
+                if isinstance(chunk, RowBlock):
+                    loader.add_block(chunk)
+                else:
+                    loader.add_chunk(chunk)
             self._check_unique(store, cache)
             return cache
         for row in (r for chunk in store.scan(_LOAD_CHUNK) for r in chunk):
@@ -485,7 +489,7 @@ class Index:
             for row, uid in zip(rows, texts, strict=True):
                 item: dict[str, Any] = {"uuid": uid}
                 if with_properties:
-                    item["metadata"] = copy_props(cache.props[row])
+                    item["metadata"] = cache.props.dict_of(row)
                 out.append(item)
             return out
         seqs = [int(s) for s in self._cache.seq[rows]] if rows else []
@@ -637,7 +641,7 @@ class View:
 
     def graph_first_page(
         self, vector: np.ndarray, limit: int
-    ) -> tuple[list[dict[str, Any]], str | None, bool] | None:
+    ) -> tuple[list[dict[str, Any]], str | None] | None:
         """An unfiltered query's first page through the graph alone (``AnnState.first_page``),
         or None when the graph cannot answer on its own (the caller takes ``graph_search``)."""
         index = self._index
@@ -696,6 +700,22 @@ class _ChunkLoader:
         self.rows, self.alive = rows, [True] * len(rows)
         self.flush()
 
+    def add_block(self, block: RowBlock) -> None:
+        """A segment's records at once: the texts as stored, back to back."""
+        self.flush()
+        k = len(block)
+        matrix = np.frombuffer(block.vectors, dtype=np.float32).reshape(k, self.cache.dim)
+        try:
+            self.cache.append(
+                block.uuid_list(),
+                list(range(block.first, block.first + k)),
+                matrix,
+                None,
+                texts=block.texts,
+            )
+        except ValueError as e:  # a stored uuid that is no canonical uuid text
+            raise self.store.damaged(f"record uuids: {e}") from None
+
     def placeholder(self, seq: int) -> None:
         self.rows.append((seq, "", self.zero, "{}"))
         self.alive.append(False)
@@ -709,17 +729,15 @@ class _ChunkLoader:
         self.rows, self.alive = [], []
         matrix = np.frombuffer(b"".join([r[2] for r in rows]), dtype=np.float32)
         matrix = matrix.reshape(len(rows), self.cache.dim)
-        # one parse per chunk (per-row json.loads overhead dominates); always: properties
-        # no column holds (free-form nested values) live only in these dicts
-        props = json.loads("[" + ",".join([r[3] for r in rows]) + "]")
         try:
+            # the property texts as stored: no parse (the columns read their values)
             self.cache.append(
                 [r[1] for r in rows],
                 [r[0] for r in rows],
                 matrix,
-                props,
+                None,
                 None if all(alive) else alive,
-                owned=True,  # parsed here, held by nobody else
+                texts=[r[3] for r in rows],
             )
         except ValueError as e:  # a stored uuid that is no canonical uuid text
             raise self.store.damaged(f"record uuids: {e}") from None

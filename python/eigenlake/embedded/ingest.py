@@ -124,8 +124,10 @@ def ingest(
                     else matrix[positions]
                 )
                 encode = _JSON.encode
-                store.insert_block(seqs, uuids, block, [encode(p.props) for p in keep])
+                texts = [encode(p.props) for p in keep]
+                store.insert_block(seqs, uuids, block, texts)
             else:
+                texts = None  # encoded row by row as they stream to the store
                 store.insert(_rows_to_insert(seqs, keep, matrix))
             used = {k: v for k, v in pending.items() if any(k in p.props for p in keep)}
             if used:
@@ -137,9 +139,9 @@ def ingest(
         cache.kill(replaced)
         props = [p.props for p in keep]
         if cache is scratch_owner and cache.n == scratch_start:
-            cache.commit_scratch(positions, uuids, seqs, props)
+            cache.commit_scratch(positions, uuids, seqs, props, texts)
         else:  # the cache was rebuilt meanwhile (another process wrote): copy rows in
-            cache.append(uuids, seqs, matrix[positions], props)
+            cache.append(uuids, seqs, matrix[positions], props, texts=texts)
     result = AddManyResult(
         uuids,
         [FailedRecord(failed_id(records[i]), str(e), i) for i, e in sorted(failed.items())],
@@ -427,13 +429,15 @@ def _ingest_columns(
                 ):
                     picked = None if in_order else keep
                     texts_block = _json_block(checked, k, picked)
-                    props, texts, values = _rows(checked, keep, picked, texts_block is None)
+                    texts, values = _rows(checked, keep, picked, texts_block is None)
                     if texts_block is None:  # values the core cannot write: Python's texts
                         texts_block = RowTexts.of(texts)
                     store.insert_pointed(block, seqs, kept_uuids, texts_block)
+                    written: RowTexts | list[str] = texts_block
                 normalised = early
             else:
-                props, texts, values = _rows(checked, keep, None if in_order else keep)
+                texts, values = _rows(checked, keep, None if in_order else keep)
+                written = texts
                 if keep:
                     flat = out.data.cast("B")
                     step = out.shape[1] * 4
@@ -456,11 +460,11 @@ def _ingest_columns(
         cache.kill(replaced)
         if cache is scratch_owner and cache.n == scratch_start:
             cache.commit_scratch_columns(
-                None if in_order else keep, kept_uuids, seqs, props, values, normalised
+                None if in_order else keep, kept_uuids, seqs, None, values, normalised, written
             )
         else:  # the cache was rebuilt meanwhile (another process wrote): copy rows in
             rows = out if raw is None or not normalised else raw  # append normalises
-            cache.append(kept_uuids, seqs, rows[keep], props)
+            cache.append(kept_uuids, seqs, rows[keep], None, texts=written)
     failed_ids = ids or [None] * n
     result = AddManyResult(
         kept_uuids,
@@ -640,9 +644,9 @@ def _rows(
     keep: list[int],
     picked: list[int] | None,
     with_texts: bool = True,
-) -> tuple[list[dict[str, Any]], list[str], dict[str, tuple[Any, np.ndarray | None]]]:
-    """The kept rows' property dicts and (``with_texts``; else ``[]``) their JSON texts,
-    and each column's kept values for the cache. ``picked``: the kept positions when they
+) -> tuple[list[str], dict[str, tuple[Any, np.ndarray | None]]]:
+    """The kept rows' property JSON texts (``with_texts``; else ``[]``) and each column's
+    kept values for the cache. ``picked``: the kept positions when they
     are not ``0..k-1``. Rows are grouped by which properties they lack; each group is one
     template applied by ``map``."""
     k = len(keep)
@@ -672,20 +676,20 @@ def _rows(
     else:
         patterns = []
     if not patterns or len(patterns) > 64:  # ragged: row by row
-        texts, dicts = [], []
-        for r in range(k):
-            d = {
-                name: col[r]
-                for name, col, p in zip(names, vals, present, strict=True)
-                if p is None or p[r]
-            }
-            dicts.append(d)
-            if with_texts:
+        texts = []
+        if with_texts:
+            for r in range(k):
+                d = {
+                    name: col[r]
+                    for name, col, p in zip(names, vals, present, strict=True)
+                    if p is None or p[r]
+                }
                 texts.append(_JSON.encode(d))
-        return dicts, texts, values
+        return texts, values
     encoders = [_encoder(c, True) for c in checked]
     texts_out: list[str] = [""] * k
-    dicts_out: list[dict[str, Any]] = [{}] * k
+    if not with_texts:
+        return [], values
     for code in patterns:
         cols = [
             j for j in range(len(checked)) if present[j] is None or not (code >> gaps.index(j)) & 1
@@ -701,23 +705,13 @@ def _rows(
         else:
             rows = np.flatnonzero(codes == code).tolist()
             sub = [[vals[j][r] for r in rows] for j in cols]
-        if not with_texts:
-            texts = []
-        elif cols:
+        if cols:
             encoded = [list(map(encoders[j], s)) for j, s in zip(cols, sub, strict=True)]
             texts = list(map(template.format, *encoded))
         else:
             texts = ["{}"] * (k if rows is None else len(rows))
-        chosen = [names[j] for j in cols]
-        dicts = (
-            [dict(zip(chosen, row, strict=True)) for row in zip(*sub, strict=True)]
-            if cols
-            else [{} for _ in range(k if rows is None else len(rows))]
-        )
         if rows is None:
-            return dicts, texts, values
-        for r, d in zip(rows, dicts, strict=True):
-            dicts_out[r] = d
-        for r, t in zip(rows, texts, strict=False):  # no texts: nothing to place
+            return texts, values
+        for r, t in zip(rows, texts, strict=True):
             texts_out[r] = t
-    return dicts_out, texts_out if with_texts else [], values
+    return texts_out, values

@@ -109,11 +109,11 @@ class ReadView(Protocol):
 
     def graph_first_page(
         self, vector: np.ndarray, limit: int
-    ) -> tuple[list[dict[str, Any]], str | None, bool] | None:
+    ) -> tuple[list[dict[str, Any]], str | None] | None:
         """An unfiltered query's first ``limit`` hits through the graph alone, for the
         caller's 1-D query array (checked and made unit length by the core), with the
-        cursor after them when more follow: (hits, cursor or None, whether a hit's metadata
-        holds a list or dict, shared with the cache until copied); None when the graph does
+        cursor after them when more follow: (hits, cursor or None; the hits' metadata are
+        new dicts, the caller's); None when the graph does
         not cover every row, does not follow this cache yet, a build holds it, or the
         vector is not a valid float query (the general path then answers or raises)."""
         ...

@@ -101,10 +101,10 @@ class Records(RecordsSurface):
             for spec in pending.values():
                 cache.add_column(spec)
             if vec is None:
-                cache.set_props(row, props)
+                cache.set_props(row, props, props_json)
             else:
                 cache.kill([uid])
-                cache.append([uid], [new_seq], vec, [props])
+                cache.append([uid], [new_seq], vec, [props], texts=[props_json])
         return {"uuid": uid, "metadata": props}
 
     def remove(self, id: str) -> dict[str, Any]:
@@ -195,7 +195,7 @@ class Records(RecordsSurface):
                 rows = rows[:limit]
             listed = rows.tolist()
             uuids = cache.uuid_texts(rows)
-            props = [cache.props[r] for r in listed] if with_properties else None
+            props = cache.props.dicts(listed) if with_properties else None
             vectors = view.stored_vectors(rows) if with_vector else None
             kinds = schema_kinds(view.schema.source)
             typed = cache.typed_columns(rows, kinds) if with_properties else {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import operator
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,6 @@ from ..api.checks import check_filter_arg, check_int
 from ..api.cursor import decode_nearest_cursor, filter_text
 from ..vectors import query_row
 from . import ann
-from .cache import copy_props
 from .cursors import encode_nearest_cursor, query_hash
 from .internal import IndexAccess, ReadView
 from .kept_rows import Kept, filter_key
@@ -130,7 +128,7 @@ class Search(protocols.Search):
         ids, scores = self._topk(q, min(limit + 1, sel.count), sel)
         page = _core.page_hits(ids, scores, limit, cache.ids, cache.props, cosine)
         return {
-            "results": _owned(page),
+            "results": page[0],  # metadata dicts made by the core, the caller's
             "next_after": _next_after(q, filter, limit, page),
             "usage": usage.scanned(sel.count, dims),
         }
@@ -219,9 +217,9 @@ class Search(protocols.Search):
         self, view: ReadView, page: builtins.list[tuple[float, str, int]], with_vector: bool
     ) -> builtins.list[dict[str, Any]]:
         if not with_vector:  # properties from memory, copied so callers may change them
-            props = _pick(view.cache.props, [h[2] for h in page])
+            props = view.cache.props.dicts([h[2] for h in page])
             return [
-                {"uuid": h[1], "metadata": copy_props(p) if p else {}, "distance": h[0]}
+                {"uuid": h[1], "metadata": p, "distance": h[0]}
                 for h, p in zip(page, props, strict=True)
             ]
         recs = view.records_by_rows([h[2] for h in page], with_vector=True)
@@ -457,27 +455,15 @@ def _pays(live: int, threshold: int, options: dict[str, Any] | None, k: int, kep
     )
 
 
-def _owned(page: tuple[builtins.list[dict[str, Any]], bool, bool]) -> builtins.list[Any]:
-    """The hits of a core-built page (``_core.page_hits``, ``Hnsw.page``), their metadata
-    the caller's to change: the core copied each dict; lists and dicts in them (flagged)
-    are copied here, as ``copy_props`` copies them."""
-    results, _, deep = page
-    if deep:
-        _copy_lists(results)
-    return results
-
-
 def _first_answer(
-    first: tuple[builtins.list[dict[str, Any]], str | None, bool],
+    first: tuple[builtins.list[dict[str, Any]], str | None],
     scanned: int,
     dims: int,
     started: float,
 ) -> NearestResult:
     """The answer of a first page a core call built (``Hnsw.first_page``, ``kept_page``):
-    its hits (lists and dicts in their metadata copied) and cursor, and the usage."""
-    results, next_after, deep = first
-    if deep:
-        _copy_lists(results)
+    its hits (their metadata new dicts, the caller's) and cursor, and the usage."""
+    results, next_after = first
     return NearestResult(
         results=results,
         next_after=next_after,
@@ -485,26 +471,12 @@ def _first_answer(
     )
 
 
-def _copy_lists(results: builtins.list[dict[str, Any]]) -> None:
-    """Copy the lists and dicts in the hits' metadata (the core copied each dict only)."""
-    for hit in results:
-        hit["metadata"] = copy_props(hit["metadata"])
-
-
 def _next_after(
-    q: np.ndarray, filter: Any, limit: int, page: tuple[builtins.list[Any], bool, bool]
+    q: np.ndarray, filter: Any, limit: int, page: tuple[builtins.list[Any], bool]
 ) -> str | None:
     """The cursor after a first page of ``limit`` hits, when more follow."""
-    results, more, _ = page
+    results, more = page
     if not more:
         return None
     last = results[-1]
     return encode_nearest_cursor(limit, last["distance"], last["uuid"], query_hash(q, filter))
-
-
-def _pick(items: builtins.list[Any], rows: builtins.list[int]) -> builtins.list[Any]:
-    """``[items[r] for r in rows]`` in one C loop: the cache misses on scattered rows
-    overlap instead of waiting for each other (measurably faster after a graph walk)."""
-    if len(rows) < 2:
-        return [items[r] for r in rows]
-    return list(operator.itemgetter(*rows)(items))

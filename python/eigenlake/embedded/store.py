@@ -666,6 +666,14 @@ class Store:
 
     def scan(self, chunk: int = 8192) -> Iterator[list[tuple[int, str, bytes, str]]]:
         """Every record in sequence order, streamed in chunks (never all at once)."""
+        for got in self.scan_blocks(chunk):
+            yield got.rows() if isinstance(got, RowBlock) else got
+
+    def scan_blocks(
+        self, chunk: int = 8192
+    ) -> Iterator[list[tuple[int, str, bytes, str]] | RowBlock]:
+        """``scan``, with a segment's records as ``RowBlock``s (their texts as stored,
+        back to back: no str per record)."""
         if not self._has_segments():
             yield from self._scan_rows(None, None, chunk)
             return
@@ -692,9 +700,8 @@ class Store:
 
     def _scan_segment(
         self, first: int, count: int, vec_start: int, chunk: int
-    ) -> Iterator[list[tuple[int, str, bytes, str]]]:
+    ) -> Iterator[RowBlock]:
         ids, props, ends = self._segment_texts(first)
-        e = ends.tolist()
         step = self._step()
         fd = self._vector_fd(str(self.get_meta(UID_KEY)))
         for a in range(0, count, chunk):
@@ -702,15 +709,43 @@ class Store:
             buf = os.pread(fd, step * (b - a), vec_start + a * step)
             if len(buf) < step * (b - a):
                 raise self.damaged("its vector file is shorter than its records need")
-            yield [
-                (
-                    first + i,
-                    ids[_UUID_LEN * i : _UUID_LEN * (i + 1)],
-                    buf[(i - a) * step : (i - a + 1) * step],
-                    props[e[i] : e[i + 1]],
-                )
-                for i in range(a, b)
-            ]
+            lo, hi = int(ends[a]), int(ends[b])
+            yield RowBlock(
+                first + a,
+                ids[_UUID_LEN * a : _UUID_LEN * b],
+                buf,
+                step,
+                RowTexts(props[lo:hi], ends[a : b + 1] - lo),
+            )
+
+
+class RowBlock:
+    """Consecutive records ``first..first + len`` of a segment: their uuid texts back to
+    back (``uuids``, 36 characters each), raw vectors (``vectors``, ``step`` bytes each)
+    and property texts (``texts``)."""
+
+    def __init__(self, first: int, uuids: str, vectors: bytes, step: int, texts: RowTexts):
+        self.first = first
+        self.uuids = uuids
+        self.vectors = vectors
+        self.step = step
+        self.texts = texts
+
+    def __len__(self) -> int:
+        return len(self.uuids) // _UUID_LEN
+
+    def uuid_list(self) -> list[str]:
+        u = self.uuids
+        return [u[i : i + _UUID_LEN] for i in range(0, len(u), _UUID_LEN)]
+
+    def rows(self) -> list[tuple[int, str, bytes, str]]:
+        """The records as ``scan`` gives them: (seq, uuid, vector bytes, props text)."""
+        step, buf = self.step, self.vectors
+        texts = self.texts.rows(0, len(self))
+        return [
+            (self.first + i, u, buf[i * step : (i + 1) * step], t)
+            for i, (u, t) in enumerate(zip(self.uuid_list(), texts, strict=True))
+        ]
 
 
 class RowTexts:

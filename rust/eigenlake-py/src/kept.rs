@@ -11,12 +11,13 @@ use eigenlake_core::flat::{
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyTuple};
 
 use crate::arrays::{matrix, Matrix, Values};
 use crate::cursor;
 use crate::hits;
 use crate::ids::id_bytes;
+use crate::props::PropTexts;
 use crate::quantized::QuantizedFlat;
 use crate::search::{answer, inputs, metric_of, same_dim, Answer, FirstPage};
 use crate::util::{arg, detach, detach_inline};
@@ -159,9 +160,9 @@ fn kept_topk<'py>(
 
 /// `kept_topk` for `limit + 1` rows of the caller's query `vector` (made the query row as
 /// `Hnsw.first_page` makes it), then the page of hits over `uuids` (id bytes, `(rows, 16)`
-/// uint8) and `props` (one row / item per row of `data`, `hits::page`) and the cursor
+/// uint8) and `props` (`PropTexts`, one row per row of `data`, `hits::page`) and the cursor
 /// after it when more follow, for a filter whose cursor text is `filter_text`: (hits,
-/// cursor or None, whether a hit's metadata holds a list or dict to copy); None when
+/// cursor or None; the metadata dicts are new, the caller's); None when
 /// `vector` is not a valid float query.
 #[pyfunction]
 #[pyo3(signature = (data, vector, limit, metric, rows, block, pool, uuids, props, cosine, filter_text))]
@@ -176,7 +177,7 @@ fn kept_page<'py>(
     block: Option<&Bound<'py, PyAny>>,
     pool: bool,
     uuids: PyReadonlyArray2<'py, u8>,
-    props: &Bound<'py, PyList>,
+    props: PyRef<'py, PropTexts>,
     cosine: bool,
     filter_text: &Bound<'py, PyBytes>,
 ) -> PyResult<Option<FirstPage<'py>>> {
@@ -187,7 +188,7 @@ fn kept_page<'py>(
     let k = limit.saturating_add(1);
     let uuids = id_bytes(&uuids, "uuids")?;
     let r = scan(py, &d, &q, k, metric, &rows, block, pool)?;
-    let (hits, more, deep) = hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)?;
+    let (hits, more) = hits::page(py, &r.ids, &r.scores, limit, uuids, &props, cosine)?;
     let next = cursor::after_page(&hits, more, limit, &q, filter_text.as_bytes())?;
-    Ok(Some((hits, next, deep)))
+    Ok(Some((hits, next)))
 }

@@ -9,8 +9,10 @@ mod cursor;
 mod errors;
 mod hits;
 mod ids;
+mod json_py;
 mod kept;
 mod members;
+mod props;
 mod quantized;
 mod rows;
 mod search;
@@ -32,6 +34,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rows::register(m)?;
     members::register(m)?;
     quantized::register(m)?;
+    props::register(m)?;
     Ok(())
 }
 

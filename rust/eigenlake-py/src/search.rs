@@ -19,12 +19,13 @@ use crate::arrays::{all_finite, mask as mask_arg, matrix, not_finite, same_len, 
 use crate::cursor;
 use crate::hits;
 use crate::ids::id_bytes;
+use crate::props::PropTexts;
 use crate::util::{arg, detach, detach_inline, guarded};
 
 pub type Answer<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
-type Page<'py> = (Bound<'py, PyList>, bool, bool);
-/// (hits, the cursor after them or None, whether a hit's metadata holds a list or dict).
-pub type FirstPage<'py> = (Bound<'py, PyList>, Option<String>, bool);
+type Page<'py> = (Bound<'py, PyList>, bool);
+/// (hits, the cursor after them or None).
+pub type FirstPage<'py> = (Bound<'py, PyList>, Option<String>);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(flat_topk, m)?)?;
@@ -137,8 +138,8 @@ fn flat_topk_rows<'py>(
 }
 
 /// The first row of a (ids, scores) answer of `flat_topk` or `Hnsw.search` as a page of
-/// hits (see `Hnsw.page`): (hits, whether more than `limit` followed, whether some metadata
-/// holds a list or dict still shared with `props`).
+/// hits (see `Hnsw.page`): (hits, whether more than `limit` followed); the metadata dicts are
+/// made from `props`, a `PropTexts`, and are the caller's.
 #[pyfunction]
 #[pyo3(signature = (ids, scores, limit, uuids, props, cosine))]
 fn page_hits<'py>(
@@ -147,7 +148,7 @@ fn page_hits<'py>(
     scores: PyReadonlyArray2<'py, f32>,
     #[pyo3(from_py_with = arg::k)] limit: usize,
     uuids: PyReadonlyArray2<'py, u8>,
-    props: &Bound<'py, PyList>,
+    props: PyRef<'py, PropTexts>,
     cosine: bool,
 ) -> PyResult<Page<'py>> {
     let uuids = id_bytes(&uuids, "uuids")?;
@@ -156,11 +157,11 @@ fn page_hits<'py>(
         return Err(PyValueError::new_err("`ids` and `scores` differ in shape"));
     }
     if ids.shape()[0] == 0 {
-        return hits::page(py, &[], &[], limit, uuids, props, cosine);
+        return hits::page(py, &[], &[], limit, uuids, &props, cosine);
     }
     let row_ids: Vec<i64> = ids.row(0).to_vec();
     let row_scores: Vec<f32> = scores.row(0).to_vec();
-    hits::page(py, &row_ids, &row_scores, limit, uuids, props, cosine)
+    hits::page(py, &row_ids, &row_scores, limit, uuids, &props, cosine)
 }
 
 /// HNSW graph over rows of a matrix the caller owns (only links are stored).
@@ -246,10 +247,10 @@ impl Hnsw {
     /// One query's first page through the graph, as the answer's hits, for the query as
     /// the caller gave it: the row checked and made unit length (`cursor::query_row`'s
     /// rules), the walk for `limit + 1` rows (no mask), `hits::page` over `uuids` and
-    /// `props` (the caller's id bytes, `(rows, 16)` uint8, and property list, one row /
-    /// item per row of `data`), and, when more follow,
-    /// the cursor after the page (filter text `null`): (hits, cursor or None, whether a
-    /// hit's metadata holds a list or dict to copy). None when `vector` is not a 1-D float
+    /// `props` (the caller's id bytes, `(rows, 16)` uint8, and `PropTexts`, one row
+    /// per row of `data`), and, when more follow,
+    /// the cursor after the page (filter text `null`): (hits, cursor or None); the
+    /// metadata dicts are new, the caller's. None when `vector` is not a 1-D float
     /// array of `dim` values that makes a valid query: the caller's general path then
     /// answers, or names the problem.
     #[pyo3(signature = (data, vector, limit, ef, uuids, props, cosine))]
@@ -262,7 +263,7 @@ impl Hnsw {
         #[pyo3(from_py_with = arg::k)] limit: usize,
         #[pyo3(from_py_with = arg::ef)] ef: usize,
         uuids: PyReadonlyArray2<'py, u8>,
-        props: &Bound<'py, PyList>,
+        props: PyRef<'py, PropTexts>,
         cosine: bool,
     ) -> PyResult<Option<FirstPage<'py>>> {
         if ef == 0 {
@@ -279,9 +280,9 @@ impl Hnsw {
         let k = limit.saturating_add(1);
         let uuids = id_bytes(&uuids, "uuids")?;
         let r = detach_inline(py, || inner.search(ds, &q, k, ef, None))?;
-        let (hits, more, deep) = hits::page(py, &r.ids, &r.scores, limit, uuids, props, cosine)?;
+        let (hits, more) = hits::page(py, &r.ids, &r.scores, limit, uuids, &props, cosine)?;
         let next = cursor::after_page(&hits, more, limit, &q, b"null")?;
-        Ok(Some((hits, next, deep)))
+        Ok(Some((hits, next)))
     }
 
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
