@@ -120,12 +120,7 @@ impl QuantFlat {
         mask: Option<&[bool]>,
     ) -> Result<TopKResult> {
         let (n, _) = check_shapes(data, queries, self.dim, mask)?;
-        if n != self.n {
-            return Err(CoreError::invalid(
-                "data",
-                format!("has {n} rows but the codes hold {}", self.n),
-            ));
-        }
+        self.holds_rows_of(n)?;
         self.search_in(data, queries, k, metric, mask, None, false, FEW_ROWS)
     }
 
@@ -148,12 +143,7 @@ impl QuantFlat {
     ) -> Result<TopKResult> {
         let (n, _) = check_shapes(data, queries, self.dim, None)?;
         let Some(rows) = rows else {
-            if n != self.n {
-                return Err(CoreError::invalid(
-                    "data",
-                    format!("has {n} rows but the codes hold {}", self.n),
-                ));
-            }
+            self.holds_rows_of(n)?;
             return self.search_in(data, queries, k, metric, None, None, serial, FEW_LISTED);
         };
         if rows.len() != self.n {
@@ -179,6 +169,17 @@ impl QuantFlat {
             serial,
             FEW_LISTED,
         )
+    }
+
+    /// `data` of `n` rows is the matrix these codes were made of (as many rows).
+    fn holds_rows_of(&self, n: usize) -> Result<()> {
+        if n != self.n {
+            return Err(CoreError::invalid(
+                "data",
+                format!("has {n} rows but the codes hold {}", self.n),
+            ));
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
