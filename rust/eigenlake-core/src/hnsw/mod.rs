@@ -10,6 +10,7 @@ mod codes;
 mod config;
 mod graph;
 mod insert;
+mod keys;
 mod layer;
 mod persist;
 mod quant;

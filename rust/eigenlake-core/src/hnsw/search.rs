@@ -120,16 +120,17 @@ impl Hnsw {
                         q: z.query(q),
                     };
                     // 16-bit steps are coarse on tight clusters: the whole beam is measured
-                    rerank(&sp, q, ef, walk(self, &coded, e, ef, s, keep))
+                    rerank(&sp, q, walk(self, &coded, e, ef, ef, s, keep))
                 }
                 Some(Codes::Resid(z)) => {
                     let coded = Coded8 {
                         codes: z,
                         q: z.query(q),
                     };
-                    rerank(&sp, q, k + RERANK_SLACK, walk(self, &coded, e, ef, s, keep))
+                    let width = k + RERANK_SLACK;
+                    rerank(&sp, q, walk(self, &coded, e, ef, width, s, keep))
                 }
-                None => walk(self, &Exact { sp: &sp, q }, e, ef, s, keep),
+                None => walk(self, &Exact { sp: &sp, q }, e, ef, k, s, keep),
             })
         };
         // A lone query runs on the calling thread: handing it to the pool costs more
@@ -184,10 +185,9 @@ impl Hnsw {
 /// measured, and each float row measured costs ~0.15 µs (read from L3).
 pub const RERANK_SLACK: usize = 8;
 
-/// The route measured codes: measure the best `width` kept nodes exactly and rank them
-/// (the rest of the beam is dropped; the caller takes k ≤ width).
-fn rerank(sp: &Space, q: &[f32], width: usize, mut found: Vec<Cand>) -> Vec<Cand> {
-    found.truncate(width);
+/// The route measured codes: measure the kept nodes `found` (the walk's best few)
+/// exactly and rank them.
+fn rerank(sp: &Space, q: &[f32], mut found: Vec<Cand>) -> Vec<Cand> {
     // all rows asked for first: they are read from L3 or memory, one after another
     found.iter().for_each(|c| sp.prefetch(c.1));
     for j in 0..found.len() {
@@ -200,12 +200,14 @@ fn rerank(sp: &Space, q: &[f32], width: usize, mut found: Vec<Cand>) -> Vec<Cand
     found
 }
 
-/// Descend the upper layers greedily from `e`, then search layer 0 with a beam of `ef`.
+/// Descend the upper layers greedily from `e`, then search layer 0 with a beam of `ef`:
+/// its nearest `width`, nearest first.
 fn walk(
     h: &Hnsw,
     m: &impl Measure,
     e: Entry,
     ef: usize,
+    width: usize,
     s: &mut Scratch,
     keep: impl Fn(u32) -> bool,
 ) -> Vec<Cand> {
@@ -213,5 +215,5 @@ fn walk(
     for layer in (1..=e.level).rev() {
         cur = greedy(&h.graph, m, cur, layer, s);
     }
-    search_layer(&h.graph, m, &[cur], ef, 0, s, keep)
+    search_layer(&h.graph, m, &[cur], ef, width, 0, s, keep)
 }
