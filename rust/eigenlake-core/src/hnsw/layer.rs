@@ -29,12 +29,13 @@ impl Ord for Cand {
 pub struct Scratch {
     pub visited: Visited,
     pub nbrs: Vec<u32>,
-    fresh: Vec<u32>,
+    pub(super) fresh: Vec<u32>,
     /// Candidates to expand, as bitwise-not keys (`keys`): the max-heap pops the nearest.
     cands: BinaryHeap<u64>,
     /// The `ef` nearest kept nodes as keys, the farthest on top.
     results: BinaryHeap<u64>,
     out: Vec<u64>,
+    pub(super) beam: super::pool::Beam,
 }
 
 impl Scratch {
@@ -46,6 +47,7 @@ impl Scratch {
             cands: BinaryHeap::new(),
             results: BinaryHeap::new(),
             out: Vec::new(),
+            beam: Default::default(),
         }
     }
 }

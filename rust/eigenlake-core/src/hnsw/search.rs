@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::codes::{self, Codes};
 use super::layer::{greedy, search_layer, Cand, Scratch};
+use super::pool;
 use super::quant::Coded;
 use super::resid::Coded8;
 use super::space::{Exact, Measure, Space};
@@ -107,6 +108,8 @@ impl Hnsw {
                 );
             }
         }
+        // every node may be returned: the walk keeps one sorted beam (`pool`)
+        let open = mask.is_none() && self.tombstones == 0;
         let entry = self.entry();
         let codes = self.codes(data, n);
         let quant = codes.as_ref().and_then(|g| g.as_ref());
@@ -120,7 +123,7 @@ impl Hnsw {
                         q: z.query(q),
                     };
                     // 16-bit steps are coarse on tight clusters: the whole beam is measured
-                    rerank(&sp, q, walk(self, &coded, e, ef, ef, s, keep))
+                    rerank(&sp, q, walk(self, &coded, e, ef, ef, open, s, keep))
                 }
                 Some(Codes::Resid(z)) => {
                     let coded = Coded8 {
@@ -128,9 +131,9 @@ impl Hnsw {
                         q: z.query(q),
                     };
                     let width = k + RERANK_SLACK;
-                    rerank(&sp, q, walk(self, &coded, e, ef, width, s, keep))
+                    rerank(&sp, q, walk(self, &coded, e, ef, width, open, s, keep))
                 }
-                None => walk(self, &Exact { sp: &sp, q }, e, ef, k, s, keep),
+                None => walk(self, &Exact { sp: &sp, q }, e, ef, k, open, s, keep),
             })
         };
         // A lone query runs on the calling thread: handing it to the pool costs more
@@ -204,19 +207,25 @@ fn rerank(sp: &Space, q: &[f32], mut found: Vec<Cand>) -> Vec<Cand> {
 }
 
 /// Descend the upper layers greedily from `e`, then search layer 0 with a beam of `ef`:
-/// its nearest `width`, nearest first.
+/// its nearest `width`, nearest first. `open`: every node passes `keep` (no mask, no
+/// tombstones), so layer 0 takes the sorted beam of `pool`, two candidates at a time.
+#[allow(clippy::too_many_arguments)]
 fn walk(
     h: &Hnsw,
     m: &impl Measure,
     e: Entry,
     ef: usize,
     width: usize,
+    open: bool,
     s: &mut Scratch,
     keep: impl Fn(u32) -> bool,
 ) -> Vec<Cand> {
     let mut cur = Cand(m.dist(e.node), e.node);
     for layer in (1..=e.level).rev() {
         cur = greedy(&h.graph, m, cur, layer, s);
+    }
+    if open {
+        return pool::search(&h.graph, m, cur, ef, width, true, s);
     }
     search_layer(&h.graph, m, &[cur], ef, width, 0, s, keep)
 }
