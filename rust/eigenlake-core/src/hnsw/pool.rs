@@ -12,22 +12,44 @@
 //! rows: ~2 µs of ~29 a query; recall@10 the same on 1,000 queries).
 
 use super::graph::Graph;
-use super::keys::{cand, dist_bits, dist_of, key};
+use super::keys::{cand, dist_bits, dist_of};
 use super::layer::{Cand, Scratch};
 use super::space::Measure;
 
-/// The sorted beam: keys (`keys`) nearest first, and whether each was expanded.
+/// Graphs with at least this many nodes take the heap walk: a beam key keeps the node in
+/// 31 bits (see `Beam`).
+pub const MAX_NODES: usize = 1 << 31;
+
+/// The sorted beam, nearest first: per node `dist_bits << 32 | node << 1 | expanded`, so
+/// the order is `keys::key`'s and marking a node expanded keeps it (nodes are distinct);
+/// one array, so taking a node moves one run of keys.
 #[derive(Default)]
 pub struct Beam {
     keys: Vec<u64>,
-    done: Vec<bool>,
+}
+
+#[inline]
+fn beam_key(d: u32, node: u32) -> u64 {
+    (u64::from(d) << 32) | (u64::from(node) << 1)
+}
+
+#[inline]
+fn node_of(k: u64) -> u32 {
+    (k as u32) >> 1
 }
 
 impl Beam {
     /// The first node at or after `from` not yet expanded.
     #[inline]
     fn open_from(&self, from: usize) -> Option<usize> {
-        (from..self.keys.len()).find(|&j| !self.done[j])
+        (from..self.keys.len()).find(|&j| self.keys[j] & 1 == 0)
+    }
+
+    /// Mark the node at `j` expanded; the node.
+    #[inline]
+    fn expand(&mut self, j: usize) -> u32 {
+        self.keys[j] |= 1;
+        node_of(self.keys[j])
     }
 
     /// Take key `k` when the beam has room or `k` is nearer than its farthest (by distance:
@@ -41,11 +63,9 @@ impl Beam {
                 return None;
             }
             self.keys.pop();
-            self.done.pop();
         }
         let p = self.keys.partition_point(|&x| x < k);
         self.keys.insert(p, k);
-        self.done.insert(p, false);
         Some(p)
     }
 }
@@ -61,38 +81,37 @@ pub fn search(
     paired: bool,
     s: &mut Scratch,
 ) -> Vec<Cand> {
+    debug_assert!(g.len() < MAX_NODES);
     let ef = ef.max(1);
     s.visited.reset(g.len());
     let mut beam = std::mem::take(&mut s.beam);
     beam.keys.clear();
-    beam.done.clear();
     s.visited.insert(e.1);
-    beam.offer(key(e), ef);
+    beam.offer(beam_key(dist_bits(e.0), e.1), ef);
     let mut nbrs = std::mem::take(&mut s.nbrs);
     let mut fresh = std::mem::take(&mut s.fresh);
     // every node before `cur` is expanded
     let mut cur = 0;
-    while let Some(first) = beam.open_from(cur) {
-        beam.done[first] = true;
-        cur = first + 1;
+    while let Some(at) = beam.open_from(cur) {
+        let first = beam.expand(at);
+        cur = at + 1;
         let mut second = None;
         if paired {
             if let Some(j) = beam.open_from(cur) {
-                beam.done[j] = true;
-                second = Some(beam.keys[j] as u32);
+                second = Some(beam.expand(j));
             }
         }
         // the lists expanded next are read after these neighbours are measured
         let mut ahead = beam.open_from(cur);
         for _ in 0..1 + usize::from(paired) {
             let Some(j) = ahead else { break };
-            g.prefetch0(beam.keys[j] as u32);
-            ahead = (j + 1..beam.keys.len()).find(|&i| !beam.done[i]);
+            g.prefetch0(node_of(beam.keys[j]));
+            ahead = beam.open_from(j + 1);
         }
         // Mark the unvisited neighbours of both (no branch on the visited test: it
         // mispredicts about every other time), prefetch them all, then measure them.
         let mut kept = 0;
-        for node in std::iter::once(beam.keys[first] as u32).chain(second) {
+        for node in std::iter::once(first).chain(second) {
             g.neighbors(node, 0, &mut nbrs);
             if fresh.len() < kept + nbrs.len() {
                 fresh.resize(kept + nbrs.len(), 0); // its length is only grown
@@ -108,15 +127,19 @@ pub fn search(
             if let Some(&next) = fresh.get(j + 1) {
                 sp.prefetch_rest(next);
             }
-            let k = (u64::from(dist_bits(sp.dist(nb))) << 32) | u64::from(nb);
-            if let Some(p) = beam.offer(k, ef) {
+            if let Some(p) = beam.offer(beam_key(dist_bits(sp.dist(nb)), nb), ef) {
                 cur = cur.min(p);
             }
         }
     }
     s.nbrs = nbrs;
     s.fresh = fresh;
-    let out = beam.keys.iter().take(width).map(|&k| cand(k)).collect();
+    let out = beam
+        .keys
+        .iter()
+        .take(width)
+        .map(|&k| cand((k & !0xFFFF_FFFF) | u64::from(node_of(k))))
+        .collect();
     s.beam = beam;
     out
 }

@@ -109,7 +109,7 @@ impl Hnsw {
             }
         }
         // every node may be returned: the walk keeps one sorted beam (`pool`)
-        let open = mask.is_none() && self.tombstones == 0;
+        let open = mask.is_none() && self.tombstones == 0 && n < pool::MAX_NODES;
         let entry = self.entry();
         let codes = self.codes(data, n);
         let quant = codes.as_ref().and_then(|g| g.as_ref());
