@@ -54,7 +54,8 @@ impl Beam {
 
     /// Take key `k` when the beam has room or `k` is nearer than its farthest (by distance:
     /// a tie with the farthest is refused, as the heap walk refuses it); the position
-    /// it took.
+    /// it took. The farther keys move up one by one from the end, where most new keys
+    /// land once the beam is full (a binary search and a moved run cost more).
     #[inline]
     fn offer(&mut self, k: u64, ef: usize) -> Option<usize> {
         let n = self.keys.len();
@@ -62,11 +63,18 @@ impl Beam {
             if dist_of(k) >= dist_of(self.keys[n - 1]) {
                 return None;
             }
-            self.keys.pop();
+        } else {
+            self.keys.push(k);
         }
-        let p = self.keys.partition_point(|&x| x < k);
-        self.keys.insert(p, k);
-        Some(p)
+        // the last slot is free: a new one, or the farthest node's, which drops out
+        let keys = &mut self.keys[..];
+        let mut i = keys.len() - 1;
+        while i > 0 && keys[i - 1] > k {
+            keys[i] = keys[i - 1];
+            i -= 1;
+        }
+        keys[i] = k;
+        Some(i)
     }
 }
 
