@@ -267,14 +267,21 @@ impl Resid {
     /// `q·c_j`, measured the first time this query needs it.
     #[inline]
     fn query_cent(&self, qq: &RQuery, j: u32) -> f32 {
-        let slot = &qq.qc[j as usize];
-        let v = slot.get();
+        let v = qq.qc[j as usize].get();
         if !v.is_nan() {
             return v;
         }
+        self.measure_cent(qq, j)
+    }
+
+    /// `query_cent`'s first time, out of line: the walk's distance stays small enough to
+    /// be inlined into the beam's loop.
+    #[cold]
+    #[inline(never)]
+    fn measure_cent(&self, qq: &RQuery, j: u32) -> f32 {
         let j = j as usize;
         let v = (active().dot)(&qq.q, &self.cent[j * self.dim..(j + 1) * self.dim]);
-        slot.set(v);
+        qq.qc[j].set(v);
         v
     }
 
@@ -494,7 +501,7 @@ pub struct Coded8<'a> {
 }
 
 impl crate::hnsw::space::Measure for Coded8<'_> {
-    #[inline]
+    #[inline(always)]
     fn dist(&self, i: u32) -> f32 {
         self.codes.dist(&self.q, i)
     }
