@@ -220,3 +220,29 @@ fn huge_k_and_ef_are_clamped_to_the_graph() {
         assert_eq!(r.ids, want.ids);
     }
 }
+
+#[test]
+fn tombstones_stay_out_of_answers_after_a_reload() {
+    // An index without tombstones walks another beam (`pool`): deleted rows, here the
+    // nearest ones, must send the walk back to the one that keeps them out, also when the
+    // tombstones come from a file.
+    let data = clustered(2000, DIM, 10, 7);
+    let q = &data[..DIM];
+    let near = flat_topk(&data, q, DIM, 5, Metric::InnerProduct, None).unwrap();
+    let mut h = build(&data, Metric::InnerProduct);
+    let before = h.search(&data, q, 10, 64, None).unwrap();
+    assert!(near.ids.iter().all(|i| before.ids.contains(i)));
+    for &id in &near.ids {
+        h.mark_deleted(id as usize).unwrap();
+    }
+    h.mark_deleted(near.ids[0] as usize).unwrap(); // again: still one tombstone
+    let loaded = Hnsw::from_bytes(&h.to_bytes()).unwrap();
+    for g in [&h, &loaded] {
+        let r = g.search(&data, q, 10, 64, None).unwrap();
+        assert!(
+            r.ids.iter().all(|&i| i >= 0 && !near.ids.contains(&i)),
+            "{:?}",
+            r.ids
+        );
+    }
+}

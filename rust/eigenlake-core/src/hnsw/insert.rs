@@ -33,7 +33,7 @@ pub fn insert(g: &Graph, sp: &Space, ef_c: usize, q: u32, entry: Entry, s: &mut 
     }
     let mut eps = vec![cur];
     for layer in (0..=level.min(entry.level)).rev() {
-        let w = search_layer(g, &ex, &eps, ef_c, layer, s, |i| i != q);
+        let w = search_layer(g, &ex, &eps, ef_c, ef_c, layer, s, |i| i != q);
         let chosen = select(sp, &w, g.cap(layer));
         {
             let _l = g.lock(q);

@@ -10,8 +10,10 @@ mod codes;
 mod config;
 mod graph;
 mod insert;
+mod keys;
 mod layer;
 mod persist;
+mod pool;
 mod quant;
 mod resid;
 mod search;
@@ -47,6 +49,8 @@ pub struct Hnsw {
     graph: Graph,
     entry: Mutex<Option<Entry>>,
     deleted: Vec<bool>,
+    /// How many of `deleted` are set: none lets a query walk skip the per-node test.
+    tombstones: usize,
     /// Codes of the indexed rows for the query walk (`quant`): made by `add`, loaded with
     /// the graph (residual codes, `persist`), or made by the first search after loading a
     /// file without them.
@@ -68,6 +72,7 @@ impl Hnsw {
             cfg,
             entry: Mutex::new(None),
             deleted: Vec::new(),
+            tombstones: 0,
             quant: RwLock::new(None),
             walk_codes: WalkCodes::Auto,
         })
@@ -211,6 +216,7 @@ impl Hnsw {
     pub fn mark_deleted(&mut self, row: usize) -> Result<()> {
         match self.deleted.get_mut(row) {
             Some(d) => {
+                self.tombstones += usize::from(!*d);
                 *d = true;
                 Ok(())
             }

@@ -211,6 +211,7 @@ impl Hnsw {
             cfg,
             graph,
             entry: std::sync::Mutex::new(entry),
+            tombstones: deleted.iter().filter(|&&d| d).count(),
             deleted,
             // saved codes, else made again from the rows at the first search
             quant: std::sync::RwLock::new(codes),

@@ -235,11 +235,18 @@ impl Resid {
     }
 
     /// The query in code space.
-    pub fn query(&self, q: &[f32]) -> RQuery {
+    pub fn query<'q>(&self, q: &'q [f32]) -> RQuery<'q> {
         let width = self.lines * 64;
         // 16-bit query steps, as fine as an i32 sum of `width` products with codes allows
         let top_q = ((i32::MAX as f64 / (TOP as f64 * width as f64)).floor()).min(32767.0);
-        let big = q.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        // the largest magnitude over 16 lanes: one running max is a chain of `dim` steps
+        let mut lanes = [0.0f32; 16];
+        for c in q.chunks(16) {
+            for (l, &v) in lanes.iter_mut().zip(c) {
+                *l = l.max(v.abs());
+            }
+        }
+        let big = lanes.iter().fold(0.0f32, |m, &v| m.max(v));
         let unit = if big > 0.0 { big / top_q as f32 } else { 1.0 };
         let mut qi = vec![0i16; width];
         let inv = 1.0 / unit;
@@ -250,7 +257,7 @@ impl Resid {
         RQuery {
             qi,
             unit,
-            q: q.to_vec(),
+            q,
             qc: vec![Cell::new(f32::NAN); self.centroids()],
             kernel: kernel(),
         }
@@ -266,21 +273,28 @@ impl Resid {
 
     /// `q·c_j`, measured the first time this query needs it.
     #[inline]
-    fn query_cent(&self, qq: &RQuery, j: u32) -> f32 {
-        let slot = &qq.qc[j as usize];
-        let v = slot.get();
+    fn query_cent(&self, qq: &RQuery<'_>, j: u32) -> f32 {
+        let v = qq.qc[j as usize].get();
         if !v.is_nan() {
             return v;
         }
+        self.measure_cent(qq, j)
+    }
+
+    /// `query_cent`'s first time, out of line: the walk's distance stays small enough to
+    /// be inlined into the beam's loop.
+    #[cold]
+    #[inline(never)]
+    fn measure_cent(&self, qq: &RQuery<'_>, j: u32) -> f32 {
         let j = j as usize;
-        let v = (active().dot)(&qq.q, &self.cent[j * self.dim..(j + 1) * self.dim]);
-        slot.set(v);
+        let v = (active().dot)(qq.q, &self.cent[j * self.dim..(j + 1) * self.dim]);
+        qq.qc[j].set(v);
         v
     }
 
     /// Estimate of `q·x` for row `i`.
     #[inline]
-    pub fn ip(&self, qq: &RQuery, i: u32) -> f32 {
+    pub fn ip(&self, qq: &RQuery<'_>, i: u32) -> f32 {
         let m = self.meta[i as usize];
         let d = (qq.kernel)(self.codes_of(i), &qq.qi);
         self.query_cent(qq, m.cent) + m.scale * qq.unit * d as f32
@@ -289,7 +303,7 @@ impl Resid {
     /// "Smaller is nearer" estimate of the distance of row `i` (the units of
     /// `Space::dist`): `-q·x` for inner product, `‖q − x‖² − ‖q‖²` for l2.
     #[inline]
-    pub fn dist(&self, qq: &RQuery, i: u32) -> f32 {
+    pub fn dist(&self, qq: &RQuery<'_>, i: u32) -> f32 {
         let ip = self.ip(qq, i);
         match self.metric {
             Metric::InnerProduct => -ip,
@@ -343,11 +357,11 @@ fn encode(x: &[f32], c: &[f32], r: &mut [f32], out: &mut [Line], cent: u32) -> M
 }
 
 /// A query in code space: `q·x ≈ q·c + scale · unit · Σ qi_d · code_d`.
-pub struct RQuery {
+pub struct RQuery<'q> {
     /// Padded with zeros to the codes' width.
     qi: Vec<i16>,
     unit: f32,
-    q: Vec<f32>,
+    q: &'q [f32],
     /// `q·c_j`, NaN until measured.
     qc: Vec<Cell<f32>>,
     kernel: DotI8,
@@ -490,11 +504,11 @@ mod x86 {
 /// A walk's measure over the residual codes (see the module notes).
 pub struct Coded8<'a> {
     pub codes: &'a Resid,
-    pub q: RQuery,
+    pub q: RQuery<'a>,
 }
 
 impl crate::hnsw::space::Measure for Coded8<'_> {
-    #[inline]
+    #[inline(always)]
     fn dist(&self, i: u32) -> f32 {
         self.codes.dist(&self.q, i)
     }

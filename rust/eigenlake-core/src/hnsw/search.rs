@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::codes::{self, Codes};
 use super::layer::{greedy, search_layer, Cand, Scratch};
+use super::pool;
 use super::quant::Coded;
 use super::resid::Coded8;
 use super::space::{Exact, Measure, Space};
@@ -107,6 +108,8 @@ impl Hnsw {
                 );
             }
         }
+        // every node may be returned: the walk keeps one sorted beam (`pool`)
+        let open = mask.is_none() && self.tombstones == 0 && n < pool::MAX_NODES;
         let entry = self.entry();
         let codes = self.codes(data, n);
         let quant = codes.as_ref().and_then(|g| g.as_ref());
@@ -120,16 +123,17 @@ impl Hnsw {
                         q: z.query(q),
                     };
                     // 16-bit steps are coarse on tight clusters: the whole beam is measured
-                    rerank(&sp, q, ef, walk(self, &coded, e, ef, s, keep))
+                    rerank(&sp, q, walk(self, &coded, e, ef, ef, open, s, keep))
                 }
                 Some(Codes::Resid(z)) => {
                     let coded = Coded8 {
                         codes: z,
                         q: z.query(q),
                     };
-                    rerank(&sp, q, k + RERANK_SLACK, walk(self, &coded, e, ef, s, keep))
+                    let width = k + RERANK_SLACK;
+                    rerank(&sp, q, walk(self, &coded, e, ef, width, open, s, keep))
                 }
-                None => walk(self, &Exact { sp: &sp, q }, e, ef, s, keep),
+                None => walk(self, &Exact { sp: &sp, q }, e, ef, k, open, s, keep),
             })
         };
         // A lone query runs on the calling thread: handing it to the pool costs more
@@ -181,13 +185,15 @@ impl Hnsw {
 /// over residual codes: their order is off only among near ties (errors ~1e-5 on unit
 /// rows), so the true k nearest are among the first k + this of the ef kept. Measured
 /// (tests/hnsw_walk_speed.rs, 5k/20k rows): recall@10 the same with 16, 26 or all 64
-/// measured, and each float row measured costs ~0.15 µs (read from L3).
-pub const RERANK_SLACK: usize = 8;
+/// measured; through `_core` (bench_query_vs_hnswlib's data, k = 11 as a first page of 10
+/// asks, 1,000 queries, same graph) the same with slack 5, 6 or 8 and one hit fewer with
+/// 4. Each float row measured costs ~0.2 µs (read from L3): 6 instead of 8 saved ~0.45 µs
+/// a query at 5k and 20k rows.
+pub const RERANK_SLACK: usize = 6;
 
-/// The route measured codes: measure the best `width` kept nodes exactly and rank them
-/// (the rest of the beam is dropped; the caller takes k ≤ width).
-fn rerank(sp: &Space, q: &[f32], width: usize, mut found: Vec<Cand>) -> Vec<Cand> {
-    found.truncate(width);
+/// The route measured codes: measure the kept nodes `found` (the walk's best few)
+/// exactly and rank them.
+fn rerank(sp: &Space, q: &[f32], mut found: Vec<Cand>) -> Vec<Cand> {
     // all rows asked for first: they are read from L3 or memory, one after another
     found.iter().for_each(|c| sp.prefetch(c.1));
     for j in 0..found.len() {
@@ -200,12 +206,17 @@ fn rerank(sp: &Space, q: &[f32], width: usize, mut found: Vec<Cand>) -> Vec<Cand
     found
 }
 
-/// Descend the upper layers greedily from `e`, then search layer 0 with a beam of `ef`.
+/// Descend the upper layers greedily from `e`, then search layer 0 with a beam of `ef`:
+/// its nearest `width`, nearest first. `open`: every node passes `keep` (no mask, no
+/// tombstones), so layer 0 takes the sorted beam of `pool`, two candidates at a time.
+#[allow(clippy::too_many_arguments)]
 fn walk(
     h: &Hnsw,
     m: &impl Measure,
     e: Entry,
     ef: usize,
+    width: usize,
+    open: bool,
     s: &mut Scratch,
     keep: impl Fn(u32) -> bool,
 ) -> Vec<Cand> {
@@ -213,5 +224,8 @@ fn walk(
     for layer in (1..=e.level).rev() {
         cur = greedy(&h.graph, m, cur, layer, s);
     }
-    search_layer(&h.graph, m, &[cur], ef, 0, s, keep)
+    if open {
+        return pool::search(&h.graph, m, cur, ef, width, true, s);
+    }
+    search_layer(&h.graph, m, &[cur], ef, width, 0, s, keep)
 }
