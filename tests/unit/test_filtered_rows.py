@@ -564,3 +564,25 @@ def test_filter_key_names_plain_filters_only(body: dict[str, Any]) -> None:
     assert (got is not None) == _plain_oracle(body)
     if got is not None:
         assert got == repr(body)
+
+
+def test_a_coded_copy_moves_the_scan_or_walk_line() -> None:
+    """A filter whose rows are scanned as codes (``Kept.coded``: what ``copy`` makes) is
+    scanned up to twice as many kept rows as one scanned as floats before a masked walk
+    takes over: at 20,000 rows and ef 64 the line is 6·√(64·20,000) ≈ 6,788 rows, 13,576
+    coded."""
+    from eigenlake.embedded import ann, kept_rows
+
+    for kept, floats, coded in ((6_000, True, True), (9_000, False, True), (14_000, False, False)):
+        assert ann.scan_beats_walk(kept, 20_000, 11, None) == floats
+        assert ann.scan_beats_walk(kept, 20_000, 11, None, coded=True) == coded
+    x = np.zeros((20_000, 8), dtype=np.float32)
+    for count, fits in ((kept_rows.CODE_MIN_ROWS - 1, False), (9_000, True)):
+        mask = np.zeros(20_000, dtype=bool)
+        mask[:count] = True
+        kept = Kept.of_mask(mask)
+        assert kept.coded(x, True) == fits and not kept.coded(x, False)
+        kept.copy(x, True)
+        copy = kept.copy(x, True)
+        made = isinstance(copy, (_core.QuantizedFlat, tuple))
+        assert made == fits

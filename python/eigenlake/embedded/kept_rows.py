@@ -122,6 +122,16 @@ class Kept:
             self._rows = rows
         return self._rows
 
+    def coded(self, matrix: np.ndarray, coded: bool) -> bool:
+        """Whether ``copy(matrix, coded)`` is (or will be, from the second scan) of int8
+        codes: the scan then reads a quarter of the bytes."""
+        count = self.count
+        return (
+            coded
+            and count >= CODE_MIN_ROWS
+            and count * (matrix.shape[1] + 20) <= 4 * gather_limit(matrix)
+        )
+
     def copy(self, matrix: np.ndarray, coded: bool) -> Any:
         """What a scan of the kept rows of ``matrix`` (the cache's, in this state) reads,
         made on the second scan and kept, within ``gather_limit`` floats' bytes: from
@@ -132,11 +142,11 @@ class Kept:
         self._uses += 1
         if self._copy is None and self._uses >= 2:
             budget, dim, count = 4 * gather_limit(matrix), matrix.shape[1], self.count
-            if coded and count >= CODE_MIN_ROWS:
+            if self.coded(matrix, coded):
                 if count * (5 * dim + 20) <= budget:
                     block = self._floats(matrix)
                     self._copy = (_core.QuantizedFlat(block), block)
-                elif count * (dim + 20) <= budget:
+                else:
                     self._copy = _codes_of(matrix, self.rows)
             elif 4 * count * dim <= budget:
                 self._copy = self._floats(matrix)

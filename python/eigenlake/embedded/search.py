@@ -263,7 +263,8 @@ class Search(protocols.Search):
         threshold, options = _graph_options(view)
         if not _pays(cache.live_count, threshold, options, k, kept):
             return True
-        return ann.scan_beats_walk(kept, cache.n, k, options) and (
+        coded = sel.coded(cache.matrix(), quantized_scan(options))
+        return ann.scan_beats_walk(kept, cache.n, k, options, coded) and (
             kept < ann.INLINE_SCAN_ROWS or not view.graph_building()
         )
 
