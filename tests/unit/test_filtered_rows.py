@@ -435,8 +435,8 @@ def test_many_kept_rows_are_copied_as_codes(monkeypatch: pytest.MonkeyPatch, kin
 
 def test_the_copy_limit_grows_with_the_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past ``GATHER_MAX_FLOATS``, a filter's rows are still copied while they hold at most
-    1/``GATHER_SHARE`` of the matrix (over 1M rows, 1% of them); codes, a quarter of the
-    bytes, while their bytes fit the floats' (dim + 20 bytes a row)."""
+    1/``GATHER_SHARE`` of the matrix (over 1M rows, 1% of them); codes and floats while
+    both fit that, codes alone (dim + 20 bytes a row) within ``CODES_SHARE`` times it."""
     from eigenlake.embedded import kept_rows
 
     monkeypatch.setattr(kept_rows, "GATHER_MAX_FLOATS", 64)
@@ -452,15 +452,15 @@ def test_the_copy_limit_grows_with_the_matrix(monkeypatch: pytest.MonkeyPatch) -
         if copied:
             np.testing.assert_array_equal(block, x[mask])
     monkeypatch.setattr(kept_rows, "CODE_MIN_ROWS", 2)
-    # codes and floats: 340 bytes a row; codes alone: 84
-    for keep, want in ((2, tuple), (3, _core.QuantizedFlat), (9, _core.QuantizedFlat)):
+    # codes and floats: 340 bytes a row, within 800; codes alone: 84, within 1,600
+    for keep, want in ((2, tuple), (3, _core.QuantizedFlat), (19, _core.QuantizedFlat)):
         mask = np.zeros(200, dtype=bool)
         mask[:keep] = True
         kept = Kept.of_mask(mask)
         kept.copy(x, True)
         assert isinstance(kept.copy(x, True), want)
     mask = np.zeros(200, dtype=bool)
-    mask[:10] = True  # 840 bytes of codes: no copy
+    mask[:20] = True  # 1,680 bytes of codes: no copy
     kept = Kept.of_mask(mask)
     kept.copy(x, True)
     assert kept.copy(x, True) is None

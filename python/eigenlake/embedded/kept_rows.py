@@ -20,9 +20,9 @@ from .. import _core
 from ..api.checks import MAX_FILTER_DEPTH
 
 # filters remembered per cache: a mask (1 byte a row), its row list (8 bytes a kept row)
-# and, for a filter used again, a copy of its rows (int8 codes or floats, at most
-# ``gather_limit`` floats' bytes): 4 of them over 1M × 384 rows hold at most ~130 MB
-# (8% of the matrix)
+# and, for a filter used again, a copy of its rows (floats, or codes and floats, up to
+# ``gather_limit`` floats' bytes; codes alone up to twice that): 4 of them over
+# 1M × 384 rows hold at most ~230 MB (15% of the matrix)
 MEMO_SIZE = 4
 # a copy of the kept rows is made up to this many floats' bytes (8 MB), or up to
 # 1/GATHER_SHARE of the matrix when that is more: a scan of one block reads a few hundred
@@ -37,6 +37,9 @@ GATHER_SHARE = 64
 # re-scored in the matrix) against 15 / 44 / 113 µs for their float copy; below ~300 rows
 # the codes' set-up costs more than the bytes they save
 CODE_MIN_ROWS = 384
+# codes alone (a quarter of the floats' bytes) may take this many times a copy's budget:
+# over 1M rows a filter keeping 10% of them (40 MB of codes) is scanned from its codes
+CODES_SHARE = 2
 # rows coded per step, so making codes never holds a float copy of more than this
 _CODE_STEP = 1 << 14
 
@@ -129,7 +132,7 @@ class Kept:
         return (
             coded
             and count >= CODE_MIN_ROWS
-            and count * (matrix.shape[1] + 20) <= 4 * gather_limit(matrix)
+            and count * (matrix.shape[1] + 20) <= CODES_SHARE * 4 * gather_limit(matrix)
         )
 
     def copy(self, matrix: np.ndarray, coded: bool) -> Any:
@@ -137,12 +140,13 @@ class Kept:
         made on the second scan and kept, within ``gather_limit`` floats' bytes: from
         ``CODE_MIN_ROWS`` rows when ``coded`` (the index's ``quantized_scan``), their int8
         codes (a ``_core.QuantizedFlat``) with a copy of their floats for the re-score
-        while both fit, else the codes alone; below, a C-contiguous copy of their floats.
+        while both fit, else the codes alone (within ``CODES_SHARE`` times the budget);
+        below, a C-contiguous copy of their floats.
         None: scan ``rows`` in place. Row ``i`` of a copy is row ``rows[i]``."""
         self._uses += 1
         if self._copy is None and self._uses >= 2:
             budget, dim, count = 4 * gather_limit(matrix), matrix.shape[1], self.count
-            if self.coded(matrix, coded):
+            if self.coded(matrix, coded):  # codes fit twice the budget
                 if count * (5 * dim + 20) <= budget:
                     block = self._floats(matrix)
                     self._copy = (_core.QuantizedFlat(block), block)
