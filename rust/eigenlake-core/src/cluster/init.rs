@@ -64,21 +64,30 @@ pub fn kmeans_pp(
         .map(|i| dist(row(i), row(first), spherical))
         .collect();
     while chosen.len() < k {
-        let mut best: Option<(f64, usize, Vec<f32>)> = None;
-        for _ in 0..trials {
-            let c = draw(&closest, rng);
-            let upd: Vec<f32> = (0..m)
-                .into_par_iter()
-                .map(|i| closest[i].min(dist(row(i), row(c), spherical)))
-                .collect();
-            let pot: f64 = upd.iter().map(|&v| v as f64).sum();
-            if best.as_ref().is_none_or(|b| pot < b.0) {
-                best = Some((pot, c, upd));
+        // every trial draws from the same `closest`, so all are drawn first and scored in
+        // one pass over the sample (the same draws and values as one pass per trial)
+        let cands: Vec<usize> = (0..trials).map(|_| draw(&closest, rng)).collect();
+        let mut upd = vec![0f32; m * trials];
+        upd.par_chunks_mut(trials * 64)
+            .enumerate()
+            .for_each(|(b, out)| {
+                for (r, o) in out.chunks_mut(trials).enumerate() {
+                    let i = b * 64 + r;
+                    for (v, &c) in o.iter_mut().zip(&cands) {
+                        *v = closest[i].min(dist(row(i), row(c), spherical));
+                    }
+                }
+            });
+        let mut best: Option<(f64, usize)> = None;
+        for t in 0..trials {
+            let pot: f64 = (0..m).map(|i| upd[i * trials + t] as f64).sum();
+            if best.is_none_or(|b| pot < b.0) {
+                best = Some((pot, t));
             }
         }
-        let (_, c, upd) = best.expect("at least one trial");
-        chosen.push(c);
-        closest = upd;
+        let (_, t) = best.expect("at least one trial");
+        chosen.push(cands[t]);
+        closest = (0..m).map(|i| upd[i * trials + t]).collect();
     }
     chosen
         .iter()
