@@ -41,12 +41,18 @@ fn dist(x: &[f32], c: &[f32], spherical: bool) -> f32 {
 }
 
 impl Bounds {
-    /// Bounds that force every row through a full assignment.
-    pub fn new(x: &[f32], dim: usize, cent: &[f32]) -> Self {
+    /// Bounds that force every row through a full assignment. With `spherical = Some(tol)`
+    /// every row's squared norm is at most `1 + tol` (unit or zero rows): that bound is
+    /// used (only the slack needs the norms, and a larger one only widens it) instead of
+    /// reading every row.
+    pub fn new(x: &[f32], dim: usize, cent: &[f32], spherical: Option<f32>) -> Self {
         let n = x.len() / dim;
         let cmax = cent.chunks(dim).map(distance::norm_sq).fold(0f32, f32::max);
         let rel = 8.0 * f32::EPSILON * (dim as f32).sqrt();
-        let sq: Vec<f32> = x.par_chunks(dim).map(distance::norm_sq).collect();
+        let sq: Vec<f32> = match spherical {
+            Some(tol) => vec![1.0 + tol; n],
+            None => x.par_chunks(dim).map(distance::norm_sq).collect(),
+        };
         let slack = sq
             .iter()
             .map(|&q| (rel * (q + cmax + 2.0)).sqrt() + 1e-6)

@@ -188,7 +188,9 @@ fn lloyd(
 ) -> KMeansResult {
     let codes = codes.map(|c| (c, coded::Kernel::active(c.padded_dim())));
     let k = cent.len() / dim;
-    let mut bounds = Bounds::new(x, dim, &cent);
+    // spherical rows are unit within UNIT_TOL, or within f32 rounding once normalised (far
+    // inside 1 %), or zero
+    let mut bounds = Bounds::new(x, dim, &cent, spherical.then_some(0.01));
     let mut running: Option<RunningSums> = None;
     let mut n_iter = 0;
     for _ in 0..max_iter {
@@ -221,26 +223,39 @@ fn lloyd(
     // valid for them (moved above), so it costs an iteration plus one read for the inertia
     bounds.assign(x, dim, &cent, spherical, codes);
     let labels = bounds.labels;
-    let inertia = x
-        .par_chunks(INERTIA_CHUNK * dim)
-        .zip(labels.par_chunks(INERTIA_CHUNK))
-        .map(|(xb, lb)| {
-            xb.chunks_exact(dim)
-                .zip(lb)
-                .map(|(r, &l)| {
-                    let c = &cent[l as usize * dim..(l as usize + 1) * dim];
-                    let d = if spherical {
-                        (1.0 - distance::dot(r, c)).max(0.0)
-                    } else {
-                        distance::l2sq(r, c)
-                    };
-                    d as f64
-                })
-                .sum::<f64>()
-        })
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum();
+    let inertia = match running.as_mut().filter(|_| spherical) {
+        // Σ (1 − x·c) over a cluster is its size minus c·(sum of its rows): from the running
+        // sums, brought to the final labels (a few rows move), instead of reading every row
+        Some(r) => {
+            r.update(x, &labels);
+            let dots: f64 = cent
+                .chunks_exact(dim)
+                .zip(r.s.chunks_exact(dim))
+                .map(|(c, s)| c.iter().zip(s).map(|(&a, &b)| a as f64 * b).sum::<f64>())
+                .sum();
+            (labels.len() as f64 - dots).max(0.0)
+        }
+        None => x
+            .par_chunks(INERTIA_CHUNK * dim)
+            .zip(labels.par_chunks(INERTIA_CHUNK))
+            .map(|(xb, lb)| {
+                xb.chunks_exact(dim)
+                    .zip(lb)
+                    .map(|(r, &l)| {
+                        let c = &cent[l as usize * dim..(l as usize + 1) * dim];
+                        let d = if spherical {
+                            (1.0 - distance::dot(r, c)).max(0.0)
+                        } else {
+                            distance::l2sq(r, c)
+                        };
+                        d as f64
+                    })
+                    .sum::<f64>()
+            })
+            .collect::<Vec<f64>>()
+            .iter()
+            .sum(),
+    };
     KMeansResult {
         labels,
         centroids: cent,
