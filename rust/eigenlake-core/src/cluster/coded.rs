@@ -12,9 +12,10 @@
 //! largest wins, the first in index order on a tie (what the f32 scorer keeps). So the
 //! labels are those of the f32 argmax by `distance::dot`, lowest index on ties.
 //!
-//! Codes are 4× fewer bytes than the f32 rows, and the products run on AMX tiles (or
-//! AVX-512 VNNI, AVX2, scalar): a pass costs a fraction of the f32 GEMM. Escape hatch:
-//! `EIGENLAKE_KMEANS_CODES=0` scores every centroid in f32 as before.
+//! Codes are 4× fewer bytes than the f32 rows, and the products run on AMX tiles: a pass
+//! costs a fraction of the f32 GEMM. k-means uses them only where AMX is on (`enabled`);
+//! the VNNI, AVX2 and scalar kernels give the same labels (tests) but no speed-up. Escape
+//! hatch: `EIGENLAKE_KMEANS_CODES=0` scores every centroid in f32 as before.
 
 use std::sync::OnceLock;
 
@@ -26,10 +27,16 @@ use crate::quant::{self, QBlock, QIsa, QueryCode, MR, NR};
 /// Rows scored per task.
 pub(crate) const BLOCK: usize = 256;
 
-/// Whether spherical k-means may use the codes (`EIGENLAKE_KMEANS_CODES` is not `0`).
+/// Whether spherical k-means uses the codes: the AMX kernel is on (`quant::amx_enabled`)
+/// and `EIGENLAKE_KMEANS_CODES` is not `0`. Through the AVX-512 VNNI panel kernel a pass
+/// cost as much CPU as the f32 GEMM (measured on 50k × 384, k = 50: 350 vs 360 ms for the
+/// whole k-means, against 220 ms with AMX), so without AMX the f32 path stays.
 pub(crate) fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("EIGENLAKE_KMEANS_CODES").map_or(true, |v| v.trim() != "0"))
+    *ON.get_or_init(|| {
+        quant::amx_enabled()
+            && std::env::var("EIGENLAKE_KMEANS_CODES").map_or(true, |v| v.trim() != "0")
+    })
 }
 
 /// The integer product kernel.
