@@ -174,3 +174,57 @@ def test_heavy_calls_release_the_gil() -> None:
     if took[0] < 0.05:
         pytest.skip("call too short to tell")
     assert gap < 0.5 * took[0]
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    d=st.integers(16, 96),
+    k=st.integers(2, 24),
+    spread=st.sampled_from([0.3, 1.0, 3.0]),
+    seed=st.integers(0, 10_000),
+)
+def test_spherical_labels_are_the_nearest_centroid_at_int8_sizes(
+    d: int, k: int, spread: float, seed: int
+) -> None:
+    """From 2,048 rows spherical k-means assigns from int8 codes (AMX): every final label
+    must still be the f32 argmax of x·c over the returned centroids (near-ties aside), with
+    duplicated rows and near-duplicate centres (blobs up to cos 0.99 apart)."""
+    x, _ = sphere_blobs(2600, d, k, spread, seed, max_cos=0.99)
+    x[1300:1600] = x[:300]  # duplicated rows
+    labels, cent, inertia, _ = _core.kmeans(x, k, max_iter=30, seed=seed, spherical=True)
+    s = x.astype(np.float64) @ cent.astype(np.float64).T
+    got = s[np.arange(len(x)), labels]
+    assert np.all(got >= s.max(axis=1) - 1e-5)
+    assert inertia == pytest.approx(float((1 - got).clip(0).sum()), rel=1e-5, abs=1e-6)
+
+
+def test_int8_assignment_ends_where_the_f32_path_ends() -> None:
+    """The same labels, centroids and iterations with `EIGENLAKE_KMEANS_CODES=0` (f32
+    scores of every centroid) over fixed seeds, in a fresh process (the switch is read once)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    x, _ = sphere_blobs(6000, 48, 12, 1.5, 3, max_cos=0.9)
+    code = (
+        "import sys, numpy as np\n"
+        "from eigenlake import _core\n"
+        "x = np.load(sys.argv[1])\n"
+        "out = [_core.kmeans(x, 12, max_iter=40, seed=s, spherical=True) for s in range(3)]\n"
+        "np.savez(sys.argv[2], *[o[0] for o in out], *[o[1] for o in out],"
+        " its=np.array([o[3] for o in out]))\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(f"{tmp}/x.npy", x)
+        runs = []
+        for flag in ("1", "0"):
+            env = dict(os.environ, EIGENLAKE_KMEANS_CODES=flag)
+            out = f"{tmp}/out{flag}.npz"
+            subprocess.run([sys.executable, "-c", code, f"{tmp}/x.npy", out], env=env, check=True)
+            with np.load(out) as f:
+                runs.append({k: f[k] for k in f.files})
+    coded, plain = runs
+    assert coded.keys() == plain.keys()
+    for key in coded:
+        np.testing.assert_array_equal(coded[key], plain[key], err_msg=key)

@@ -8,6 +8,7 @@
 use rayon::prelude::*;
 
 use super::assign::Centroids;
+use super::coded::{self, Assigned, CentCodes, RowCodes};
 use crate::distance;
 
 const BLOCK: usize = 256;
@@ -40,12 +41,18 @@ fn dist(x: &[f32], c: &[f32], spherical: bool) -> f32 {
 }
 
 impl Bounds {
-    /// Bounds that force every row through a full assignment.
-    pub fn new(x: &[f32], dim: usize, cent: &[f32]) -> Self {
+    /// Bounds that force every row through a full assignment. With `spherical = Some(tol)`
+    /// every row's squared norm is at most `1 + tol` (unit or zero rows): that bound is
+    /// used (only the slack needs the norms, and a larger one only widens it) instead of
+    /// reading every row.
+    pub fn new(x: &[f32], dim: usize, cent: &[f32], spherical: Option<f32>) -> Self {
         let n = x.len() / dim;
         let cmax = cent.chunks(dim).map(distance::norm_sq).fold(0f32, f32::max);
         let rel = 8.0 * f32::EPSILON * (dim as f32).sqrt();
-        let sq: Vec<f32> = x.par_chunks(dim).map(distance::norm_sq).collect();
+        let sq: Vec<f32> = match spherical {
+            Some(tol) => vec![1.0 + tol; n],
+            None => x.par_chunks(dim).map(distance::norm_sq).collect(),
+        };
         let slack = sq
             .iter()
             .map(|&q| (rel * (q + cmax + 2.0)).sqrt() + 1e-6)
@@ -67,7 +74,16 @@ impl Bounds {
     }
 
     /// One assignment step against `cent`; returns how many rows were fully re-scored.
-    pub fn assign(&mut self, x: &[f32], dim: usize, cent: &[f32], spherical: bool) -> usize {
+    /// With `codes` (spherical only), the rows the bounds leave are assigned from their
+    /// int8 codes (`coded`): the same labels.
+    pub fn assign(
+        &mut self,
+        x: &[f32],
+        dim: usize,
+        cent: &[f32],
+        spherical: bool,
+        codes: Option<(&RowCodes, coded::Kernel)>,
+    ) -> usize {
         let k = cent.len() / dim;
         // half the distance from each centroid to its nearest other centroid
         let half: Vec<f32> = (0..k)
@@ -82,7 +98,9 @@ impl Bounds {
             })
             .collect();
         // rows whose bounds cannot prove their label
-        let tighten = self.rescored < TIGHTEN_BELOW;
+        // (with codes the rows left are scored from codes at a fraction of the f32 cost: an f32
+        // tightening first would read most of them for nothing)
+        let tighten = self.rescored < TIGHTEN_BELOW && codes.is_none();
         let todo: Vec<u32> = self
             .upper
             .par_iter_mut()
@@ -108,10 +126,50 @@ impl Bounds {
                 Some(i as u32)
             })
             .collect();
+        let cc = match codes {
+            Some((rc, kernel)) if spherical => CentCodes::new(rc, cent, kernel).map(|c| (rc, c)),
+            _ => None,
+        };
+        let rescored: Vec<(u32, f32, f32)> = match cc {
+            Some((rc, cc)) => todo
+                .par_chunks(coded::BLOCK)
+                .map_init(
+                    || (coded::Worker::new(), Vec::new()),
+                    |(w, out), ids| {
+                        cc.assign(rc, x, ids, w, out);
+                        out.iter()
+                            .map(|a: &Assigned| (a.label, a.d1, a.d2))
+                            .collect::<Vec<_>>()
+                    },
+                )
+                .flatten_iter()
+                .collect(),
+            None => self.scored(x, dim, cent, spherical, &todo),
+        };
+        for (&i, (b, d1, d2)) in todo.iter().zip(rescored) {
+            let i = i as usize;
+            self.labels[i] = b;
+            // the expanded d1 may be off by `slack`: keep the upper bound an upper bound
+            self.upper[i] = d1 + self.slack[i];
+            self.lower[i] = d2;
+        }
+        self.rescored = todo.len() as f32 / self.labels.len().max(1) as f32;
+        todo.len()
+    }
+
+    /// Label and chords to the nearest and second-nearest centroid of rows `todo`, from
+    /// the f32 scores of every centroid.
+    fn scored(
+        &self,
+        x: &[f32],
+        dim: usize,
+        cent: &[f32],
+        spherical: bool,
+        todo: &[u32],
+    ) -> Vec<(u32, f32, f32)> {
         let cs = Centroids::new(cent, dim);
         let row = |i: u32| &x[i as usize * dim..(i as usize + 1) * dim];
-        let rescored: Vec<(u32, f32, f32)> = todo
-            .par_chunks(BLOCK)
+        todo.par_chunks(BLOCK)
             .map_init(
                 || cs.scorer(spherical),
                 |sc, ids| {
@@ -132,16 +190,7 @@ impl Bounds {
                 },
             )
             .flatten_iter()
-            .collect();
-        for (&i, (b, d1, d2)) in todo.iter().zip(rescored) {
-            let i = i as usize;
-            self.labels[i] = b;
-            // the expanded d1 may be off by `slack`: keep the upper bound an upper bound
-            self.upper[i] = d1 + self.slack[i];
-            self.lower[i] = d2;
-        }
-        self.rescored = todo.len() as f32 / self.labels.len().max(1) as f32;
-        todo.len()
+            .collect()
     }
 
     /// Centroids moved by `shift` (per centroid): loosen the bounds accordingly.

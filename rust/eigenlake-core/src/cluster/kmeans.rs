@@ -3,7 +3,9 @@
 //! (`assign::Scorer`), skipping rows Hamerly's bounds settle; cluster sums run across
 //! passes; empty clusters are reseeded from the points farthest from their centroid;
 //! `n_init` runs keep the lowest inertia. The caller's rows are used without a copy
-//! unless spherical k-means has to normalise them.
+//! unless spherical k-means has to normalise them. Spherical k-means on enough rows
+//! scores the rows the bounds leave from int8 codes with a proved error bound (`coded`:
+//! the same labels as the f32 scores; `EIGENLAKE_KMEANS_CODES=0` turns it off).
 
 use std::borrow::Cow;
 
@@ -11,7 +13,8 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::assign::{assign, RunningSums};
+use super::assign::RunningSums;
+use super::coded::{self, RowCodes};
 use super::hamerly::Bounds;
 use super::init::kmeans_pp;
 use super::points::check_matrix;
@@ -71,6 +74,8 @@ pub fn kmeans(x: &[f32], dim: usize, p: &KMeansParams) -> Result<KMeansResult> {
     }
     let data = prepare(x, dim, p.spherical);
     let tol = p.tol * mean_variance(&data, dim);
+    let codes =
+        (p.spherical && coded::enabled() && n >= CODED_MIN_ROWS).then(|| RowCodes::new(&data, dim));
     let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
     let runs = if p.init.is_some() { 1 } else { p.n_init };
     let mut best: Option<KMeansResult> = None;
@@ -80,7 +85,15 @@ pub fn kmeans(x: &[f32], dim: usize, p: &KMeansParams) -> Result<KMeansResult> {
             Some(c) => prepare(c, dim, p.spherical).into_owned(),
             None => kmeans_pp(&data, dim, p.k, p.spherical, &mut run_rng),
         };
-        let r = lloyd(&data, dim, cent, p.max_iter, tol, p.spherical);
+        let r = lloyd(
+            &data,
+            dim,
+            cent,
+            p.max_iter,
+            tol,
+            p.spherical,
+            codes.as_ref(),
+        );
         if best.as_ref().is_none_or(|b| r.inertia < b.inertia) {
             best = Some(r);
         }
@@ -107,14 +120,26 @@ pub(crate) fn prepare(x: &[f32], dim: usize, spherical: bool) -> Cow<'_, [f32]> 
 /// a normalisation over a few thousand features stays well inside).
 const UNIT_TOL: f32 = 1e-5;
 
+/// Spherical k-means on fewer rows scores every centroid in f32 (coding the rows would
+/// not pay).
+const CODED_MIN_ROWS: usize = 2048;
+
+/// Rows per partial inertia sum (fixed, so the total does not depend on the threads).
+const INERTIA_CHUNK: usize = 4096;
+
+/// Mean per-feature variance, in f64 over fixed chunks of rows added in order
+/// (deterministic for any thread count).
 fn mean_variance(x: &[f32], dim: usize) -> f64 {
+    const CHUNK: usize = 2048;
     let n = (x.len() / dim) as f64;
+    let parts: Vec<(Vec<f64>, Vec<f64>)> = x
+        .par_chunks(CHUNK * dim)
+        .map(|xb| moments(xb, dim))
+        .collect();
     let (mut s, mut s2) = (vec![0f64; dim], vec![0f64; dim]);
-    for r in x.chunks(dim) {
-        for (j, &v) in r.iter().enumerate() {
-            s[j] += v as f64;
-            s2[j] += (v as f64) * (v as f64);
-        }
+    for (ps, ps2) in parts {
+        s.iter_mut().zip(&ps).for_each(|(a, b)| *a += b);
+        s2.iter_mut().zip(&ps2).for_each(|(a, b)| *a += b);
     }
     let var: f64 = s
         .iter()
@@ -124,6 +149,34 @@ fn mean_variance(x: &[f32], dim: usize) -> f64 {
     var / dim as f64
 }
 
+/// Per-feature sums and sums of squares of the rows of `xb`.
+fn moments(xb: &[f32], dim: usize) -> (Vec<f64>, Vec<f64>) {
+    #[inline(always)]
+    fn body(xb: &[f32], dim: usize) -> (Vec<f64>, Vec<f64>) {
+        let (mut s, mut s2) = (vec![0f64; dim], vec![0f64; dim]);
+        for r in xb.chunks_exact(dim) {
+            for ((a, b), &v) in s.iter_mut().zip(s2.iter_mut()).zip(r) {
+                let v = v as f64;
+                *a += v;
+                *b += v * v;
+            }
+        }
+        (s, s2)
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn wide(xb: &[f32], dim: usize) -> (Vec<f64>, Vec<f64>) {
+            body(xb, dim)
+        }
+        if distance::active().isa == distance::Isa::Avx512 {
+            // SAFETY: the AVX-512 distance kernels are active, so the CPU has AVX-512F
+            return unsafe { wide(xb, dim) };
+        }
+    }
+    body(xb, dim)
+}
+
 fn lloyd(
     x: &[f32],
     dim: usize,
@@ -131,15 +184,18 @@ fn lloyd(
     max_iter: usize,
     tol: f64,
     spherical: bool,
+    codes: Option<&RowCodes>,
 ) -> KMeansResult {
-    let n = x.len() / dim;
+    let codes = codes.map(|c| (c, coded::Kernel::active(c.padded_dim())));
     let k = cent.len() / dim;
-    let mut bounds = Bounds::new(x, dim, &cent);
+    // spherical rows are unit within UNIT_TOL, or within f32 rounding once normalised (far
+    // inside 1 %), or zero
+    let mut bounds = Bounds::new(x, dim, &cent, spherical.then_some(0.01));
     let mut running: Option<RunningSums> = None;
     let mut n_iter = 0;
     for _ in 0..max_iter {
         n_iter += 1;
-        bounds.assign(x, dim, &cent, spherical);
+        bounds.assign(x, dim, &cent, spherical, codes);
         for i in repair_empty(&mut bounds.labels, &bounds.upper, k) {
             bounds.invalidate(i);
         }
@@ -163,11 +219,43 @@ fn lloyd(
             break;
         }
     }
-    let mut labels = vec![0u32; n];
-    let mut dist = vec![0f32; n];
-    // final E-step so labels and inertia belong to the returned centroids
-    assign(x, dim, &cent, spherical, &mut labels, &mut dist);
-    let inertia = dist.iter().map(|&d| d as f64).sum();
+    // final E-step so labels and inertia belong to the returned centroids: the bounds are
+    // valid for them (moved above), so it costs an iteration plus one read for the inertia
+    bounds.assign(x, dim, &cent, spherical, codes);
+    let labels = bounds.labels;
+    let inertia = match running.as_mut().filter(|_| spherical) {
+        // Σ (1 − x·c) over a cluster is its size minus c·(sum of its rows): from the running
+        // sums, brought to the final labels (a few rows move), instead of reading every row
+        Some(r) => {
+            r.update(x, &labels);
+            let dots: f64 = cent
+                .chunks_exact(dim)
+                .zip(r.s.chunks_exact(dim))
+                .map(|(c, s)| c.iter().zip(s).map(|(&a, &b)| a as f64 * b).sum::<f64>())
+                .sum();
+            (labels.len() as f64 - dots).max(0.0)
+        }
+        None => x
+            .par_chunks(INERTIA_CHUNK * dim)
+            .zip(labels.par_chunks(INERTIA_CHUNK))
+            .map(|(xb, lb)| {
+                xb.chunks_exact(dim)
+                    .zip(lb)
+                    .map(|(r, &l)| {
+                        let c = &cent[l as usize * dim..(l as usize + 1) * dim];
+                        let d = if spherical {
+                            (1.0 - distance::dot(r, c)).max(0.0)
+                        } else {
+                            distance::l2sq(r, c)
+                        };
+                        d as f64
+                    })
+                    .sum::<f64>()
+            })
+            .collect::<Vec<f64>>()
+            .iter()
+            .sum(),
+    };
     KMeansResult {
         labels,
         centroids: cent,
@@ -233,7 +321,7 @@ fn repair_empty(labels: &mut [u32], dist: &[f32], k: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::assign::sums;
+    use crate::cluster::assign::{assign, sums};
 
     fn blobs(n_per: usize, centers: &[[f32; 3]], seed: u64) -> Vec<f32> {
         use rand::Rng;
@@ -402,6 +490,38 @@ mod tests {
                 (ours - brute).abs() <= 1e-3 * brute.abs().max(1.0),
                 "{ours} vs {brute}"
             );
+        }
+    }
+
+    /// Spherical Lloyd assigning from int8 codes ends where scoring every centroid in f32
+    /// ends: the same labels every iteration, so the same centroids, iterations and
+    /// inertia, over seeds, cluster counts and dimensions (data without f32 near-ties).
+    #[test]
+    fn coded_lloyd_equals_f32_lloyd() {
+        use rand::Rng;
+        for (seed, dim, k) in [(1u64, 32, 12), (2, 384, 50), (3, 7, 5), (4, 100, 20)] {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let n = 4000;
+            let centres: Vec<f32> = (0..k * dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let x: Vec<f32> = (0..n)
+                .flat_map(|i| {
+                    let c = (i * 7 + i / 13) % k;
+                    centres[c * dim..(c + 1) * dim].to_vec()
+                })
+                .map(|v| v + rng.random_range(-0.5..0.5))
+                .collect();
+            let data = prepare(&x, dim, true).into_owned();
+            let codes = RowCodes::new(&data, dim);
+            for run in 0..3u64 {
+                let mut r = ChaCha8Rng::seed_from_u64(seed * 10 + run);
+                let init = kmeans_pp(&data, dim, k, true, &mut r);
+                let a = lloyd(&data, dim, init.clone(), 40, 0.0, true, Some(&codes));
+                let b = lloyd(&data, dim, init, 40, 0.0, true, None);
+                assert_eq!(a.labels, b.labels, "seed {seed} run {run}");
+                assert_eq!(a.n_iter, b.n_iter, "seed {seed} run {run}");
+                assert_eq!(a.centroids, b.centroids, "seed {seed} run {run}");
+                assert!((a.inertia - b.inertia).abs() <= 1e-9 * b.inertia);
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 //! matrices with `dim` columns; nothing here materialises an n×n matrix.
 
 pub(crate) mod assign;
+mod coded;
 pub mod dbscan;
 mod hamerly;
 mod init;

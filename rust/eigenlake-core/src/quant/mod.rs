@@ -31,7 +31,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-pub use encode::{bounds, bounds_l2, encode_row, gamma_l2, QueryCode, RowMeta};
+/// The AMX panel kernel (spherical k-means codes its centroids as one panel).
+#[cfg(target_arch = "x86_64")]
+pub(crate) use amx::dots_all as amx_dots_all;
+pub use encode::{
+    bounds, bounds_l2, encode_row, gamma, gamma_l2, up, QueryCode, RowMeta, ETA, QMAX,
+};
 pub use kernels::{
     active as active_kernels, amx_enabled, description as kernels_description, QBlock, QIsa, MR, NR,
 };
