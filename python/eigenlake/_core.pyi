@@ -149,7 +149,7 @@ def query_row(q: npt.NDArray[np.float32], cosine: bool) -> F32 | None:
     CPU); None when a value is not finite or, for cosine, all are zero."""
 
 def query_hash(q: npt.NDArray[np.float32], filter_text: bytes) -> str:
-    """The first 16 hex digits of the SHA-1 of ``q``'s float32 bytes (C order) and
+    """The 64-bit XXH3 (16 hex digits) of ``q``'s float32 bytes (C order) and
     ``filter_text``: the query fingerprint a ``nearest`` cursor carries."""
 
 def nearest_cursor(offset: int, distance: float, uuid: str, qhash: str) -> str:

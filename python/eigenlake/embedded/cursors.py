@@ -23,7 +23,7 @@ def query_hash(q: np.ndarray, flt: Any) -> str:
 
 def query_hash_of(q: np.ndarray, flt_text: bytes) -> str:
     """``query_hash`` of a query row (float32, read in C order) and its filter's
-    ``filter_text``: 16 hex digits of the SHA-1 of both."""
+    ``filter_text``: the 64-bit XXH3 of both, as 16 hex digits."""
     qhash: str = _core.query_hash(q, flt_text)
     return qhash
 
