@@ -19,8 +19,8 @@ each analysis, in the same fresh process, alternately:
   `_core.centre_distances` (each member's distance to its cluster's mean, which ranks the
   representatives; O(n·d)); `_core.lof`; for topics also the c-TF-IDF keywords
   (`top_keywords`) of the texts already in a list. What the API adds is building the
-  answer: gathering the rows and the texts, the members' dicts (`_core.member_dicts`), the
-  representatives' properties, the 2-D projection (`_core.principal_plane`).
+  answer: gathering the rows and the texts, the members' dicts (`_core.id_member_dicts`:
+  their uuid texts made from the id bytes), the representatives' properties, the 2-D projection (`_core.principal_plane`).
 
 k-means through the API is compared with `faiss.Kmeans(spherical=True)` on the same rows,
 `niter` = the iterations the API ran (all rows: `max_points_per_centroid` large), in its

@@ -61,6 +61,7 @@ __all__ = [
     "centre_distances",
     "principal_plane",
     "member_dicts",
+    "id_member_dicts",
     "json_objects",
     "stage_rows",
 ]
@@ -447,6 +448,12 @@ def member_dicts(
     range(len(bounds) - 1)]``: one list of one-key dicts per group, holding the objects of
     ``values`` themselves. ``bounds`` rising within 0..=len(rows): else ValueError; a row
     outside ``values``: IndexError."""
+
+def id_member_dicts(
+    ids: Ids, rows: Ints, bounds: Ints, key: str = "uuid"
+) -> list[list[dict[str, str]]]:
+    """``member_dicts`` with ``values`` = ``uuid_texts(ids)``, each text made from the
+    bytes of its row ((k, 16) uint8) as its dict is: no list of every row's text."""
 
 # ---- rows (rust/eigenlake-py/src/rows.rs) -----------------------------------------------
 

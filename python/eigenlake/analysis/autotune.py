@@ -24,7 +24,7 @@ def silhouette(
     Undefined when fewer than 2 or more than n-1 distinct labels are present.
     """
     n = len(labels)
-    n_labels = np.unique(labels).size
+    n_labels = _distinct(labels)
     if n < 3 or not 2 <= n_labels <= n - 1:
         return None, None
     sampled = metric == "euclidean" and n > SILHOUETTE_SAMPLE_SIZE
@@ -33,6 +33,19 @@ def silhouette(
         x, np.ascontiguousarray(labels, dtype=np.int64), metric, sample_size=sample, seed=seed
     )
     return float(score), sample
+
+
+def _distinct(labels: np.ndarray) -> int:
+    """How many distinct values ``labels`` holds: a count per value when they are integers
+    of a range not much wider than the array (O(n), where ``np.unique`` sorts)."""
+    labels = np.asarray(labels)
+    if labels.size == 0:
+        return 0
+    if labels.dtype.kind in "iu":
+        lo, hi = int(labels.min()), int(labels.max())
+        if hi - lo <= 4 * labels.size:
+            return int(np.count_nonzero(np.bincount((labels - lo).astype(np.intp, copy=False))))
+    return int(np.unique(labels).size)
 
 
 def kmeans(

@@ -113,8 +113,8 @@ def run_cluster(
     top_words = check_int("top_words", top_words, minimum=1) or 1
     vec = make_vectorizer(vectorizer, bigrams=check_bool("bigrams", bigrams))
 
-    x, uuids = _rows(snapshot, limit)
-    n = len(uuids)
+    x = _rows(snapshot, limit)
+    n = len(x)
     params: dict[str, Any] = {
         "algorithm": algorithm,
         "distance_metric": metric,
@@ -146,7 +146,7 @@ def run_cluster(
     params["num_clusters"] = n_clusters
     groups = group(x, labels, n_clusters, metric)
     clusters, rep_rows = _describe(
-        snapshot, groups, labels, n_clusters, uuids, n_reps, fields, top_words, vec
+        snapshot, groups, labels, n_clusters, n_reps, fields, top_words, vec
     )
     answer = {
         "clusters": clusters,
@@ -164,19 +164,18 @@ def _tune_bound(name: str, value: Any) -> int:
     return check_int(name, value, minimum=2, maximum=MAX_AUTO_TUNE_CLUSTERS, why=why) or 2
 
 
-def _rows(snapshot: Snapshot, limit: int | None) -> tuple[np.ndarray, list[str]]:
-    """(vectors, uuids) of the first ``limit`` rows: views of the snapshot's, no copy."""
+def _rows(snapshot: Snapshot, limit: int | None) -> np.ndarray:
+    """The vectors of the first ``limit`` rows: a view of the snapshot's, no copy (their
+    uuids are read only where the answer lists them)."""
     n = len(snapshot) if limit is None else min(limit, len(snapshot))
     x = np.asarray(snapshot.vectors, dtype=np.float32)
     if x.ndim != 2 and n:
         raise ValidationError(f"snapshot vectors must be a 2-D array, got shape {x.shape}")
-    x = (
+    return (
         np.ascontiguousarray(x[:n])
         if n
         else np.zeros((0, x.shape[-1] if x.ndim == 2 else 0), np.float32)
     )
-    uuids = snapshot.uuids if n == len(snapshot.uuids) else snapshot.uuids[:n]
-    return x, uuids
 
 
 def _kmeans(
@@ -244,7 +243,6 @@ def _describe(
     groups: Groups,
     labels: np.ndarray,
     n_clusters: int,
-    uuids: list[str],
     n_reps: int,
     fields: list[str] | None,
     top_words: int,
@@ -267,10 +265,11 @@ def _describe(
             vectorizer=vec,
         )
     bounds = groups.bounds.tolist()
-    members = member_lists(uuids, groups)
+    members = member_lists(snapshot, groups)
     rep_rows = groups.nearest(n_reps)
     picked = np.concatenate(rep_rows).tolist() if rep_rows else []
     props = iter(snapshot.properties(picked))
+    rep_uuids = iter(snapshot.uuid_texts_of(picked))
     dist = groups.distance
     clusters = []
     for cid in range(n_clusters):
@@ -279,7 +278,7 @@ def _describe(
             "cluster_id": cid,
             "count": hi - lo,
             "representatives": [
-                {"uuid": uuids[r], "metadata": next(props), "distance": float(dist[r])}
+                {"uuid": next(rep_uuids), "metadata": next(props), "distance": float(dist[r])}
                 for r in rep_rows[cid].tolist()
             ],
             "members": members[cid],
@@ -292,12 +291,12 @@ def _describe(
     return clusters, rep_rows
 
 
-def member_lists(uuids: list[str], groups: Groups) -> list[list[dict[str, str]]]:
-    """``[{"uuid": uuids[r]} for r in groups.rows(c)]`` for every cluster c (noise left
-    out), built by the core in one pass (``_core.member_dicts``): the same lists as that
-    comprehension, without its interpreter loop and with the uuids fetched ahead."""
-    values = uuids if type(uuids) is list else list(uuids)
-    return _core.member_dicts(values, groups.members, groups.bounds[1:])
+def member_lists(snapshot: Snapshot, groups: Groups) -> list[list[dict[str, str]]]:
+    """``[{"uuid": snapshot.uuids[r]} for r in groups.rows(c)]`` for every cluster c (noise
+    left out), built by the core in one pass (``Snapshot.member_dicts``: from the id bytes
+    when the snapshot has them): the same lists as that comprehension, without its
+    interpreter loop."""
+    return snapshot.member_dicts(groups.members, groups.bounds[1:])
 
 
 def projection(

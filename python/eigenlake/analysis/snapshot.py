@@ -1,7 +1,9 @@
 """The rows an analysis runs over: what ``Index.snapshot(filter, limit)`` returns.
 
 A snapshot is arrays, not records: the vectors (for an embedded index, the cache's own
-rows when they are all taken in order: no copy), the uuids, and the properties read only
+rows when they are all taken in order: no copy), the uuids (for an embedded index their
+bytes, ``ids``: the texts are made on first read of ``uuids``; an answer that lists
+members makes its texts straight from the bytes, ``uuid_texts_of``/``member_dicts``), and the properties read only
 where an answer needs them. ``properties(rows)`` reads the properties of the given row
 positions (the representatives, the flagged outliers); ``texts(fields)`` reads just those
 fields of every row (the keywords); ``values(name)`` one property of every row. No
@@ -17,6 +19,7 @@ from typing import Any, Protocol, SupportsIndex, overload
 
 import numpy as np
 
+from .. import _core
 from .ctfidf import record_text
 
 Props = dict[str, Any]
@@ -121,6 +124,8 @@ class Snapshot:
     metric is cosine. ``metadata[i]`` is the properties dict of ``uuids[i]`` (a
     ``Properties`` read lazily, or a plain list). ``matched``: how many records matched the
     filter before ``limit`` cut them (None: not counted, i.e. the rows are all of them).
+    ``ids``: the (n, 16) uint8 bytes of the uuids when the snapshot was made from them
+    (``of_ids``); ``uuids`` is then made from them on first read.
     """
 
     uuids: list[str]
@@ -132,9 +137,45 @@ class Snapshot:
     _texts: dict[tuple[str, ...], list[str]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    ids: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of_ids(cls, ids: np.ndarray, **rest: Any) -> Snapshot:
+        """A snapshot whose uuids are the texts of ``ids`` ((n, 16) uint8), made when
+        ``uuids`` is first read (an analysis that needs a few, or lists them from the
+        bytes, never makes the list of every row's text)."""
+        snap = cls(uuids=[], ids=ids, **rest)
+        del snap.uuids  # made by __getattr__ on first read
+        return snap
+
+    def __getattr__(self, name: str) -> Any:
+        # only called for a missing attribute: `uuids` of a snapshot made by `of_ids`
+        ids = self.__dict__.get("ids")
+        if name != "uuids" or ids is None:
+            raise AttributeError(name)
+        self.uuids = _core.uuid_texts(ids)
+        return self.uuids
 
     def __len__(self) -> int:
+        if "uuids" not in self.__dict__ and self.ids is not None:
+            return len(self.ids)
         return len(self.uuids)
+
+    def uuid_texts_of(self, rows: list[int]) -> list[str]:
+        """The uuids of the rows at ``rows`` (from the bytes when the list is not made)."""
+        if "uuids" in self.__dict__ or self.ids is None:
+            uuids = self.uuids
+            return [uuids[r] for r in rows]
+        return _core.uuid_texts(self.ids[np.asarray(rows, dtype=np.intp)]) if rows else []
+
+    def member_dicts(self, rows: np.ndarray, bounds: np.ndarray) -> list[list[dict[str, str]]]:
+        """``[[{"uuid": uuids[r]} for r in rows[bounds[g]:bounds[g + 1]]] for g ...]``: the
+        members of an answer's groups, built by the core in one pass; from the id bytes
+        when there are (a new text per member, no list of every row's text)."""
+        if self.ids is not None:
+            return _core.id_member_dicts(self.ids, rows, bounds)
+        uuids = self.uuids
+        return _core.member_dicts(uuids if type(uuids) is list else list(uuids), rows, bounds)
 
     def _stored(self) -> Iterator[Props]:
         meta = self.metadata

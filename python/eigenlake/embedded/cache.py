@@ -453,8 +453,8 @@ class Cache:
 
         The first k rows in order (every row alive, no filter: the common case) are read in
         place: a read-only view of the vectors, no row
-        copied. The uuid texts are made from the id bytes (one core call for more than two
-        rows). Rows below ``n`` are never written again (updates append and tombstone, growth moves to
+        copied. The ids: a copy of their bytes (the uuid texts are made from them when
+        read, ``Snapshot.uuids``). Rows below ``n`` are never written again (updates append and tombstone, growth moves to
         a new array), so the view keeps its values. Other rows: one fancy-index copy of the
         vectors. The properties: a view of the rows' texts as they are now (dicts made when
         read). String columns: their codes and presence at these rows, copied (an update
@@ -470,10 +470,10 @@ class Cache:
         if prefix:
             vectors = self.vectors[:k]
             vectors.flags.writeable = False
-            return Gathered(vectors, _core.uuid_texts(self.ids[:k]), self.props.view(rows), strings)
+            return Gathered(vectors, self.ids[:k].copy(), self.props.view(rows), strings)
         return Gathered(
             np.ascontiguousarray(self.vectors[rows]),
-            self.uuid_texts(rows),
+            self.ids[rows],
             self.props.view(rows),
             strings,
         )
@@ -547,11 +547,11 @@ class Cache:
 @dataclass
 class Gathered:
     """Rows of the cache as ``Cache.gather`` reads them: ``vectors`` (k, d) float32,
-    ``uuids``, ``props`` (the rows' property texts, ``_core.PropView``) and, per string column, ``strings[name] =
+    ``ids`` (k, 16) uint8 (the bytes of their uuids), ``props`` (the rows' property texts, ``_core.PropView``) and, per string column, ``strings[name] =
     (column, codes, present)`` of the rows (decode with ``StringColumn.decode``)."""
 
     vectors: np.ndarray
-    uuids: list[str]
+    ids: np.ndarray
     props: _core.PropView
     strings: dict[str, tuple[StringColumn, np.ndarray, np.ndarray]]
 

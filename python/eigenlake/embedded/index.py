@@ -153,8 +153,8 @@ class Index:
                 with lock:
                     return col.decode(codes, present)
 
-            return Snapshot(
-                uuids=got.uuids,
+            return Snapshot.of_ids(
+                got.ids,
                 vectors=got.vectors.reshape(len(rows), view.dimensions),
                 metadata=Properties(got.props, strings),
                 metric=view.metric,
