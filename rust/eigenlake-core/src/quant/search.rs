@@ -49,11 +49,11 @@ impl Scan {
 }
 
 /// Candidates ahead of the one being re-scored whose row is prefetched.
-const PREFETCH_AHEAD: usize = 3;
+pub(super) const PREFETCH_AHEAD: usize = 3;
 
 /// Ask for the cache lines of `x` (a hint; no effect on results).
 #[inline(always)]
-fn prefetch(x: &[f32]) {
+pub(super) fn prefetch(x: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     for line in x.chunks(16) {
         // SAFETY: a prefetch never faults; SSE is part of x86_64
@@ -212,6 +212,17 @@ impl QuantFlat {
         let query = |q: usize| &queries[q * dim..(q + 1) * dim];
         // coded where it pays and the bound applies; the rest exactly
         let l2 = metric == Metric::L2;
+        if serial && nq == 1 && mask.is_none() && kk > 0 && rows > few {
+            let out = (&mut ids[..], &mut scores[..]);
+            if let Some(scored) = self.search_one(data, queries, kk, metric, map, out) {
+                self.last_candidates.store(scored, Ordering::Relaxed);
+                return Ok(TopKResult {
+                    k: width,
+                    ids,
+                    scores,
+                });
+            }
+        }
         let code = |q: usize| QueryCode::new(query(q), self.max_norm, l2);
         let coded: Vec<Option<QueryCode>> = if kk > 0 && rows > few {
             if serial {
