@@ -35,7 +35,7 @@ thread_local! {
 /// Keep the `k` largest keys pushed into the min-heap `h`; returns the k-th largest once
 /// there are k (else -inf). Keys that are not > -inf (incl. NaN) never enter.
 #[inline(always)]
-fn heap_push(h: &mut Vec<f32>, k: usize, key: f32) -> f32 {
+pub(super) fn heap_push(h: &mut Vec<f32>, k: usize, key: f32) -> f32 {
     if h.len() == k && (key <= h[0] || key.is_nan()) {
         // the common case once the heap is full: the key does not enter
         return h[0];
