@@ -19,8 +19,9 @@ pub unsafe fn dots<const M: usize>(
 ) {
     let mut acc = [[_mm512_setzero_si512(); 2]; M];
     // With one or two queries each accumulator waits on the previous vpdpbusd (5 cycles):
-    // odd steps go to a second set, which doubles the chains (more queries have enough).
-    let mut odd = [[_mm512_setzero_si512(); 2]; M];
+    // steps go round-robin to more sets, which multiplies the chains (more queries have
+    // enough): four sets for one query, two for two.
+    let mut more = [[[_mm512_setzero_si512(); 2]; M]; 3];
     let step = |k: usize, acc: &mut [[__m512i; 2]; M]| {
         let p = panel.add(k * NR * 4);
         let b0 = _mm512_loadu_si512(p as *const _);
@@ -33,10 +34,19 @@ pub unsafe fn dots<const M: usize>(
         }
     };
     let mut k = 0;
+    if M == 1 {
+        while k + 4 <= k4 {
+            step(k, &mut acc);
+            step(k + 1, &mut more[0]);
+            step(k + 2, &mut more[1]);
+            step(k + 3, &mut more[2]);
+            k += 4;
+        }
+    }
     if M <= 2 {
         while k + 2 <= k4 {
             step(k, &mut acc);
-            step(k + 1, &mut odd);
+            step(k + 1, &mut more[0]);
             k += 2;
         }
     }
@@ -45,9 +55,11 @@ pub unsafe fn dots<const M: usize>(
         k += 1;
     }
     if M <= 2 {
-        for (a, o) in acc.iter_mut().zip(&odd) {
-            a[0] = _mm512_add_epi32(a[0], o[0]);
-            a[1] = _mm512_add_epi32(a[1], o[1]);
+        for set in &more {
+            for (a, o) in acc.iter_mut().zip(set) {
+                a[0] = _mm512_add_epi32(a[0], o[0]);
+                a[1] = _mm512_add_epi32(a[1], o[1]);
+            }
         }
     }
     // 128·Σc

@@ -73,20 +73,35 @@ impl QIsa {
     /// `panel` (`k4·128` codes; `csum` the panel's 32 code sums).
     #[inline]
     pub fn dots(self, blk: &QBlock, panel: &[i8], csum: &[i32], out: &mut [i32; MR * NR]) {
-        let k4 = blk.k4;
-        assert!(panel.len() >= k4 * NR * 4 && csum.len() >= NR && blk.m <= MR);
+        self.dots_laid(blk.m, blk.k4, &blk.qi8, &blk.qu8, panel, csum, out);
+    }
+
+    /// `dots` of `m` queries laid out as a `QBlock`'s `qi8` and `qu8` (for one query: its
+    /// codes zero-padded to `k4·4`, and those + 128).
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn dots_laid(
+        self,
+        m: usize,
+        k4: usize,
+        qi8: &[i8],
+        qu8: &[u8],
+        panel: &[i8],
+        csum: &[i32],
+        out: &mut [i32; MR * NR],
+    ) {
+        assert!(panel.len() >= k4 * NR * 4 && csum.len() >= NR && (1..=MR).contains(&m));
+        assert!(qi8.len() >= k4 * m * 4 && qu8.len() >= k4 * m * 4);
         match self {
-            QIsa::Scalar => super::scalar::dots(blk.m, k4, &blk.qi8, panel, out),
+            QIsa::Scalar => super::scalar::dots(m, k4, qi8, panel, out),
             // SAFETY (both): the CPU was checked by `available`; sizes asserted above
             #[cfg(target_arch = "x86_64")]
-            QIsa::Avx2 => unsafe {
-                super::avx2::dots(blk.m, k4, blk.qi8.as_ptr(), panel.as_ptr(), out)
-            },
+            QIsa::Avx2 => unsafe { super::avx2::dots(m, k4, qi8.as_ptr(), panel.as_ptr(), out) },
             #[cfg(target_arch = "x86_64")]
             QIsa::Avx512Vnni => unsafe {
-                let (q, p, c) = (blk.qu8.as_ptr(), panel.as_ptr(), csum.as_ptr());
+                let (q, p, c) = (qu8.as_ptr(), panel.as_ptr(), csum.as_ptr());
                 use super::avx512::dots as d;
-                match blk.m {
+                match m {
                     1 => d::<1>(k4, q, p, c, out),
                     2 => d::<2>(k4, q, p, c, out),
                     3 => d::<3>(k4, q, p, c, out),

@@ -17,6 +17,7 @@
 
 mod encode;
 mod kernels;
+mod one;
 mod scalar;
 mod search;
 

@@ -49,11 +49,11 @@ impl Scan {
 }
 
 /// Candidates ahead of the one being re-scored whose row is prefetched.
-const PREFETCH_AHEAD: usize = 3;
+pub(super) const PREFETCH_AHEAD: usize = 3;
 
 /// Ask for the cache lines of `x` (a hint; no effect on results).
 #[inline(always)]
-fn prefetch(x: &[f32]) {
+pub(super) fn prefetch(x: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     for line in x.chunks(16) {
         // SAFETY: a prefetch never faults; SSE is part of x86_64
@@ -212,6 +212,17 @@ impl QuantFlat {
         let query = |q: usize| &queries[q * dim..(q + 1) * dim];
         // coded where it pays and the bound applies; the rest exactly
         let l2 = metric == Metric::L2;
+        if serial && nq == 1 && mask.is_none() && kk > 0 && rows > few {
+            let out = (&mut ids[..], &mut scores[..]);
+            if let Some(scored) = self.search_one(data, queries, kk, metric, map, out) {
+                self.last_candidates.store(scored, Ordering::Relaxed);
+                return Ok(TopKResult {
+                    k: width,
+                    ids,
+                    scores,
+                });
+            }
+        }
         let code = |q: usize| QueryCode::new(query(q), self.max_norm, l2);
         let coded: Vec<Option<QueryCode>> = if kk > 0 && rows > few {
             if serial {
@@ -452,31 +463,39 @@ impl QuantFlat {
                 f32::NEG_INFINITY
             };
             c.retain(|x| x.0 >= floor);
-            c.sort_unstable_by_key(|x| x.1);
+            // best upper bound first, stopping where the next cannot reach the k-th exact
+            // key found (as `one`: every row from there on has k rows strictly better)
+            c.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             let qv = &queries[q * dim..(q + 1) * dim];
             let row = |r: u32| &data[data_row(r) * dim..(data_row(r) + 1) * dim];
-            let mut best: Vec<(f32, i64)> = c
-                .iter()
-                .enumerate()
-                .map(|(i, &(_, r))| {
-                    // the rows are scattered: fetch a few ahead while this one is scored
-                    if let Some(&(_, ahead)) = c.get(i + PREFETCH_AHEAD) {
-                        prefetch(row(ahead));
-                    }
-                    let x = row(r);
-                    let key = if l2 {
-                        -distance::l2sq(qv, x)
-                    } else {
-                        distance::dot(qv, x)
-                    };
-                    (key, data_row(r) as i64)
-                })
+            let mut kth = Vec::with_capacity(k);
+            let mut cut = f32::NEG_INFINITY;
+            let mut best: Vec<(f32, i64)> = Vec::with_capacity(k + 8);
+            let mut scored = 0;
+            for (i, &(hi, r)) in c.iter().enumerate() {
+                if hi < cut {
+                    break;
+                }
+                // the rows are scattered: fetch a few ahead while this one is scored
+                if let Some(&(_, ahead)) = c.get(i + PREFETCH_AHEAD) {
+                    prefetch(row(ahead));
+                }
+                let x = row(r);
+                let key = if l2 {
+                    -distance::l2sq(qv, x)
+                } else {
+                    distance::dot(qv, x)
+                };
+                scored += 1;
                 // as `TopK`: a NaN or -inf key never enters (so never a -inf score)
-                .filter(|s| s.0 > f32::NEG_INFINITY)
-                .collect();
+                if key > f32::NEG_INFINITY {
+                    best.push((key, data_row(r) as i64));
+                    cut = super::one::heap_push(&mut kth, k, key);
+                }
+            }
             best.sort_unstable_by(better);
             best.truncate(k);
-            (best, c.len())
+            (best, scored)
         };
         let out: Vec<(Vec<(f32, i64)>, usize)> = if serial {
             lowers

@@ -81,6 +81,14 @@ fn check(
         let what = format!("{what}, over their copy");
         same_as_oracle(&mapped, data, queries, dim, k, metric, mask, &what);
     }
+    // one query at a time on the calling thread: the single-query path (`one`)
+    for (qi, q) in queries.chunks(dim).enumerate() {
+        let r = listed
+            .search_rows(data, Some(&rows), q, k, metric, true)
+            .unwrap();
+        let what = format!("{what}: listed rows, one query ({qi})");
+        same_as_oracle(&r, data, q, dim, k, metric, mask, &what);
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -396,6 +404,48 @@ fn amx_matches_scalar() {
                 }
                 assert_eq!(out[q * NR + r] - 128 * cs, d, "dp {dp} q {q} r {r}");
             }
+        }
+    }
+}
+
+/// The single-query path (`search_rows`, serial, one query) against the oracle over random
+/// sizes and k, on rows with many exact and near ties (copies of a few rows, scaled).
+#[test]
+fn one_query_matches_the_oracle() {
+    let mut rng = ChaCha8Rng::seed_from_u64(19);
+    for case in 0..40 {
+        let n = rng.random_range(257..=5000usize);
+        let dim = [3, 17, 64, 130][case % 4];
+        let k = rng.random_range(1..=50usize);
+        let mut data = unit_rows(n, dim, &mut rng);
+        // copies of a few rows (exact ties), some scaled by a power of two (ties in ip
+        // order up to the scale) and some moved by an ulp (near-ties)
+        for _ in 0..rng.random_range(0..n / 4) {
+            let (a, b) = (rng.random_range(0..8usize), rng.random_range(0..n));
+            let mut v = data[a * dim..(a + 1) * dim].to_vec();
+            match rng.random_range(0..3) {
+                0 => {}
+                1 => v.iter_mut().for_each(|x| *x *= 2.0),
+                _ => {
+                    let j = rng.random_range(0..dim);
+                    v[j] = f32::from_bits(v[j].to_bits() + 1);
+                }
+            }
+            data[b * dim..(b + 1) * dim].copy_from_slice(&v);
+        }
+        let q: Vec<f32> = if case % 3 == 0 {
+            data[..dim].to_vec()
+        } else {
+            unit_rows(1, dim, &mut rng)
+        };
+        let qf = QuantFlat::from_rows(&data, dim).unwrap();
+        for metric in [Metric::InnerProduct, Metric::L2] {
+            let r = qf.search_rows(&data, None, &q, k, metric, true).unwrap();
+            let what = format!("case {case}: n {n} dim {dim} k {k} {metric:?}");
+            same_as_oracle(&r, &data, &q, dim, k, metric, None, &what);
+            // it re-scores at least the answer, and no more than every row
+            let c = qf.last_candidates();
+            assert!(c >= k.min(n) && c <= n, "{what}: {c} re-scored");
         }
     }
 }
