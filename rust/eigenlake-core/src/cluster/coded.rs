@@ -243,22 +243,6 @@ unsafe fn encode_avx512(x: &[f32], codes: &mut [u8], scale: f32, inv: f32) -> (f
 /// Rows ahead of the one being decided whose f32 values are prefetched.
 const PREFETCH_AHEAD: usize = 2;
 
-/// Ask for the cache lines of `x` (a hint; no effect on results).
-#[inline(always)]
-fn prefetch(x: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in x.chunks(16) {
-        // SAFETY: a prefetch never faults; SSE is part of x86_64
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr() as *const i8
-            )
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
-}
-
 /// The centroids' codes for one pass, laid out for the kernel.
 pub(crate) struct CentCodes<'a> {
     cent: &'a [f32],
@@ -465,7 +449,7 @@ impl CentCodes<'_> {
             // most rows left by the bounds are re-scored, and they are scattered: ask for a
             // row a few ahead while this one is decided
             if let Some(&a) = ids.get(j + PREFETCH_AHEAD) {
-                prefetch(&x[a as usize * dim..(a as usize + 1) * dim]);
+                distance::prefetch(&x[a as usize * dim..(a as usize + 1) * dim]);
             }
             let i = i as usize;
             let d = &w.dots[j * kp * NR..(j + 1) * kp * NR];

@@ -35,6 +35,51 @@ thread_local! {
 /// Keep the `k` largest keys pushed into the min-heap `h`; returns the k-th largest once
 /// there are k (else -inf). Keys that are not > -inf (incl. NaN) never enter.
 #[inline(always)]
+/// Re-score `cands` ((upper bound, code row), best upper bound first) on the f32 rows
+/// (`row`), pushing every finite key into `best` as (key, `data_row`), until the next
+/// candidate's upper bound is below the k-th best key found: every later row has k rows
+/// strictly better (an upper bound equal to it is still scored: it may win a tie on a
+/// smaller id). `heap` (empty) keeps the k best keys. Returns how many were scored.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn rescore<'a>(
+    cands: &[(f32, u32)],
+    k: usize,
+    q: &[f32],
+    l2: bool,
+    row: impl Fn(u32) -> &'a [f32],
+    data_row: impl Fn(u32) -> usize,
+    heap: &mut Vec<f32>,
+    best: &mut Vec<(f32, i64)>,
+) -> usize {
+    let mut kth = f32::NEG_INFINITY;
+    let mut scored = 0;
+    for (i, &(hi, r)) in cands.iter().enumerate() {
+        if hi < kth {
+            break;
+        }
+        // the rows are scattered: fetch a few ahead while this one is scored
+        if let Some(&(_, ahead)) = cands.get(i + PREFETCH_AHEAD) {
+            distance::prefetch(row(ahead));
+        }
+        let x = row(r);
+        let key = if l2 {
+            -distance::l2sq(q, x)
+        } else {
+            distance::dot(q, x)
+        };
+        scored += 1;
+        // as `TopK`: a NaN or -inf key never enters (so never a -inf score)
+        if key > f32::NEG_INFINITY {
+            best.push((key, data_row(r) as i64));
+            kth = heap_push(heap, k, key);
+        }
+    }
+    scored
+}
+
+/// Candidates ahead of the one being re-scored whose row is prefetched.
+const PREFETCH_AHEAD: usize = 3;
+
 pub(super) fn heap_push(h: &mut Vec<f32>, k: usize, key: f32) -> f32 {
     if h.len() == k && (key <= h[0] || key.is_nan()) {
         // the common case once the heap is full: the key does not enter
@@ -186,28 +231,7 @@ impl QuantFlat {
         let row = |r: u32| &data[data_row(r) * dim..(data_row(r) + 1) * dim];
         s.heap.clear();
         s.best.clear();
-        let mut kth = f32::NEG_INFINITY;
-        let mut scored = 0;
-        for (i, &(hi, r)) in s.cands.iter().enumerate() {
-            if hi < kth {
-                break;
-            }
-            if let Some(&(_, ahead)) = s.cands.get(i + super::search::PREFETCH_AHEAD) {
-                super::search::prefetch(row(ahead));
-            }
-            let x = row(r);
-            let key = if l2 {
-                -distance::l2sq(q, x)
-            } else {
-                distance::dot(q, x)
-            };
-            scored += 1;
-            // as `TopK`: a NaN or -inf key never enters (so never a -inf score)
-            if key > f32::NEG_INFINITY {
-                s.best.push((key, data_row(r) as i64));
-                kth = heap_push(&mut s.heap, k, key);
-            }
-        }
+        let scored = rescore(&s.cands, k, q, l2, row, data_row, &mut s.heap, &mut s.best);
         s.best
             .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         s.best.truncate(k);

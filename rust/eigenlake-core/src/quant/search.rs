@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::encode::{bounds, bounds_l2, QueryCode};
 use super::kernels::{self, QBlock, MR, NR};
 use super::QuantFlat;
-use crate::distance::{self, Metric};
+use crate::distance::Metric;
 use crate::flat::{check_k, check_shapes, gemv, gemv_inline, try_filled, TopK, TopKResult};
 use crate::{CoreError, Result};
 
@@ -46,25 +46,6 @@ impl Scan {
         }
         self
     }
-}
-
-/// Candidates ahead of the one being re-scored whose row is prefetched.
-pub(super) const PREFETCH_AHEAD: usize = 3;
-
-/// Ask for the cache lines of `x` (a hint; no effect on results).
-#[inline(always)]
-pub(super) fn prefetch(x: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in x.chunks(16) {
-        // SAFETY: a prefetch never faults; SSE is part of x86_64
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr() as *const i8
-            )
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
 }
 
 /// f32 (not NaN) → u32 with the same order, so a shared bound can be raised by `fetch_max`.
@@ -468,31 +449,9 @@ impl QuantFlat {
             c.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             let qv = &queries[q * dim..(q + 1) * dim];
             let row = |r: u32| &data[data_row(r) * dim..(data_row(r) + 1) * dim];
-            let mut kth = Vec::with_capacity(k);
-            let mut cut = f32::NEG_INFINITY;
+            let mut heap = Vec::with_capacity(k);
             let mut best: Vec<(f32, i64)> = Vec::with_capacity(k + 8);
-            let mut scored = 0;
-            for (i, &(hi, r)) in c.iter().enumerate() {
-                if hi < cut {
-                    break;
-                }
-                // the rows are scattered: fetch a few ahead while this one is scored
-                if let Some(&(_, ahead)) = c.get(i + PREFETCH_AHEAD) {
-                    prefetch(row(ahead));
-                }
-                let x = row(r);
-                let key = if l2 {
-                    -distance::l2sq(qv, x)
-                } else {
-                    distance::dot(qv, x)
-                };
-                scored += 1;
-                // as `TopK`: a NaN or -inf key never enters (so never a -inf score)
-                if key > f32::NEG_INFINITY {
-                    best.push((key, data_row(r) as i64));
-                    cut = super::one::heap_push(&mut kth, k, key);
-                }
-            }
+            let scored = super::one::rescore(&c, k, qv, l2, row, data_row, &mut heap, &mut best);
             best.sort_unstable_by(better);
             best.truncate(k);
             (best, scored)
