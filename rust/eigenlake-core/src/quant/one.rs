@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 
-use super::encode::{bounds, bounds_l2, QueryCode};
+use super::encode::QueryCode;
 use super::kernels::{self, MR, NR};
 use super::QuantFlat;
 use crate::distance::{self, Metric};
@@ -196,32 +196,15 @@ impl QuantFlat {
                 &mut dots,
             );
             let d = &dots[..NR];
-            let (sc, al, be) = (
-                &self.scale[r0..r0 + NR],
-                &self.alpha[r0..r0 + NR],
-                &self.beta[r0..r0 + NR],
-            );
-            let mut hits = if l2 {
-                isa.filter_l2(d, sc, al, be, &self.sq[r0..r0 + NR], qc, self.gl2, thr)
-            } else {
-                isa.filter(d, sc, al, be, qc.t, qc.ca, qc.cb, thr)
-            } & bits;
-            while hits != 0 {
-                let r = hits.trailing_zeros() as usize;
-                hits &= hits - 1;
-                let m = self.meta(r0 + r);
-                let (lo, hi) = if l2 {
-                    bounds_l2(d[r], &m, qc, self.gl2)
-                } else {
-                    bounds(d[r], &m, qc)
-                };
+            let (heap, cands) = (&mut s.heap, &mut s.cands);
+            self.panel_bounds(isa, d, (bits, r0), qc, thr, l2, |row, lo, hi| {
                 // thr is the k-th best lower bound of the rows so far (k rows are at
                 // least that good): a row whose upper bound is below it cannot enter
-                thr = heap_push(&mut s.heap, k, lo);
+                thr = heap_push(heap, k, lo);
                 if hi >= thr {
-                    s.cands.push((hi, (r0 + r) as u32));
+                    cands.push((hi, row as u32));
                 }
-            }
+            });
         }
         // best upper bound first; stop once the next cannot reach the k-th exact key
         s.cands.retain(|c| c.0 >= thr);

@@ -273,21 +273,48 @@ impl QuantFlat {
         isa: kernels::QIsa,
         l2: bool,
     ) {
+        let thr = st.thr[qi].max(from_order_key(shared.load(Ordering::Relaxed)));
+        let any = self.panel_bounds(isa, d, (bits, r0), qc, thr, l2, |row, lo, hi| {
+            st.lowers[qi].push(lo, row as i64);
+            st.cands[qi].push((hi, row as u32));
+        });
+        if !any {
+            return;
+        }
+        st.thr[qi] = st.lowers[qi].threshold;
+        if st.thr[qi] > thr {
+            shared.fetch_max(order_key(st.thr[qi]), Ordering::Relaxed);
+        }
+        prune(&mut st.cands[qi], thr.max(st.thr[qi]), CAND_CAP);
+    }
+
+    /// The rows of the panel starting at row `r0` that `bits` allows and whose upper
+    /// bound, from their integer products `d` with query `qc`, reaches `thr`: `f(row,
+    /// lower, upper)` for each, in row order (the vector filter, then the exact bounds
+    /// of the rows it lets through: the same numbers, `encode::bounds`). Whether any was.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(super) fn panel_bounds(
+        &self,
+        isa: kernels::QIsa,
+        d: &[i32],
+        (bits, r0): (u32, usize),
+        qc: &QueryCode,
+        thr: f32,
+        l2: bool,
+        mut f: impl FnMut(usize, f32, f32),
+    ) -> bool {
         let (sc, al, be) = (
             &self.scale[r0..r0 + NR],
             &self.alpha[r0..r0 + NR],
             &self.beta[r0..r0 + NR],
         );
-        let thr = st.thr[qi].max(from_order_key(shared.load(Ordering::Relaxed)));
         let mut hits = if l2 {
-            let sq = &self.sq[r0..r0 + NR];
-            isa.filter_l2(d, sc, al, be, sq, qc, self.gl2, thr)
+            isa.filter_l2(d, sc, al, be, &self.sq[r0..r0 + NR], qc, self.gl2, thr)
         } else {
             isa.filter(d, sc, al, be, qc.t, qc.ca, qc.cb, thr)
         } & bits;
-        if hits == 0 {
-            return;
-        }
+        let any = hits != 0;
         while hits != 0 {
             let r = hits.trailing_zeros() as usize;
             hits &= hits - 1;
@@ -297,14 +324,9 @@ impl QuantFlat {
             } else {
                 bounds(d[r], &m, qc)
             };
-            st.lowers[qi].push(lo, (r0 + r) as i64);
-            st.cands[qi].push((hi, (r0 + r) as u32));
+            f(r0 + r, lo, hi);
         }
-        st.thr[qi] = st.lowers[qi].threshold;
-        if st.thr[qi] > thr {
-            shared.fetch_max(order_key(st.thr[qi]), Ordering::Relaxed);
-        }
-        prune(&mut st.cands[qi], thr.max(st.thr[qi]), CAND_CAP);
+        any
     }
 
     /// The coded scan of queries `fast` (codes `qcs`) and their re-rank: the best ≤ k
