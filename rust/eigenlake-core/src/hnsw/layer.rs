@@ -122,14 +122,7 @@ pub fn search_layer(
         // Mark all unvisited neighbours and prefetch them first, then measure them. The
         // marking keeps every neighbour and counts only the unvisited ones: whether one was
         // visited is unpredictable, and a branch on it mispredicts about every other time.
-        if fresh.len() < nbrs.len() {
-            fresh.resize(nbrs.len(), 0); // once: its length is only grown
-        }
-        let mut kept = 0;
-        for &nb in &nbrs {
-            fresh[kept] = nb;
-            kept += usize::from(s.visited.insert(nb));
-        }
+        let kept = s.visited.take_unvisited(&nbrs, &mut fresh, 0);
         let fresh = &fresh[..kept];
         fresh.iter().for_each(|&nb| sp.prefetch(nb));
         for (j, &nb) in fresh.iter().enumerate() {

@@ -121,13 +121,7 @@ pub fn search(
         let mut kept = 0;
         for node in std::iter::once(first).chain(second) {
             g.neighbors(node, 0, &mut nbrs);
-            if fresh.len() < kept + nbrs.len() {
-                fresh.resize(kept + nbrs.len(), 0); // its length is only grown
-            }
-            for &nb in &nbrs {
-                fresh[kept] = nb;
-                kept += usize::from(s.visited.insert(nb));
-            }
+            kept = s.visited.take_unvisited(&nbrs, &mut fresh, kept);
         }
         let fresh = &fresh[..kept];
         fresh.iter().for_each(|&nb| sp.prefetch(nb));
