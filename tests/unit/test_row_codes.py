@@ -132,3 +132,45 @@ def test_a_graph_covering_every_row_releases_the_codes(tmp_path: Path) -> None:
         hits = idx.search.nearest(vector=x[300], limit=3)["results"]
         assert len(hits) == 3
         assert idx._cache.codes.memory_bytes == 0  # the graph answered
+
+
+def test_one_query_scans_its_codes_on_the_calling_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One query over fewer than ``INLINE_CODED_ROWS`` coded rows is scanned by
+    ``search_rows`` with ``pool`` False (no hand-off to the pool); a batch, or a longer
+    scan, by ``search`` on the pool. Both answer as the float scan."""
+    from eigenlake.embedded import ann
+
+    calls: list[tuple[str, Any]] = []
+
+    class Spy:
+        def __init__(self, codes: Any) -> None:
+            self.codes = codes
+
+        def search_rows(self, *a: Any) -> Any:
+            calls.append(("rows", a[-1]))
+            return self.codes.search_rows(*a)
+
+        def search(self, *a: Any) -> Any:
+            calls.append(("search", len(a[1])))
+            return self.codes.search(*a)
+
+    real = row_codes.RowCodes.covering
+    monkeypatch.setattr(
+        row_codes.RowCodes, "covering", lambda self, m, o: (c := real(self, m, o)) and Spy(c)
+    )
+    x = _rows(3_000, seed=6)
+    with eigenlake.connect(path=str(tmp_path / "lake")) as c:
+        opts = {"ann_index": False}
+        idx = c.indexes.create_or_get(namespace="q", index="t", dimensions=DIM, index_options=opts)
+        idx.records.add_many({"i": list(range(len(x)))}, vectors=x)
+        one = idx.search.nearest(vector=x[5], limit=3)
+        assert calls == [("rows", False)]
+        batch = idx.search.nearest(vector=x[5:7], limit=3)
+        assert calls[1:] == [("search", 2)]
+        monkeypatch.setattr(ann, "INLINE_CODED_ROWS", 3_000)  # 3,000 rows count as long
+        again = idx.search.nearest(vector=x[5], limit=3)
+        assert calls[2:] == [("search", 1)]
+        assert one["results"] == batch[0]["results"] == again["results"]
+        assert one["results"][0]["metadata"]["i"] == 5
